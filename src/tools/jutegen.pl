@@ -179,6 +179,9 @@ sub resolve {
             $c = $by_short{$r}[0];
         }
     }
+    die "$schema:$t->{line}: ambiguous record type '$r' (defined in "
+        . join(', ', map { $_->{module} } @{$by_short{$r}}) . "); qualify it\n"
+        if !$c && $by_short{$r};
     die "$schema:$t->{line}: unknown record type '$r'\n" unless $c;
     $t->{class} = $c;
 }
