@@ -1,0 +1,52 @@
+/*
+ * include/corral/auth.h: auth schemes (ZooKeeper's AuthenticationProvider).
+ *
+ * A scheme gives connections identities (addauth, or implicitly from the
+ * connection as the `ip` scheme does) and decides whether an identity a
+ * connection holds matches the id of an ACL entry of the same scheme.
+ * `world` and `auth` are built into the core.  Included by corral/module.h.
+ */
+#ifndef CORRAL_AUTH_H
+#define CORRAL_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct CorralModule CorralModule;
+
+/* What a scheme may know of the connection asking. */
+typedef struct CorralAuthClient {
+    const char *peer_ip;        /* numeric, e.g. "127.0.0.1" or "::1" */
+    int peer_port;
+    int64_t session_id;         /* 0 before the session exists */
+} CorralAuthClient;
+
+/* Called by a scheme to give the connection an identity; the core copies
+ * the string. */
+typedef void (*CorralAuthAddId)(void *ctx, const char *scheme, const char *id);
+
+typedef struct CorralAuthScheme {
+    uint32_t abi_version;       /* CORRAL_ABI_VERSION */
+    uint32_t size;              /* sizeof(CorralAuthScheme) */
+    const char *scheme;         /* "digest", "ip", ... */
+    /* addauth: returns 0 after adding ids, or a ZooKeeper error code
+     * (-115 AuthFailed) on failure. */
+    int (*authenticate)(void *arg, const CorralAuthClient *client,
+                        const void *data, size_t len, CorralAuthAddId add, void *add_ctx);
+    /* Nonzero when the identity `held` matches the ACL id expression `acl_id`. */
+    int (*matches)(void *arg, const char *held, const char *acl_id);
+    /* Nonzero when `acl_id` is well-formed for this scheme (setACL, create). */
+    int (*is_valid)(void *arg, const char *acl_id);
+    /* Nonzero when ids of this scheme count as authenticated for the `auth`
+     * pseudo-scheme (ZooKeeper: ip does not, digest does). */
+    int (*is_authenticated)(void *arg);
+    /* Optional: identities every connection gets when it opens (ip). */
+    void (*connection_ids)(void *arg, const CorralAuthClient *client,
+                           CorralAuthAddId add, void *add_ctx);
+    void *arg;
+    void *reserved[6];
+} CorralAuthScheme;
+
+int corral_register_auth(CorralModule *m, const CorralAuthScheme *scheme);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * include/corral/storage.h: storage backends.
+ *
+ * The core never touches files itself: it hands each transaction, already
+ * encoded, to the storage backend, and learns back (on the event-loop
+ * thread) when a prefix of them is durable.  Clients are answered only then.
+ * At startup the backend replays what it kept.  Included by corral/module.h.
+ *
+ * Threads: every callback of this vtable is called on the event-loop thread
+ * and must not block it.  A backend does its fsyncs on a thread of its own
+ * (group commit) and reports completion with `durable`, also on the loop
+ * thread (watch an eventfd with corral_loop_watch_fd).
+ */
+#ifndef CORRAL_STORAGE_H
+#define CORRAL_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct CorralModule CorralModule;
+
+/* One transaction as the core encodes it; `data` is opaque to the backend
+ * and only valid during the call. */
+typedef struct CorralTxnRecord {
+    int64_t zxid;
+    const void *data;
+    size_t len;
+} CorralTxnRecord;
+
+/* What the core gives the backend when opening it. */
+typedef struct CorralStorageEnv {
+    const char *data_dir;
+    /* Called on the loop thread when every record up to `zxid` is durable. */
+    void (*durable)(void *ctx, int64_t zxid);
+    /* Called on the loop thread when the backend cannot go on (an fsync
+     * failed): the core stops serving and exits without acknowledging. */
+    void (*failed)(void *ctx, const char *why);
+    void *ctx;
+} CorralStorageEnv;
+
+/* Where recovery sends what it finds: first at most one snapshot, as a
+ * stream of bytes the core wrote earlier, then every record after it in
+ * zxid order.  Each returns 0, or -1 to abort recovery. */
+typedef struct CorralRecoverySink {
+    int (*snapshot)(void *ctx, int64_t last_zxid, const void *data, size_t len);
+    int (*record)(void *ctx, const CorralTxnRecord *rec);
+    void *ctx;
+} CorralRecoverySink;
+
+typedef struct CorralStorage {
+    uint32_t abi_version;        /* CORRAL_ABI_VERSION */
+    uint32_t size;               /* sizeof(CorralStorage) */
+    const char *name;
+    /* Returns the backend's handle, or NULL with a message in err. */
+    void *(*open)(void *arg, const CorralStorageEnv *env, char *err, size_t errlen);
+    int (*recover)(void *store, const CorralRecoverySink *sink, char *err, size_t errlen);
+    /* Queues records for durability; they are durable once `durable` says
+     * so.  Returns 0, or -1 with a message in err. */
+    int (*append)(void *store, const CorralTxnRecord *recs, size_t n, char *err, size_t errlen);
+    /* Stores a snapshot stream covering every record up to last_zxid.
+     * May be NULL for a backend that keeps no snapshots. */
+    int (*snapshot)(void *store, int64_t last_zxid, const void *data, size_t len,
+                    char *err, size_t errlen);
+    void (*close)(void *store);
+    void *arg;
+    void *reserved[8];
+} CorralStorage;
+
+int corral_register_storage(CorralModule *m, const CorralStorage *storage);
+
+#endif

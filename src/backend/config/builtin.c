@@ -1,0 +1,16 @@
+/*
+ * src/backend/config/builtin.c: the configuration corrald runs on when it is
+ * started without -c: a standalone server on 127.0.0.1:2181 with the
+ * four-letter words ZooKeeper operators use most.
+ */
+#include "config/config.h"
+
+const char corral_builtin_config[] =
+    "server:\n"
+    "  data_dir: ./data\n"
+    "  client_listen: 127.0.0.1:2181\n"
+    "  tick_ms: 2000\n"
+    "  max_client_connections: 60\n"
+    "  max_request_bytes: 1048575\n"
+    "modules:\n"
+    "  fourlw: { allow: [ruok, srvr, stat, mntr, conf, envi, isro, dirs, cons, wchs] }\n";

@@ -1,0 +1,550 @@
+/*
+ * src/backend/config/config.c: YAML into an immutable node tree, and the
+ * core's keys.
+ *
+ * libyaml's document API does the parsing; we copy its nodes into our own
+ * compact tree because libyaml's document keeps node ids, not pointers, and
+ * we want nodes that a module can hold for the life of the process.  The
+ * tree is never freed: configuration lives as long as the process.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+
+#include <yaml.h>
+
+#include "config/config.h"
+#include "corral/log.h"
+#include "utils/alloc.h"
+
+struct CorralConfig {
+    CorralConfigType type;
+    const char *file;
+    int line, column;            /* 1-based */
+    const char *scalar;          /* SCALAR */
+    size_t n;                    /* SEQ: items; MAP: pairs */
+    CorralConfig **items;        /* SEQ: n items; MAP: 2n (key, value, ...) */
+};
+
+static char config_error_text[1024];
+static int config_error_set;
+
+const char *config_last_error(void) { return config_error_set ? config_error_text : NULL; }
+void config_clear_error(void) { config_error_set = 0; config_error_text[0] = '\0'; }
+
+static const CorralConfig null_node = {CORRAL_CFG_NULL, "(none)", 0, 0, NULL, 0, NULL};
+
+int corral_config_error(const CorralConfig *node, const char *fmt, ...)
+{
+    if (config_error_set)
+        return -1;
+    if (!node)
+        node = &null_node;
+    int n = snprintf(config_error_text, sizeof config_error_text, "%s:%d:%d: ",
+                     node->file, node->line, node->column);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof config_error_text)
+        vsnprintf(config_error_text + n, sizeof config_error_text - n, fmt, ap);
+    va_end(ap);
+    config_error_set = 1;
+    return -1;
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+CorralConfigType corral_config_type(const CorralConfig *node) { return node ? node->type : CORRAL_CFG_NULL; }
+
+const char *corral_config_type_name(const CorralConfig *node)
+{
+    switch (corral_config_type(node)) {
+    case CORRAL_CFG_SCALAR: return "a scalar";
+    case CORRAL_CFG_SEQ: return "a list";
+    case CORRAL_CFG_MAP: return "a map";
+    default: return "null";
+    }
+}
+
+const CorralConfig *corral_config_get(const CorralConfig *map, const char *key)
+{
+    if (!map || map->type != CORRAL_CFG_MAP)
+        return NULL;
+    for (size_t i = 0; i < map->n; i++) {
+        const CorralConfig *k = map->items[2 * i];
+        if (k->type == CORRAL_CFG_SCALAR && strcmp(k->scalar, key) == 0)
+            return map->items[2 * i + 1];
+    }
+    return NULL;
+}
+
+size_t corral_config_len(const CorralConfig *node)
+{
+    return node && (node->type == CORRAL_CFG_SEQ || node->type == CORRAL_CFG_MAP) ? node->n : 0;
+}
+
+const CorralConfig *corral_config_at(const CorralConfig *node, size_t i)
+{
+    if (!node || i >= corral_config_len(node))
+        return NULL;
+    return node->type == CORRAL_CFG_SEQ ? node->items[i] : node->items[2 * i + 1];
+}
+
+const CorralConfig *corral_config_key_at(const CorralConfig *map, size_t i)
+{
+    if (!map || map->type != CORRAL_CFG_MAP || i >= map->n)
+        return NULL;
+    return map->items[2 * i];
+}
+
+const char *corral_config_scalar(const CorralConfig *node)
+{
+    return node && node->type == CORRAL_CFG_SCALAR ? node->scalar : NULL;
+}
+
+int corral_config_line(const CorralConfig *node) { return node ? node->line : 0; }
+int corral_config_column(const CorralConfig *node) { return node ? node->column : 0; }
+const char *corral_config_file(const CorralConfig *node) { return node ? node->file : "(none)"; }
+
+int corral_config_int(const CorralConfig *node, const char *what, int64_t min, int64_t max, int64_t *out)
+{
+    const char *s = corral_config_scalar(node);
+    if (!s)
+        return corral_config_error(node, "\"%s\" must be an integer, not %s", what, corral_config_type_name(node));
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 0);
+    if (end == s || *end != '\0' || errno == ERANGE)
+        return corral_config_error(node, "\"%s\" must be an integer, not \"%s\"", what, s);
+    if ((min != 0 || max != 0) && (v < min || v > max))
+        return corral_config_error(node, "\"%s\" must be between %lld and %lld, not %lld", what,
+                                   (long long)min, (long long)max, v);
+    *out = v;
+    return 0;
+}
+
+int corral_config_bool(const CorralConfig *node, const char *what, int *out)
+{
+    const char *s = corral_config_scalar(node);
+    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no", "off", "0"};
+    if (s) {
+        for (int i = 0; i < 4; i++) {
+            if (strcasecmp(s, yes[i]) == 0) { *out = 1; return 0; }
+            if (strcasecmp(s, no[i]) == 0) { *out = 0; return 0; }
+        }
+        return corral_config_error(node, "\"%s\" must be true or false, not \"%s\"", what, s);
+    }
+    return corral_config_error(node, "\"%s\" must be true or false, not %s", what, corral_config_type_name(node));
+}
+
+int corral_config_string(const CorralConfig *node, const char *what, const char **out)
+{
+    const char *s = corral_config_scalar(node);
+    if (!s)
+        return corral_config_error(node, "\"%s\" must be a string, not %s", what, corral_config_type_name(node));
+    *out = s;
+    return 0;
+}
+
+static int parse_addr(const CorralConfig *node, const char *what, CorralAddr *out)
+{
+    const char *s = corral_config_scalar(node);
+    if (!s)
+        return corral_config_error(node, "\"%s\" must be \"host:port\", not %s", what, corral_config_type_name(node));
+    const char *host = s, *colon;
+    size_t hlen;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return corral_config_error(node, "\"%s\" must be \"host:port\", not \"%s\"", what, s);
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return corral_config_error(node, "\"%s\" must be \"host:port\", not \"%s\"", what, s);
+        hlen = (size_t)(colon - s);
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535 || errno)
+        return corral_config_error(node, "\"%s\": bad port in \"%s\"", what, s);
+    if (hlen == 0 || hlen >= sizeof out->host)
+        return corral_config_error(node, "\"%s\": bad host in \"%s\"", what, s);
+    char hbuf[sizeof out->host];
+    memcpy(hbuf, host, hlen);
+    hbuf[hlen] = '\0';
+    unsigned char tmp[16];
+    if (strcmp(hbuf, "localhost") != 0 && inet_pton(AF_INET, hbuf, tmp) != 1 &&
+        inet_pton(AF_INET6, hbuf, tmp) != 1)
+        return corral_config_error(node, "\"%s\": \"%s\" is not a numeric IPv4 or IPv6 address", what, hbuf);
+    memcpy(out->host, hbuf, hlen + 1);
+    out->port = (int)port;
+    return 0;
+}
+
+static int parse_strlist(const CorralConfig *node, const char *what, CorralStrList *out)
+{
+    if (corral_config_type(node) != CORRAL_CFG_SEQ)
+        return corral_config_error(node, "\"%s\" must be a list, not %s", what, corral_config_type_name(node));
+    const char **v = xcalloc(node->n + 1, sizeof *v);
+    for (size_t i = 0; i < node->n; i++)
+        if (corral_config_string(node->items[i], what, &v[i]) < 0) {
+            free(v);
+            return -1;
+        }
+    out->n = node->n;
+    out->v = v;
+    return 0;
+}
+
+int corral_config_apply(const CorralConfig *map, const CorralConfigKey *keys, void *base)
+{
+    if (corral_config_type(map) == CORRAL_CFG_NULL)
+        map = NULL;
+    else if (map->type != CORRAL_CFG_MAP)
+        return corral_config_error(map, "expected a map of settings, not %s", corral_config_type_name(map));
+    for (size_t i = 0; map && i < map->n; i++) {
+        const CorralConfig *k = map->items[2 * i];
+        const CorralConfigKey *d = keys;
+        while (d->name && (!k->scalar || strcmp(d->name, k->scalar) != 0))
+            d++;
+        if (!d->name)
+            return corral_config_error(k, "unknown key \"%s\"", k->scalar ? k->scalar : "?");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(map->items[2 * j]->scalar, k->scalar) == 0)
+                return corral_config_error(k, "duplicate key \"%s\"", k->scalar);
+        const CorralConfig *v = map->items[2 * i + 1];
+        char *field = (char *)base + d->offset;
+        int rc = 0;
+        switch (d->kind) {
+        case CORRAL_KEY_INT: rc = corral_config_int(v, d->name, d->min, d->max, (int64_t *)field); break;
+        case CORRAL_KEY_BOOL: rc = corral_config_bool(v, d->name, (int *)field); break;
+        case CORRAL_KEY_STRING: rc = corral_config_string(v, d->name, (const char **)field); break;
+        case CORRAL_KEY_STRLIST: rc = parse_strlist(v, d->name, (CorralStrList *)field); break;
+        case CORRAL_KEY_ADDR: rc = parse_addr(v, d->name, (CorralAddr *)field); break;
+        case CORRAL_KEY_NODE: *(const CorralConfig **)field = v; break;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    for (const CorralConfigKey *d = keys; d->name; d++)
+        if (d->required && !corral_config_get(map, d->name))
+            return corral_config_error(map, "missing required key \"%s\"", d->name);
+    return 0;
+}
+
+/* ---- YAML to nodes ------------------------------------------------------ */
+
+static CorralConfig *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file, int depth)
+{
+    CorralConfig *c = xcalloc(1, sizeof *c);
+    c->file = file;
+    c->line = (int)yn->start_mark.line + 1;
+    c->column = (int)yn->start_mark.column + 1;
+    if (depth > 64) {
+        corral_config_error(c, "nesting deeper than 64 levels");
+        return NULL;
+    }
+    switch (yn->type) {
+    case YAML_SCALAR_NODE: {
+        const char *v = (const char *)yn->data.scalar.value;
+        size_t len = yn->data.scalar.length;
+        int plain = yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        if (plain && (len == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+                      strcmp(v, "NULL") == 0)) {
+            c->type = CORRAL_CFG_NULL;
+        } else {
+            if (memchr(v, '\0', len)) {
+                corral_config_error(c, "NUL character in value");
+                return NULL;
+            }
+            c->type = CORRAL_CFG_SCALAR;
+            c->scalar = xstrndup(v, len);
+        }
+        break;
+    }
+    case YAML_SEQUENCE_NODE: {
+        c->type = CORRAL_CFG_SEQ;
+        size_t n = (size_t)(yn->data.sequence.items.top - yn->data.sequence.items.start);
+        c->items = xcalloc(n ? n : 1, sizeof *c->items);
+        for (size_t i = 0; i < n; i++) {
+            yaml_node_t *child = yaml_document_get_node(doc, yn->data.sequence.items.start[i]);
+            if (!(c->items[i] = convert(doc, child, file, depth + 1)))
+                return NULL;
+        }
+        c->n = n;
+        break;
+    }
+    case YAML_MAPPING_NODE: {
+        c->type = CORRAL_CFG_MAP;
+        size_t n = (size_t)(yn->data.mapping.pairs.top - yn->data.mapping.pairs.start);
+        c->items = xcalloc(2 * n + 1, sizeof *c->items);
+        for (size_t i = 0; i < n; i++) {
+            yaml_node_pair_t *p = &yn->data.mapping.pairs.start[i];
+            CorralConfig *k = convert(doc, yaml_document_get_node(doc, p->key), file, depth + 1);
+            if (!k)
+                return NULL;
+            if (k->type != CORRAL_CFG_SCALAR) {
+                corral_config_error(k, "map keys must be plain strings");
+                return NULL;
+            }
+            CorralConfig *v = convert(doc, yaml_document_get_node(doc, p->value), file, depth + 1);
+            if (!v)
+                return NULL;
+            c->items[2 * i] = k;
+            c->items[2 * i + 1] = v;
+        }
+        c->n = n;
+        break;
+    }
+    default:
+        c->type = CORRAL_CFG_NULL;
+    }
+    return c;
+}
+
+static CorralConfig *parse_yaml(const char *file, const unsigned char *text, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    CorralConfig *root = NULL;
+    CorralConfig where = {CORRAL_CFG_NULL, file, 1, 1, NULL, 0, NULL};
+
+    if (!yaml_parser_initialize(&parser)) {
+        corral_config_error(&where, "cannot initialise the YAML parser");
+        return NULL;
+    }
+    yaml_parser_set_input_string(&parser, text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        where.line = (int)parser.problem_mark.line + 1;
+        where.column = (int)parser.problem_mark.column + 1;
+        if (parser.context)
+            corral_config_error(&where, "%s %s", parser.problem ? parser.problem : "YAML error", parser.context);
+        else
+            corral_config_error(&where, "%s", parser.problem ? parser.problem : "YAML error");
+        yaml_parser_delete(&parser);
+        return NULL;
+    }
+    yaml_node_t *top = yaml_document_get_root_node(&doc);
+    if (!top) {
+        corral_config_error(&where, "the configuration is empty");
+    } else {
+        root = convert(&doc, top, file, 0);
+        if (root && root->type != CORRAL_CFG_MAP) {
+            corral_config_error(root, "the configuration must be a map with a \"server\" key, not %s",
+                                corral_config_type_name(root));
+            root = NULL;
+        }
+    }
+    /* A second document in the same file is almost certainly a mistake. */
+    if (root) {
+        yaml_document_t extra;
+        if (yaml_parser_load(&parser, &extra)) {
+            yaml_node_t *n2 = yaml_document_get_root_node(&extra);
+            if (n2) {
+                where.line = (int)n2->start_mark.line + 1;
+                where.column = (int)n2->start_mark.column + 1;
+                corral_config_error(&where, "only one YAML document is allowed");
+                root = NULL;
+            }
+            yaml_document_delete(&extra);
+        }
+    }
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return root;
+}
+
+/* ---- the core's keys ---------------------------------------------------- */
+
+#define SRV(f) offsetof(CoreConfig, f)
+static const CorralConfigKey server_keys[] = {
+    {"id", CORRAL_KEY_INT, SRV(server_id), 0, 1, 255},
+    {"data_dir", CORRAL_KEY_STRING, SRV(data_dir), 0, 0, 0},
+    {"client_listen", CORRAL_KEY_ADDR, SRV(client_listen), 0, 0, 0},
+    {"tick_ms", CORRAL_KEY_INT, SRV(tick_ms), 0, 1, 600000},
+    {"min_session_timeout_ms", CORRAL_KEY_INT, SRV(min_session_timeout_ms), 0, 1, INT32_MAX},
+    {"max_session_timeout_ms", CORRAL_KEY_INT, SRV(max_session_timeout_ms), 0, 1, INT32_MAX},
+    {"max_client_connections", CORRAL_KEY_INT, SRV(max_client_connections), 0, 0, 1000000},
+    {"max_request_bytes", CORRAL_KEY_INT, SRV(max_request_bytes), 0, 1024, 1 << 30},
+    {"max_sessions", CORRAL_KEY_INT, SRV(max_sessions), 0, 0, 100000000},
+    {"extended_types", CORRAL_KEY_BOOL, SRV(extended_types), 0, 0, 0},
+    {"read_only", CORRAL_KEY_BOOL, SRV(read_only), 0, 0, 0},
+    {"log_level", CORRAL_KEY_STRING, SRV(log_level), 0, 0, 0},
+    {"init_limit", CORRAL_KEY_INT, SRV(init_limit), 0, 1, 1000},
+    {"sync_limit", CORRAL_KEY_INT, SRV(sync_limit), 0, 1, 1000},
+    {"container_check_ms", CORRAL_KEY_INT, SRV(container_check_ms), 0, 10, 86400000},
+    CORRAL_CONFIG_KEYS_END};
+
+typedef struct MemberTmp {
+    int64_t id;
+    CorralAddr peer, election;
+    const char *role;
+} MemberTmp;
+
+static const CorralConfigKey member_keys[] = {
+    {"id", CORRAL_KEY_INT, offsetof(MemberTmp, id), 1, 1, 255},
+    {"peer", CORRAL_KEY_ADDR, offsetof(MemberTmp, peer), 1, 0, 0},
+    {"election", CORRAL_KEY_ADDR, offsetof(MemberTmp, election), 1, 0, 0},
+    {"role", CORRAL_KEY_STRING, offsetof(MemberTmp, role), 0, 0, 0},
+    CORRAL_CONFIG_KEYS_END};
+
+static void set_defaults(CoreConfig *c)
+{
+    memset(c, 0, sizeof *c);
+    c->data_dir = "./data";
+    snprintf(c->client_listen.host, sizeof c->client_listen.host, "127.0.0.1");
+    c->client_listen.port = 2181;
+    c->tick_ms = 2000;
+    c->max_client_connections = 60;
+    c->max_request_bytes = 1048575;      /* jute.maxbuffer default 0xfffff */
+    c->log_level = "info";
+    c->init_limit = 10;
+    c->sync_limit = 5;
+    c->container_check_ms = 60000;
+    c->min_session_timeout_ms = -1;
+    c->max_session_timeout_ms = -1;
+}
+
+static int validate(CoreConfig *c, CorralConfig *root)
+{
+    struct { const CorralConfig *server, *ensemble, *module_path, *modules; } top = {0};
+    if (corral_config_apply(root, (CorralConfigKey[]){
+            {"server", CORRAL_KEY_NODE, offsetof(__typeof__(top), server), 1, 0, 0},
+            {"ensemble", CORRAL_KEY_NODE, offsetof(__typeof__(top), ensemble), 0, 0, 0},
+            {"module_path", CORRAL_KEY_NODE, offsetof(__typeof__(top), module_path), 0, 0, 0},
+            {"modules", CORRAL_KEY_NODE, offsetof(__typeof__(top), modules), 0, 0, 0},
+            CORRAL_CONFIG_KEYS_END}, &top) < 0)
+        return -1;
+    c->root = root;
+    if (corral_config_type(top.server) != CORRAL_CFG_MAP)
+        return corral_config_error(top.server ? top.server : root, "\"server\" must be a map, not %s",
+                                   corral_config_type_name(top.server));
+    if (corral_config_apply(top.server, server_keys, c) < 0)
+        return -1;
+    if (corral_log_level_from_name(c->log_level) < 0)
+        return corral_config_error(corral_config_get(top.server, "log_level"),
+                                   "\"log_level\" must be debug, info, warn or error, not \"%s\"", c->log_level);
+    if (c->min_session_timeout_ms < 0)
+        c->min_session_timeout_ms = 2 * c->tick_ms;
+    if (c->max_session_timeout_ms < 0)
+        c->max_session_timeout_ms = 20 * c->tick_ms;
+    if (c->min_session_timeout_ms > c->max_session_timeout_ms)
+        return corral_config_error(top.server, "min_session_timeout_ms (%lld) is above max_session_timeout_ms (%lld)",
+                                   (long long)c->min_session_timeout_ms, (long long)c->max_session_timeout_ms);
+
+    if (top.ensemble && corral_config_type(top.ensemble) != CORRAL_CFG_NULL) {
+        if (corral_config_type(top.ensemble) != CORRAL_CFG_SEQ)
+            return corral_config_error(top.ensemble, "\"ensemble\" must be a list of members, not %s",
+                                       corral_config_type_name(top.ensemble));
+        size_t n = corral_config_len(top.ensemble);
+        if (n > CORRAL_MAX_ENSEMBLE)
+            return corral_config_error(top.ensemble, "at most %d ensemble members", CORRAL_MAX_ENSEMBLE);
+        int self_found = 0;
+        for (size_t i = 0; i < n; i++) {
+            const CorralConfig *mnode = corral_config_at(top.ensemble, i);
+            MemberTmp t = {0};
+            if (corral_config_apply(mnode, member_keys, &t) < 0)
+                return -1;
+            if (corral_config_type(mnode) == CORRAL_CFG_NULL)
+                return corral_config_error(mnode, "an ensemble member must be a map with id, peer and election");
+            EnsembleMember *m = &c->members[i];
+            m->id = t.id;
+            m->peer = t.peer;
+            m->election = t.election;
+            if (t.role && strcmp(t.role, "observer") == 0)
+                m->observer = 1;
+            else if (t.role && strcmp(t.role, "participant") != 0)
+                return corral_config_error(corral_config_get(mnode, "role"),
+                                           "\"role\" must be participant or observer, not \"%s\"", t.role);
+            for (size_t j = 0; j < i; j++)
+                if (c->members[j].id == m->id)
+                    return corral_config_error(corral_config_get(mnode, "id"), "duplicate ensemble member id %lld",
+                                               (long long)m->id);
+            if (m->id == c->server_id)
+                self_found = 1;
+        }
+        c->n_members = n;
+        if (!corral_config_get(top.server, "id"))
+            return corral_config_error(top.server, "missing required key \"id\" (required when \"ensemble\" is present)");
+        if (!self_found)
+            return corral_config_error(corral_config_get(top.server, "id"),
+                                       "server id %lld is not a member of \"ensemble\"", (long long)c->server_id);
+    }
+
+    if (top.module_path && parse_strlist(top.module_path, "module_path", &c->module_path) < 0)
+        return -1;
+    if (top.modules && corral_config_type(top.modules) != CORRAL_CFG_NULL &&
+        corral_config_type(top.modules) != CORRAL_CFG_MAP)
+        return corral_config_error(top.modules, "\"modules\" must be a map of module name to settings, not %s",
+                                   corral_config_type_name(top.modules));
+    c->modules = top.modules;
+    for (size_t i = 0; i < corral_config_len(c->modules); i++) {
+        const char *name = corral_config_scalar(corral_config_key_at(c->modules, i));
+        for (const char *p = name; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+                return corral_config_error(corral_config_key_at(c->modules, i),
+                                           "module name \"%s\" may only contain a-z, 0-9, _ and -", name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(name, corral_config_scalar(corral_config_key_at(c->modules, j))) == 0)
+                return corral_config_error(corral_config_key_at(c->modules, i), "duplicate key \"%s\"", name);
+    }
+    return 0;
+}
+
+int config_load_string(const char *name, const char *text, size_t len, CoreConfig *out)
+{
+    config_clear_error();
+    set_defaults(out);
+    out->file = name;
+    CorralConfig *root = parse_yaml(xstrdup(name), (const unsigned char *)text, len);
+    if (!root)
+        return -1;
+    return validate(out, root);
+}
+
+int config_load_file(const char *path, CoreConfig *out)
+{
+    config_clear_error();
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(config_error_text, sizeof config_error_text, "%s: cannot open: %s", path, strerror(errno));
+        config_error_set = 1;
+        return -1;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096)
+            buf = xrealloc(buf, cap = cap ? cap * 2 : 8192);
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0)
+            break;
+        if (len > (1 << 24)) {
+            fclose(f);
+            free(buf);
+            snprintf(config_error_text, sizeof config_error_text, "%s: larger than 16 MiB", path);
+            config_error_set = 1;
+            return -1;
+        }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        snprintf(config_error_text, sizeof config_error_text, "%s: read error", path);
+        config_error_set = 1;
+        return -1;
+    }
+    int rc = config_load_string(path, buf, len, out);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/*
+ * src/backend/config/config.h: the configuration subsystem.
+ *
+ * Owns: parsing the one YAML file (libyaml) into an immutable node tree that
+ * lives for the whole process, validating the core's own keys into a typed
+ * CoreConfig, and the error text ("FILE:LINE:COLUMN: message") of the first
+ * problem found.  Modules validate their own subtrees through
+ * corral/config.h.  Single-threaded: startup only.
+ */
+#ifndef CORRAL_BACKEND_CONFIG_H
+#define CORRAL_BACKEND_CONFIG_H
+
+#include "corral/config.h"
+
+#define CORRAL_MAX_ENSEMBLE 32
+
+typedef struct EnsembleMember {
+    int64_t id;
+    CorralAddr peer;
+    CorralAddr election;
+    int observer;                 /* role: observer */
+} EnsembleMember;
+
+typedef struct CoreConfig {
+    const char *file;             /* path given with -c, or "(built-in)" */
+    /* server: */
+    int64_t server_id;
+    const char *data_dir;
+    CorralAddr client_listen;
+    int64_t tick_ms;
+    int64_t min_session_timeout_ms;   /* default 2 * tick */
+    int64_t max_session_timeout_ms;   /* default 20 * tick */
+    int64_t max_client_connections;   /* per IP; 0 = unlimited */
+    int64_t max_request_bytes;
+    int64_t max_sessions;             /* 0 = unlimited */
+    int extended_types;               /* TTL nodes allowed (zookeeper.extendedTypesEnabled) */
+    int read_only;                    /* readonlymode.enabled */
+    const char *log_level;
+    int64_t init_limit, sync_limit;
+    int64_t container_check_ms;       /* znode.container.checkIntervalMs */
+    /* ensemble: */
+    size_t n_members;
+    EnsembleMember members[CORRAL_MAX_ENSEMBLE];
+    /* module_path and modules: */
+    CorralStrList module_path;
+    const CorralConfig *modules;      /* map name -> module config */
+    const CorralConfig *root;
+} CoreConfig;
+
+/* The configuration used when corrald is started without -c. */
+extern const char corral_builtin_config[];
+
+/* Parses and validates.  Returns 0, or -1 with the message available from
+ * config_last_error().  `name` is used in messages for text sources. */
+int config_load_file(const char *path, CoreConfig *out);
+int config_load_string(const char *name, const char *text, size_t len, CoreConfig *out);
+const char *config_last_error(void);
+void config_clear_error(void);
+
+#endif

@@ -1,0 +1,426 @@
+/*
+ * src/backend/module/module.c: dlopen, magic checks, init, registries.
+ *
+ * Refusals follow nginx's ngx_add_module: each says precisely what is wrong
+ * and names the file.  The magic block is compared field by field so the
+ * message can tell an ABI version mismatch from a different data model.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "module/module.h"
+#include "utils/alloc.h"
+
+struct CorralModule {
+    char *name;
+    char *file;
+    char *version;
+    void *handle;
+    char error[512];
+};
+
+typedef struct HookEntry {
+    CorralModule *module;
+    CorralStartFn start;
+    CorralStopFn stop;
+    void *arg;
+} HookEntry;
+
+typedef struct WordEntry {
+    const CorralFourlw *def;
+    CorralModule *module;
+} WordEntry;
+
+static struct {
+    CorralModule **mods;
+    size_t nmods;
+    CorralModule *loading;          /* the module whose init runs now */
+    char error[1024];
+    int error_is_config;
+    const char **path;
+    size_t npath;
+    WordEntry *words;
+    size_t nwords;
+    int allow_all;
+    int allow_set;
+    char (*allowed)[5];
+    size_t nallowed;
+    const CorralAuthScheme **auths;
+    size_t nauths;
+    const CorralStorage *storage;
+    CorralModule *storage_owner;
+    const CorralMetricsExporter **exporters;
+    size_t nexporters;
+    HookEntry *hooks;
+    size_t nhooks;
+} reg;
+
+static int set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int set_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reg.error, sizeof reg.error, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+const char *module_last_error(void) { return reg.error; }
+int module_error_is_config(void) { return reg.error_is_config; }
+
+const char *corral_module_name(const CorralModule *m) { return m ? m->name : "?"; }
+
+int corral_module_fail(CorralModule *m, const char *fmt, ...)
+{
+    if (!m || m->error[0])
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->error, sizeof m->error, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Registration calls check that they come from the init of `m`. */
+static int check_registering(CorralModule *m, const char *what)
+{
+    if (!m || m != reg.loading) {
+        corral_log(CORRAL_LOG_ERROR, "module", "module %s: %s may only be registered during its init",
+                   m ? m->name : "?", what);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_vtable(CorralModule *m, uint32_t abi, uint32_t size, uint32_t min_size, const char *what)
+{
+    if (abi != CORRAL_ABI_VERSION)
+        return corral_module_fail(m, "%s built for ABI version %u, this server has version %d", what, abi,
+                                  CORRAL_ABI_VERSION);
+    if (size < min_size)
+        return corral_module_fail(m, "%s vtable is %u bytes, expected at least %u", what, size, min_size);
+    return 0;
+}
+
+static int valid_word(const char *w)
+{
+    if (!w || strlen(w) != 4)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (w[i] < 'a' || w[i] > 'z')
+            return 0;
+    return 1;
+}
+
+int corral_register_fourlw(CorralModule *m, const CorralFourlw *def)
+{
+    if (check_registering(m, "a four-letter word") < 0)
+        return -1;
+    if (!def || check_vtable(m, def->abi_version, def->size, (uint32_t)offsetof(CorralFourlw, reserved), "four-letter word") < 0)
+        return -1;
+    if (!valid_word(def->word) || !def->run)
+        return corral_module_fail(m, "four-letter word \"%s\" must be four lowercase letters with a run function",
+                                  def->word ? def->word : "(null)");
+    if (module_find_fourlw(def->word))
+        return corral_module_fail(m, "four-letter word \"%s\" is already registered", def->word);
+    reg.words = xrealloc(reg.words, (reg.nwords + 1) * sizeof *reg.words);
+    reg.words[reg.nwords++] = (WordEntry){def, m};
+    return 0;
+}
+
+int corral_fourlw_set_allowed(CorralModule *m, const char *const *words, size_t n)
+{
+    if (check_registering(m, "the four-letter-word allow list") < 0)
+        return -1;
+    free(reg.allowed);
+    reg.allowed = NULL;
+    reg.nallowed = 0;
+    reg.allow_set = 1;
+    reg.allow_all = words == NULL;
+    if (words) {
+        reg.allowed = xcalloc(n ? n : 1, sizeof *reg.allowed);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(words[i], "*") == 0) {
+                reg.allow_all = 1;
+                continue;
+            }
+            if (!valid_word(words[i]))
+                return corral_module_fail(m, "\"%s\" is not a four-letter word", words[i]);
+            memcpy(reg.allowed[reg.nallowed++], words[i], 5);
+        }
+    }
+    return 0;
+}
+
+int corral_register_auth(CorralModule *m, const CorralAuthScheme *s)
+{
+    if (check_registering(m, "an auth scheme") < 0)
+        return -1;
+    if (!s || check_vtable(m, s->abi_version, s->size, (uint32_t)offsetof(CorralAuthScheme, reserved), "auth scheme") < 0)
+        return -1;
+    if (!s->scheme || !s->scheme[0] || !s->authenticate || !s->matches)
+        return corral_module_fail(m, "auth scheme needs a name, authenticate and matches");
+    if (strcmp(s->scheme, "world") == 0 || strcmp(s->scheme, "auth") == 0 || strcmp(s->scheme, "super") == 0)
+        return corral_module_fail(m, "auth scheme \"%s\" is built into the server", s->scheme);
+    if (module_find_auth(s->scheme))
+        return corral_module_fail(m, "auth scheme \"%s\" is already registered", s->scheme);
+    reg.auths = xrealloc(reg.auths, (reg.nauths + 1) * sizeof *reg.auths);
+    reg.auths[reg.nauths++] = s;
+    return 0;
+}
+
+int corral_register_storage(CorralModule *m, const CorralStorage *s)
+{
+    if (check_registering(m, "a storage backend") < 0)
+        return -1;
+    if (!s || check_vtable(m, s->abi_version, s->size, (uint32_t)offsetof(CorralStorage, reserved), "storage backend") < 0)
+        return -1;
+    if (!s->name || !s->open || !s->recover || !s->append || !s->close)
+        return corral_module_fail(m, "storage backend needs a name, open, recover, append and close");
+    if (reg.storage)
+        return corral_module_fail(m, "a storage backend (\"%s\" from module %s) is already registered; only one may be",
+                                  reg.storage->name, reg.storage_owner->name);
+    reg.storage = s;
+    reg.storage_owner = m;
+    return 0;
+}
+
+int corral_register_metrics_exporter(CorralModule *m, const CorralMetricsExporter *e)
+{
+    if (check_registering(m, "a metrics exporter") < 0)
+        return -1;
+    if (!e || check_vtable(m, e->abi_version, e->size, (uint32_t)offsetof(CorralMetricsExporter, reserved), "metrics exporter") < 0)
+        return -1;
+    if (!e->name)
+        return corral_module_fail(m, "metrics exporter needs a name");
+    reg.exporters = xrealloc(reg.exporters, (reg.nexporters + 1) * sizeof *reg.exporters);
+    reg.exporters[reg.nexporters++] = e;
+    return corral_on_start(m, e->start, e->arg) < 0 ? -1 : corral_on_stop(m, e->stop, e->arg);
+}
+
+static int add_hook(CorralModule *m, CorralStartFn start, CorralStopFn stop, void *arg)
+{
+    if (check_registering(m, "a lifecycle hook") < 0)
+        return -1;
+    if (!start && !stop)
+        return 0;
+    reg.hooks = xrealloc(reg.hooks, (reg.nhooks + 1) * sizeof *reg.hooks);
+    reg.hooks[reg.nhooks++] = (HookEntry){m, start, stop, arg};
+    return 0;
+}
+
+int corral_on_start(CorralModule *m, CorralStartFn fn, void *arg) { return add_hook(m, fn, NULL, arg); }
+int corral_on_stop(CorralModule *m, CorralStopFn fn, void *arg) { return add_hook(m, NULL, fn, arg); }
+
+/* ---- lookups ------------------------------------------------------------ */
+
+const CorralFourlw *module_find_fourlw(const char *w)
+{
+    for (size_t i = 0; i < reg.nwords; i++)
+        if (memcmp(reg.words[i].def->word, w, 4) == 0)
+            return reg.words[i].def;
+    return NULL;
+}
+
+int module_fourlw_allowed(const char *w)
+{
+    if (!reg.allow_set)
+        return 0;
+    if (reg.allow_all)
+        return 1;
+    for (size_t i = 0; i < reg.nallowed; i++)
+        if (memcmp(reg.allowed[i], w, 4) == 0)
+            return 1;
+    return 0;
+}
+
+size_t module_fourlw_count(void) { return reg.nwords; }
+const CorralFourlw *module_fourlw_at(size_t i) { return i < reg.nwords ? reg.words[i].def : NULL; }
+
+const CorralAuthScheme *module_find_auth(const char *scheme)
+{
+    for (size_t i = 0; i < reg.nauths; i++)
+        if (strcmp(reg.auths[i]->scheme, scheme) == 0)
+            return reg.auths[i];
+    return NULL;
+}
+size_t module_auth_count(void) { return reg.nauths; }
+const CorralAuthScheme *module_auth_at(size_t i) { return i < reg.nauths ? reg.auths[i] : NULL; }
+const CorralStorage *module_storage(void) { return reg.storage; }
+size_t module_count(void) { return reg.nmods; }
+const char *module_name_at(size_t i) { return i < reg.nmods ? reg.mods[i]->name : NULL; }
+const char *module_version_at(size_t i) { return i < reg.nmods ? reg.mods[i]->version : NULL; }
+const char *module_file_at(size_t i) { return i < reg.nmods ? reg.mods[i]->file : NULL; }
+size_t module_search_path(const char ***dirs)
+{
+    *dirs = reg.path;
+    return reg.npath;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static void build_search_path(const CoreConfig *cfg, const char *exe_dir)
+{
+    size_t n = cfg->module_path.n + 2;
+    reg.path = xcalloc(n, sizeof *reg.path);
+    reg.npath = 0;
+    for (size_t i = 0; i < cfg->module_path.n; i++)
+        reg.path[reg.npath++] = xstrdup(cfg->module_path.v[i]);
+    if (exe_dir) {
+        /* Build tree (build/bin/../modules) and installed tree
+         * (PREFIX/bin/../lib/corral/modules). */
+        char buf[PATH_MAX];
+        snprintf(buf, sizeof buf, "%s/../modules", exe_dir);
+        reg.path[reg.npath++] = xstrdup(buf);
+        snprintf(buf, sizeof buf, "%s/../lib/corral/modules", exe_dir);
+        reg.path[reg.npath++] = xstrdup(buf);
+    }
+}
+
+static char *find_module_file(const char *name)
+{
+    char buf[PATH_MAX];
+    for (size_t i = 0; i < reg.npath; i++) {
+        snprintf(buf, sizeof buf, "%s/%s.so", reg.path[i], name);
+        if (access(buf, F_OK) == 0)
+            return xstrdup(buf);
+    }
+    return NULL;
+}
+
+static int load_one(const char *name, const CorralConfig *conf)
+{
+    char *file = find_module_file(name);
+    if (!file) {
+        char dirs[512] = "";
+        size_t off = 0;
+        for (size_t i = 0; i < reg.npath && off < sizeof dirs; i++)
+            off += (size_t)snprintf(dirs + off, sizeof dirs - off, "%s%s", i ? ", " : "", reg.path[i]);
+        return set_error("module \"%s\": %s.so not found in module_path (searched: %s)", name, name, dirs);
+    }
+    for (size_t i = 0; i < reg.nmods; i++)
+        if (strcmp(reg.mods[i]->file, file) == 0) {
+            set_error("module \"%s\" (%s): already loaded", name, file);
+            free(file);
+            return -1;
+        }
+    dlerror();
+    void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        set_error("module \"%s\" (%s): cannot be loaded: %s", name, file, e ? e : "unknown error");
+        free(file);
+        return -1;
+    }
+    CorralModule *m = xcalloc(1, sizeof *m);
+    m->name = xstrdup(name);
+    m->file = file;
+    m->handle = h;
+    reg.mods = xrealloc(reg.mods, (reg.nmods + 1) * sizeof *reg.mods);
+    reg.mods[reg.nmods++] = m;
+
+    const CorralModuleMagic *(*magic_fn)(void);
+    *(void **)&magic_fn = dlsym(h, CORRAL_MAGIC_FUNCTION);
+    if (!magic_fn)
+        return set_error("module \"%s\" (%s): is not a Corral module: it has no magic block (add CORRAL_MODULE_MAGIC)",
+                         name, file);
+    const CorralModuleMagic *magic = magic_fn();
+    static const CorralModuleAbi ours = CORRAL_MODULE_ABI_DATA;
+    if (!magic || magic->size < offsetof(CorralModuleMagic, name))
+        return set_error("module \"%s\" (%s): has a malformed magic block", name, file);
+    if (magic->abi.abi_version != ours.abi_version)
+        return set_error("module \"%s\" (%s): was built for module ABI version %u, but this server has version %u",
+                         name, file, magic->abi.abi_version, ours.abi_version);
+    if (magic->size != sizeof(CorralModuleMagic) || memcmp(&magic->abi, &ours, sizeof ours) != 0)
+        return set_error("module \"%s\" (%s): is not binary compatible with this server "
+                         "(magic block size %u, pointer size %u, long size %u; expected %zu, %u, %u)",
+                         name, file, magic->size, magic->abi.pointer_size, magic->abi.long_size,
+                         sizeof(CorralModuleMagic), ours.pointer_size, ours.long_size);
+    if (!magic->name || strcmp(magic->name, name) != 0)
+        return set_error("module \"%s\" (%s): its magic block names it \"%s\"", name, file,
+                         magic->name ? magic->name : "(null)");
+    m->version = xstrdup(magic->version ? magic->version : "");
+
+    CorralModuleInitFn init;
+    *(void **)&init = dlsym(h, CORRAL_INIT_FUNCTION);
+    if (!init)
+        return set_error("module \"%s\" (%s): has no %s() entry point", name, file, CORRAL_INIT_FUNCTION);
+
+    config_clear_error();
+    reg.loading = m;
+    int rc = init(m, conf);
+    reg.loading = NULL;
+    if (rc != 0) {
+        if (config_last_error()) {
+            reg.error_is_config = 1;
+            return set_error("%s", config_last_error());
+        }
+        return set_error("module \"%s\" (%s): initialisation failed: %s", name, file,
+                         m->error[0] ? m->error : "(the module gave no reason)");
+    }
+    if (m->error[0])
+        return set_error("module \"%s\" (%s): initialisation failed: %s", name, file, m->error);
+    corral_log(CORRAL_LOG_INFO, "module", "loaded module %s %s from %s", name, m->version, file);
+    return 0;
+}
+
+int module_load_all(const CoreConfig *cfg, const char *exe_dir)
+{
+    reg.error[0] = '\0';
+    reg.error_is_config = 0;
+    build_search_path(cfg, exe_dir);
+    for (size_t i = 0; i < corral_config_len(cfg->modules); i++) {
+        const char *name = corral_config_scalar(corral_config_key_at(cfg->modules, i));
+        if (load_one(name, corral_config_at(cfg->modules, i)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int module_run_start_hooks(void)
+{
+    for (size_t i = 0; i < reg.nhooks; i++) {
+        HookEntry *h = &reg.hooks[i];
+        if (h->start && h->start(h->arg) != 0)
+            return set_error("module \"%s\" (%s): failed to start%s%s", h->module->name, h->module->file,
+                             h->module->error[0] ? ": " : "", h->module->error);
+    }
+    return 0;
+}
+
+void module_run_stop_hooks(void)
+{
+    for (size_t i = reg.nhooks; i-- > 0;)
+        if (reg.hooks[i].stop)
+            reg.hooks[i].stop(reg.hooks[i].arg);
+}
+
+void module_unload_all(void)
+{
+    /* Handles are closed only at exit: vtables and strings registered by a
+     * module point into it.  Sanitizer builds skip dlclose so that leak
+     * reports keep the module's symbols. */
+    for (size_t i = 0; i < reg.nmods; i++) {
+        CorralModule *m = reg.mods[i];
+        free(m->name);
+        free(m->file);
+        free(m->version);
+        free(m);
+    }
+    free(reg.mods);
+    for (size_t i = 0; i < reg.npath; i++)
+        free((char *)reg.path[i]);
+    free(reg.path);
+    free(reg.words);
+    free(reg.allowed);
+    free(reg.auths);
+    free(reg.exporters);
+    free(reg.hooks);
+    memset(&reg, 0, sizeof reg);
+}

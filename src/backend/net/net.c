@@ -1,0 +1,542 @@
+/*
+ * src/backend/net/net.c: listener, connections, four-letter words, output
+ * gating.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "corral/log.h"
+#include "module/module.h"
+#include "net/eventloop.h"
+#include "net/net.h"
+#include "utils/alloc.h"
+
+/* A reply backlog above this stops reading from the connection until the
+ * client drains it, so one slow reader cannot grow memory without bound. */
+#define OUT_BACKLOG_PAUSE (4u << 20)
+#define READ_CHUNK 65536
+
+typedef struct IpCount {
+    char ip[INET6_ADDRSTRLEN];
+    int count;
+} IpCount;
+
+static struct {
+    const CoreConfig *cfg;
+    NetHandlers h;
+    int listen_fd;
+    char listen_desc[96];
+    int listen_port;
+    Conn **conns;            /* fd-indexed */
+    int nconns_cap;
+    int64_t nconns;
+    uint64_t next_id;
+    Conn *dirty;             /* flush list */
+    Conn *held;              /* conns with held output */
+    Conn **dead;             /* closed, to free at end of turn */
+    size_t ndead, capdead;
+    IpCount *ips;
+    size_t nips, capips;
+    int64_t durable_zxid;
+    int64_t packets_received, packets_sent;
+} net = {.listen_fd = -1};
+
+static void conn_io(int fd, int events, void *arg);
+
+/* ---- per-IP counts ------------------------------------------------------ */
+
+static IpCount *ip_slot(const char *ip, int create)
+{
+    for (size_t i = 0; i < net.nips; i++)
+        if (strcmp(net.ips[i].ip, ip) == 0)
+            return &net.ips[i];
+    if (!create)
+        return NULL;
+    if (net.nips == net.capips) {
+        net.capips = net.capips ? net.capips * 2 : 16;
+        net.ips = xrealloc(net.ips, net.capips * sizeof *net.ips);
+    }
+    IpCount *s = &net.ips[net.nips++];
+    snprintf(s->ip, sizeof s->ip, "%s", ip);
+    s->count = 0;
+    return s;
+}
+
+static void ip_release(const char *ip)
+{
+    IpCount *s = ip_slot(ip, 0);
+    if (s && --s->count <= 0)
+        *s = net.ips[--net.nips];
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+void net_conn_flush_later(Conn *c)
+{
+    if (c->closed || c->dirty)
+        return;
+    c->dirty = 1;
+    c->dirty_next = net.dirty;
+    net.dirty = c;
+}
+
+void net_conn_hold(Conn *c, int64_t zxid)
+{
+    if (zxid <= net.durable_zxid)
+        return;
+    if (c->nmarks > c->mark_head && c->marks[c->nmarks - 1].zxid >= zxid)
+        return;   /* bytes appended now are behind a mark at least as strict */
+    if (c->nmarks == c->capmarks) {
+        /* Compact consumed marks before growing. */
+        if (c->mark_head) {
+            memmove(c->marks, c->marks + c->mark_head, (c->nmarks - c->mark_head) * sizeof *c->marks);
+            c->nmarks -= c->mark_head;
+            c->mark_head = 0;
+        }
+        if (c->nmarks == c->capmarks) {
+            c->capmarks = c->capmarks ? c->capmarks * 2 : 8;
+            c->marks = xrealloc(c->marks, c->capmarks * sizeof *c->marks);
+        }
+    }
+    c->marks[c->nmarks++] = (ConnMark){c->out.len, zxid};
+    if (!c->held) {
+        c->held = 1;
+        c->held_next = net.held;
+        net.held = c;
+    }
+}
+
+/* How many bytes of out may be written now. */
+static size_t releasable(Conn *c)
+{
+    while (c->mark_head < c->nmarks && c->marks[c->mark_head].zxid <= net.durable_zxid)
+        c->mark_head++;
+    if (c->mark_head == c->nmarks) {
+        c->mark_head = c->nmarks = 0;
+        return c->out.len;
+    }
+    return c->marks[c->mark_head].off;
+}
+
+static void set_write_interest(Conn *c, int on)
+{
+    if (c->want_write == on)
+        return;
+    c->want_write = on;
+    el_watch(c->fd, (c->read_paused || c->close_after_flush ? 0 : CORRAL_EV_READ) | (on ? CORRAL_EV_WRITE : 0),
+             conn_io, c);
+}
+
+static void conn_write(Conn *c)
+{
+    size_t limit = releasable(c);
+    while (c->out_sent < limit) {
+        ssize_t w = send(c->fd, c->out.data + c->out_sent, limit - c->out_sent, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            net_conn_close(c, NULL);
+            return;
+        }
+        c->out_sent += (size_t)w;
+    }
+    if (c->out_sent == c->out.len) {
+        /* Everything written: rewind the buffer (marks are all consumed). */
+        c->out_sent = 0;
+        c->out.len = 0;
+        c->mark_head = c->nmarks = 0;
+        if (c->close_after_flush) {
+            net_conn_close(c, NULL);
+            return;
+        }
+    } else if (c->out_sent > (1u << 20) && c->out_sent * 2 > c->out.len) {
+        /* Slide the unsent tail to the front so the buffer does not creep. */
+        size_t shift = c->out_sent;
+        memmove(c->out.data, c->out.data + shift, c->out.len - shift);
+        c->out.len -= shift;
+        c->out_sent = 0;
+        for (size_t i = c->mark_head; i < c->nmarks; i++)
+            c->marks[i].off -= shift;
+    }
+    int pending_now = c->out_sent < releasable(c);
+    set_write_interest(c, pending_now);
+    size_t backlog = c->out.len - c->out_sent;
+    int pause = backlog > OUT_BACKLOG_PAUSE;
+    if (pause != c->read_paused) {
+        c->read_paused = pause;
+        c->want_write = -1;   /* force re-arm */
+        set_write_interest(c, pending_now);
+    }
+}
+
+void net_set_durable_zxid(int64_t zxid)
+{
+    if (zxid <= net.durable_zxid)
+        return;
+    net.durable_zxid = zxid;
+    Conn **pp = &net.held;
+    while (*pp) {
+        Conn *c = *pp;
+        releasable(c);
+        if (c->closed || c->mark_head == c->nmarks) {
+            c->held = 0;
+            *pp = c->held_next;
+        } else {
+            pp = &c->held_next;
+        }
+        if (!c->closed)
+            net_conn_flush_later(c);
+    }
+}
+
+int64_t net_durable_zxid(void) { return net.durable_zxid; }
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void conn_free(Conn *c)
+{
+    free(c->in);
+    wbuf_free(&c->out);
+    free(c->marks);
+    free(c);
+}
+
+void net_conn_close(Conn *c, const char *why)
+{
+    if (c->closed)
+        return;
+    if (why)
+        corral_log(CORRAL_LOG_INFO, "net", "closing connection from %s: %s", c->peer_desc, why);
+    if (c->is_client && net.h.on_close)
+        net.h.on_close(c);
+    c->closed = 1;
+    el_unwatch(c->fd);
+    close(c->fd);
+    if (c->fd < net.nconns_cap)
+        net.conns[c->fd] = NULL;
+    net.nconns--;
+    ip_release(c->peer_ip);
+    if (net.ndead == net.capdead) {
+        net.capdead = net.capdead ? net.capdead * 2 : 16;
+        net.dead = xrealloc(net.dead, net.capdead * sizeof *net.dead);
+    }
+    net.dead[net.ndead++] = c;
+}
+
+void net_conn_close_after_flush(Conn *c)
+{
+    if (c->closed)
+        return;
+    c->close_after_flush = 1;
+    c->want_write = -1;
+    net_conn_flush_later(c);
+}
+
+/* End of a loop turn: write what became writable, then free the dead. */
+static void before_sleep(void *arg)
+{
+    while (net.dirty) {
+        Conn *c = net.dirty;
+        net.dirty = c->dirty_next;
+        c->dirty = 0;
+        if (!c->closed)
+            conn_write(c);
+    }
+    if (net.ndead) {
+        /* Dead conns may still sit on the held list. */
+        Conn **pp = &net.held;
+        while (*pp) {
+            if ((*pp)->closed) {
+                (*pp)->held = 0;
+                *pp = (*pp)->held_next;
+            } else {
+                pp = &(*pp)->held_next;
+            }
+        }
+        for (size_t i = 0; i < net.ndead; i++)
+            conn_free(net.dead[i]);
+        net.ndead = 0;
+    }
+}
+
+/* ---- four-letter words -------------------------------------------------- */
+
+/* Every word Apache ZooKeeper 3.8 knows (FourLetterCommands.java): a word
+ * in this list that is not allowed (or not provided by a module) is
+ * answered with ZooKeeper's refusal, not treated as a frame length. */
+static const char *const zk_words[] = {"conf", "cons", "crst", "dump", "envi", "gtmk", "ruok", "stmk", "srst",
+                                       "srvr", "stat", "wchc", "wchp", "wchs", "mntr", "isro", "hash", "dirs",
+                                       NULL};
+
+static int is_known_word(const char *w)
+{
+    for (int i = 0; zk_words[i]; i++)
+        if (memcmp(zk_words[i], w, 4) == 0)
+            return 1;
+    return module_find_fourlw(w) != NULL;
+}
+
+static void answer_fourlw(Conn *c, const char *w4)
+{
+    char word[5];
+    memcpy(word, w4, 4);
+    word[4] = '\0';
+    const CorralFourlw *def = module_find_fourlw(word);
+    CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    if (!def || !module_fourlw_allowed(word)) {
+        corral_strbuf_printf(&sb, "%s is not executed because it is not in the whitelist.\n", word);
+    } else {
+        CorralFourlwRequest req = {word, c->peer_desc + 1};
+        def->run(def->arg, &req, &sb);
+    }
+    corral_log(CORRAL_LOG_DEBUG, "net", "four-letter word %s from %s", word, c->peer_desc);
+    wbuf_put_raw(&c->out, sb.data ? sb.data : "", sb.len);
+    corral_strbuf_free(&sb);
+    net_conn_close_after_flush(c);
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+static void conn_read(Conn *c)
+{
+    size_t max_frame = (size_t)net.cfg->max_request_bytes + 1024;   /* jute.maxbuffer + extrasize */
+    for (int rounds = 0; rounds < 4 && !c->closed && !c->read_paused && !c->close_after_flush; rounds++) {
+        if (c->in_cap - c->in_len < READ_CHUNK / 2) {
+            size_t cap = c->in_cap ? c->in_cap * 2 : READ_CHUNK;
+            c->in = xrealloc(c->in, cap);
+            c->in_cap = cap;
+        }
+        ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (r == 0) {
+            net_conn_close(c, NULL);
+            return;
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                net_conn_close(c, NULL);
+            break;
+        }
+        c->in_len += (size_t)r;
+        size_t off = 0;
+        if (!c->is_fourlw_checked) {
+            if (c->in_len < 4)
+                continue;
+            c->is_fourlw_checked = 1;
+            if (is_known_word((const char *)c->in)) {
+                answer_fourlw(c, (const char *)c->in);
+                c->in_len = 0;
+                return;
+            }
+            c->is_client = 1;
+        }
+        for (;;) {
+            const uint8_t *frame;
+            size_t flen, used;
+            int rc = wire_next_frame(c->in + off, c->in_len - off, max_frame, &frame, &flen, &used);
+            if (rc == 0)
+                break;
+            if (rc < 0) {
+                int32_t bad = (int32_t)((uint32_t)c->in[off] << 24 | (uint32_t)c->in[off + 1] << 16 |
+                                        (uint32_t)c->in[off + 2] << 8 | c->in[off + 3]);
+                corral_log(CORRAL_LOG_WARN, "net",
+                           "closing connection from %s: frame length %d is negative or above the limit of %zu bytes "
+                           "(server.max_request_bytes)", c->peer_desc, bad, max_frame);
+                net_conn_close(c, NULL);
+                return;
+            }
+            c->packets_received++;
+            net.packets_received++;
+            net.h.on_frame(c, frame, flen);
+            off += used;
+            if (c->closed || c->close_after_flush)
+                return;
+        }
+        if (off) {
+            memmove(c->in, c->in + off, c->in_len - off);
+            c->in_len -= off;
+        }
+        /* Keep the input buffer from staying huge after one big request. */
+        if (c->in_len == 0 && c->in_cap > 4 * READ_CHUNK) {
+            free(c->in);
+            c->in = NULL;
+            c->in_cap = 0;
+        }
+        if (c->in_len > 0 && c->in_cap - c->in_len < READ_CHUNK / 2 && c->in_cap > max_frame + 8) {
+            net_conn_close(c, "input buffer overflow");
+            return;
+        }
+    }
+}
+
+static void conn_io(int fd, int events, void *arg)
+{
+    Conn *c = arg;
+    if (c->closed)
+        return;
+    if (events & CORRAL_EV_WRITE)
+        conn_write(c);
+    if (!c->closed && (events & CORRAL_EV_READ) && !c->read_paused && !c->close_after_flush)
+        conn_read(c);
+}
+
+static void accept_ready(int fd, int events, void *arg)
+{
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t slen = sizeof ss;
+        int cfd = accept4(fd, (struct sockaddr *)&ss, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                corral_log(CORRAL_LOG_WARN, "net", "cannot accept: %s", strerror(errno));
+            return;
+        }
+        char ip[INET6_ADDRSTRLEN] = "?";
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+            port = ntohs(sin->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof ip);
+            port = ntohs(sin6->sin6_port);
+        }
+        IpCount *slot = ip_slot(ip, 1);
+        if (net.cfg->max_client_connections > 0 && slot->count >= net.cfg->max_client_connections) {
+            corral_log(CORRAL_LOG_WARN, "net", "Too many connections from /%s - max is %lld", ip,
+                       (long long)net.cfg->max_client_connections);
+            if (slot->count == 0)
+                ip_release(ip);
+            close(cfd);
+            continue;
+        }
+        slot->count++;
+        int one = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        Conn *c = xcalloc(1, sizeof *c);
+        c->fd = cfd;
+        c->id = ++net.next_id;
+        snprintf(c->peer_ip, sizeof c->peer_ip, "%s", ip);
+        c->peer_port = port;
+        snprintf(c->peer_desc, sizeof c->peer_desc, "/%s:%d", ip, port);
+        c->established_ms = el_wall_ms();
+        wbuf_init(&c->out);
+        if (cfd >= net.nconns_cap) {
+            int n = net.nconns_cap ? net.nconns_cap : 256;
+            while (n <= cfd)
+                n *= 2;
+            net.conns = xrealloc(net.conns, (size_t)n * sizeof *net.conns);
+            memset(net.conns + net.nconns_cap, 0, (size_t)(n - net.nconns_cap) * sizeof *net.conns);
+            net.nconns_cap = n;
+        }
+        net.conns[cfd] = c;
+        net.nconns++;
+        if (el_watch(cfd, CORRAL_EV_READ, conn_io, c) < 0)
+            net_conn_close(c, "cannot watch the socket");
+    }
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+int net_init(const CoreConfig *cfg, const NetHandlers *handlers)
+{
+    net.cfg = cfg;
+    net.h = *handlers;
+    const CorralAddr *a = &cfg->client_listen;
+    struct sockaddr_storage ss;
+    socklen_t slen;
+    memset(&ss, 0, sizeof ss);
+    const char *host = strcmp(a->host, "localhost") == 0 ? "127.0.0.1" : a->host;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)a->port);
+        slen = sizeof *sin;
+    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)a->port);
+        slen = sizeof *sin6;
+    } else {
+        corral_log(CORRAL_LOG_ERROR, "net", "client_listen: bad address %s", a->host);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        corral_log(CORRAL_LOG_ERROR, "net", "socket: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, 1024) < 0) {
+        corral_log(CORRAL_LOG_ERROR, "net", "cannot listen on %s:%d: %s", a->host, a->port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    getsockname(fd, (struct sockaddr *)&ss, &slen);
+    net.listen_port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
+    snprintf(net.listen_desc, sizeof net.listen_desc, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", a->host,
+             net.listen_port);
+    net.listen_fd = fd;
+    el_add_before_sleep(before_sleep, NULL);
+    if (el_watch(fd, CORRAL_EV_READ, accept_ready, NULL) < 0)
+        return -1;
+    corral_log(CORRAL_LOG_INFO, "net", "listening for clients on %s", net.listen_desc);
+    return 0;
+}
+
+void net_stop_listening(void)
+{
+    if (net.listen_fd >= 0) {
+        el_unwatch(net.listen_fd);
+        close(net.listen_fd);
+        net.listen_fd = -1;
+    }
+}
+
+void net_shutdown(void)
+{
+    net_stop_listening();
+    for (int fd = 0; fd < net.nconns_cap; fd++)
+        if (net.conns[fd])
+            net_conn_close(net.conns[fd], NULL);
+    before_sleep(NULL);
+    free(net.conns);
+    free(net.dead);
+    free(net.ips);
+    net.conns = NULL;
+    net.dead = NULL;
+    net.ips = NULL;
+    net.nconns_cap = 0;
+    net.capdead = net.capips = net.nips = 0;
+}
+
+void net_foreach_conn(void (*fn)(void *ctx, Conn *c), void *ctx)
+{
+    for (int fd = 0; fd < net.nconns_cap; fd++)
+        if (net.conns[fd] && !net.conns[fd]->closed)
+            fn(ctx, net.conns[fd]);
+}
+
+int64_t net_conn_count(void) { return net.nconns; }
+int64_t net_packets_received(void) { return net.packets_received; }
+int64_t net_packets_sent(void) { return net.packets_sent; }
+void net_count_sent(Conn *c)
+{
+    c->packets_sent++;
+    net.packets_sent++;
+}
+void net_reset_stats(void) { net.packets_received = net.packets_sent = 0; }
+const char *net_listen_desc(void) { return net.listen_desc; }
+int net_listen_port(void) { return net.listen_port; }

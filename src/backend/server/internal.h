@@ -1,0 +1,119 @@
+/*
+ * src/backend/server/internal.h: what the files of the server subsystem
+ * share.  Not for use outside src/backend/server/.
+ */
+#ifndef CORRAL_SERVER_INTERNAL_H
+#define CORRAL_SERVER_INTERNAL_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "corral/module.h"
+#include "jute_records.h"
+#include "net/net.h"
+#include "session/session.h"
+#include "tree/tree.h"
+#include "utils/alloc.h"
+#include "watch/watch.h"
+#include "wire/wire.h"
+#include "wire/wire_connect.h"
+
+/* An identity a connection holds (ZooKeeper's Id in cnxn.authInfo). */
+typedef struct AuthId {
+    char *scheme;
+    char *id;
+} AuthId;
+
+/* Per client connection state (Conn.proto). */
+typedef struct ClientConn {
+    Conn *conn;
+    Session *session;          /* NULL until the handshake completed */
+    int connected;             /* handshake done */
+    int ro_layout;             /* -1: client sent no readOnly byte */
+    AuthId *ids;
+    size_t nids;
+    /* statistics for cons */
+    int64_t last_cxid;
+    int64_t last_zxid;
+    const char *last_op;
+    int64_t lat_min, lat_max, lat_sum, lat_count, lat_last;
+} ClientConn;
+
+/* A write waiting for durability, for latency accounting. */
+typedef struct PendingWrite {
+    int64_t zxid;
+    int64_t start_ms;
+} PendingWrite;
+
+typedef struct Server {
+    const CoreConfig *cfg;
+    Tree *tree;
+    WatchManager *watches;
+    int64_t last_zxid;          /* last applied */
+    int64_t epoch;              /* zxid high 32 bits */
+    Arena req_arena;            /* reset after every frame */
+    WBuf txbuf;                 /* encoded txns of this turn, not yet handed to storage */
+    CorralTxnRecord *txrecs;    /* offsets into txbuf (data = offset until hand-off) */
+    size_t ntx, captx;
+    const CorralStorage *storage;
+    void *store;
+    PendingWrite *pend;         /* ring of writes waiting for durability */
+    size_t pend_head, pend_len, pend_cap;
+    int64_t start_wall_ms;
+    uint64_t expiry_timer, container_timer;
+    /* statistics */
+    int64_t lat_min, lat_max, lat_sum, lat_count;
+    char version_line[128];
+} Server;
+
+extern Server srv;
+
+/* server.c */
+void server_touch_latency(ClientConn *cc, int64_t start_ms);
+int64_t server_next_zxid(void);
+/* Appends an encoded txn (header + record) to this turn's batch. */
+void server_log_txn(const WBuf *txn, int64_t zxid);
+void server_pending_write(int64_t zxid, int64_t start_ms);
+
+/* request.c */
+void request_on_frame(Conn *c, const uint8_t *frame, size_t len);
+void request_on_close(Conn *c);
+/* Reply helpers: header + optional body (via a writer callback). */
+void reply_error(ClientConn *cc, int32_t xid, int err);
+ClientConn *client_of_session(int64_t session_id);
+
+/* txn.c: the one place transactions change the tree. */
+typedef struct TxnResult {
+    int err;
+    int type;                   /* op type of the (sub)txn */
+    ZkBytes path;               /* created path (points into the txn) */
+    ZStat stat;
+    struct TxnResult *sub;      /* multi: one result per sub-txn */
+    int nsub;
+} TxnResult;
+/* Decodes and applies one encoded txn (TxnHeader + record).  Watches fire
+ * (events queued behind the txn's zxid).  Results are allocated from a. */
+int txn_apply(const uint8_t *data, size_t len, Arena *a, TxnResult *res);
+/* Close a session by a transaction listing its ephemerals; returns zxid. */
+int64_t txn_close_session(int64_t session_id, int64_t start_ms);
+
+/* write.c: validating write requests into transactions. */
+/* Handles create/create2/createContainer/createTTL/delete/setData/setACL/
+ * check/multi: validates, logs and applies the txn, and queues the reply. */
+void write_request(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start_ms);
+
+/* acl.c */
+/* 0 or ZERR_NOAUTH. */
+int acl_check(const ClientConn *cc, uint32_t acl_id, int perm);
+int acl_check_list(const ClientConn *cc, const TreeAclEntry *acl, int n, int perm);
+/* fixupACL: validates a request's ACL list and expands the "auth" scheme;
+ * returns 0 or ZERR_INVALIDACL, with the result allocated from a. */
+int acl_fixup(const ClientConn *cc, const JuteVec_ACL *in, Arena *a, JuteVec_ACL *out);
+void acl_add_id(ClientConn *cc, const char *scheme, const char *id);
+void acl_free_ids(ClientConn *cc);
+int acl_is_super(const ClientConn *cc);
+
+/* Watch events and durability gating. */
+void deliver_watch_event(void *ctx, WatcherId w, int event_type, const char *path, size_t len);
+
+#endif

@@ -1,0 +1,675 @@
+/*
+ * src/backend/server/request.c: client frames: the handshake, dispatch, and
+ * every request that does not change the tree (reads, watches, auth, ping).
+ * Writes go to write.c.
+ *
+ * Replies are written straight into the connection's output buffer behind a
+ * hold mark at the tree's last zxid, so a reply never reveals state that is
+ * not durable yet (net/net.h).  Per-session order is the order of the
+ * frames: every request is answered in the turn it arrives in.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "module/module.h"
+#include "net/eventloop.h"
+#include "server/internal.h"
+
+/* ---- replies ------------------------------------------------------------ */
+
+static size_t reply_begin(ClientConn *cc, int32_t xid, int64_t zxid, int err)
+{
+    Conn *c = cc->conn;
+    net_conn_hold(c, srv.last_zxid);
+    size_t off = wbuf_begin_frame(&c->out);
+    ReplyHeader rh = {xid, zxid, err};
+    jute_write_ReplyHeader(&c->out, &rh);
+    cc->last_zxid = zxid;
+    return off;
+}
+
+static void reply_end(ClientConn *cc, size_t off)
+{
+    wbuf_end_frame(&cc->conn->out, off);
+    net_count_sent(cc->conn);
+    cc->conn->last_response_ms = el_wall_ms();
+    net_conn_flush_later(cc->conn);
+}
+
+void reply_error(ClientConn *cc, int32_t xid, int err)
+{
+    reply_end(cc, reply_begin(cc, xid, srv.last_zxid, err));
+}
+
+static void reply_empty(ClientConn *cc, int32_t xid) { reply_error(cc, xid, ZERR_OK); }
+
+ClientConn *client_of_session(int64_t session_id)
+{
+    Session *s = session_find(session_id);
+    return s ? s->client : NULL;
+}
+
+static void stat_to_wire(const ZStat *z, Stat *s)
+{
+    s->czxid = z->czxid;
+    s->mzxid = z->mzxid;
+    s->ctime = z->ctime;
+    s->mtime = z->mtime;
+    s->version = z->version;
+    s->cversion = z->cversion;
+    s->aversion = z->aversion;
+    s->ephemeralOwner = z->ephemeral_owner;
+    s->dataLength = z->data_length;
+    s->numChildren = z->num_children;
+    s->pzxid = z->pzxid;
+}
+
+/* ---- handshake ---------------------------------------------------------- */
+
+static void send_connect_response(ClientConn *cc, int32_t timeout, int64_t sid, const uint8_t *passwd)
+{
+    Conn *c = cc->conn;
+    static const uint8_t zero[SESSION_PASSWD_LEN];
+    net_conn_hold(c, srv.last_zxid);
+    size_t off = wbuf_begin_frame(&c->out);
+    ConnectResponse r = {0, timeout, sid, {(const char *)(passwd ? passwd : zero), SESSION_PASSWD_LEN}};
+    wire_write_connect_response(&c->out, &r, cc->ro_layout < 0 ? -1 : 0);
+    wbuf_end_frame(&c->out, off);
+    net_count_sent(c);
+    net_conn_flush_later(c);
+}
+
+static void attach(ClientConn *cc, Session *s)
+{
+    if (s->client && s->client != cc) {
+        /* The client moved to this connection: the old one is stale. */
+        ClientConn *old = s->client;
+        old->session = NULL;
+        net_conn_close(old->conn, "session moved to a new connection");
+    }
+    s->client = cc;
+    cc->session = s;
+    cc->connected = 1;
+}
+
+static void handle_connect(ClientConn *cc, RBuf *r)
+{
+    ConnectRequest req;
+    int ro;
+    if (wire_read_connect_request(r, &srv.req_arena, &req, &ro) < 0) {
+        net_conn_close(cc->conn, "malformed ConnectRequest");
+        return;
+    }
+    cc->ro_layout = ro;
+    if (req.lastZxidSeen > srv.last_zxid) {
+        corral_log(CORRAL_LOG_INFO, "session",
+                   "Refusing session request for client %s as it has seen zxid 0x%llx our last zxid is 0x%llx "
+                   "client must try another server",
+                   cc->conn->peer_desc, (unsigned long long)req.lastZxidSeen, (unsigned long long)srv.last_zxid);
+        net_conn_close(cc->conn, NULL);
+        return;
+    }
+    int32_t timeout = req.timeOut;
+    if (timeout < srv.cfg->min_session_timeout_ms)
+        timeout = (int32_t)srv.cfg->min_session_timeout_ms;
+    if (timeout > srv.cfg->max_session_timeout_ms)
+        timeout = (int32_t)srv.cfg->max_session_timeout_ms;
+
+    if (req.sessionId == 0) {
+        if (srv.cfg->max_sessions > 0 && session_count() >= srv.cfg->max_sessions) {
+            net_conn_close(cc->conn, "too many sessions (server.max_sessions)");
+            return;
+        }
+        int64_t sid = session_next_id();
+        TxnHeader h = {sid, 0, server_next_zxid(), el_wall_ms(), ZOO_OP_CREATE_SESSION};
+        CreateSessionTxn t = {timeout};
+        WBuf w = WBUF_INIT;
+        jute_write_TxnHeader(&w, &h);
+        jute_write_CreateSessionTxn(&w, &t);
+        server_log_txn(&w, h.zxid);
+        server_pending_write(h.zxid, el_now_ms());
+        TxnResult res;
+        txn_apply(w.data, w.len, &srv.req_arena, &res);
+        wbuf_free(&w);
+        Session *s = session_find(sid);
+        attach(cc, s);
+        corral_log(CORRAL_LOG_DEBUG, "session", "Established session 0x%llx with negotiated timeout %d for client %s",
+                   (unsigned long long)sid, timeout, cc->conn->peer_desc);
+        send_connect_response(cc, timeout, sid, s->passwd);
+        return;
+    }
+    Session *s = session_find(req.sessionId);
+    if (!s || s->closing || req.passwd.len != SESSION_PASSWD_LEN ||
+        memcmp(req.passwd.data, s->passwd, SESSION_PASSWD_LEN) != 0) {
+        corral_log(CORRAL_LOG_INFO, "session", "Invalid session 0x%llx for client %s, probably expired",
+                   (unsigned long long)req.sessionId, cc->conn->peer_desc);
+        send_connect_response(cc, 0, 0, NULL);
+        net_conn_close_after_flush(cc->conn);
+        return;
+    }
+    attach(cc, s);
+    session_touch(s, el_now_ms());
+    send_connect_response(cc, timeout, s->id, s->passwd);
+}
+
+/* ---- reads -------------------------------------------------------------- */
+
+typedef struct ChildList {
+    ZkBytes *v;
+    int32_t n, cap;
+} ChildList;
+
+static void collect_child(void *ctx, const char *name, size_t len)
+{
+    ChildList *l = ctx;
+    if (l->n == l->cap) {
+        int32_t ncap = l->cap ? l->cap * 2 : 16;
+        ZkBytes *nv = arena_alloc(&srv.req_arena, (size_t)ncap * sizeof *nv);
+        if (l->n)
+            memcpy(nv, l->v, (size_t)l->n * sizeof *nv);
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = (ZkBytes){name, (int32_t)len};
+}
+
+/* Lookups take the path as sent; like ZooKeeper, reads do not validate it:
+ * a malformed path simply does not exist. */
+static ZNode *lookup(ZkBytes path) { return path.len > 0 ? tree_lookup(srv.tree, path.data, (size_t)path.len) : NULL; }
+
+static int read_get_data(ClientConn *cc, const GetDataRequest *q, GetDataResponse *out)
+{
+    ZNode *n = lookup(q->path);
+    if (!n)
+        return ZERR_NONODE;
+    int rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ);
+    if (rc)
+        return rc;
+    const char *d;
+    int32_t dl;
+    tree_data(n, &d, &dl);
+    out->data = (ZkBytes){d, dl};
+    ZStat st;
+    tree_stat(srv.tree, n, &st);
+    stat_to_wire(&st, &out->stat);
+    if (q->watch)
+        watch_add(srv.watches, q->path.data, (size_t)q->path.len, (WatcherId)cc->session->id, WATCH_DATA);
+    return 0;
+}
+
+static int read_children(ClientConn *cc, ZkBytes path, bool watch, JuteVec_ustring *kids, Stat *stat)
+{
+    ZNode *n = lookup(path);
+    if (!n)
+        return ZERR_NONODE;
+    int rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ);
+    if (rc)
+        return rc;
+    ChildList l = {0};
+    tree_children(srv.tree, n, collect_child, &l);
+    kids->count = l.n;
+    kids->items = l.v;
+    if (stat) {
+        ZStat st;
+        tree_stat(srv.tree, n, &st);
+        stat_to_wire(&st, stat);
+    }
+    if (watch)
+        watch_add(srv.watches, path.data, (size_t)path.len, (WatcherId)cc->session->id, WATCH_CHILD);
+    return 0;
+}
+
+#define READ_REQ(T, var) \
+    T var; \
+    if (jute_read_##T(body, &srv.req_arena, &var) < 0) \
+        goto malformed
+
+static void handle_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
+{
+    Conn *c = cc->conn;
+    int rc = 0;
+    size_t off;
+    switch (h->type) {
+    case ZOO_OP_EXISTS: {
+        READ_REQ(ExistsRequest, q);
+        cc->last_op = "EXIS";
+        ZNode *n = lookup(q.path);
+        if (q.watch && q.path.len > 0)
+            watch_add(srv.watches, q.path.data, (size_t)q.path.len, (WatcherId)cc->session->id, WATCH_DATA);
+        if (!n) {
+            rc = ZERR_NONODE;
+            break;
+        }
+        ZStat st;
+        tree_stat(srv.tree, n, &st);
+        ExistsResponse resp;
+        stat_to_wire(&st, &resp.stat);
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_ExistsResponse(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    case ZOO_OP_GETDATA: {
+        READ_REQ(GetDataRequest, q);
+        cc->last_op = "GETD";
+        GetDataResponse resp;
+        if ((rc = read_get_data(cc, &q, &resp)))
+            break;
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_GetDataResponse(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    case ZOO_OP_GETCHILDREN: {
+        READ_REQ(GetChildrenRequest, q);
+        cc->last_op = "GETC";
+        GetChildrenResponse resp;
+        if ((rc = read_children(cc, q.path, q.watch, &resp.children, NULL)))
+            break;
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_GetChildrenResponse(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    case ZOO_OP_GETCHILDREN2: {
+        READ_REQ(GetChildren2Request, q);
+        cc->last_op = "GETC";
+        GetChildren2Response resp;
+        if ((rc = read_children(cc, q.path, q.watch, &resp.children, &resp.stat)))
+            break;
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_GetChildren2Response(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    case ZOO_OP_GETACL: {
+        READ_REQ(GetACLRequest, q);
+        cc->last_op = "GETA";
+        ZNode *n = lookup(q.path);
+        if (!n) {
+            rc = ZERR_NONODE;
+            break;
+        }
+        if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ | ZOO_PERM_ADMIN)))
+            break;
+        int redact = acl_check(cc, tree_node_acl(n), ZOO_PERM_ADMIN) != 0;
+        const TreeAclEntry *acl;
+        int na = 0;
+        if (tree_acl_get(srv.tree, tree_node_acl(n), &acl, &na) < 0)
+            na = 0;
+        GetACLResponse resp;
+        resp.acl.count = na;
+        resp.acl.items = arena_alloc(&srv.req_arena, (size_t)(na ? na : 1) * sizeof(ACL));
+        for (int i = 0; i < na; i++) {
+            resp.acl.items[i].perms = acl[i].perms;
+            resp.acl.items[i].id.scheme = zk_bytes_cstr(acl[i].scheme);
+            const char *id = acl[i].id;
+            if (redact && strcmp(acl[i].scheme, "digest") == 0) {
+                /* ZooKeeper hides digests from clients without ADMIN. */
+                const char *colon = strchr(id, ':');
+                size_t ul = colon ? (size_t)(colon - id) : strlen(id);
+                char *r = arena_alloc(&srv.req_arena, ul + 3);
+                memcpy(r, id, ul);
+                memcpy(r + ul, ":x", 3);
+                id = r;
+            }
+            resp.acl.items[i].id.id = zk_bytes_cstr(id);
+        }
+        ZStat st;
+        tree_stat(srv.tree, n, &st);
+        stat_to_wire(&st, &resp.stat);
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_GetACLResponse(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    case ZOO_OP_GET_ALL_CHILDREN_NUMBER: {
+        READ_REQ(GetAllChildrenNumberRequest, q);
+        cc->last_op = "GETACN";
+        ZNode *n = lookup(q.path);
+        if (!n) {
+            rc = ZERR_NONODE;
+            break;
+        }
+        if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ)))
+            break;
+        GetAllChildrenNumberResponse resp = {(int32_t)tree_all_children_number(srv.tree, n)};
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_GetAllChildrenNumberResponse(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    case ZOO_OP_GET_EPHEMERALS: {
+        READ_REQ(GetEphemeralsRequest, q);
+        cc->last_op = "GETE";
+        ChildList l = {0};
+        tree_session_ephemerals(srv.tree, cc->session->id, collect_child, &l);
+        /* collect_child stored pointers into the tree: filter by prefix. */
+        int all = q.prefixPath.len <= 0 || (q.prefixPath.len == 1 && q.prefixPath.data[0] == '/');
+        GetEphemeralsResponse resp = {{0, l.v}};
+        for (int32_t i = 0; i < l.n; i++)
+            if (all || (l.v[i].len >= q.prefixPath.len && memcmp(l.v[i].data, q.prefixPath.data, (size_t)q.prefixPath.len) == 0))
+                l.v[resp.ephemerals.count++] = l.v[i];
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_GetEphemeralsResponse(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    case ZOO_OP_SYNC: {
+        READ_REQ(SyncRequest, q);
+        cc->last_op = "SYNC";
+        SyncResponse resp = {q.path};
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_SyncResponse(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    case ZOO_OP_CHECK_WATCHES:
+    case ZOO_OP_REMOVE_WATCHES: {
+        READ_REQ(CheckWatchesRequest, q);   /* same layout as RemoveWatchesRequest */
+        cc->last_op = h->type == ZOO_OP_CHECK_WATCHES ? "CHKW" : "REMW";
+        int found = h->type == ZOO_OP_CHECK_WATCHES
+                        ? watch_contains(srv.watches, q.path.data, q.path.len > 0 ? (size_t)q.path.len : 0,
+                                         (WatcherId)cc->session->id, q.type)
+                        : watch_remove(srv.watches, q.path.data, q.path.len > 0 ? (size_t)q.path.len : 0,
+                                       (WatcherId)cc->session->id, q.type);
+        rc = found == 1 ? 0 : found == 0 ? ZERR_NOWATCHER : ZERR_MARSHALLINGERROR;
+        break;
+    }
+    case ZOO_OP_ADD_WATCH: {
+        READ_REQ(AddWatchRequest, q);
+        cc->last_op = "ADDW";
+        if (q.mode != 0 && q.mode != 1) {
+            rc = ZERR_MARSHALLINGERROR;
+            break;
+        }
+        if (q.path.len > 0)
+            watch_add(srv.watches, q.path.data, (size_t)q.path.len, (WatcherId)cc->session->id,
+                      q.mode == 0 ? WATCH_PERSISTENT : WATCH_PERSISTENT_RECURSIVE);
+        ErrorResponse resp = {0};
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_ErrorResponse(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    case ZOO_OP_WHOAMI: {
+        cc->last_op = "HOMI";
+        WhoAmIResponse resp;
+        resp.clientInfo.count = (int32_t)cc->nids;
+        resp.clientInfo.items = arena_alloc(&srv.req_arena, (cc->nids ? cc->nids : 1) * sizeof(ClientInfo));
+        for (size_t i = 0; i < cc->nids; i++) {
+            resp.clientInfo.items[i].authScheme = zk_bytes_cstr(cc->ids[i].scheme);
+            resp.clientInfo.items[i].user = zk_bytes_cstr(cc->ids[i].id);
+        }
+        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+        jute_write_WhoAmIResponse(&c->out, &resp);
+        reply_end(cc, off);
+        return;
+    }
+    }
+    reply_error(cc, h->xid, rc);
+    return;
+malformed:
+    net_conn_close(c, "malformed request");
+}
+
+/* multiRead: getChildren and getData, each answered or failed on its own. */
+static void handle_multi_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
+{
+    Conn *c = cc->conn;
+    cc->last_op = "MLTR";
+    size_t off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+    for (int guard = 0; guard < 100000; guard++) {
+        MultiHeader mh;
+        if (jute_read_MultiHeader(body, &srv.req_arena, &mh) < 0)
+            goto malformed;
+        if (mh.done)
+            break;
+        int rc;
+        if (mh.type == ZOO_OP_GETDATA) {
+            GetDataRequest q;
+            if (jute_read_GetDataRequest(body, &srv.req_arena, &q) < 0)
+                goto malformed;
+            GetDataResponse resp;
+            if (!(rc = read_get_data(cc, &q, &resp))) {
+                MultiHeader out = {ZOO_OP_GETDATA, false, 0};
+                jute_write_MultiHeader(&c->out, &out);
+                jute_write_GetDataResponse(&c->out, &resp);
+                continue;
+            }
+        } else if (mh.type == ZOO_OP_GETCHILDREN) {
+            GetChildrenRequest q;
+            if (jute_read_GetChildrenRequest(body, &srv.req_arena, &q) < 0)
+                goto malformed;
+            GetChildrenResponse resp;
+            if (!(rc = read_children(cc, q.path, q.watch, &resp.children, NULL))) {
+                MultiHeader out = {ZOO_OP_GETCHILDREN, false, 0};
+                jute_write_MultiHeader(&c->out, &out);
+                jute_write_GetChildrenResponse(&c->out, &resp);
+                continue;
+            }
+        } else {
+            goto malformed;   /* ZooKeeper: IOException "Invalid type of op" closes the connection */
+        }
+        MultiHeader out = {ZOO_OP_ERROR, false, rc};
+        ErrorResponse er = {rc};
+        jute_write_MultiHeader(&c->out, &out);
+        jute_write_ErrorResponse(&c->out, &er);
+    }
+    MultiHeader end = {-1, true, -1};
+    jute_write_MultiHeader(&c->out, &end);
+    reply_end(cc, off);
+    return;
+malformed:
+    net_conn_close(c, "malformed multiRead request");
+}
+
+/* ---- watches on reconnect, auth ----------------------------------------- */
+
+static void send_event_now(ClientConn *cc, int type, ZkBytes path)
+{
+    int64_t z = srv.last_zxid;
+    deliver_watch_event(&z, (WatcherId)cc->session->id, type, path.data, (size_t)path.len);
+}
+
+static void set_watch_list(ClientConn *cc, enum WatchSetList which, const JuteVec_ustring *v, int64_t rel)
+{
+    for (int32_t i = 0; i < v->count; i++) {
+        ZkBytes p = v->items[i];
+        if (p.len <= 0)
+            continue;
+        ZNode *n = lookup(p);
+        ZStat st = {0};
+        if (n)
+            tree_stat(srv.tree, n, &st);
+        int ev = watch_set_one(srv.watches, which, p.data, (size_t)p.len, (WatcherId)cc->session->id, rel, n != NULL,
+                               st.mzxid, st.pzxid);
+        if (ev != ZEV_NONE)
+            send_event_now(cc, ev, p);
+    }
+}
+
+static void handle_set_watches(ClientConn *cc, const RequestHeader *h, RBuf *body)
+{
+    cc->last_op = "SETW";
+    if (h->type == ZOO_OP_SET_WATCHES) {
+        SetWatches q;
+        if (jute_read_SetWatches(body, &srv.req_arena, &q) < 0)
+            goto malformed;
+        set_watch_list(cc, WATCH_SET_DATA, &q.dataWatches, q.relativeZxid);
+        set_watch_list(cc, WATCH_SET_EXIST, &q.existWatches, q.relativeZxid);
+        set_watch_list(cc, WATCH_SET_CHILD, &q.childWatches, q.relativeZxid);
+    } else {
+        SetWatches2 q;
+        if (jute_read_SetWatches2(body, &srv.req_arena, &q) < 0)
+            goto malformed;
+        set_watch_list(cc, WATCH_SET_DATA, &q.dataWatches, q.relativeZxid);
+        set_watch_list(cc, WATCH_SET_EXIST, &q.existWatches, q.relativeZxid);
+        set_watch_list(cc, WATCH_SET_CHILD, &q.childWatches, q.relativeZxid);
+        set_watch_list(cc, WATCH_SET_PERSISTENT, &q.persistentWatches, q.relativeZxid);
+        set_watch_list(cc, WATCH_SET_PERSISTENT_RECURSIVE, &q.persistentRecursiveWatches, q.relativeZxid);
+    }
+    reply_empty(cc, h->xid);
+    return;
+malformed:
+    net_conn_close(cc->conn, "malformed setWatches request");
+}
+
+static void add_id_cb(void *ctx, const char *scheme, const char *id) { acl_add_id(ctx, scheme, id); }
+
+static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body)
+{
+    AuthPacket q;
+    if (jute_read_AuthPacket(body, &srv.req_arena, &q) < 0) {
+        net_conn_close(cc->conn, "malformed auth packet");
+        return;
+    }
+    char *scheme = arena_strndup(&srv.req_arena, q.scheme.data ? q.scheme.data : "", q.scheme.len > 0 ? (size_t)q.scheme.len : 0);
+    const CorralAuthScheme *s = module_find_auth(scheme);
+    int rc = ZERR_AUTHFAILED;
+    if (s) {
+        CorralAuthClient who = {cc->conn->peer_ip, cc->conn->peer_port, cc->session ? cc->session->id : 0};
+        rc = s->authenticate(s->arg, &who, q.auth.data, q.auth.len > 0 ? (size_t)q.auth.len : 0, add_id_cb, cc);
+    }
+    if (rc != 0) {
+        corral_log(CORRAL_LOG_WARN, "auth", "Authentication failed for scheme: %s from %s", scheme, cc->conn->peer_desc);
+        reply_error(cc, XID_AUTH, ZERR_AUTHFAILED);
+        net_conn_close_after_flush(cc->conn);
+        return;
+    }
+    reply_error(cc, XID_AUTH, ZERR_OK);
+}
+
+static void handle_close_session(ClientConn *cc, const RequestHeader *h, int64_t start)
+{
+    cc->last_op = "CLOS";
+    Session *s = cc->session;
+    int64_t zxid = txn_close_session(s->id, start);
+    cc->session = NULL;   /* txn removed it */
+    net_conn_hold(cc->conn, zxid);
+    reply_error(cc, h->xid, ZERR_OK);
+    net_conn_close_after_flush(cc->conn);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static ClientConn *client_new(Conn *c)
+{
+    ClientConn *cc = xcalloc(1, sizeof *cc);
+    cc->conn = c;
+    cc->last_op = "NA";
+    cc->last_cxid = -1;
+    c->proto = cc;
+    /* Every connection holds its address as an identity when an ip
+     * scheme is loaded (ZooKeeper adds Id("ip", addr) to each cnxn). */
+    const CorralAuthScheme *ip = module_find_auth("ip");
+    if (ip && ip->connection_ids) {
+        CorralAuthClient who = {c->peer_ip, c->peer_port, 0};
+        ip->connection_ids(ip->arg, &who, add_id_cb, cc);
+    }
+    for (size_t i = 0; i < module_auth_count(); i++) {
+        const CorralAuthScheme *s = module_auth_at(i);
+        if (s != ip && s->connection_ids) {
+            CorralAuthClient who = {c->peer_ip, c->peer_port, 0};
+            s->connection_ids(s->arg, &who, add_id_cb, cc);
+        }
+    }
+    return cc;
+}
+
+void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
+{
+    ClientConn *cc = c->proto ? c->proto : client_new(c);
+    RBuf r;
+    rbuf_init(&r, frame, len);
+    arena_reset(&srv.req_arena);
+    int64_t start = el_now_ms();
+    if (!cc->connected) {
+        handle_connect(cc, &r);
+        return;
+    }
+    if (!cc->session) {
+        net_conn_close(c, "request on a closed session");
+        return;
+    }
+    RequestHeader h;
+    if (jute_read_RequestHeader(&r, &srv.req_arena, &h) < 0) {
+        net_conn_close(c, "malformed request header");
+        return;
+    }
+    session_touch(cc->session, start);
+    if (h.xid >= 0)
+        cc->last_cxid = h.xid;
+    switch (h.type) {
+    case ZOO_OP_PING:
+        cc->last_op = "PING";
+        reply_end(cc, reply_begin(cc, XID_PING, srv.last_zxid, 0));
+        return;
+    case ZOO_OP_CLOSE_SESSION:
+        handle_close_session(cc, &h, start);
+        return;
+    case ZOO_OP_AUTH:
+        handle_auth(cc, &h, &r);
+        return;
+    case ZOO_OP_SET_WATCHES:
+    case ZOO_OP_SET_WATCHES2:
+        handle_set_watches(cc, &h, &r);
+        return;
+    case ZOO_OP_EXISTS:
+    case ZOO_OP_GETDATA:
+    case ZOO_OP_GETCHILDREN:
+    case ZOO_OP_GETCHILDREN2:
+    case ZOO_OP_GETACL:
+    case ZOO_OP_GET_ALL_CHILDREN_NUMBER:
+    case ZOO_OP_GET_EPHEMERALS:
+    case ZOO_OP_SYNC:
+    case ZOO_OP_CHECK_WATCHES:
+    case ZOO_OP_REMOVE_WATCHES:
+    case ZOO_OP_ADD_WATCH:
+    case ZOO_OP_WHOAMI:
+        handle_read(cc, &h, &r);
+        server_touch_latency(cc, start);
+        return;
+    case ZOO_OP_MULTI_READ:
+        handle_multi_read(cc, &h, &r);
+        server_touch_latency(cc, start);
+        return;
+    case ZOO_OP_CREATE:
+    case ZOO_OP_CREATE2:
+    case ZOO_OP_CREATE_CONTAINER:
+    case ZOO_OP_CREATE_TTL:
+    case ZOO_OP_DELETE:
+    case ZOO_OP_SETDATA:
+    case ZOO_OP_SETACL:
+    case ZOO_OP_CHECK:
+    case ZOO_OP_MULTI:
+        write_request(cc, &h, &r, start);
+        return;
+    case ZOO_OP_RECONFIG:
+        cc->last_op = "RECO";
+        reply_error(cc, h.xid, ZERR_RECONFIGDISABLED);
+        return;
+    case ZOO_OP_SASL:
+    default:
+        cc->last_op = "UNKN";
+        reply_error(cc, h.xid, ZERR_UNIMPLEMENTED);
+        return;
+    }
+}
+
+void request_on_close(Conn *c)
+{
+    ClientConn *cc = c->proto;
+    if (!cc)
+        return;
+    if (cc->session && cc->session->client == cc) {
+        /* The session lives on until it expires; its watches go with the
+         * connection, as in ZooKeeper (the client re-sends setWatches). */
+        watch_remove_watcher(srv.watches, (WatcherId)cc->session->id);
+        cc->session->client = NULL;
+    }
+    acl_free_ids(cc);
+    free(cc);
+    c->proto = NULL;
+}
