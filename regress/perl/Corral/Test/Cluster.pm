@@ -88,7 +88,8 @@ use Scalar::Util qw(weaken);
 use Test::Builder;
 use Time::HiRes qw(time usleep);
 
-use Corral::Test::Utils;
+use Corral::Test::Utils qw(tmp_check_dir test_name timeout_default run_command
+  slurp_file write_file yaml_dump ordered wait_until exit_code_of);
 
 our @ALL_NODES;         # weak references to every node
 our %LIVE_PIDS;         # pid -> node name, for the END block
@@ -110,7 +111,7 @@ sub new
 	my ($class, $name, %opts) = @_;
 	croak "node name must match [A-Za-z0-9_-]+" unless $name =~ /^[A-Za-z0-9_-]+$/;
 	my $host = $opts{host} // '127.0.0.1';
-	my $build = build_dir();
+	my $build = Corral::Test::Utils::build_dir();
 	my $basedir = File::Temp::tempdir(test_name() . "_${name}_XXXX",
 		DIR => tmp_check_dir(), CLEANUP => 0);
 	my $self = bless {
@@ -644,7 +645,7 @@ C<--check-config>, C<--version>, configuration errors, module refusals.
 sub run_corrald
 {
 	my ($self, @args) = @_;
-	my $build = ref $self ? $self->{build} : build_dir();
+	my $build = ref $self ? $self->{build} : Corral::Test::Utils::build_dir();
 	return run_command([ "$build/bin/corrald", @args ]);
 }
 
