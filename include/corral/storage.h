@@ -6,8 +6,8 @@
  * thread) when a prefix of them is durable.  Clients are answered only then.
  * At startup the backend replays what it kept.  Included by corral/module.h.
  *
- * Threads: every callback of this vtable is called on the event-loop thread
- * and must not block it.  A backend does its fsyncs on a thread of its own
+ * Threads: every callback of this vtable except `snapshot` is called on the
+ * event-loop thread and must not block it.  A backend does its fsyncs on a thread of its own
  * (group commit) and reports completion with `durable`, also on the loop
  * thread (watch an eventfd with corral_loop_watch_fd).
  */
@@ -35,6 +35,10 @@ typedef struct CorralStorageEnv {
     /* Called on the loop thread when the backend cannot go on (an fsync
      * failed): the core stops serving and exits without acknowledging. */
     void (*failed)(void *ctx, const char *why);
+    /* Called on the loop thread when the backend wants a snapshot (e.g.
+     * every N records): the core later calls `snapshot` with the state as
+     * of some zxid >= every record appended before this call. */
+    void (*request_snapshot)(void *ctx);
     void *ctx;
 } CorralStorageEnv;
 
@@ -57,7 +61,11 @@ typedef struct CorralStorage {
     /* Queues records for durability; they are durable once `durable` says
      * so.  Returns 0, or -1 with a message in err. */
     int (*append)(void *store, const CorralTxnRecord *recs, size_t n, char *err, size_t errlen);
-    /* Stores a snapshot stream covering every record up to last_zxid.
+    /* Stores a snapshot stream covering every record up to last_zxid; once
+     * it is durable, records up to last_zxid are no longer needed for
+     * recovery (retention may drop them).  Called from the core's snapshot
+     * thread, NOT the loop thread, concurrently with append: the backend
+     * synchronises.  Returns 0 when the snapshot is durable.
      * May be NULL for a backend that keeps no snapshots. */
     int (*snapshot)(void *store, int64_t last_zxid, const void *data, size_t len,
                     char *err, size_t errlen);

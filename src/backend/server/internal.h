@@ -113,6 +113,11 @@ void acl_add_id(ClientConn *cc, const char *scheme, const char *id);
 void acl_free_ids(ClientConn *cc);
 int acl_is_super(const ClientConn *cc);
 
+/* snapshot.c */
+void server_request_snapshot(void *ctx);     /* storage env callback, loop thread */
+void server_snapshot_finish(void);           /* joins a running snapshot */
+int server_load_snapshot(int64_t last_zxid, const void *data, size_t len);
+
 /* Watch events and durability gating. */
 void deliver_watch_event(void *ctx, WatcherId w, int event_type, const char *path, size_t len);
 

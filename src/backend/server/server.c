@@ -215,9 +215,7 @@ static int64_t reap_tick(void *arg)
 
 static int recover_snapshot(void *ctx, int64_t last_zxid, const void *data, size_t len)
 {
-    corral_log(CORRAL_LOG_ERROR, "server", "this server cannot load snapshots yet (snapshot at zxid 0x%llx)",
-               (unsigned long long)last_zxid);
-    return -1;
+    return server_load_snapshot(last_zxid, data, len);
 }
 
 static int recover_record(void *ctx, const CorralTxnRecord *rec)
@@ -242,7 +240,7 @@ static int open_storage(const CoreConfig *cfg)
         return 0;
     }
     char err[512] = "";
-    CorralStorageEnv env = {cfg->data_dir, on_durable, on_storage_failed, NULL};
+    CorralStorageEnv env = {cfg->data_dir, on_durable, on_storage_failed, server_request_snapshot, NULL};
     srv.store = srv.storage->open(srv.storage->arg, &env, err, sizeof err);
     if (!srv.store) {
         corral_log(CORRAL_LOG_FATAL, "server", "storage %s: cannot open %s: %s", srv.storage->name, cfg->data_dir, err);
@@ -324,6 +322,7 @@ int server_shutdown(void)
     net_shutdown();
     /* Whatever the last turn produced goes to storage before closing it. */
     commit_turn(NULL);
+    server_snapshot_finish();
     if (srv.store) {
         srv.storage->close(srv.store);
         srv.store = NULL;
