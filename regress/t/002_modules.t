@@ -1,0 +1,159 @@
+# regress/t/002_modules.t: loading modules, and refusing bad ones.
+#
+# Each refusal must name the module and its file and say precisely what is
+# wrong; corrald then exits with 3 (2 when the module found an error in its
+# own settings, reported as FILE:LINE:COLUMN) before serving anything.  The
+# bad modules are built from regress/modules/ into BUILD/regress-modules/.
+use strict;
+use warnings;
+
+use Test::More;
+use Corral::Test::Cluster;
+use Corral::Test::Utils;
+
+my $node = Corral::Test::Cluster->new('modules');
+my $rdir = $node->regress_modules_dir;
+my $mdir = $node->modules_dir;
+
+if (!-e "$rdir/bad_abi.so")
+{
+	fail("the test modules are not built in $rdir");
+	diag('the GNUmakefile must include regress/modules/build.mk (make builds them for `all`)');
+	done_testing();
+	exit 1;
+}
+
+my $fatal = qr/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} FATAL \[module\] /;
+
+# Configures the node with the given modules (in order), then checks that
+# both --check-config and a real start refuse with exit code $code and the
+# line "FATAL [module] $msg", and that nothing listens afterwards.
+sub refused
+{
+	my ($name, $modules, $msg, %o) = @_;
+	my $code = $o{code} // 3;
+	$node->init(module_path => [ $rdir, $mdir ], modules => ordered(@$modules));
+	subtest $name => sub {
+		my ($rc, $out, $err) = $node->run_corrald('--check-config', '-c', $node->config_file);
+		is($rc,  $code, "--check-config: exit code $code");
+		is($out, '',    '--check-config: nothing on stdout');
+		like($err, qr/^$fatal\Q$msg\E$/m, '--check-config: the refusal is logged')
+		  or diag("expected: $msg");
+		if ($o{alone})
+		{
+			like($err, qr/\A$fatal\Q$msg\E\n\z/, '--check-config: nothing else is logged');
+		}
+
+		ok(!$node->start(fail_ok => 1), 'start fails');
+		is($node->exit_code, $code, "start: exit code $code");
+		ok($node->log_contains(qr/^$fatal\Q$msg\E$/m, $node->{log_offset}), 'start: the refusal is logged');
+		unlike($node->log_content($node->{log_offset}), qr/ready: serving clients/, 'start: never ready');
+		ok(!$node->can_connect, 'start: nothing listens afterwards');
+	};
+	return;
+}
+
+# ---- refusals ---------------------------------------------------------------------
+my @sp = ($rdir, $mdir, "$node->{build}/bin/../modules", "$node->{build}/bin/../lib/corral/modules");
+refused('module not found', [ nosuch => {} ],
+	qq{module "nosuch": nosuch.so not found in module_path (searched: } . join(', ', @sp) . ')',
+	alone => 1);
+refused('not a shared object', [ not_so => {} ],
+	qq{module "not_so" ($rdir/not_so.so): cannot be loaded: $rdir/not_so.so: invalid ELF header},
+	alone => 1);
+refused('no magic block', [ no_magic => {} ],
+	qq{module "no_magic" ($rdir/no_magic.so): is not a Corral module: it has no magic block (add CORRAL_MODULE_MAGIC)},
+	alone => 1);
+refused('wrong ABI version', [ bad_abi => {} ],
+	qq{module "bad_abi" ($rdir/bad_abi.so): was built for module ABI version 999, but this server has version 1},
+	alone => 1);
+refused('another data model', [ bad_compat => {} ],
+	qq{module "bad_compat" ($rdir/bad_compat.so): is not binary compatible with this server (magic block size 40, pointer size 2, long size 8; expected 40, 8, 8)},
+	alone => 1);
+refused('magic block names another module', [ wrong_name => {} ],
+	qq{module "wrong_name" ($rdir/wrong_name.so): its magic block names it "someone_else"},
+	alone => 1);
+refused('no init function', [ no_init => {} ],
+	qq{module "no_init" ($rdir/no_init.so): has no corral_module_init() entry point},
+	alone => 1);
+refused('init fails with a reason', [ init_fails => {} ],
+	qq{module "init_fails" ($rdir/init_fails.so): initialisation failed: the disk is on fire},
+	alone => 1);
+refused('init fails with a reason of its settings', [ init_fails => { reason => 'no quorum in sight' } ],
+	qq{module "init_fails" ($rdir/init_fails.so): initialisation failed: no quorum in sight},
+	alone => 1);
+refused('init fails without a reason', [ init_fails => { silent => 'true' } ],
+	qq{module "init_fails" ($rdir/init_fails.so): initialisation failed: (the module gave no reason)},
+	alone => 1);
+# A bad module after a good one: nothing starts half-loaded.
+refused('a refused module after a good one', [ fourlw => { allow => ['*'] }, bad_abi => {} ],
+	qq{module "bad_abi" ($rdir/bad_abi.so): was built for module ABI version 999, but this server has version 1});
+
+# ---- registering outside init -------------------------------------------------
+# late_word registers a four-letter word from its start hook: the core refuses
+# the registration and logs why; the hook then fails, so startup stops with 3.
+# (--check-config runs no start hook, so it passes.)
+{
+	$node->init(module_path => [ $rdir, $mdir ], modules => ordered(late_word => {}));
+	my ($rc, $out, $err) = $node->run_corrald('--check-config', '-c', $node->config_file);
+	is($rc, 0, 'late_word passes --check-config (start hooks do not run)') or diag($err);
+	ok(!$node->start(fail_ok => 1), 'late_word: start fails');
+	is($node->exit_code, 3, 'late_word: exit code 3');
+	ok($node->log_contains(qr/ERROR \[module\] module late_word: a four-letter word may only be registered during its init$/m,
+			$node->{log_offset}),
+		'late_word: the late registration is refused and logged');
+	ok($node->log_contains(
+			qr/^$fatal\Qmodule "late_word" ($rdir\/late_word.so): failed to start: registering "late" after init was refused\E$/m,
+			$node->{log_offset}),
+		'late_word: the failed start is logged');
+	ok(!$node->can_connect, 'late_word: nothing listens afterwards');
+}
+
+# ---- a module's own settings (corral_config_apply) --------------------------------
+# Errors are configuration errors: exit code 2, FILE:LINE:COLUMN on stderr.
+sub settings_error
+{
+	my ($name, $yaml_settings, $where, $msg) = @_;
+	my $file = $node->config_file;
+	$node->write_config("server:\n  client_listen: " . $node->address . "\n  data_dir: " . $node->data_dir
+		  . "\nmodule_path: [$rdir]\nmodules:\n  strict_conf:$yaml_settings");
+	subtest $name => sub {
+		my ($rc, $out, $err) = $node->run_corrald('--check-config', '-c', $file);
+		is($rc,  2,                      '--check-config: exit code 2');
+		is($err, "$file:$where: $msg\n", '--check-config: the error, with its position, alone on stderr');
+		ok(!$node->start(fail_ok => 1), 'start fails');
+		is($node->exit_code, 2, 'start: exit code 2');
+		ok($node->log_contains(qr/^\Q$file:$where: $msg\E$/m, $node->{log_offset}), 'start: the error is logged');
+		ok(!$node->can_connect, 'start: nothing listens afterwards');
+	};
+	return;
+}
+
+settings_error('module setting: unknown key', "\n    count: 2\n    bogus: 1\n", '8:5', 'unknown key "bogus"');
+settings_error('module setting: missing required key', " {label: x}\n", '6:16', 'missing required key "count"');
+settings_error('module setting: out of range', "\n    count: 11\n", '7:12', '"count" must be between 1 and 10, not 11');
+settings_error('module setting: not a bool', "\n    count: 1\n    verbose: loud\n", '8:14',
+	'"verbose" must be true or false, not "loud"');
+settings_error('module setting: not a list', "\n    count: 1\n    tags: a\n", '8:11', '"tags" must be a list, not a scalar');
+settings_error('module settings are not a map', " [count]\n", '6:16', 'expected a map of settings, not a list');
+{
+	local $TODO = 'corral_config_apply loses the position of a null map ("(none):0:0: ...")';
+	settings_error('module settings are null but a key is required', "\n", '6:15', 'missing required key "count"');
+}
+
+# ---- a good module -----------------------------------------------------------------
+{
+	$node->init(
+		module_path => [ $rdir, $mdir ],
+		modules     => ordered(
+			fourlw      => { allow => ['*'] },
+			strict_conf => { count => 3, label => 'hello', verbose => 'yes', tags => [ 'a', 'b' ] }));
+	ok($node->start, 'a server with a test module starts');
+	ok($node->log_contains(qr/INFO \[module\] loaded module strict_conf 1\.0 from \Q$rdir\/strict_conf.so\E$/m),
+		'the module is logged with its version and file');
+	is($node->fourlw('stcf'), "count=3\nlabel=hello\nverbose=1\ntags=2\n",
+		'its four-letter word sees the settings it validated');
+	is($node->stop, 0, 'and stops cleanly');
+}
+
+done_testing();
