@@ -338,8 +338,9 @@ sub _allows_ruok
 
 Runs C<BUILD/bin/corrald -c CONFIG> (in the node's directory, stdin from
 F</dev/null>, stdout and stderr appended to the log file) and waits until it
-is ready: C<ruok> answers C<imok> when the configuration allows C<ruok>,
-else the log says C<ready: serving clients on>.  If the port turns out to be
+is ready: the log of this run says C<ready: serving clients on> (or, when
+the log level hides that line, the process has a listening socket on the
+port) and, when the configuration allows C<ruok>, C<ruok> answers C<imok>.  If the port turns out to be
 taken (the log says "Address already in use") and the node's port was
 chosen for it, it picks another port, rewrites the configuration and tries
 again (up to 5 times).
@@ -400,10 +401,13 @@ sub start
 				return 0 if $opts{fail_ok};
 				$self->_fail_start("exited with code $self->{exit_code} during startup");
 			}
-			my $ready = $use_ruok
-			  ? (($self->fourlw('ruok', timeout => 2) // '') eq 'imok')
-			  : $self->log_contains(qr/ready: serving clients on/, $self->{log_offset});
-			return 1 if $ready;
+			# The log line (or, when the log level hides it, the socket
+			# table) proves that this process, not another one on the same
+			# port, is serving; ruok that it answers.
+			my $ready = ($self->log_contains(qr/ready: serving clients on/, $self->{log_offset})
+				  || $self->_pid_listens)
+			  && (!$use_ruok || ($self->fourlw('ruok', timeout => 2) // '') eq 'imok');
+			return 1 if $ready && $self->is_running;
 			if (time() > $deadline)
 			{
 				return 0 if $opts{fail_ok};
@@ -414,6 +418,33 @@ sub start
 		}
 	}
 	croak "node $self->{name}: no free port after 5 attempts";
+}
+
+# True when the node's process has a listening TCP socket on its port
+# (Linux: /proc/PID/fd and /proc/net/tcp{,6}).
+sub _pid_listens
+{
+	my ($self) = @_;
+	my $pid = $self->{pid} or return 0;
+	my %inodes;
+	opendir(my $dh, "/proc/$pid/fd") or return 0;
+	for my $fd (readdir $dh)
+	{
+		my $l = readlink("/proc/$pid/fd/$fd") // next;
+		$inodes{$1} = 1 if $l =~ /^socket:\[(\d+)\]$/;
+	}
+	closedir $dh;
+	for my $table ('/proc/net/tcp', '/proc/net/tcp6')
+	{
+		for my $line (split /\n/, slurp_file($table))
+		{
+			my @f = split ' ', $line;
+			next unless @f > 9 && $f[3] eq '0A';    # LISTEN
+			my ($port) = $f[1] =~ /:([0-9A-F]+)$/ or next;
+			return 1 if hex($port) == $self->{port} && $inodes{ $f[9] };
+		}
+	}
+	return 0;
 }
 
 sub _fail_start
