@@ -1278,7 +1278,12 @@ static void acl_drop(Tree *T, uint32_t id)
 static inline void acl_ref(Tree *T, uint32_t id) { T->acl[id].refs++; }
 static void acl_unref(Tree *T, uint32_t id)
 {
-    if (--T->acl[id].refs <= 0 && !T->acl[id].pinned)
+    if (T->acl[id].pinned) {
+        if (T->acl[id].refs > 0)       /* over-release of a pinned list: ignored */
+            T->acl[id].refs--;
+        return;
+    }
+    if (--T->acl[id].refs <= 0)
         acl_drop(T, id);
 }
 
@@ -1551,6 +1556,9 @@ Tree *tree_new(void)
     T->ntab = xcalloc(T->ntab_cap, sizeof(uint32_t));
     T->nid = ROOT_ID;
     ht_init(&T->ht[0], 64);
+    T->acl_cap = 16;
+    T->acl = xcalloc(T->acl_cap, sizeof(AclEnt));
+    T->acl_next = 1;                   /* id 0 is TREE_ACL_NONE */
 
     TreeAclEntry open = {31, "world", "anyone"}, rd = {1, "world", "anyone"};
     uint32_t open_id = tree_acl_intern(T, &open, 1);   /* == TREE_ACL_OPEN_UNSAFE */
@@ -2354,7 +2362,7 @@ int tree_verify(const Tree *T, char *err, size_t errlen)
     for (uint32_t i = 1; i < T->acl_next; i++) {
         const AclEnt *e = &T->acl[i];
         if (e->live)
-            CHECK(e->refs >= v.acl_uses[i] && (e->refs > 0 || e->pinned), "acl %u refs %lld < uses %lld",
+            CHECK(e->pinned || (e->refs >= v.acl_uses[i] && e->refs > 0), "acl %u refs %lld < uses %lld",
                   i, (long long)e->refs, (long long)v.acl_uses[i]);
         else
             CHECK(!v.acl_uses[i], "dead acl %u in use", i);
