@@ -43,6 +43,18 @@ typedef struct CorralAuthScheme {
     /* Optional: identities every connection gets when it opens (ip). */
     void (*connection_ids)(void *arg, const CorralAuthClient *client,
                            CorralAuthAddId add, void *add_ctx);
+    /* Optional SASL (opcode 102, ZooKeeper's GetSASLRequest/SetSASLResponse).
+     * At most one registered scheme may provide these.  sasl_start makes the
+     * per-connection state on the first token; sasl_step consumes a client
+     * token and produces the server's reply token (*out points into the
+     * module's memory, valid until the next call on that state); it returns
+     * 0 to go on, 1 when authentication completed (after calling add with
+     * the identity, e.g. ("sasl", "bob")), or -115 (AuthFailed).  sasl_end
+     * frees the state when the connection closes. */
+    void *(*sasl_start)(void *arg, const CorralAuthClient *client);
+    int (*sasl_step)(void *arg, void *state, const void *in, size_t inlen,
+                     const void **out, size_t *outlen, CorralAuthAddId add, void *add_ctx);
+    void (*sasl_end)(void *arg, void *state);
     void *arg;
     void *reserved[6];
 } CorralAuthScheme;

@@ -32,6 +32,8 @@ typedef struct ClientConn {
     int ro_layout;             /* -1: client sent no readOnly byte */
     AuthId *ids;
     size_t nids;
+    const CorralAuthScheme *sasl_scheme;   /* SASL exchange in progress */
+    void *sasl_state;
     /* statistics for cons */
     int64_t last_cxid;
     int64_t last_zxid;

@@ -541,6 +541,53 @@ static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body)
     reply_error(cc, XID_AUTH, ZERR_OK);
 }
 
+static const CorralAuthScheme *sasl_provider(void)
+{
+    for (size_t i = 0; i < module_auth_count(); i++)
+        if (module_auth_at(i)->sasl_step)
+            return module_auth_at(i);
+    return NULL;
+}
+
+/* SASL (opcode 102): relays tokens between the client and the scheme
+ * module that speaks SASL, until it reports completion or failure. */
+static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body)
+{
+    cc->last_op = "SASL";
+    GetSASLRequest q;
+    if (jute_read_GetSASLRequest(body, &srv.req_arena, &q) < 0) {
+        net_conn_close(cc->conn, "malformed SASL request");
+        return;
+    }
+    const CorralAuthScheme *s = cc->sasl_scheme ? cc->sasl_scheme : sasl_provider();
+    if (!s) {
+        corral_log(CORRAL_LOG_WARN, "auth", "client %s attempted SASL authentication, but no SASL module is loaded",
+                   cc->conn->peer_desc);
+        reply_error(cc, h->xid, ZERR_AUTHFAILED);
+        net_conn_close_after_flush(cc->conn);
+        return;
+    }
+    if (!cc->sasl_scheme) {
+        CorralAuthClient who = {cc->conn->peer_ip, cc->conn->peer_port, cc->session ? cc->session->id : 0};
+        cc->sasl_state = s->sasl_start ? s->sasl_start(s->arg, &who) : NULL;
+        cc->sasl_scheme = s;
+    }
+    const void *out = NULL;
+    size_t outlen = 0;
+    int rc = s->sasl_step(s->arg, cc->sasl_state, q.token.data, q.token.len > 0 ? (size_t)q.token.len : 0, &out,
+                          &outlen, add_id_cb, cc);
+    if (rc < 0) {
+        corral_log(CORRAL_LOG_WARN, "auth", "SASL authentication failed for client %s", cc->conn->peer_desc);
+        reply_error(cc, h->xid, ZERR_AUTHFAILED);
+        net_conn_close_after_flush(cc->conn);
+        return;
+    }
+    SetSASLResponse resp = {{out, out ? (int32_t)outlen : -1}};
+    size_t off = reply_begin(cc, h->xid, srv.last_zxid, 0);
+    jute_write_SetSASLResponse(&cc->conn->out, &resp);
+    reply_end(cc, off);
+}
+
 static void handle_close_session(ClientConn *cc, const RequestHeader *h, int64_t start)
 {
     cc->last_op = "CLOS";
@@ -561,16 +608,13 @@ static ClientConn *client_new(Conn *c)
     cc->last_op = "NA";
     cc->last_cxid = -1;
     c->proto = cc;
-    /* Every connection holds its address as an identity when an ip
-     * scheme is loaded (ZooKeeper adds Id("ip", addr) to each cnxn). */
-    const CorralAuthScheme *ip = module_find_auth("ip");
-    if (ip && ip->connection_ids) {
-        CorralAuthClient who = {c->peer_ip, c->peer_port, 0};
-        ip->connection_ids(ip->arg, &who, add_id_cb, cc);
-    }
+    /* Every connection holds its address as an "ip" identity, as in
+     * ZooKeeper (whoami shows it; ip ACLs match it when the auth_ip module
+     * is loaded).  Modules may add more identities per connection. */
+    acl_add_id(cc, "ip", c->peer_ip);
     for (size_t i = 0; i < module_auth_count(); i++) {
         const CorralAuthScheme *s = module_auth_at(i);
-        if (s != ip && s->connection_ids) {
+        if (s->connection_ids) {
             CorralAuthClient who = {c->peer_ip, c->peer_port, 0};
             s->connection_ids(s->arg, &who, add_id_cb, cc);
         }
@@ -651,6 +695,8 @@ void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
         reply_error(cc, h.xid, ZERR_RECONFIGDISABLED);
         return;
     case ZOO_OP_SASL:
+        handle_sasl(cc, &h, &r);
+        return;
     default:
         cc->last_op = "UNKN";
         reply_error(cc, h.xid, ZERR_UNIMPLEMENTED);
@@ -669,6 +715,8 @@ void request_on_close(Conn *c)
         watch_remove_watcher(srv.watches, (WatcherId)cc->session->id);
         cc->session->client = NULL;
     }
+    if (cc->sasl_scheme && cc->sasl_scheme->sasl_end)
+        cc->sasl_scheme->sasl_end(cc->sasl_scheme->arg, cc->sasl_state);
     acl_free_ids(cc);
     free(cc);
     c->proto = NULL;
