@@ -301,6 +301,12 @@ static void answer_fourlw(Conn *c, const char *w4)
     corral_log(CORRAL_LOG_DEBUG, "net", "four-letter word %s from %s", word, c->peer_desc);
     wbuf_put_raw(&c->out, sb.data ? sb.data : "", sb.len);
     corral_strbuf_free(&sb);
+    /* ZooKeeper counts the word as a received and a sent packet, after
+     * answering it. */
+    c->packets_received++;
+    net.packets_received++;
+    c->packets_sent++;
+    net.packets_sent++;
     net_conn_close_after_flush(c);
 }
 

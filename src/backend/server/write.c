@@ -430,7 +430,6 @@ static void single_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int
     wbuf_free(&rec);
     TxnResult res;
     commit(&txn, th.zxid, start, &res);
-    wbuf_free(&txn);
     Conn *c = cc->conn;
     net_conn_hold(c, th.zxid);
     size_t off = wbuf_begin_frame(&c->out);
@@ -439,6 +438,7 @@ static void single_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int
     if (res.err == 0)
         write_op_result(&c->out, h->type, &res);
     wbuf_end_frame(&c->out, off);
+    wbuf_free(&txn);   /* res.path points into it */
     net_count_sent(c);
     c->last_response_ms = el_wall_ms();
     net_conn_flush_later(c);
@@ -516,7 +516,6 @@ static void multi_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
         jute_write_MultiTxn(&txn, &mt);
         TxnResult res;
         commit(&txn, th.zxid, start, &res);
-        wbuf_free(&txn);
         net_conn_hold(c, th.zxid);
         size_t off = wbuf_begin_frame(&c->out);
         ReplyHeader rh = {h->xid, th.zxid, 0};
@@ -530,6 +529,7 @@ static void multi_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
         MultiHeader end = {-1, true, -1};
         jute_write_MultiHeader(&c->out, &end);
         wbuf_end_frame(&c->out, off);
+        wbuf_free(&txn);   /* results point into it */
         net_count_sent(c);
         c->last_response_ms = el_wall_ms();
         net_conn_flush_later(c);
