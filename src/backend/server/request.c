@@ -171,7 +171,8 @@ static void collect_child(void *ctx, const char *name, size_t len)
         l->v = nv;
         l->cap = ncap;
     }
-    l->v[l->n++] = (ZkBytes){name, (int32_t)len};
+    /* The tree reuses its name buffer between calls: copy. */
+    l->v[l->n++] = (ZkBytes){arena_strndup(&srv.req_arena, name, len), (int32_t)len};
 }
 
 /* Lookups take the path as sent; like ZooKeeper, reads do not validate it:
@@ -345,7 +346,6 @@ static void handle_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
         cc->last_op = "GETE";
         ChildList l = {0};
         tree_session_ephemerals(srv.tree, cc->session->id, collect_child, &l);
-        /* collect_child stored pointers into the tree: filter by prefix. */
         int all = q.prefixPath.len <= 0 || (q.prefixPath.len == 1 && q.prefixPath.data[0] == '/');
         GetEphemeralsResponse resp = {{0, l.v}};
         for (int32_t i = 0; i < l.n; i++)

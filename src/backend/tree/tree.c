@@ -741,6 +741,22 @@ static int path_matches(const Tree *T, uint32_t id, const char *path, size_t len
 /* ---- hash table ---- */
 
 static inline uint8_t tag_of(uint64_t h) { return (uint8_t)(0x80 | (h >> 57)); }
+/* Capacities are 2^k or 3*2^(k-1) (growth x1.5 / x1.33, so the load stays
+ * between 0.58 and 0.875); the home slot is the low 32 hash bits scaled to
+ * cap (multiply-shift), independent of the tag's top 7 bits. */
+static inline uint32_t ht_home(uint64_t h, uint32_t cap) { return (uint32_t)(((h & 0xffffffffu) * cap) >> 32); }
+static inline uint32_t ht_next(uint32_t i, uint32_t cap) { return i + 1 < cap ? i + 1 : 0; }
+static uint32_t ht_cap_at_least(uint64_t n)
+{
+    uint64_t c = 64;
+    while (c < n)
+        c = (c & (c >> 1)) ? c / 3 * 4 : c + c / 2;
+    if (c > 0xC0000000u) {
+        corral_log(CORRAL_LOG_FATAL, "tree", "path hash table too large");
+        abort();
+    }
+    return (uint32_t)c;
+}
 
 static void ht_init(HTab *t, uint32_t cap)
 {
@@ -760,7 +776,7 @@ static uint32_t ht_find(const Tree *T, const HTab *t, uint64_t h, const char *pa
 {
     if (!t->cap)
         return 0;
-    uint32_t mask = t->cap - 1, i = (uint32_t)h & mask;
+    uint32_t i = ht_home(h, t->cap);
     uint8_t tg = tag_of(h);
     for (;;) {
         uint8_t x = t->tags[i];
@@ -768,15 +784,15 @@ static uint32_t ht_find(const Tree *T, const HTab *t, uint64_t h, const char *pa
             return 0;
         if (x == tg && path_matches(T, t->ids[i], path, len))
             return t->ids[i];
-        i = (i + 1) & mask;
+        i = ht_next(i, t->cap);
     }
 }
 
 static void ht_put(HTab *t, uint64_t h, uint32_t id)
 {
-    uint32_t mask = t->cap - 1, i = (uint32_t)h & mask;
+    uint32_t i = ht_home(h, t->cap);
     while (t->tags[i] >= 0x80)
-        i = (i + 1) & mask;
+        i = ht_next(i, t->cap);
     if (t->tags[i] == TAG_TOMB)
         t->tombs--;
     t->tags[i] = tag_of(h);
@@ -788,7 +804,7 @@ static int ht_del_in(HTab *t, uint64_t h, uint32_t id)
 {
     if (!t->cap)
         return 0;
-    uint32_t mask = t->cap - 1, i = (uint32_t)h & mask;
+    uint32_t i = ht_home(h, t->cap);
     uint8_t tg = tag_of(h);
     for (;;) {
         uint8_t x = t->tags[i];
@@ -801,7 +817,7 @@ static int ht_del_in(HTab *t, uint64_t h, uint32_t id)
             t->tombs++;
             return 1;
         }
-        i = (i + 1) & mask;
+        i = ht_next(i, t->cap);
     }
 }
 
@@ -837,13 +853,10 @@ static void ht_maintain(Tree *T)
             if ((uint64_t)(t->used + t->tombs) * 8 < (uint64_t)t->cap * 7)
                 return;
         }
-        ncap = t->cap;
-        if ((uint64_t)t->used * 2 >= t->cap)
-            ncap *= 2;
+        /* grow one step, or rebuild at the same size to drop tombstones */
+        ncap = (uint64_t)t->used * 2 >= t->cap ? ht_cap_at_least((uint64_t)t->cap + 1) : t->cap;
     } else if (t->cap > 64 && (uint64_t)t->used * 8 < t->cap && !T->ht[1].cap) {
-        ncap = 64;
-        while (ncap < (uint64_t)t->used * 4)
-            ncap *= 2;
+        ncap = ht_cap_at_least((uint64_t)t->used * 3);
     } else {
         return;
     }

@@ -180,7 +180,7 @@ sub exit_code_of
 
 Runs a program (no shell) with stdin from F</dev/null> (or the string
 C<< stdin => TEXT >>), waits at most C<< timeout => SECONDS >> (default
-L</timeout_default>; then the program is killed and the exit code is 124,
+C<timeout_default()>; then the program is killed and the exit code is 124,
 as timeout(1) says), and returns C<($exit_code, $stdout, $stderr)>.
 C<< env => { NAME => VALUE } >> adds environment variables.
 
@@ -233,7 +233,7 @@ sub run_command
 =item wait_until(\&cond, $seconds)
 
 Calls C<cond> every 20 ms until it returns true (returns that value) or
-C<$seconds> (default L</timeout_default>) have passed (returns false).
+C<$seconds> (default C<timeout_default()>) have passed (returns false).
 
 =cut
 
@@ -255,7 +255,7 @@ sub wait_until
 Returns a TCP port on C<$host> that nothing listened on a moment ago:
 binds C<$host:0>, lets the kernel pick, closes.  A lock file in
 F<tmp_check/ports/> keeps two tests that run in parallel (C<prove -j>)
-from getting the same port; the lock is released by L</release_port> or when
+from getting the same port; the lock is released by C<release_port()> or when
 the test exits.  The port can still be taken by someone else before the
 server binds it: L<Corral::Test::Cluster/start> retries on EADDRINUSE.
 
@@ -300,7 +300,7 @@ sub allocate_port
 
 =item release_port($host, $port)
 
-Gives a port from L</allocate_port> back.
+Gives a port from C<allocate_port()> back.
 
 =cut
 
@@ -323,7 +323,7 @@ END
 
 =item ordered(KEY => VALUE, ...)
 
-A map whose keys L</yaml_dump> writes in the given order (for example
+A map whose keys C<yaml_dump()> writes in the given order (for example
 C<modules>, which are loaded in file order).
 
 =cut
@@ -356,7 +356,7 @@ sub yaml_quote
 
 =item yaml_dump($data)
 
-Block-style YAML for nested hashes, arrays, L</ordered> maps and scalars.
+Block-style YAML for nested hashes, arrays, C<ordered()> maps and scalars.
 Hash keys come in a fixed order: the top-level and C<server> keys in the
 order of doc/configuration.md, anything else sorted.  Scalars are written
 as they are (C<'true'> is a YAML boolean, C<'2000'> an integer); C<undef>
