@@ -98,6 +98,15 @@ my $ORIG_PID = $$;
 
 my $tb = Test::Builder->new;
 
+# Perl runs no END block when a signal kills it: turn the usual ones into a
+# die, so that an interrupted test (Ctrl-C, prove killed by a timeout) still
+# kills its servers.
+for my $sig (qw(INT TERM HUP))
+{
+	$SIG{$sig} = sub { die "killed by SIG$_[0]\n" }
+	  if !defined $SIG{$sig} || $SIG{$sig} eq '' || $SIG{$sig} eq 'DEFAULT';
+}
+
 =item Corral::Test::Cluster->new($name, %opts)
 
 Creates a node (nothing runs yet).  Options: C<host> (default 127.0.0.1),
