@@ -1,0 +1,2 @@
+# Link flags for corral-cli (line editing in interactive mode).
+TOOL_LIBS_corral-cli = -ledit
