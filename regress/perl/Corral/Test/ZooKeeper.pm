@@ -1,0 +1,554 @@
+=pod
+
+=head1 NAME
+
+Corral::Test::ZooKeeper - run a real Apache ZooKeeper 3.8 for comparison tests
+
+=head1 SYNOPSIS
+
+  use Test::More;
+  use Corral::Test::Cluster;
+  use Corral::Test::ZooKeeper qw(python3 run_python clients_dir expected_file);
+
+  my $zk = Corral::Test::ZooKeeper->new('zk', tick_ms => 2000);
+  if ($zk)    # undef when Java or the zookeeper package is missing
+  {
+      $zk->start;
+      my ($rc, $out, $err) = run_python('kazoo_scenarios.py', $zk->address);
+      $zk->stop;
+  }
+
+=head1 DESCRIPTION
+
+Starts the ZooKeeper server of the Debian C<zookeeper> package
+(F</usr/share/java/zookeeper.jar>, version 3.8) in standalone mode, on a
+free port of 127.0.0.1, with its own data directory under
+F<tmp_check/>, so that the real-client tests of F<regress/t/1*.t> can run the
+same client against ZooKeeper and against corrald and compare what the
+client saw.
+
+The server runs as
+
+  java -Dzookeeper.extendedTypesEnabled=true -Dznode.container.checkIntervalMs=N
+       -cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar:slf4j-api:slf4j-nop
+       org.apache.zookeeper.server.ZooKeeperServerMain zoo.cfg
+
+with C<zoo.cfg>:
+
+  tickTime=TICK   dataDir=BASEDIR/data   clientPort=PORT
+  clientPortAddress=127.0.0.1   4lw.commands.whitelist=*
+  admin.enableServer=false   extendedTypesEnabled=true   maxClientCnxns=0
+
+As with L<Corral::Test::Cluster>, every process is killed by an END block
+(and DESTROY) however the test ends, waits are bounded
+(C<CORRAL_TEST_TIMEOUT>), and the directory is removed when the test passes.
+
+Set C<CORRAL_NO_ZOOKEEPER=1> to behave as if ZooKeeper were not installed
+(the tests then compare with the expected files of F<regress/clients/>).
+
+=head1 METHODS
+
+=over
+
+=cut
+
+package Corral::Test::ZooKeeper;
+
+use strict;
+use warnings;
+
+use Carp;
+use Exporter 'import';
+use File::Path qw(make_path rmtree);
+use File::Temp ();
+use IO::Select;
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h);
+use Test::Builder;
+use Time::HiRes qw(time usleep);
+
+use Corral::Test::Utils qw(tmp_check_dir test_name timeout_default run_command
+  slurp_file write_file wait_until exit_code_of allocate_port release_port repo_root);
+
+our @EXPORT_OK = qw(python3 run_python clients_dir expected_file zkcli zkcli_available
+  compare_or_regen compare_transcripts unified_diff have_kazoo);
+
+our $JAVA      = $ENV{CORRAL_JAVA} // '/usr/bin/java';
+our $ZK_JAR    = '/usr/share/java/zookeeper.jar';
+our @CLASSPATH = ('/etc/zookeeper/conf', $ZK_JAR, '/usr/share/java/slf4j-api.jar',
+	'/usr/share/java/slf4j-nop.jar');
+our $ZKCLI     = '/usr/share/zookeeper/bin/zkCli.sh';
+
+our %LIVE_PIDS;
+our @BASEDIRS;
+my $ORIG_PID = $$;
+my $tb = Test::Builder->new;
+
+=item Corral::Test::ZooKeeper->available
+
+True when Java and the ZooKeeper jar are installed and
+C<CORRAL_NO_ZOOKEEPER> is not set.
+
+=cut
+
+sub available
+{
+	return 0 if $ENV{CORRAL_NO_ZOOKEEPER};
+	return (-x $JAVA && -r $ZK_JAR) ? 1 : 0;
+}
+
+=item Corral::Test::ZooKeeper->new($name, %opts)
+
+A server (not started yet), or undef when L</available> is false.
+Options: C<tick_ms> (default 2000), C<container_check_ms> (default 100),
+C<< cfg => { KEY => VALUE } >> (more zoo.cfg lines),
+C<< jvm => [ARGS] >> (more JVM arguments).
+
+=cut
+
+sub new
+{
+	my ($class, $name, %opts) = @_;
+	return undef unless $class->available;
+	croak "name must match [A-Za-z0-9_-]+" unless $name =~ /^[A-Za-z0-9_-]+$/;
+	my $basedir = File::Temp::tempdir(test_name() . "_${name}_XXXX",
+		DIR => tmp_check_dir(), CLEANUP => 0);
+	push @BASEDIRS, $basedir;
+	my $self = bless {
+		name               => $name,
+		host               => '127.0.0.1',
+		basedir            => $basedir,
+		data_dir           => "$basedir/data",
+		logfile            => "$basedir/zookeeper.log",
+		tick_ms            => $opts{tick_ms} // 2000,
+		container_check_ms => $opts{container_check_ms} // 100,
+		cfg                => $opts{cfg} // {},
+		jvm                => $opts{jvm} // [],
+		ports              => [],
+	}, $class;
+	return $self;
+}
+
+sub name     { $_[0]{name} }
+sub host     { $_[0]{host} }
+sub port     { $_[0]{port} }
+sub basedir  { $_[0]{basedir} }
+sub logfile  { $_[0]{logfile} }
+sub pid      { $_[0]{pid} }
+sub tick_ms  { $_[0]{tick_ms} }
+sub address  { my $s = shift; return "$s->{host}:$s->{port}"; }
+
+sub _write_cfg
+{
+	my ($self) = @_;
+	my %cfg = (
+		tickTime                 => $self->{tick_ms},
+		dataDir                  => $self->{data_dir},
+		clientPort               => $self->{port},
+		clientPortAddress        => $self->{host},
+		'4lw.commands.whitelist' => '*',
+		'admin.enableServer'     => 'false',
+		extendedTypesEnabled     => 'true',
+		maxClientCnxns           => 0,
+		%{ $self->{cfg} });
+	my $text = join('', map { "$_=$cfg{$_}\n" } sort keys %cfg);
+	make_path($self->{data_dir});
+	write_file("$self->{basedir}/zoo.cfg", $text);
+	return $text;
+}
+
+=item $zk->start(%opts)
+
+Starts the server and waits (bounded) until C<ruok> answers C<imok>.
+Retries with another port when the port was taken.  Dies with the log's
+tail on failure.  C<< timeout => SECONDS >>.
+
+=cut
+
+sub start
+{
+	my ($self, %opts) = @_;
+	croak "zookeeper $self->{name} is already running" if $self->{pid};
+	my $timeout = $opts{timeout} // timeout_default();
+	for my $attempt (1 .. 5)
+	{
+		$self->{port} = allocate_port($self->{host});
+		push @{ $self->{ports} }, $self->{port};
+		$self->_write_cfg;
+		my $off = -s $self->{logfile} // 0;
+		my @argv = ($JAVA, '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
+			'-Dzookeeper.extendedTypesEnabled=true',
+			"-Dznode.container.checkIntervalMs=$self->{container_check_ms}",
+			'-Dzookeeper.admin.enableServer=false',
+			@{ $self->{jvm} },
+			'-cp', join(':', @CLASSPATH),
+			'org.apache.zookeeper.server.ZooKeeperServerMain', "$self->{basedir}/zoo.cfg");
+		$tb->note("starting ZooKeeper $self->{name} on $self->{host}:$self->{port}");
+		my $pid = fork();
+		croak "fork: $!" unless defined $pid;
+		if ($pid == 0)
+		{
+			chdir $self->{basedir} or POSIX::_exit(126);
+			open(STDIN, '<', '/dev/null') or POSIX::_exit(126);
+			open(STDOUT, '>>', $self->{logfile}) or POSIX::_exit(126);
+			open(STDERR, '>>&', \*STDOUT) or POSIX::_exit(126);
+			{ no warnings 'exec'; exec { $argv[0] } @argv; }
+			print STDERR "exec $argv[0]: $!\n";
+			POSIX::_exit(127);
+		}
+		$self->{pid} = $pid;
+		$LIVE_PIDS{$pid} = 1;
+		my $deadline = time() + $timeout;
+		while (1)
+		{
+			if (!$self->is_running)
+			{
+				my $log = substr(slurp_file($self->{logfile}), $off);
+				if ($log =~ /Address already in use/ && $attempt < 5)
+				{
+					$tb->note("port $self->{port} is taken, trying another one");
+					last;
+				}
+				$self->_fail("exited with code $self->{exit_code} during startup");
+			}
+			return 1 if (($self->fourlw('ruok', timeout => 2) // '') eq 'imok');
+			if (time() > $deadline)
+			{
+				$self->kill9;
+				$self->_fail("was not ready after $timeout s");
+			}
+			usleep(50_000);
+		}
+	}
+	croak "zookeeper $self->{name}: no free port after 5 attempts";
+}
+
+sub _fail
+{
+	my ($self, $why) = @_;
+	my @l = split /\n/, slurp_file($self->{logfile});
+	@l = @l[ -40 .. -1 ] if @l > 40;
+	$tb->diag("ZooKeeper $self->{name} $why; log $self->{logfile}:\n" . join("\n", @l));
+	croak "ZooKeeper $self->{name} $why";
+}
+
+=item $zk->is_running, $zk->stop, $zk->kill9
+
+As in L<Corral::Test::Cluster>.  C<stop> sends SIGTERM and waits
+(bounded), then SIGKILL.
+
+=cut
+
+sub is_running
+{
+	my ($self) = @_;
+	my $pid = $self->{pid} or return 0;
+	my $r = waitpid($pid, WNOHANG);
+	return 1 if $r == 0;
+	$self->{exit_code} = exit_code_of($?) if $r == $pid;
+	delete $LIVE_PIDS{$pid};
+	$self->{pid} = undef;
+	return 0;
+}
+
+sub stop
+{
+	my ($self, %opts) = @_;
+	return undef unless $self->is_running;
+	kill 'TERM', $self->{pid};
+	wait_until(sub { !$self->is_running }, $opts{timeout} // 10);
+	return $self->kill9 if $self->{pid};
+	return $self->{exit_code};
+}
+
+sub kill9
+{
+	my ($self) = @_;
+	my $pid = $self->{pid} or return undef;
+	kill 'KILL', $pid;
+	waitpid($pid, 0);
+	$self->{exit_code} = exit_code_of($?);
+	delete $LIVE_PIDS{$pid};
+	$self->{pid} = undef;
+	return $self->{exit_code};
+}
+
+=item $zk->fourlw($word, %opts)
+
+Sends a four-letter word and returns the answer (undef when refused or
+not closed within C<< timeout => SECONDS >>, default 10).
+
+=cut
+
+sub fourlw
+{
+	my ($self, $word, %opts) = @_;
+	my $t = $opts{timeout} // 10;
+	my $s = IO::Socket::INET->new(PeerAddr => $self->{host}, PeerPort => $self->{port},
+		Proto => 'tcp', Timeout => $t) or return undef;
+	syswrite($s, $word) == length($word) or return undef;
+	my $out = '';
+	my $deadline = time() + $t;
+	my $sel = IO::Select->new($s);
+	while (time() < $deadline)
+	{
+		next unless $sel->can_read($deadline - time());
+		my $r = sysread($s, my $buf, 65536);
+		last if !$r;
+		$out .= $buf;
+	}
+	close $s;
+	return $out;
+}
+
+=item $zk->teardown
+
+Kills the server and gives its ports back (DESTROY and END call it).
+
+=cut
+
+sub teardown
+{
+	my ($self) = @_;
+	$self->kill9 if $self->{pid};
+	release_port($self->{host}, $_) for @{ $self->{ports} };
+	$self->{ports} = [];
+	return;
+}
+
+sub DESTROY
+{
+	my ($self) = @_;
+	return unless $$ == $ORIG_PID;
+	local ($?, $!, $@);
+	$self->teardown;
+}
+
+=back
+
+=head1 FUNCTIONS (exported on request)
+
+=over
+
+=item python3()
+
+The Python that has kazoo: C<$ENV{CORRAL_PYTHON}>, default
+F</usr/bin/python3> (Debian's, which sees C<python3-kazoo>; the C<python3>
+first on PATH may be another install).
+
+=item have_kazoo()
+
+True when that Python can C<import kazoo>.
+
+=cut
+
+sub python3 { return $ENV{CORRAL_PYTHON} // '/usr/bin/python3'; }
+
+my $have_kazoo;
+sub have_kazoo
+{
+	return $have_kazoo if defined $have_kazoo;
+	my ($rc) = run_command([ python3(), '-c', 'import kazoo' ], timeout => 30);
+	return $have_kazoo = ($rc == 0 ? 1 : 0);
+}
+
+=item clients_dir()
+
+F<regress/clients> of the source tree.
+
+=item expected_file($name)
+
+F<regress/clients/$name>.
+
+=cut
+
+sub clients_dir   { return repo_root() . '/regress/clients'; }
+sub expected_file { return clients_dir() . '/' . $_[0]; }
+
+=item run_python($script, @args, {timeout => S, stdin => TEXT})
+
+Runs F<regress/clients/$script> with L</python3>; returns
+C<($exit_code, $stdout, $stderr)>.  A trailing hash reference gives
+options for C<run_command>.
+
+=cut
+
+sub run_python
+{
+	my ($script, @args) = @_;
+	my %o = (ref $args[-1] eq 'HASH') ? %{ pop @args } : ();
+	my %env = (PYTHONDONTWRITEBYTECODE => 1, %{ delete $o{env} // {} });
+	return run_command([ python3(), clients_dir() . "/$script", @args ],
+		timeout => $o{timeout} // 120, env => \%env, %o);
+}
+
+=item zkcli_available()
+
+True when F</usr/share/zookeeper/bin/zkCli.sh> and Java are there.
+
+=item zkcli($address, $commands, %opts)
+
+Runs C<zkCli.sh -server ADDRESS> with C<$commands> (text, one command a
+line; C<quit> is appended) on stdin; returns C<($exit_code, $stdout,
+$stderr)>.
+
+=cut
+
+sub zkcli_available { return (-x $JAVA && -r $ZKCLI && -r $ZK_JAR) ? 1 : 0; }
+
+sub zkcli
+{
+	my ($address, $commands, %opts) = @_;
+	$commands .= "\n" unless $commands =~ /\n\z/;
+	return run_command([ '/bin/bash', $ZKCLI, '-server', $address ],
+		stdin => $commands . "quit\n", timeout => $opts{timeout} // 60,
+		env => { JVMFLAGS => '-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1',
+			ZOO_LOG_DIR => tmp_check_dir() });
+}
+
+=item compare_or_regen($name, $got_from_zookeeper)
+
+With a transcript from the live ZooKeeper: when C<CORRAL_REGEN_EXPECTED> is
+set, writes it to F<regress/clients/$name>; otherwise a test checks that the
+committed expected file still matches it (so that the file stays
+ZooKeeper's behaviour).  Returns the text corrald must produce: ZooKeeper's
+live transcript when there is one, else the expected file's content.
+
+=cut
+
+sub compare_or_regen
+{
+	my ($name, $zk_out) = @_;
+	my $file = expected_file($name);
+	if (defined $zk_out)
+	{
+		if ($ENV{CORRAL_REGEN_EXPECTED})
+		{
+			write_file($file, $zk_out);
+			$tb->note("wrote $file from ZooKeeper");
+		}
+		elsif (-e $file)
+		{
+			my $exp = slurp_file($file);
+			$tb->ok($exp eq $zk_out, "$name is still what ZooKeeper does")
+			  or $tb->diag("-$name +zookeeper now (regenerate with CORRAL_REGEN_EXPECTED=1):\n"
+				  . unified_diff($exp, $zk_out));
+		}
+		return $zk_out;
+	}
+	croak "no ZooKeeper and no expected file $file" unless -e $file;
+	return slurp_file($file);
+}
+
+=item compare_transcripts($got, $expected, $what)
+
+Splits both transcripts into sections (a line C<== NAME> starts one) and
+runs one test per section of C<$expected>: "C<$what: NAME>", passing when the
+section's lines are equal, else failing with a C<diff -u> of the section
+(C<-> ZooKeeper, C<+> corrald) in the diagnostics.  Sections corrald printed
+that ZooKeeper did not are a failure too.  Returns the number of sections
+that differ.
+
+=cut
+
+sub _sections
+{
+	my ($text) = @_;
+	my (@order, %sec);
+	my $cur = '(preamble)';
+	for my $l (split /\n/, $text // '')
+	{
+		if ($l =~ /^== (.*)$/)
+		{
+			$cur = $1;
+			push @order, $cur;
+			$sec{$cur} = [];
+			next;
+		}
+		push @{ $sec{$cur} }, $l;
+	}
+	return (\@order, \%sec);
+}
+
+sub compare_transcripts
+{
+	my ($got, $exp, $what) = @_;
+	my ($eorder, $esec) = _sections($exp);
+	my ($gorder, $gsec) = _sections($got);
+	my $bad = 0;
+	for my $name (@$eorder)
+	{
+		my $e = join("\n", @{ $esec->{$name} }) . "\n";
+		my $g = exists $gsec->{$name} ? join("\n", @{ $gsec->{$name} }) . "\n" : "<section missing>\n";
+		if ($tb->ok($e eq $g, "$what: $name"))
+		{
+			next;
+		}
+		$bad++;
+		$tb->diag("-zookeeper +corrald ($what: $name):\n" . unified_diff($e, $g));
+	}
+	my %known = map { $_ => 1 } @$eorder;
+	for my $name (grep { !$known{$_} } @$gorder)
+	{
+		$bad++;
+		$tb->ok(0, "$what: unexpected section $name");
+	}
+	return $bad;
+}
+
+=item unified_diff($a, $b)
+
+C<diff -u> of two texts (the header lines dropped).
+
+=cut
+
+sub unified_diff
+{
+	my ($x, $y) = @_;
+	my $dir = tmp_check_dir() . '/cmd';
+	make_path($dir) unless -d $dir;
+	my ($fa, $fb) = ("$dir/diff.$$.a", "$dir/diff.$$.b");
+	write_file($fa, $x);
+	write_file($fb, $y);
+	my (undef, $out) = run_command([ 'diff', '-u', $fa, $fb ], timeout => 30);
+	unlink $fa, $fb;
+	$out =~ s/\A---[^\n]*\n\+\+\+[^\n]*\n//;
+	return $out;
+}
+
+END
+{
+	my $exit = $?;
+	if ($$ == $ORIG_PID)
+	{
+		for my $pid (keys %LIVE_PIDS)
+		{
+			kill 'KILL', $pid;
+			waitpid($pid, 0);
+		}
+		%LIVE_PIDS = ();
+		my $passed = $exit == 0 && $tb->is_passing;
+		if ($passed && !$ENV{CORRAL_KEEP_TMP})
+		{
+			rmtree($_) for grep { -d } @BASEDIRS;
+		}
+		elsif (@BASEDIRS)
+		{
+			$tb->diag("kept the ZooKeeper directories: @BASEDIRS") unless $passed;
+		}
+	}
+	$? = $exit;
+}
+
+=back
+
+=head1 ENVIRONMENT
+
+C<CORRAL_NO_ZOOKEEPER> (pretend ZooKeeper is missing),
+C<CORRAL_REGEN_EXPECTED> (rewrite the expected files of F<regress/clients/>
+from the live ZooKeeper), C<CORRAL_PYTHON>, C<CORRAL_JAVA>,
+C<CORRAL_TEST_TIMEOUT>, C<CORRAL_KEEP_TMP>.
+
+=cut
+
+1;
