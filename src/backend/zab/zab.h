@@ -1,0 +1,153 @@
+/*
+ * src/backend/zab/zab.h: the ZAB ensemble (ZooKeeper Atomic Broadcast):
+ * leader election, discovery, synchronisation, broadcast, observers and
+ * failover, between corrald processes.
+ *
+ * Owns
+ * ----
+ * - The election listener and one outgoing election connection per other
+ *   member (votes), and the peer listener plus the learner->leader peer
+ *   connections (the quorum protocol).  Every socket is non-blocking on the
+ *   one event loop; listeners AND outgoing connections are bound to the host
+ *   of this member's own `peer` / `election` entry, so that traffic can be
+ *   cut per link (regress/tools/tcpproxy.pl).
+ * - The persistent epochs (data_dir/zab_epochs: acceptedEpoch and
+ *   currentEpoch, written with write+fsync+rename before they are acted on).
+ * - The in-memory history: the tail of this member's log (proposals it
+ *   logged as a learner or made as a leader), used for DIFF/TRUNC decisions,
+ *   for applying proposals on COMMIT, and for voting (last logged zxid).
+ * - The leader's per-learner state (acked zxid, liveness), the quorum commit
+ *   point, heartbeat rounds (sync), and the learner's forwarded requests.
+ *
+ * It does NOT own the tree, sessions, watches, storage or client
+ * connections: it reaches them only through the host functions below,
+ * implemented by the server glue (src/backend/server/replication.c).
+ *
+ * Threads
+ * -------
+ * Event loop only.  No call here blocks except the tiny epoch file write
+ * (fsync, at epoch changes only) and, on a learner receiving SNAP or TRUNC,
+ * the storage calls the host makes while the learner is not serving.
+ *
+ * Invariants
+ * ----------
+ * - zxid = epoch << 32 | counter; a leader proposes only in an epoch a
+ *   quorum accepted (discovery, or an in-place NEWEPOCH round before the
+ *   32-bit counter runs out: no zxid-rollover election).
+ * - A txn is committed once a quorum of voting members (the leader counts
+ *   when its own storage reports the txn durable; a follower ACKs only after
+ *   its storage did) logged it.  Commits are cumulative and in zxid order.
+ * - The leader applies its txns at once (validation needs the latest
+ *   state), but nothing depending on a txn leaves corrald before the commit
+ *   point passes it (net output gating: the commit point, not the local
+ *   fsync, is what the host passes to net_set_durable_zxid).
+ * - Learners apply only committed txns, in order, with txn_apply: the same
+ *   bytes the leader applied, so every member reaches the same tree.
+ * - A leader serves (and proposes) only after a quorum acked NEWLEADER, and
+ *   stops at once when it cannot hear from a quorum within the timeout.
+ * - Observers never vote and never count toward any quorum.
+ */
+#ifndef CORRAL_ZAB_H
+#define CORRAL_ZAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "wire/wire.h"
+
+typedef enum ZabState {
+    ZAB_LOOKING = 0,
+    ZAB_FOLLOWING = 1,
+    ZAB_LEADING = 2,
+    ZAB_OBSERVING = 3
+} ZabState;
+
+/* ---- called by the server glue ------------------------------------------ */
+
+/* Starts election.  last_logged: last zxid in local storage (recovered). */
+int zab_init(const CoreConfig *cfg, int64_t last_logged);
+void zab_shutdown(void);
+/* Before-sleep work (after the core's commit hand-off): group-append of the
+ * proposals received this turn, ACKs, flushing peer output. */
+void zab_before_sleep(void);
+
+ZabState zab_state(void);
+const char *zab_state_name(void);        /* "leader", "follower", "observer", "looking" */
+/* Established leader, or learner that received UPTODATE. */
+int zab_serving(void);
+int zab_is_leader(void);
+int64_t zab_leader_id(void);
+int64_t zab_epoch(void);
+int64_t zab_commit_zxid(void);
+int zab_learner_count(void);             /* leader: connected learners */
+int zab_synced_count(void);              /* leader: synced followers (voting) */
+int zab_synced_observers(void);
+int64_t zab_last_logged(void);
+
+/* Leader: a txn the core just logged (server_log_txn): broadcast it.
+ * Returns -1 when it must not be (not an established leader). */
+int zab_propose(int64_t zxid, const void *data, size_t len);
+/* Storage says every record up to zxid is durable (or, without storage,
+ * everything this member logged). */
+void zab_local_durable(int64_t zxid);
+/* True when the leader may hand out zxids now (established, and the
+ * counter is not about to run out before a NEWEPOCH round completed). */
+int zab_can_write(void);
+
+/* Heartbeat-confirmed sync: the leader completes `token` (host
+ * zab_host_sync_done) once a quorum answered a heartbeat sent after this
+ * call; a learner forwards it to the leader.  -1 when not serving. */
+int zab_sync(uint64_t token);
+
+/* Learner: forward a client request to the leader.  kind: ZAB_REQ_*. */
+enum { ZAB_REQ_WRITE = 1, ZAB_REQ_CREATE_SESSION = 2, ZAB_REQ_CLOSE_SESSION = 3 };
+typedef struct ZabAuth {
+    const char *scheme, *id;
+} ZabAuth;
+int zab_forward(int kind, int64_t session, int32_t cxid, int32_t type, int32_t timeout, const ZabAuth *ids,
+                size_t nids, const void *body, size_t len);
+
+/* ---- implemented by the server glue (server/replication.c) -------------- */
+
+/* The member changed role (clients must be dropped). */
+void zab_host_role_changed(ZabState old_state, ZabState new_state);
+/* Highest zxid applied to the tree. */
+int64_t zab_host_applied(void);
+/* Learner: apply one committed txn (TxnHeader + record), reply to a
+ * forwarded request it answers. */
+void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len);
+/* Everything up to zxid is committed and applied here: release output. */
+void zab_host_commit_point(int64_t zxid);
+/* Learner: append txns to local storage (durability is reported through
+ * zab_local_durable).  Returns 0 or -1. */
+typedef struct ZabTxn {
+    int64_t zxid;
+    const uint8_t *data;
+    size_t len;
+} ZabTxn;
+int zab_host_log(const ZabTxn *t, size_t n);
+/* Learner: drop every stored record with zxid > zxid (TRUNC).  0 or -1. */
+int zab_host_truncate(int64_t zxid);
+/* Leader: the whole state as a snapshot stream; returns its zxid. */
+int64_t zab_host_snapshot(WBuf *out);
+/* Learner: replace the state by a snapshot (SNAP) and make it durable. */
+int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len);
+/* Leader: a request forwarded by a learner (validate, log, apply). */
+void zab_host_forwarded(int kind, int64_t session, int32_t cxid, int32_t type, int32_t timeout, const ZabAuth *ids,
+                        size_t nids, const uint8_t *body, size_t len);
+/* Leader (established): set the zxid counter (new epoch) and log the
+ * epoch's first txn (a no-op), so that the epoch start is in the history. */
+void zab_host_start_epoch(int64_t epoch, int64_t first_counter);
+/* A sync round finished: `zxid` is the leader's commit point when it
+ * started; a learner answers once it applied it. */
+void zab_host_sync_done(uint64_t token, int64_t zxid);
+/* Leader: a learner says a session is alive for `remaining_ms` more. */
+void zab_host_touch(int64_t session, int32_t remaining_ms);
+/* Learner: sessions its clients keep alive, as (long id, int remaining)
+ * pairs appended to out; returns the count. */
+int zab_host_collect_touches(WBuf *out);
+/* Leader just established: take over session expiry. */
+void zab_host_leader_ready(void);
+
+#endif
