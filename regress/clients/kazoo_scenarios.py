@@ -13,20 +13,15 @@ check interval (ZooKeeper: znode.container.checkIntervalMs=100; corrald:
 server.container_check_ms: 100).
 """
 
-import os
 import sys
-import time
-import traceback
 
 import zkcommon as zc
 from zkcommon import (AddWatch, CheckWatches, CreateContainer, CreateTTL,
                       GetAllChildrenNumber, GetEphemerals, MultiRead,
-                      RecordingClient, RemoveWatches, Transcript, WhoAmI,
-                      fmt_event, fmt_exc, fmt_stat)
+                      RemoveWatches, WhoAmI, fmt_stat)
 from kazoo.protocol.serialization import GetChildren, GetData
 from kazoo.security import (ACL, Id, OPEN_ACL_UNSAFE, Permissions,
                             make_digest_acl)
-from kazoo.protocol.states import ZnodeStat
 
 OPEN = list(OPEN_ACL_UNSAFE)
 SCENARIOS = []
@@ -35,109 +30,6 @@ SCENARIOS = []
 def scenario(fn):
     SCENARIOS.append(fn)
     return fn
-
-
-class Ctx(object):
-    def __init__(self, hosts, t):
-        self.hosts = hosts
-        self.t = t
-        self.clients = []
-        self.unknown_events = []
-
-    # -- clients -----------------------------------------------------------
-    def client(self, name, hosts=None, **kw):
-        c = RecordingClient(name, hosts=hosts or self.hosts, **kw)
-        c.start(timeout=zc.OP_TIMEOUT)
-        self.clients.append(c)
-        self.t.session(c.client_id[0], name)
-        return c
-
-    def close(self):
-        for c in self.clients:
-            try:
-                c.stop()
-                c.close()
-            except Exception:
-                pass
-        self.clients = []
-
-    # -- output ------------------------------------------------------------
-    def out(self, line):
-        self.t.add(line)
-
-    def fmt(self, v):
-        if isinstance(v, ZnodeStat):
-            return fmt_stat(self.t, v)
-        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], ZnodeStat):
-            return '%s %s' % (self.fmt(v[0]), fmt_stat(self.t, v[1]))
-        if isinstance(v, Exception):
-            return fmt_exc(v)
-        if isinstance(v, bytes):
-            if len(v) > 64:
-                return 'bytes(len=%d)' % len(v)
-            return repr(v)
-        if isinstance(v, list):
-            return '[' + ', '.join(self.fmt(x) for x in v) + ']'
-        if isinstance(v, ACL):
-            return 'ACL(%d,%s:%s)' % (v.perms, v.id.scheme, v.id.id)
-        return repr(v)
-
-    def do(self, label, fn, *args, **kw):
-        """Runs fn; prints 'label -> result' (or the exception class)."""
-        fmt = kw.pop('fmt', None)
-        try:
-            r = fn(*args, **kw)
-        except Exception as e:
-            self.out('%s -> %s' % (label, fmt_exc(e)))
-            if not isinstance(e, zc.ZookeeperError) and fmt_exc(e) == 'TIMEOUT':
-                raise
-            return e
-        self.out('%s -> %s' % (label, fmt(r) if fmt else self.fmt(r)))
-        return r
-
-    def flush(self, label='', unordered=False):
-        """Barrier: every client does a round trip and kazoo's callback
-        thread catches up; then the notifications each client received
-        since the last flush are printed, in arrival order (sorted when
-        unordered: a closed or expired session's ephemerals are deleted in
-        an unspecified order)."""
-        for c in self.clients:
-            if c.connected:
-                try:
-                    c.exists_async('/').get(timeout=zc.OP_TIMEOUT)
-                except Exception as e:
-                    self.out('flush %s: %s' % (c.name, fmt_exc(e)))
-        for c in self.clients:
-            if c.handler.running:
-                c.drain_callbacks()
-        got = False
-        for c in sorted(self.clients, key=lambda c: c.name):
-            evs = c.take_events()
-            if unordered:
-                evs.sort(key=lambda e: (str(e[1]), str(e[0])))
-                if evs:
-                    self.out('  (sorted)')
-            for ev in evs:
-                self.out('  event %s: %s' % (c.name, fmt_event(ev)))
-                got = True
-        if self.unknown_events:
-            for m in self.unknown_events:
-                self.out('  unknown notification: %s' % m)
-            del self.unknown_events[:]
-        if not got and label:
-            self.out('  (no events) %s' % label)
-
-    def watcher(self):
-        return lambda ev: None
-
-    def sorted_children(self, v):
-        if isinstance(v, tuple):
-            return (sorted(v[0]), v[1])
-        return sorted(v)
-
-
-def A(ctx):
-    return ctx.clients[0]
 
 
 # ---------------------------------------------------------------------------
@@ -845,40 +737,7 @@ def root_summary(ctx):
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.stderr.write(__doc__)
-        return 2
-    hosts = sys.argv[1]
-    only = set(sys.argv[2:])
-    t = Transcript()
-    unknown = []
-    zc.quiet_kazoo_logs(unknown)
-    failed = 0
-    for fn in SCENARIOS:
-        if only and fn.__name__ not in only:
-            continue
-        t.begin(fn.__name__)
-        t0 = time.time()
-        ctx = Ctx(hosts, t)
-        ctx.unknown_events = unknown
-        try:
-            fn(ctx)
-            ctx.flush()
-        except Exception as e:
-            t.add('!! scenario aborted: %s' % fmt_exc(e))
-            traceback.print_exc(file=sys.stderr)
-            failed += 1
-        finally:
-            ctx.close()
-        t.end()
-        sys.stderr.write('scenario %s: %.2f s\n' % (fn.__name__, time.time() - t0))
-        if os.environ.get('KAZOO_SCENARIOS_DEBUG_ROOT'):
-            c = RecordingClient('dbg', hosts=hosts)
-            c.start()
-            st = c.exists('/')
-            sys.stderr.write('  root cversion=%d numChildren=%d\n' % (st.cversion, st.numChildren))
-            c.stop()
-    return 0
+    return zc.main(SCENARIOS, __doc__)
 
 
 if __name__ == '__main__':

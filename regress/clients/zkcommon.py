@@ -45,6 +45,8 @@ import time
 import traceback
 from collections import namedtuple
 
+from kazoo.security import ACL
+
 from kazoo.client import KazooClient
 from kazoo.handlers.threading import (AsyncResult as _AsyncResult,
                                       SequentialThreadingHandler)
@@ -273,10 +275,26 @@ class RecordingClient(KazooClient):
         self.events = []          # (event type name, path)
         self._seen_ev = set()
         self._ev_lock = threading.Lock()
-        self.states = []
+        self.states = []          # (KazooState, kazoo's KeeperState) changes
+        self.negotiated = []      # session timeouts the server granted
         kw.setdefault('handler', BoundedHandler())
+        kw.setdefault('logger', self._make_logger(name))
         KazooClient.__init__(self, *args, **kw)
         self.add_listener(self._on_state)
+
+    def _make_logger(self, name):
+        lg = logging.getLogger('kazoo.client.%s.%x' % (name, id(self)))
+        lg.setLevel(5)            # kazoo's BLATHER level
+        me = self
+
+        class H(logging.Handler):
+            def emit(self, record):
+                import re
+                m = re.search(r'negotiated session timeout: (\d+)', record.getMessage())
+                if m:
+                    me.negotiated.append(int(m.group(1)))
+        lg.addHandler(H())
+        return lg
 
     def _record(self, ev):
         with self._ev_lock:
@@ -293,7 +311,7 @@ class RecordingClient(KazooClient):
         self._data_watchers = _TapDict(self._record)
 
     def _on_state(self, state):
-        self.states.append(state)
+        self.states.append((state, self._state))
 
     def take_events(self):
         with self._ev_lock:
@@ -530,6 +548,150 @@ class Proxy(object):
                             x.close()
                         except OSError:
                             pass
+
+
+# ---------------------------------------------------------------------------
+# Scenario context and runner
+
+
+class Ctx(object):
+    def __init__(self, hosts, t):
+        self.hosts = hosts
+        self.t = t
+        self.clients = []
+        self.unknown_events = []
+        self.no_flush = set()     # clients whose connection is made to stall
+
+    # -- clients -----------------------------------------------------------
+    def client(self, name, hosts=None, **kw):
+        kw.setdefault('handler', BoundedHandler())
+        c = RecordingClient(name, hosts=hosts or self.hosts, **kw)
+        c.start(timeout=OP_TIMEOUT)
+        self.clients.append(c)
+        if c.client_id[0] not in self.t.sessions:
+            self.t.session(c.client_id[0], name)
+        return c
+
+    def close(self):
+        for c in self.clients:
+            try:
+                c.stop()
+                c.close()
+            except Exception:
+                pass
+        self.clients = []
+
+    # -- output ------------------------------------------------------------
+    def out(self, line):
+        self.t.add(line)
+
+    def fmt(self, v):
+        if isinstance(v, ZnodeStat):
+            return fmt_stat(self.t, v)
+        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], ZnodeStat):
+            return '%s %s' % (self.fmt(v[0]), fmt_stat(self.t, v[1]))
+        if isinstance(v, Exception):
+            return fmt_exc(v)
+        if isinstance(v, bytes):
+            if len(v) > 64:
+                return 'bytes(len=%d)' % len(v)
+            return repr(v)
+        if isinstance(v, list):
+            return '[' + ', '.join(self.fmt(x) for x in v) + ']'
+        if isinstance(v, ACL):
+            return 'ACL(%d,%s:%s)' % (v.perms, v.id.scheme, v.id.id)
+        return repr(v)
+
+    def do(self, label, fn, *args, **kw):
+        """Runs fn; prints 'label -> result' (or the exception class)."""
+        fmt = kw.pop('fmt', None)
+        try:
+            r = fn(*args, **kw)
+        except Exception as e:
+            self.out('%s -> %s' % (label, fmt_exc(e)))
+            if not isinstance(e, ZookeeperError) and fmt_exc(e) == 'TIMEOUT':
+                raise
+            return e
+        self.out('%s -> %s' % (label, fmt(r) if fmt else self.fmt(r)))
+        return r
+
+    def flush(self, label='', unordered=False):
+        """Barrier: every client does a round trip and kazoo's callback
+        thread catches up; then the notifications each client received
+        since the last flush are printed, in arrival order (sorted when
+        unordered: a closed or expired session's ephemerals are deleted in
+        an unspecified order)."""
+        for c in self.clients:
+            if c.connected and c not in self.no_flush:
+                try:
+                    c.exists_async('/').get(timeout=OP_TIMEOUT)
+                except Exception as e:
+                    self.out('flush %s: %s' % (c.name, fmt_exc(e)))
+        for c in self.clients:
+            if c.handler.running:
+                c.drain_callbacks()
+        got = False
+        for c in sorted(self.clients, key=lambda c: c.name):
+            evs = c.take_events()
+            if unordered:
+                evs.sort(key=lambda e: (str(e[1]), str(e[0])))
+                if evs:
+                    self.out('  (sorted)')
+            for ev in evs:
+                self.out('  event %s: %s' % (c.name, fmt_event(ev)))
+                got = True
+        if self.unknown_events:
+            for m in self.unknown_events:
+                self.out('  unknown notification: %s' % m)
+            del self.unknown_events[:]
+        if not got and label:
+            self.out('  (no events) %s' % label)
+
+    def watcher(self):
+        return lambda ev: None
+
+    def sorted_children(self, v):
+        if isinstance(v, tuple):
+            return (sorted(v[0]), v[1])
+        return sorted(v)
+
+
+def main(scenarios, doc):
+    if len(sys.argv) < 2:
+        sys.stderr.write(doc)
+        return 2
+    hosts = sys.argv[1]
+    only = set(sys.argv[2:])
+    t = Transcript()
+    unknown = []
+    quiet_kazoo_logs(unknown)
+    failed = 0
+    for fn in scenarios:
+        if only and fn.__name__ not in only:
+            continue
+        t.begin(fn.__name__)
+        t0 = time.time()
+        ctx = Ctx(hosts, t)
+        ctx.unknown_events = unknown
+        try:
+            fn(ctx)
+            ctx.flush()
+        except Exception as e:
+            t.add('!! scenario aborted: %s' % fmt_exc(e))
+            traceback.print_exc(file=sys.stderr)
+            failed += 1
+        finally:
+            ctx.close()
+        t.end()
+        sys.stderr.write('scenario %s: %.2f s\n' % (fn.__name__, time.time() - t0))
+        if os.environ.get('KAZOO_SCENARIOS_DEBUG_ROOT'):
+            c = RecordingClient('dbg', hosts=hosts)
+            c.start()
+            st = c.exists('/')
+            sys.stderr.write('  root cversion=%d numChildren=%d\n' % (st.cversion, st.numChildren))
+            c.stop()
+    return 0
+
 
 
 def wait_for(cond, timeout=OP_TIMEOUT, step=0.02):

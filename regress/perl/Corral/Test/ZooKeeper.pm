@@ -67,11 +67,13 @@ use POSIX qw(:sys_wait_h);
 use Test::Builder;
 use Time::HiRes qw(time usleep);
 
+use Corral::Test::Cluster;
 use Corral::Test::Utils qw(tmp_check_dir test_name timeout_default run_command
   slurp_file write_file wait_until exit_code_of allocate_port release_port repo_root);
 
 our @EXPORT_OK = qw(python3 run_python clients_dir expected_file zkcli zkcli_available
-  compare_or_regen compare_transcripts unified_diff have_kazoo);
+  compare_or_regen compare_transcripts unified_diff have_kazoo run_differential
+  corrald_defaults);
 
 our $JAVA      = $ENV{CORRAL_JAVA} // '/usr/bin/java';
 our $ZK_JAR    = '/usr/share/java/zookeeper.jar';
@@ -494,6 +496,93 @@ sub compare_transcripts
 		$tb->ok(0, "$what: unexpected section $name");
 	}
 	return $bad;
+}
+
+=item run_differential(%opts)
+
+The whole differential test of one client program:
+
+=over
+
+=item 1.
+
+when ZooKeeper is available, starts one (C<< zk => {OPTIONS of new} >>),
+runs C<< run => sub { my ($address) = @_; ...; return ($rc, $out, $err) } >>
+against it, checks the exit code, stops it, and checks that the
+C<< expected => NAME >> file of F<regress/clients/> is still ZooKeeper's
+transcript (or rewrites it under C<CORRAL_REGEN_EXPECTED>);
+
+=item 2.
+
+starts corrald (C<< corrald => {ARGUMENTS of init} >>, the node named
+C<< name => NAME >>), runs the same program against it, and compares its
+transcript with ZooKeeper's, section by section (L</compare_transcripts>);
+
+=item 3.
+
+checks that corrald still runs and stops cleanly.
+
+=back
+
+C<< normalise => sub { my ($text, $server_kind) = @_; ... } >> rewrites a
+transcript before the comparison (the same function for both servers).
+Returns the corrald node (stopped).
+
+=cut
+
+sub run_differential
+{
+	my (%o) = @_;
+	my $what = $o{what} // $o{expected};
+	my $norm = $o{normalise} // sub { $_[0] };
+	my $zk_out;
+	if (my $zk = Corral::Test::ZooKeeper->new('zk', %{ $o{zk} // {} }))
+	{
+		$zk->start;
+		my ($rc, $out, $err) = $o{run}->($zk->address, 'zookeeper', $zk);
+		$tb->is_eq($rc, 0, "$what: ran against ZooKeeper") or $tb->diag($err);
+		$tb->unlike($out, qr/^!! /m, "$what: nothing aborted against ZooKeeper") or $tb->diag($err);
+		$zk_out = $norm->($out, 'zookeeper');
+		$zk->stop;
+	}
+	else
+	{
+		$tb->note("ZooKeeper is not available: $what is compared with $o{expected}");
+	}
+	my $expected = compare_or_regen($o{expected}, $zk_out);
+
+	my $node = Corral::Test::Cluster->new($o{name} // 'corral');
+	$node->init(%{ $o{corrald} // {} });
+	$node->start;
+	my ($rc, $out, $err) = $o{run}->($node->address, 'corrald', $node);
+	$tb->is_eq($rc, 0, "$what: ran against corrald") or $tb->diag($err);
+	compare_transcripts($norm->($out, 'corrald'), $expected, $what);
+	$tb->ok($node->is_running, "$what: corrald is still running")
+	  or $tb->diag($node->log_tail(30));
+	$tb->is_eq($node->stop, 0, "$what: corrald exits cleanly");
+	return $node;
+}
+
+=item corrald_defaults(%server)
+
+The corrald configuration the real-client tests use: C<init> arguments
+with extended types on, a 100 ms container check, no connection limit,
+the digest and ip auth modules (ZooKeeper has both by default), and the
+C<%server> keys merged in.
+
+=cut
+
+sub corrald_defaults
+{
+	my (%server) = @_;
+	return (
+		server => {
+			extended_types         => 'true',
+			container_check_ms     => 100,
+			max_client_connections => 0,
+			%server,
+		},
+		modules => { auth_digest => {}, auth_ip => {} });
 }
 
 =item unified_diff($a, $b)
