@@ -1,0 +1,1397 @@
+/*
+ * src/modules/storage_file/storage_file.c: the durable storage backend of
+ * corrald: a write-ahead log with group commit, zstd snapshots, crash
+ * recovery and retention.  doc/storage.md is the design note; the file
+ * formats are in wal_format.h.
+ *
+ * Threads:
+ *   loop thread    open, recover, append (copies records into `pending`,
+ *                  never touches the disk), close, and the eventfd callback
+ *                  that reports `durable` / `failed` / `request_snapshot`.
+ *   writer thread  takes the whole of `pending` at once (group commit),
+ *                  writes it, fdatasyncs, publishes the new durable zxid and
+ *                  pokes the eventfd.  While it syncs, appends pile up in
+ *                  `pending` and the next sync covers all of them.
+ *   snapshot       the core's snapshot thread calls sf_snapshot: it waits
+ *                  until the WAL holds every record up to the snapshot's
+ *                  zxid, writes and publishes the file, then applies the
+ *                  retention rules.
+ * `mu` guards pending, the durable position, the failure state and the
+ * segment list; the writer's own position (seg_fd, seg_off, ...) belongs to
+ * the writer once it runs (recover sets it up before starting it).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <corral/module.h>
+
+#include "wal_format.h"
+
+CORRAL_MODULE_MAGIC("storage_file", "0.1");
+
+#define SUB "storage"
+#define MIB ((int64_t)1 << 20)
+/* How long a snapshot waits for the WAL to catch up with its zxid. */
+#define SNAPSHOT_WAL_WAIT_S 300
+
+/* ---- settings (modules.storage_file) ------------------------------------ */
+
+typedef struct Settings {
+    int fsync;
+    int64_t snapshot_every_txns;
+    int64_t zstd_level;
+    int64_t keep_snapshots;
+    int64_t segment_bytes;
+    int accept_truncation;
+    const char *dir;
+    int64_t max_backlog_bytes;
+} Settings;
+
+static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB};
+static Settings g_set;
+
+static const CorralConfigKey g_keys[] = {
+    {"fsync", CORRAL_KEY_BOOL, offsetof(Settings, fsync), 0, 0, 0},
+    {"snapshot_every_txns", CORRAL_KEY_INT, offsetof(Settings, snapshot_every_txns), 0, 0, INT64_MAX},
+    {"zstd_level", CORRAL_KEY_INT, offsetof(Settings, zstd_level), 0, 1, 19},
+    {"keep_snapshots", CORRAL_KEY_INT, offsetof(Settings, keep_snapshots), 0, 1, 1000},
+    {"segment_bytes", CORRAL_KEY_INT, offsetof(Settings, segment_bytes), 0, MIB, 1024 * MIB},
+    {"accept_truncation", CORRAL_KEY_BOOL, offsetof(Settings, accept_truncation), 0, 0, 0},
+    {"dir", CORRAL_KEY_STRING, offsetof(Settings, dir), 0, 0, 0},
+    {"max_backlog_bytes", CORRAL_KEY_INT, offsetof(Settings, max_backlog_bytes), 0, MIB, 16384 * MIB},
+    CORRAL_CONFIG_KEYS_END};
+
+static struct {
+    CorralMetric *fsync_ms, *fsyncs, *wal_bytes, *txns_per_fsync, *snap_ms, *snap_size, *snapshots, *backpressure;
+} M;
+
+/* ---- the store ---------------------------------------------------------- */
+
+typedef struct Buf {
+    unsigned char *p;
+    size_t len, cap;
+} Buf;
+
+typedef struct SegInfo {
+    uint64_t seq;
+    int64_t first_zxid;
+    int64_t prev_zxid;     /* INT64_MAX when the header could not be read */
+} SegInfo;
+
+typedef struct Store {
+    Settings set;
+    CorralStorageEnv env;
+    char *dir, *waldir;
+    int dirfd, waldirfd, lockfd, efd;
+    int watching;
+    int recovered;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;      /* writer: pending has data, or closing */
+    pthread_cond_t cv_space;     /* append: the writer took pending */
+    pthread_cond_t cv_durable;   /* snapshot: durable_zxid moved, or the writer ended */
+    Buf pending;
+    int64_t durable_zxid;
+    uint64_t durable_count;      /* records made durable since recovery */
+    int closing, failed, writer_done;
+    char why[512];
+    SegInfo *segs;
+    size_t nsegs, capsegs;
+    pthread_t writer;
+    int writer_started;
+
+    /* writer thread (set up by recover) */
+    Buf writing;
+    int seg_fd;
+    char seg_name[40];
+    uint64_t seg_off, seg_records, next_seq;
+    int64_t last_logged;         /* zxid of the last record in the WAL */
+    int prealloc_warned;
+
+    /* loop thread */
+    int64_t appended_zxid, reported_zxid;
+    uint64_t reported_count, since_snapshot;
+    int fail_reported;
+    int64_t last_backlog_warn_ms;
+
+    pthread_mutex_t snap_mu;     /* one snapshot at a time; close waits for it */
+} Store;
+
+/* snprintf that may cut (messages and paths are bounded; file names were
+ * length-checked when parsed). */
+static void sfmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void sfmt(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int64_t rd64(const unsigned char *p)
+{
+    return (int64_t)((uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32);
+}
+
+static void wr32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void wr64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_ms_f(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static int buf_reserve(Buf *b, size_t extra)
+{
+    if (extra <= b->cap - b->len)
+        return 0;
+    size_t need = b->len + extra, cap = b->cap ? b->cap : 256 * 1024;
+    if (need < b->len)
+        return -1;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    unsigned char *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+    const unsigned char *p = buf;
+    while (n) {
+        ssize_t r = pwrite(fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* Creates every missing component of `path`, syncing each parent so that
+ * the new directory entries survive a crash. */
+static int mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf) {
+        sfmt(err, errlen, "path too long: %s", path);
+        return -1;
+    }
+    memcpy(buf, path, strlen(path) + 1);
+    size_t len = strlen(buf);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) == 0) {
+            char parent[PATH_MAX];
+            sfmt(parent, sizeof parent, "%s", buf);
+            char *slash = strrchr(parent, '/');
+            if (slash == parent)
+                slash[1] = '\0';
+            else if (slash)
+                *slash = '\0';
+            else
+                sfmt(parent, sizeof parent, ".");
+            int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (pfd >= 0) {
+                fsync(pfd);
+                close(pfd);
+            }
+        } else if (errno != EEXIST) {
+            sfmt(err, errlen, "cannot create directory %s: %s", buf, strerror(errno));
+            return -1;
+        }
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        sfmt(err, errlen, "%s is not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- failure and notification ------------------------------------------- */
+
+static void notify(Store *s)
+{
+    uint64_t one = 1;
+    ssize_t r = write(s->efd, &one, sizeof one);
+    (void)r;   /* EAGAIN only if the counter is about to overflow: already signalled */
+}
+
+static void set_failed_locked(Store *s, const char *why)
+{
+    if (!s->failed) {
+        s->failed = 1;
+        sfmt(s->why, sizeof s->why, "%s", why);
+        corral_log(CORRAL_LOG_ERROR, SUB, "%s", why);
+    }
+    pthread_cond_broadcast(&s->cv_space);
+    pthread_cond_broadcast(&s->cv_durable);
+}
+
+/* Runs on the loop thread when the writer poked the eventfd. */
+static void on_writer_event(int fd, int events, void *arg)
+{
+    Store *s = arg;
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v);
+    (void)r;
+    pthread_mutex_lock(&s->mu);
+    int64_t z = s->durable_zxid;
+    uint64_t cnt = s->durable_count;
+    int failed = s->failed;
+    char why[sizeof s->why];
+    memcpy(why, s->why, sizeof why);
+    pthread_mutex_unlock(&s->mu);
+    if (failed) {
+        /* Nothing more is ever reported durable: the core must stop. */
+        if (!s->fail_reported) {
+            s->fail_reported = 1;
+            if (s->env.failed)
+                s->env.failed(s->env.ctx, why);
+        }
+        return;
+    }
+    if (z > s->reported_zxid) {
+        s->reported_zxid = z;
+        s->env.durable(s->env.ctx, z);
+    }
+    s->since_snapshot += cnt - s->reported_count;
+    s->reported_count = cnt;
+    if (s->set.snapshot_every_txns > 0 && s->since_snapshot >= (uint64_t)s->set.snapshot_every_txns) {
+        s->since_snapshot = 0;
+        if (s->env.request_snapshot)
+            s->env.request_snapshot(s->env.ctx);
+    }
+}
+
+/* ---- the writer thread ---------------------------------------------------- */
+
+static void publish_durable(Store *s, int64_t zxid, uint64_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    s->durable_zxid = zxid;
+    s->durable_count += n;
+    pthread_cond_broadcast(&s->cv_durable);
+    pthread_mutex_unlock(&s->mu);
+    notify(s);
+}
+
+/* Creates the next segment: written as NAME.tmp (preallocated, header,
+ * synced), renamed, directory synced, so a segment under its final name
+ * always has a complete header. */
+static int create_segment(Store *s, int64_t first_zxid, char *why, size_t whylen)
+{
+    char name[40], path[PATH_MAX], tmp[PATH_MAX];
+    uint64_t seq = s->next_seq;
+    walf_seg_name(name, sizeof name, seq, first_zxid);
+    sfmt(path, sizeof path, "%s/%s", s->waldir, name);
+    sfmt(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        sfmt(why, whylen, "cannot create WAL segment %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    if (fallocate(fd, 0, 0, (off_t)s->set.segment_bytes) < 0) {
+        if (errno != EOPNOTSUPP && errno != ENOSYS) {
+            sfmt(why, whylen, "cannot preallocate %lld bytes for WAL segment %s: %s",
+                     (long long)s->set.segment_bytes, tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        if (!s->prealloc_warned) {
+            s->prealloc_warned = 1;
+            corral_log(CORRAL_LOG_INFO, SUB, "the file system of %s cannot preallocate; WAL segments grow as written",
+                       s->waldir);
+        }
+    }
+    WalfSegHeader h = {WALF_VERSION, seq, first_zxid, s->last_logged, (uint32_t)s->set.segment_bytes};
+    unsigned char hdr[WALF_SEG_HEADER_SIZE];
+    walf_seg_header_encode(hdr, &h);
+    if (pwrite_full(fd, hdr, sizeof hdr, 0) < 0) {
+        sfmt(why, whylen, "cannot write the header of WAL segment %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    if (s->set.fsync && fsync(fd) < 0) {
+        sfmt(why, whylen, "fsync of new WAL segment %s failed: %s", tmp, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (rename(tmp, path) < 0) {
+        sfmt(why, whylen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (s->set.fsync && fsync(s->waldirfd) < 0) {
+        sfmt(why, whylen, "fsync of directory %s failed: %s", s->waldir, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->nsegs == s->capsegs) {
+        size_t ncap = s->capsegs ? s->capsegs * 2 : 16;
+        SegInfo *n = realloc(s->segs, ncap * sizeof *n);
+        if (!n) {
+            pthread_mutex_unlock(&s->mu);
+            sfmt(why, whylen, "out of memory");
+            close(fd);
+            return -1;
+        }
+        s->segs = n;
+        s->capsegs = ncap;
+    }
+    s->segs[s->nsegs++] = (SegInfo){seq, first_zxid, s->last_logged};
+    pthread_mutex_unlock(&s->mu);
+    s->seg_fd = fd;
+    sfmt(s->seg_name, sizeof s->seg_name, "%s", name);
+    s->seg_off = WALF_SEG_HEADER_SIZE;
+    s->seg_records = 0;
+    s->next_seq = seq + 1;
+    corral_log(CORRAL_LOG_DEBUG, SUB, "new WAL segment %s", name);
+    return 0;
+}
+
+/* Writes `writing` (records encoded by append, CRC and write-unit offset
+ * still zero) to the log.  Each write unit (the part of a batch that goes
+ * to one segment) is one pwrite and one fdatasync, and becomes durable as
+ * a whole. */
+static int write_batch(Store *s, char *why, size_t whylen)
+{
+    Buf *b = &s->writing;
+    size_t pos = 0;
+    while (pos < b->len) {
+        if (s->seg_fd < 0 && create_segment(s, rd64(b->p + pos + 8), why, whylen) < 0)
+            return -1;
+        uint64_t unit = s->seg_off;
+        size_t start = pos;
+        uint64_t n = 0;
+        int64_t last = 0;
+        while (pos < b->len) {
+            unsigned char *h = b->p + pos;
+            uint32_t len = rd32(h + 4);
+            size_t rl = WALF_REC_HEADER_SIZE + (size_t)len;
+            if ((s->seg_records || n) && s->seg_off + (pos - start) + rl > (uint64_t)s->set.segment_bytes)
+                break;
+            last = rd64(h + 8);
+            walf_rec_header_encode(h, last, unit, h + WALF_REC_HEADER_SIZE, len);
+            pos += rl;
+            n++;
+        }
+        if (n == 0) {
+            /* Full: its last unit was synced already. */
+            close(s->seg_fd);
+            s->seg_fd = -1;
+            continue;
+        }
+        if (pwrite_full(s->seg_fd, b->p + start, pos - start, s->seg_off) < 0) {
+            sfmt(why, whylen, "write to WAL segment %s/%s at offset %" PRIu64 " failed: %s", s->waldir,
+                     s->seg_name, s->seg_off, strerror(errno));
+            return -1;
+        }
+        s->seg_off += pos - start;
+        s->seg_records += n;
+        corral_metric_add(M.wal_bytes, (int64_t)(pos - start));
+        if (s->set.fsync) {
+            double t0 = mono_ms_f();
+            if (fdatasync(s->seg_fd) < 0) {
+                /* Never retried: after a failed fsync the kernel may have
+                 * dropped the dirty pages (PostgreSQL's "fsyncgate"). */
+                sfmt(why, whylen, "fdatasync of WAL segment %s/%s failed: %s", s->waldir, s->seg_name,
+                         strerror(errno));
+                return -1;
+            }
+            corral_metric_observe(M.fsync_ms, mono_ms_f() - t0);
+            corral_metric_inc(M.fsyncs);
+            corral_metric_observe(M.txns_per_fsync, (double)n);
+        }
+        s->last_logged = last;
+        publish_durable(s, last, n);
+    }
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    Store *s = arg;
+    char why[512];
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->pending.len && !s->closing && !s->failed)
+            pthread_cond_wait(&s->cv_work, &s->mu);
+        if (s->failed || (!s->pending.len && s->closing))
+            break;
+        Buf t = s->writing;
+        s->writing = s->pending;
+        s->pending = t;
+        s->pending.len = 0;
+        pthread_cond_broadcast(&s->cv_space);
+        pthread_mutex_unlock(&s->mu);
+        int rc = write_batch(s, why, sizeof why);
+        s->writing.len = 0;
+        if (s->writing.cap > (size_t)s->set.max_backlog_bytes * 2) {
+            /* One huge append grew it: do not keep that memory. */
+            free(s->writing.p);
+            s->writing = (Buf){0};
+        }
+        pthread_mutex_lock(&s->mu);
+        if (rc < 0) {
+            set_failed_locked(s, why);
+            break;
+        }
+    }
+    s->writer_done = 1;
+    pthread_cond_broadcast(&s->cv_durable);
+    pthread_cond_broadcast(&s->cv_space);
+    pthread_mutex_unlock(&s->mu);
+    notify(s);
+    return NULL;
+}
+
+/* ---- open --------------------------------------------------------------- */
+
+static void sf_close(void *store);
+
+static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t errlen)
+{
+    const char *dir = g_set.dir ? g_set.dir : env->data_dir;
+    if (!dir || !dir[0]) {
+        sfmt(err, errlen, "no directory: set server.data_dir or modules.storage_file.dir");
+        return NULL;
+    }
+    if (!env->durable) {
+        sfmt(err, errlen, "the core gave no durable callback");
+        return NULL;
+    }
+    Store *s = calloc(1, sizeof *s);
+    if (!s) {
+        sfmt(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->set = g_set;
+    s->env = *env;
+    s->dirfd = s->waldirfd = s->lockfd = s->efd = s->seg_fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->snap_mu, NULL);
+    pthread_cond_init(&s->cv_work, NULL);
+    pthread_cond_init(&s->cv_space, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv_durable, &ca);
+    pthread_condattr_destroy(&ca);
+
+    size_t dl = strlen(dir) + 5;
+    s->dir = strdup(dir);
+    s->waldir = malloc(dl);
+    if (!s->dir || !s->waldir) {
+        sfmt(err, errlen, "out of memory");
+        goto fail;
+    }
+    sfmt(s->waldir, dl, "%s/wal", dir);
+    if (mkdir_p(s->waldir, err, errlen) < 0)
+        goto fail;
+    s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    s->waldirfd = open(s->waldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dirfd < 0 || s->waldirfd < 0) {
+        sfmt(err, errlen, "cannot open directory %s: %s", s->dirfd < 0 ? s->dir : s->waldir, strerror(errno));
+        goto fail;
+    }
+    s->lockfd = openat(s->dirfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lockfd < 0) {
+        sfmt(err, errlen, "cannot create %s/LOCK: %s", s->dir, strerror(errno));
+        goto fail;
+    }
+    if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
+        sfmt(err, errlen, "%s is in use by another process (%s/LOCK is locked)", s->dir, s->dir);
+        goto fail;
+    }
+    s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->efd < 0) {
+        sfmt(err, errlen, "eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (corral_loop_watch_fd(s->efd, CORRAL_EV_READ, on_writer_event, s) < 0) {
+        sfmt(err, errlen, "cannot watch the writer's eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    s->watching = 1;
+    corral_log(CORRAL_LOG_INFO, SUB,
+               "storage_file in %s: WAL segments of %lld MiB, fsync %s, snapshot every %lld txns, zstd level %lld, "
+               "keep %lld snapshots, CRC32C by %s",
+               s->dir, (long long)(s->set.segment_bytes / MIB), s->set.fsync ? "on" : "OFF",
+               (long long)s->set.snapshot_every_txns, (long long)s->set.zstd_level, (long long)s->set.keep_snapshots,
+               walf_crc32c_impl());
+    if (!s->set.fsync)
+        corral_log(CORRAL_LOG_WARN, SUB,
+                   "fsync is off (modules.storage_file.fsync: false): acknowledged writes may be lost on a power "
+                   "failure or OS crash");
+    return s;
+fail:
+    sf_close(s);
+    return NULL;
+}
+
+/* ---- recovery ----------------------------------------------------------- */
+
+typedef struct SegEnt {
+    char name[40];
+    uint64_t seq;
+    int64_t first;
+    int hdr_ok;
+    WalfSegHeader hdr;
+    char why[200];
+} SegEnt;
+
+typedef struct SnapEnt {
+    char name[40];
+    int64_t zxid;
+} SnapEnt;
+
+static int cmp_seg(const void *a, const void *b)
+{
+    const SegEnt *x = a, *y = b;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int cmp_snap_desc(const void *a, const void *b)
+{
+    const SnapEnt *x = a, *y = b;
+    return (x->zxid < y->zxid) - (x->zxid > y->zxid);
+}
+
+/* Removes NAME.tmp files a crash left behind (a segment or snapshot being
+ * created; never referenced by anything). */
+static void remove_tmp_files(const char *dirpath, int dfd, const char *prefix)
+{
+    DIR *d = opendir(dirpath);
+    if (!d)
+        return;
+    struct dirent *e;
+    int removed = 0;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0 && strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+            if (unlinkat(dfd, e->d_name, 0) == 0) {
+                corral_log(CORRAL_LOG_INFO, SUB, "removed %s/%s left by an interrupted write", dirpath, e->d_name);
+                removed = 1;
+            }
+        }
+    }
+    closedir(d);
+    if (removed)
+        fsync(dfd);
+}
+
+static int list_segments(Store *s, SegEnt **out, size_t *nout, char *err, size_t errlen)
+{
+    DIR *d = opendir(s->waldir);
+    if (!d) {
+        sfmt(err, errlen, "cannot read directory %s: %s", s->waldir, strerror(errno));
+        return -1;
+    }
+    SegEnt *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        uint64_t seq;
+        int64_t first;
+        if (walf_parse_seg_name(e->d_name, &seq, &first) < 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            SegEnt *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                free(v);
+                closedir(d);
+                sfmt(err, errlen, "out of memory");
+                return -1;
+            }
+            v = nv;
+        }
+        memset(&v[n], 0, sizeof v[n]);
+        sfmt(v[n].name, sizeof v[n].name, "%s", e->d_name);
+        v[n].seq = seq;
+        v[n].first = first;
+        n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_seg);
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+static int list_snapshots(const char *dirpath, SnapEnt **out, size_t *nout, char *err, size_t errlen)
+{
+    DIR *d = opendir(dirpath);
+    if (!d) {
+        sfmt(err, errlen, "cannot read directory %s: %s", dirpath, strerror(errno));
+        return -1;
+    }
+    SnapEnt *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int64_t z;
+        if (walf_parse_snap_name(e->d_name, &z) < 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            SnapEnt *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                free(v);
+                closedir(d);
+                sfmt(err, errlen, "out of memory");
+                return -1;
+            }
+            v = nv;
+        }
+        sfmt(v[n].name, sizeof v[n].name, "%s", e->d_name);
+        v[n].zxid = z;
+        n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_snap_desc);
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+/* Cuts a segment at `off` (dropping everything after), restores its
+ * preallocation and syncs it. */
+static int truncate_segment(Store *s, const char *name, uint64_t off, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    sfmt(path, sizeof path, "%s/%s", s->waldir, name);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)off) < 0) {
+        sfmt(err, errlen, "cannot truncate WAL segment %s at offset %" PRIu64 ": %s", path, off, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (off < (uint64_t)s->set.segment_bytes)
+        (void)fallocate(fd, 0, (off_t)off, (off_t)((uint64_t)s->set.segment_bytes - off));
+    if (fsync(fd) < 0) {
+        sfmt(err, errlen, "fsync of WAL segment %s failed: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* accept_truncation: segments from index `from` on are set aside as
+ * NAME.discarded (kept for forensics, never read again). */
+static int discard_segments(Store *s, SegEnt *v, size_t from, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = from; i < n; i++) {
+        char to[64];
+        sfmt(to, sizeof to, "%s.discarded", v[i].name);
+        if (renameat(s->waldirfd, v[i].name, s->waldirfd, to) < 0) {
+            sfmt(err, errlen, "cannot rename %s/%s: %s", s->waldir, v[i].name, strerror(errno));
+            return -1;
+        }
+        corral_log(CORRAL_LOG_ERROR, SUB,
+                   "accept_truncation: WAL segment %s/%s (records from zxid 0x%" PRIx64 ") is discarded; its "
+                   "transactions are LOST (kept as %s for inspection)",
+                   s->waldir, v[i].name, (uint64_t)v[i].first, to);
+    }
+    if (from < n)
+        fsync(s->waldirfd);
+    return 0;
+}
+
+static const char *kind_name(WalfStopKind k)
+{
+    return k == WALF_STOP_CORRUPT ? "damaged" : k == WALF_STOP_TORN ? "torn" : "clean";
+}
+
+static int start_writer(Store *s, char *err, size_t errlen)
+{
+    int rc = pthread_create(&s->writer, NULL, writer_main, s);
+    if (rc != 0) {
+        sfmt(err, errlen, "cannot start the WAL writer thread: %s", strerror(rc));
+        return -1;
+    }
+    s->writer_started = 1;
+    return 0;
+}
+
+static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t errlen)
+{
+    Store *s = store;
+    int rc = -1;
+    SegEnt *segs = NULL;
+    SnapEnt *snaps = NULL;
+    size_t nsegs = 0, nsnaps = 0;
+    void *snap_data = NULL;
+    size_t snap_len = 0;
+    int64_t S = 0;
+    int have_snap = 0;
+    size_t bad_snaps = 0;
+    char path[PATH_MAX];
+    WalfSegment seg;
+    seg.fd = -1;
+    seg.map = NULL;
+    const int accept = s->set.accept_truncation;
+
+    if (s->recovered) {
+        sfmt(err, errlen, "recover was already called");
+        return -1;
+    }
+    if (!sink || !sink->record) {
+        sfmt(err, errlen, "no recovery sink");
+        return -1;
+    }
+    remove_tmp_files(s->dir, s->dirfd, "snapshot.");
+    remove_tmp_files(s->waldir, s->waldirfd, "");
+    if (list_segments(s, &segs, &nsegs, err, errlen) < 0 || list_snapshots(s->dir, &snaps, &nsnaps, err, errlen) < 0)
+        goto out;
+
+    /* 1. The newest snapshot that verifies. */
+    for (size_t i = 0; i < nsnaps && !have_snap; i++) {
+        WalfSnapHeader h;
+        char why[256];
+        sfmt(path, sizeof path, "%s/%s", s->dir, snaps[i].name);
+        int r = walf_snapshot_read(path, &h, &snap_data, &snap_len, why, sizeof why);
+        if (r == -1) {
+            sfmt(err, errlen, "cannot read snapshot %s: %s", path, why);
+            goto out;
+        }
+        if (r == 0 && h.last_zxid != snaps[i].zxid) {
+            sfmt(why, sizeof why, "its header says zxid 0x%" PRIx64, (uint64_t)h.last_zxid);
+            free(snap_data);
+            snap_data = NULL;
+            r = -2;
+        }
+        if (r == -2) {
+            char to[PATH_MAX];
+            bad_snaps++;
+            sfmt(to, sizeof to, "%s.corrupt", path);
+            corral_log(CORRAL_LOG_ERROR, SUB, "snapshot %s is corrupt (%s); falling back to %s; renamed to %s", path,
+                       why, i + 1 < nsnaps ? "the previous snapshot" : "the WAL alone", to);
+            if (rename(path, to) == 0)
+                fsync(s->dirfd);
+            continue;
+        }
+        have_snap = 1;
+        S = h.last_zxid;
+    }
+
+    /* 2. Segment headers. */
+    for (size_t i = 0; i < nsegs; i++) {
+        sfmt(path, sizeof path, "%s/%s", s->waldir, segs[i].name);
+        int r = walf_seg_read_header(path, &segs[i].hdr, segs[i].why, sizeof segs[i].why);
+        if (r == -1) {
+            sfmt(err, errlen, "cannot read WAL segment %s: %s", path, segs[i].why);
+            goto out;
+        }
+        segs[i].hdr_ok = r == 0;
+    }
+
+    /* 3. Where replay starts: the last segment that begins at or before the
+     * snapshot (every later record is in it or after it). */
+    size_t start = 0, end = nsegs;   /* end: one past the last segment read */
+    int found = 0;
+    for (size_t i = 0; i < nsegs; i++)
+        if (segs[i].hdr_ok && segs[i].hdr.prev_zxid <= S) {
+            start = i;
+            found = 1;
+        }
+    if (nsegs == 0 && !have_snap && bad_snaps) {
+        sfmt(err, errlen,
+                 "no usable snapshot in %s (%zu corrupt, renamed *.corrupt) and no WAL: refusing to start with an "
+                 "empty tree", s->dir, bad_snaps);
+        goto out;
+    }
+    if (nsegs && !found) {
+        const SegEnt *f = &segs[0];
+        for (size_t i = 0; i < nsegs; i++)
+            if (segs[i].hdr_ok) {
+                f = &segs[i];
+                break;
+            }
+        char base[96];
+        if (have_snap)
+            sfmt(base, sizeof base, "the newest usable snapshot covers up to zxid 0x%" PRIx64, (uint64_t)S);
+        else
+            sfmt(base, sizeof base, "there is no usable snapshot%s", bad_snaps ? " (the others are corrupt)" : "");
+        if (!f->hdr_ok)
+            sfmt(err, errlen, "WAL segment %s/%s: bad header (%s), and %s", s->waldir, f->name, f->why, base);
+        else
+            sfmt(err, errlen,
+                     "WAL segment %s/%s starts after zxid 0x%" PRIx64 ", but %s: the transactions in between are "
+                     "missing (a deleted segment or snapshot?)",
+                     s->waldir, f->name, (uint64_t)f->hdr.prev_zxid, base);
+        if (!accept || !have_snap)
+            goto out;
+        corral_log(CORRAL_LOG_ERROR, SUB, "accept_truncation: %s; recovering to the snapshot at zxid 0x%" PRIx64, err,
+                   (uint64_t)S);
+        if (discard_segments(s, segs, 0, nsegs, err, errlen) < 0)
+            goto out;
+        end = 0;
+    }
+
+    /* 4. From there on: readable headers and no hole in the numbering. */
+    for (size_t i = start; found && i < end; i++) {
+        char msg[512] = "";
+        if (!segs[i].hdr_ok)
+            sfmt(msg, sizeof msg, "WAL segment %s/%s: bad header (%s)", s->waldir, segs[i].name, segs[i].why);
+        else if (i > start && segs[i].seq == segs[i - 1].seq)
+            sfmt(msg, sizeof msg, "two WAL segments with sequence number %" PRIu64 ": %s and %s in %s",
+                     segs[i].seq, segs[i - 1].name, segs[i].name, s->waldir);
+        else if (i > start && segs[i].seq != segs[i - 1].seq + 1)
+            sfmt(msg, sizeof msg,
+                     "WAL segment number %08" PRIx64 " is missing from %s (between %s and %s): the transactions "
+                     "after zxid 0x%" PRIx64 " are not all there",
+                     segs[i - 1].seq + 1, s->waldir, segs[i - 1].name, segs[i].name, (uint64_t)segs[i].hdr.prev_zxid);
+        if (!msg[0])
+            continue;
+        sfmt(err, errlen, "%s", msg);
+        if (!accept || i == start)
+            goto out;
+        corral_log(CORRAL_LOG_ERROR, SUB, "accept_truncation: %s; keeping the log up to the end of %s", msg,
+                   segs[i - 1].name);
+        if (discard_segments(s, segs, i, nsegs, err, errlen) < 0)
+            goto out;
+        end = i;
+        break;
+    }
+    err[0] = '\0';
+
+    /* 5. The snapshot, then every record after it. */
+    if (have_snap) {
+        if (!sink->snapshot) {
+            sfmt(err, errlen, "a snapshot exists but the server gave no way to load it");
+            goto out;
+        }
+        if (sink->snapshot(sink->ctx, S, snap_data, snap_len) < 0) {
+            sfmt(err, errlen, "the server could not load snapshot %s/snapshot.%016" PRIx64 ".zst", s->dir,
+                     (uint64_t)S);
+            goto out;
+        }
+        free(snap_data);
+        snap_data = NULL;
+    }
+    uint64_t replayed = 0;
+    /* zxid of the last record in the WAL (before the snapshot's when the
+     * WAL is empty or behind it: a new segment's prev zxid must chain). */
+    int64_t wal_last = found && end > start ? segs[start].hdr.prev_zxid : S;
+    uint64_t tail_off = 0, tail_count = 0;
+    int empty_tail = 0;
+    for (size_t i = start; found && i < end; i++) {
+        sfmt(path, sizeof path, "%s/%s", s->waldir, segs[i].name);
+        char why[256];
+        int r = walf_seg_open(&seg, path, why, sizeof why);
+        if (r < 0) {
+            sfmt(err, errlen, "cannot read WAL segment %s: %s", path, why);
+            goto out;
+        }
+        if (i > start && seg.hdr.prev_zxid != wal_last) {
+            sfmt(err, errlen,
+                     "WAL segment %s starts after zxid 0x%" PRIx64 " but %s ends at zxid 0x%" PRIx64
+                     ": the transactions in between are missing",
+                     path, (uint64_t)seg.hdr.prev_zxid, segs[i - 1].name, (uint64_t)wal_last);
+            walf_seg_close(&seg);
+            if (!accept)
+                goto out;
+            corral_log(CORRAL_LOG_ERROR, SUB, "accept_truncation: %s; keeping the log up to zxid 0x%" PRIx64, err,
+                       (uint64_t)wal_last);
+            if (discard_segments(s, segs, i, nsegs, err, errlen) < 0)
+                goto out;
+            end = i;
+            break;
+        }
+        WalfIter it;
+        WalfRecord rec;
+        WalfStop st;
+        walf_iter_init(&it, &seg);
+        while (walf_iter_next(&it, &rec, &st)) {
+            if (it.count == 1 && rec.zxid != seg.hdr.first_zxid) {
+                /* Cannot happen without damage: checked like a bad record. */
+                memset(&st, 0, sizeof st);
+                st.kind = WALF_STOP_CORRUPT;
+                st.offset = rec.offset;
+                st.last_zxid = seg.hdr.prev_zxid;
+                st.nonzero_end = seg.size;
+                sfmt(st.reason, sizeof st.reason, "first record has zxid 0x%" PRIx64 ", the header says 0x%" PRIx64,
+                         (uint64_t)rec.zxid, (uint64_t)seg.hdr.first_zxid);
+                goto stopped;
+            }
+            if (rec.zxid <= S)
+                continue;
+            CorralTxnRecord tr = {rec.zxid, rec.data, rec.len};
+            if (sink->record(sink->ctx, &tr) < 0) {
+                sfmt(err, errlen, "the server could not apply the transaction at zxid 0x%" PRIx64
+                         " (WAL segment %s, offset %" PRIu64 ")", (uint64_t)rec.zxid, path, rec.offset);
+                walf_seg_close(&seg);
+                goto out;
+            }
+            replayed++;
+        }
+    stopped:
+        wal_last = st.last_zxid;
+        int is_last = i == nsegs - 1;
+        uint64_t nz = st.nonzero_end > st.offset ? st.nonzero_end - st.offset : 0;
+        if (st.kind == WALF_STOP_CLEAN || (st.kind == WALF_STOP_TORN && is_last)) {
+            walf_seg_close(&seg);
+            if (st.kind == WALF_STOP_TORN) {
+                if (st.n_after)
+                    corral_log(CORRAL_LOG_WARN, SUB,
+                               "WAL segment %s: torn tail at offset %" PRIu64 " after zxid 0x%" PRIx64
+                               " (%s): dropped %" PRIu64 " bytes, including %" PRIu64 " complete records (zxid 0x%"
+                               PRIx64 "..0x%" PRIx64 ") of the unfinished last write, never acknowledged",
+                               path, st.offset, (uint64_t)st.last_zxid, st.reason, nz, st.n_after,
+                               (uint64_t)st.first_after_zxid, (uint64_t)st.last_after_zxid);
+                else
+                    corral_log(CORRAL_LOG_WARN, SUB,
+                               "WAL segment %s: torn tail at offset %" PRIu64 " after zxid 0x%" PRIx64
+                               " (%s): dropped %" PRIu64 " bytes",
+                               path, st.offset, (uint64_t)st.last_zxid, st.reason, nz);
+                if (truncate_segment(s, segs[i].name, st.offset, err, errlen) < 0)
+                    goto out;
+            }
+            tail_off = st.offset;
+            tail_count = st.nrecords;
+            empty_tail = st.nrecords == 0;
+            continue;
+        }
+        /* Damage: a bad record in a segment that is not the last, or one
+         * followed by a later write unit.  Never silently dropped. */
+        walf_seg_close(&seg);
+        if (st.kind == WALF_STOP_CORRUPT)
+            sfmt(err, errlen,
+                     "WAL segment %s, offset %" PRIu64 ": %s in the record after zxid 0x%" PRIx64
+                     "; valid records written later follow (offset %" PRIu64 ", zxid 0x%" PRIx64
+                     "): the log is damaged, not torn. Set accept_truncation: true to recover up to zxid 0x%" PRIx64
+                     " and drop the rest",
+                     path, st.offset, st.reason, (uint64_t)st.last_zxid, st.later_offset, (uint64_t)st.later_zxid,
+                     (uint64_t)st.last_zxid);
+        else
+            sfmt(err, errlen,
+                     "WAL segment %s, offset %" PRIu64 ": %s in the record after zxid 0x%" PRIx64
+                     ", in a segment that is not the last one (%zu follow): the log is damaged, not torn. Set "
+                     "accept_truncation: true to recover up to zxid 0x%" PRIx64 " and drop the rest",
+                     path, st.offset, st.reason, (uint64_t)st.last_zxid, nsegs - 1 - i, (uint64_t)st.last_zxid);
+        if (!accept)
+            goto out;
+        corral_log(CORRAL_LOG_ERROR, SUB,
+                   "accept_truncation: %s. Truncating: %" PRIu64 " bytes (%s, holding at least %" PRIu64
+                   " valid records, zxid 0x%" PRIx64 "..0x%" PRIx64 ") after zxid 0x%" PRIx64 " are LOST",
+                   err, nz, kind_name(st.kind), st.n_after, (uint64_t)st.first_after_zxid,
+                   (uint64_t)st.last_after_zxid, (uint64_t)st.last_zxid);
+        err[0] = '\0';
+        if (truncate_segment(s, segs[i].name, st.offset, err, errlen) < 0 ||
+            discard_segments(s, segs, i + 1, nsegs, err, errlen) < 0)
+            goto out;
+        tail_off = st.offset;
+        tail_count = st.nrecords;
+        empty_tail = st.nrecords == 0;
+        end = i + 1;
+        break;
+    }
+
+    /* 6. The writer continues in the last segment kept, right after its
+     * last good record; a last segment holding no record is removed (it
+     * was being started when the server stopped).  Segments before `start`
+     * stay until retention removes them (an older snapshot may need them);
+     * those after `end` were discarded. */
+    size_t kept = found ? end : 0;
+    int reopen = kept > 0;
+    if (kept && empty_tail) {
+        if (unlinkat(s->waldirfd, segs[kept - 1].name, 0) < 0) {
+            sfmt(err, errlen, "cannot remove empty WAL segment %s/%s: %s", s->waldir, segs[kept - 1].name,
+                     strerror(errno));
+            goto out;
+        }
+        fsync(s->waldirfd);
+        corral_log(CORRAL_LOG_INFO, SUB, "removed WAL segment %s/%s: it holds no record", s->waldir,
+                   segs[kept - 1].name);
+        kept--;
+        reopen = 0;
+    }
+    s->segs = calloc(kept ? kept : 1, sizeof *s->segs);
+    if (!s->segs) {
+        sfmt(err, errlen, "out of memory");
+        goto out;
+    }
+    s->capsegs = kept ? kept : 1;
+    for (size_t i = 0; i < kept; i++)
+        s->segs[s->nsegs++] = (SegInfo){segs[i].seq, segs[i].first, segs[i].hdr_ok ? segs[i].hdr.prev_zxid : INT64_MAX};
+    s->next_seq = kept ? segs[kept - 1].seq + 1 : 1;
+    s->last_logged = wal_last;
+    if (reopen) {
+        sfmt(path, sizeof path, "%s/%s", s->waldir, segs[kept - 1].name);
+        s->seg_fd = open(path, O_RDWR | O_CLOEXEC);
+        if (s->seg_fd < 0) {
+            sfmt(err, errlen, "cannot open WAL segment %s: %s", path, strerror(errno));
+            goto out;
+        }
+        struct stat stt;
+        if (fstat(s->seg_fd, &stt) == 0 && (uint64_t)stt.st_size < (uint64_t)s->set.segment_bytes)
+            (void)fallocate(s->seg_fd, 0, stt.st_size, (off_t)(s->set.segment_bytes - stt.st_size));
+        sfmt(s->seg_name, sizeof s->seg_name, "%s", segs[kept - 1].name);
+        s->seg_off = tail_off;
+        s->seg_records = tail_count;
+    }
+    int64_t top = wal_last > S ? wal_last : S;
+    s->durable_zxid = s->appended_zxid = s->reported_zxid = top;
+    s->since_snapshot = replayed;
+    if (start_writer(s, err, errlen) < 0)
+        goto out;
+    s->recovered = 1;
+    if (have_snap)
+        corral_log(CORRAL_LOG_INFO, SUB,
+                   "recovered from %s: snapshot at zxid 0x%" PRIx64 ", then %" PRIu64 " WAL records; last zxid 0x%" PRIx64,
+                   s->dir, (uint64_t)S, replayed, (uint64_t)top);
+    else
+        corral_log(CORRAL_LOG_INFO, SUB, "recovered from %s: no snapshot, %" PRIu64 " WAL records; last zxid 0x%" PRIx64,
+                   s->dir, replayed, (uint64_t)top);
+    rc = 0;
+out:
+    free(snap_data);
+    free(segs);
+    free(snaps);
+    return rc;
+}
+
+/* ---- append ------------------------------------------------------------- */
+
+static int sf_append(void *store, const CorralTxnRecord *recs, size_t n, char *err, size_t errlen)
+{
+    Store *s = store;
+    if (!s->recovered) {
+        sfmt(err, errlen, "storage_file: append before recover");
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    size_t bytes = 0;
+    int64_t prev = s->appended_zxid;
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].zxid <= prev) {
+            sfmt(err, errlen, "storage_file: zxid 0x%" PRIx64 " does not follow 0x%" PRIx64,
+                     (uint64_t)recs[i].zxid, (uint64_t)prev);
+            return -1;
+        }
+        if (recs[i].len > WALF_MAX_RECORD) {
+            sfmt(err, errlen, "storage_file: transaction 0x%" PRIx64 " is %zu bytes, above the %u-byte limit",
+                     (uint64_t)recs[i].zxid, recs[i].len, WALF_MAX_RECORD);
+            return -1;
+        }
+        prev = recs[i].zxid;
+        bytes += WALF_REC_HEADER_SIZE + recs[i].len;
+    }
+    pthread_mutex_lock(&s->mu);
+    /* Backpressure: a backlog above max_backlog_bytes waits (on the loop
+     * thread) until the writer takes it, i.e. at most one write + fsync. */
+    while (s->pending.len && s->pending.len + bytes > (size_t)s->set.max_backlog_bytes && !s->failed &&
+           !s->writer_done) {
+        int64_t now = mono_ms();
+        corral_metric_inc(M.backpressure);
+        if (now - s->last_backlog_warn_ms > 10000) {
+            s->last_backlog_warn_ms = now;
+            corral_log(CORRAL_LOG_WARN, SUB,
+                       "WAL backlog of %zu bytes is above max_backlog_bytes (%lld): the disk is slower than the "
+                       "writes; waiting for it",
+                       s->pending.len + bytes, (long long)s->set.max_backlog_bytes);
+        }
+        pthread_cond_wait(&s->cv_space, &s->mu);
+    }
+    if (s->failed || s->writer_done) {
+        sfmt(err, errlen, "storage_file: %s", s->failed ? s->why : "the WAL writer has stopped");
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    if (buf_reserve(&s->pending, bytes) < 0) {
+        pthread_mutex_unlock(&s->mu);
+        sfmt(err, errlen, "storage_file: out of memory queueing %zu bytes", bytes);
+        return -1;
+    }
+    unsigned char *p = s->pending.p + s->pending.len;
+    for (size_t i = 0; i < n; i++) {
+        /* CRC and write-unit offset are filled in by the writer. */
+        memset(p, 0, WALF_REC_HEADER_SIZE);
+        wr32(p + 4, (uint32_t)recs[i].len);
+        wr64(p + 8, (uint64_t)recs[i].zxid);
+        if (recs[i].len)
+            memcpy(p + WALF_REC_HEADER_SIZE, recs[i].data, recs[i].len);
+        p += WALF_REC_HEADER_SIZE + recs[i].len;
+    }
+    s->pending.len += bytes;
+    pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+    s->appended_zxid = prev;
+    return 0;
+}
+
+/* ---- snapshots and retention ------------------------------------------- */
+
+/* Keeps the newest keep_snapshots snapshots and the WAL segments that an
+ * older kept snapshot still needs; deletes the rest, oldest first (a crash
+ * half way never leaves a hole in the log). */
+static void retention(Store *s)
+{
+    char err[256];
+    SnapEnt *snaps = NULL;
+    size_t n = 0;
+    if (list_snapshots(s->dir, &snaps, &n, err, sizeof err) < 0) {
+        corral_log(CORRAL_LOG_WARN, SUB, "retention skipped: %s", err);
+        return;
+    }
+    size_t keep = (size_t)s->set.keep_snapshots;
+    int removed = 0;
+    for (size_t i = keep; i < n; i++) {
+        if (unlinkat(s->dirfd, snaps[i].name, 0) == 0) {
+            removed = 1;
+            corral_log(CORRAL_LOG_INFO, SUB, "retention: removed snapshot %s/%s", s->dir, snaps[i].name);
+        } else {
+            corral_log(CORRAL_LOG_WARN, SUB, "retention: cannot remove %s/%s: %s", s->dir, snaps[i].name,
+                       strerror(errno));
+        }
+    }
+    if (removed)
+        fsync(s->dirfd);
+    if (n == 0) {
+        free(snaps);
+        return;
+    }
+    int64_t oldest = snaps[(n < keep ? n : keep) - 1].zxid;
+    free(snaps);
+
+    /* Segment i is not needed when segment i+1 starts at or before the
+     * oldest kept snapshot.  The last segment is never removed. */
+    pthread_mutex_lock(&s->mu);
+    size_t k = 0;
+    while (k + 1 < s->nsegs && s->segs[k + 1].prev_zxid <= oldest)
+        k++;
+    SegInfo *drop = NULL;
+    if (k) {
+        drop = malloc(k * sizeof *drop);
+        if (drop) {
+            memcpy(drop, s->segs, k * sizeof *drop);
+            memmove(s->segs, s->segs + k, (s->nsegs - k) * sizeof *s->segs);
+            s->nsegs -= k;
+        } else {
+            k = 0;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < k; i++) {
+        char name[40];
+        walf_seg_name(name, sizeof name, drop[i].seq, drop[i].first_zxid);
+        if (unlinkat(s->waldirfd, name, 0) == 0)
+            corral_log(CORRAL_LOG_INFO, SUB, "retention: removed WAL segment %s/%s", s->waldir, name);
+        else if (errno != ENOENT)
+            corral_log(CORRAL_LOG_WARN, SUB, "retention: cannot remove %s/%s: %s", s->waldir, name, strerror(errno));
+    }
+    if (k)
+        fsync(s->waldirfd);
+    free(drop);
+}
+
+static int sf_snapshot(void *store, int64_t last_zxid, const void *data, size_t len, char *err, size_t errlen)
+{
+    Store *s = store;
+    if (!s->recovered) {
+        sfmt(err, errlen, "storage_file: snapshot before recover");
+        return -1;
+    }
+    pthread_mutex_lock(&s->snap_mu);
+    double t0 = mono_ms_f();
+    int rc = -1;
+
+    /* A snapshot is published only once the WAL holds every record up to
+     * its zxid: the WAL alone can then always rebuild any state from an
+     * older snapshot, which is what makes falling back safe. */
+    pthread_mutex_lock(&s->mu);
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += SNAPSHOT_WAL_WAIT_S;
+    while (s->durable_zxid < last_zxid && !s->failed && !s->writer_done)
+        if (pthread_cond_timedwait(&s->cv_durable, &s->mu, &dl) == ETIMEDOUT)
+            break;
+    int64_t durable = s->durable_zxid;
+    pthread_mutex_unlock(&s->mu);
+    if (durable < last_zxid) {
+        sfmt(err, errlen,
+                 "storage_file: snapshot at zxid 0x%" PRIx64 " not stored: the WAL is durable only up to zxid 0x%" PRIx64,
+                 (uint64_t)last_zxid, (uint64_t)durable);
+        goto out;
+    }
+
+    char name[64], tmp[64], path[PATH_MAX];
+    walf_snap_name(name, sizeof name, last_zxid, "zst");
+    walf_snap_name(tmp, sizeof tmp, last_zxid, "tmp");
+    int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        sfmt(err, errlen, "storage_file: cannot create %s/%s: %s", s->dir, tmp, strerror(errno));
+        goto out;
+    }
+    uint64_t size = 0;
+    char why[256];
+    if (walf_snapshot_write(fd, last_zxid, data, len, (int)s->set.zstd_level, &size, why, sizeof why) < 0) {
+        sfmt(err, errlen, "storage_file: writing %s/%s: %s", s->dir, tmp, why);
+        close(fd);
+        unlinkat(s->dirfd, tmp, 0);
+        goto out;
+    }
+    /* Snapshots are synced even with fsync: false: they are rare, and a
+     * renamed but empty file would cost a fallback at the next start. */
+    if (fsync(fd) < 0) {
+        sfmt(err, errlen, "storage_file: fsync of %s/%s failed: %s", s->dir, tmp, strerror(errno));
+        close(fd);
+        unlinkat(s->dirfd, tmp, 0);
+        goto out;
+    }
+    close(fd);
+    if (renameat(s->dirfd, tmp, s->dirfd, name) < 0 || fsync(s->dirfd) < 0) {
+        sfmt(err, errlen, "storage_file: cannot publish %s/%s: %s", s->dir, name, strerror(errno));
+        unlinkat(s->dirfd, tmp, 0);
+        goto out;
+    }
+    double ms = mono_ms_f() - t0;
+    corral_metric_observe(M.snap_ms, ms);
+    corral_metric_set(M.snap_size, (int64_t)size);
+    corral_metric_inc(M.snapshots);
+    sfmt(path, sizeof path, "%s/%s", s->dir, name);
+    corral_log(CORRAL_LOG_INFO, SUB, "snapshot %s stored: %zu bytes, %" PRIu64 " compressed (zstd %lld), %.0f ms", path,
+               len, size, (long long)s->set.zstd_level, ms);
+    retention(s);
+    rc = 0;
+out:
+    pthread_mutex_unlock(&s->snap_mu);
+    return rc;
+}
+
+/* ---- close -------------------------------------------------------------- */
+
+static void sf_close(void *store)
+{
+    Store *s = store;
+    if (!s)
+        return;
+    if (s->writer_started) {
+        /* The writer flushes and syncs everything appended, then ends. */
+        pthread_mutex_lock(&s->mu);
+        s->closing = 1;
+        pthread_cond_broadcast(&s->cv_work);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->writer, NULL);
+        if (!s->failed)
+            corral_log(CORRAL_LOG_INFO, SUB, "WAL closed: durable up to zxid 0x%" PRIx64, (uint64_t)s->durable_zxid);
+    }
+    /* A snapshot in progress on the core's thread finishes first. */
+    pthread_mutex_lock(&s->snap_mu);
+    pthread_mutex_unlock(&s->snap_mu);
+    if (s->watching)
+        corral_loop_unwatch_fd(s->efd);
+    if (s->efd >= 0)
+        close(s->efd);
+    if (s->seg_fd >= 0)
+        close(s->seg_fd);
+    if (s->waldirfd >= 0)
+        close(s->waldirfd);
+    if (s->dirfd >= 0)
+        close(s->dirfd);
+    if (s->lockfd >= 0)
+        close(s->lockfd);     /* releases the flock */
+    free(s->pending.p);
+    free(s->writing.p);
+    free(s->segs);
+    free(s->dir);
+    free(s->waldir);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->snap_mu);
+    pthread_cond_destroy(&s->cv_work);
+    pthread_cond_destroy(&s->cv_space);
+    pthread_cond_destroy(&s->cv_durable);
+    free(s);
+}
+
+/* ---- registration ------------------------------------------------------- */
+
+static const CorralStorage storage_file_def = {
+    CORRAL_ABI_VERSION, sizeof(CorralStorage), "storage_file", sf_open, sf_recover, sf_append, sf_snapshot,
+    sf_close, NULL, {NULL}};
+
+int corral_module_init(CorralModule *self, const CorralConfig *config)
+{
+    g_set = default_settings;
+    if (corral_config_apply(config, g_keys, &g_set) < 0)
+        return -1;
+    static const double ms_bounds[] = {0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+    static const double n_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+    static const double snap_bounds[] = {10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000};
+#define NB(a) ((int)(sizeof a / sizeof a[0]))
+    M.fsync_ms = corral_metric_histogram("fsync_time_ms", "Time of one WAL fdatasync, in ms", ms_bounds, NB(ms_bounds));
+    M.fsyncs = corral_metric_counter("fsyncs_total", "WAL fdatasync calls");
+    M.wal_bytes = corral_metric_counter("wal_bytes_written", "Bytes written to the WAL");
+    M.txns_per_fsync = corral_metric_histogram("txns_per_fsync", "Transactions made durable by one WAL fdatasync",
+                                               n_bounds, NB(n_bounds));
+    M.snap_ms = corral_metric_histogram("snapshot_time_ms", "Time to compress, write and sync a snapshot, in ms",
+                                        snap_bounds, NB(snap_bounds));
+    M.snap_size = corral_metric_gauge("snapshot_size_bytes", "Size on disk of the last snapshot written");
+    M.snapshots = corral_metric_counter("snapshots_total", "Snapshots written");
+    M.backpressure = corral_metric_counter("wal_backpressure_waits", "Appends that waited for the WAL writer");
+#undef NB
+    if (!M.fsync_ms || !M.fsyncs || !M.wal_bytes || !M.txns_per_fsync || !M.snap_ms || !M.snap_size ||
+        !M.snapshots || !M.backpressure)
+        return corral_module_fail(self, "a metric name is already registered with another type");
+    return corral_register_storage(self, &storage_file_def);
+}
