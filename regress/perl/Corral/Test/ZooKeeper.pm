@@ -391,8 +391,8 @@ True when F</usr/share/zookeeper/bin/zkCli.sh> and Java are there.
 =item zkcli($address, $commands, %opts)
 
 Runs C<zkCli.sh -server ADDRESS> with C<$commands> (text, one command a
-line; C<quit> is appended) on stdin; returns C<($exit_code, $stdout,
-$stderr)>.
+line; C<quit> is appended) on stdin; returns C<($exit_code, $output, '')>,
+stdout and stderr merged in one stream.
 
 =cut
 
@@ -402,7 +402,9 @@ sub zkcli
 {
 	my ($address, $commands, %opts) = @_;
 	$commands .= "\n" unless $commands =~ /\n\z/;
-	return run_command([ '/bin/bash', $ZKCLI, '-server', $address ],
+	# stdout and stderr merged (zkCli prints "Created ..." and errors on
+	# stderr, data on stdout): one stream in the order it was written.
+	return run_command([ '/bin/sh', '-c', 'exec /bin/bash "$0" -server "$1" 2>&1', $ZKCLI, $address ],
 		stdin => $commands . "quit\n", timeout => $opts{timeout} // 60,
 		env => { JVMFLAGS => '-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1',
 			ZOO_LOG_DIR => tmp_check_dir() });
