@@ -559,7 +559,11 @@ static void rec_set_data(Rec *r, const void *data, int32_t dlen)
 #define UNPAGE_AT 256u      /* a paged node goes back to flat at this count */
 #define MIGRATE_STEP 64u    /* hash slots migrated per write while growing */
 
-typedef struct HTab { uint32_t *ids; uint8_t *tags; uint32_t cap, used, tombs; } HTab;
+/* Slots in groups of 8: the tags and ids of a probe share a cache line. */
+typedef struct HGroup { uint8_t tag[8]; uint32_t id[8]; } HGroup;
+typedef struct HTab { HGroup *g; uint32_t cap, used, tombs; } HTab;
+#define HTAG(t, i) ((t)->g[(i) >> 3].tag[(i) & 7])
+#define HID(t, i) ((t)->g[(i) >> 3].id[(i) & 7])
 #define TAG_EMPTY 0
 #define TAG_TOMB 1
 
@@ -582,8 +586,8 @@ struct Tree {
     uint32_t ntab_cap, nid;
     uint32_t *free_ids;
     uint32_t nfree, free_cap;
-    HTab ht[2];                     /* [0] current; [1] being migrated */
-    uint32_t mig_pos;
+    HTab ht[2];                     /* [0] current; [1] old, while migrating */
+    uint32_t mig_pos;               /* ids below this are in ht[0] */
     AclEnt *acl;                    /* by id; [0] unused */
     uint32_t acl_cap, acl_next;
     uint32_t *acl_free;
@@ -760,15 +764,13 @@ static uint32_t ht_cap_at_least(uint64_t n)
 
 static void ht_init(HTab *t, uint32_t cap)
 {
-    t->cap = cap;
+    t->cap = cap;                   /* a multiple of 8 (>= 64) */
     t->used = t->tombs = 0;
-    t->ids = xmalloc((size_t)cap * sizeof(uint32_t));
-    t->tags = xcalloc(cap, 1);
+    t->g = xcalloc(cap / 8, sizeof(HGroup));
 }
 static void ht_destroy(HTab *t)
 {
-    free(t->ids);
-    free(t->tags);
+    free(t->g);
     memset(t, 0, sizeof *t);
 }
 
@@ -779,24 +781,38 @@ static uint32_t ht_find(const Tree *T, const HTab *t, uint64_t h, const char *pa
     uint32_t i = ht_home(h, t->cap);
     uint8_t tg = tag_of(h);
     for (;;) {
-        uint8_t x = t->tags[i];
+        uint8_t x = HTAG(t, i);
         if (x == TAG_EMPTY)
             return 0;
-        if (x == tg && path_matches(T, t->ids[i], path, len))
-            return t->ids[i];
+        if (x == tg && path_matches(T, HID(t, i), path, len))
+            return HID(t, i);
         i = ht_next(i, t->cap);
     }
 }
 
+/* Inserts id unless it is already there (a migration may meet a node that
+ * was inserted into the new table directly). */
 static void ht_put(HTab *t, uint64_t h, uint32_t id)
 {
-    uint32_t i = ht_home(h, t->cap);
-    while (t->tags[i] >= 0x80)
-        i = ht_next(i, t->cap);
-    if (t->tags[i] == TAG_TOMB)
+    uint32_t i = ht_home(h, t->cap), at = UINT32_MAX;
+    uint8_t tg = tag_of(h);
+    for (;; i = ht_next(i, t->cap)) {
+        uint8_t x = HTAG(t, i);
+        if (x == TAG_EMPTY)
+            break;
+        if (x == TAG_TOMB) {
+            if (at == UINT32_MAX)
+                at = i;
+        } else if (x == tg && HID(t, i) == id) {
+            return;
+        }
+    }
+    if (at == UINT32_MAX)
+        at = i;
+    else
         t->tombs--;
-    t->tags[i] = tag_of(h);
-    t->ids[i] = id;
+    HTAG(t, at) = tg;
+    HID(t, at) = id;
     t->used++;
 }
 
@@ -807,12 +823,12 @@ static int ht_del_in(HTab *t, uint64_t h, uint32_t id)
     uint32_t i = ht_home(h, t->cap);
     uint8_t tg = tag_of(h);
     for (;;) {
-        uint8_t x = t->tags[i];
+        uint8_t x = HTAG(t, i);
         if (x == TAG_EMPTY)
             return 0;
-        if (x == tg && t->ids[i] == id) {
-            t->tags[i] = TAG_TOMB;
-            t->ids[i] = 0;
+        if (x == tg && HID(t, i) == id) {
+            HTAG(t, i) = TAG_TOMB;
+            HID(t, i) = 0;
             t->used--;
             t->tombs++;
             return 1;
@@ -821,24 +837,36 @@ static int ht_del_in(HTab *t, uint64_t h, uint32_t id)
     }
 }
 
-static void ht_migrate(Tree *T, uint32_t nslots)
+/*
+ * Incremental rehash.  While ht[1] (the old table) exists, every node whose
+ * id is below mig_pos is in ht[0]; the others are in ht[1] and possibly also
+ * in ht[0] (created since).  Lookups try ht[0] then ht[1]; removals remove
+ * from both; each write moves the next nids ids.  Ids are visited in order
+ * because ids, ntab and records are laid out roughly in creation order:
+ * rebuilding a path is then mostly cache hits, and the only random access
+ * is the put into the new table.
+ */
+static void ht_migrate(Tree *T, uint32_t nids)
 {
-    HTab *o = &T->ht[1];
-    if (!o->cap)
+    if (!T->ht[1].cap)
         return;
-    while (nslots-- && T->mig_pos < o->cap) {
-        uint32_t i = T->mig_pos++;
-        if (o->tags[i] >= 0x80) {
-            uint32_t id = o->ids[i];
-            size_t len = node_path(T, id, &T->scratch);
-            ht_put(&T->ht[0], h64(T->scratch.p, len, S_PATH), id);
-            o->tags[i] = TAG_TOMB;
-            o->used--;
-            o->tombs++;
-        }
+    /* Go fast enough to finish before ht[0] fills: ids left over the
+     * inserts ht[0] can still take (after mass deletes most ids are free
+     * and cost one ntab read). */
+    uint64_t left = T->nid - T->mig_pos, room = (uint64_t)T->ht[0].cap * 7 / 8;
+    room = room > (uint64_t)T->ht[0].used + T->ht[0].tombs ? room - T->ht[0].used - T->ht[0].tombs : 0;
+    uint64_t need = left / (room / 2 + 1) + 1;
+    if (need > nids)
+        nids = need > UINT32_MAX ? UINT32_MAX : (uint32_t)need;
+    while (nids-- && T->mig_pos < T->nid) {
+        uint32_t id = T->mig_pos++;
+        if (id <= ROOT_ID || !T->ntab[id])
+            continue;
+        size_t len = node_path(T, id, &T->scratch);
+        ht_put(&T->ht[0], h64(T->scratch.p, len, S_PATH), id);
     }
-    if (T->mig_pos == o->cap)
-        ht_destroy(o);
+    if (T->mig_pos >= T->nid)
+        ht_destroy(&T->ht[1]);
 }
 
 /* Called after every insert or removal: grow, clean or shrink, by starting
@@ -849,9 +877,17 @@ static void ht_maintain(Tree *T)
     uint32_t ncap;
     if ((uint64_t)(t->used + t->tombs) * 8 >= (uint64_t)t->cap * 7) {
         if (T->ht[1].cap) {
-            ht_migrate(T, UINT32_MAX);
-            if ((uint64_t)(t->used + t->tombs) * 8 < (uint64_t)t->cap * 7)
-                return;
+            /* Full while migrating (should not happen given the pace of
+             * ht_migrate): rebuild from ntab into a table sized for all. */
+            ht_destroy(&T->ht[1]);
+            ht_destroy(t);
+            ht_init(t, ht_cap_at_least((uint64_t)T->nodes * 2));
+            for (uint32_t id = ROOT_ID + 1; id < T->nid; id++)
+                if (T->ntab[id]) {
+                    size_t len = node_path(T, id, &T->scratch);
+                    ht_put(t, h64(T->scratch.p, len, S_PATH), id);
+                }
+            return;
         }
         /* grow one step, or rebuild at the same size to drop tombstones */
         ncap = (uint64_t)t->used * 2 >= t->cap ? ht_cap_at_least((uint64_t)t->cap + 1) : t->cap;
@@ -1647,8 +1683,7 @@ Tree *tree_clone(const Tree *S)
     T->ntab = dup_mem(S->ntab, (size_t)S->ntab_cap * sizeof(uint32_t));
     T->free_ids = dup_mem(S->free_ids, (size_t)S->free_cap * sizeof(uint32_t));
     for (int k = 0; k < 2; k++) {
-        T->ht[k].ids = dup_mem(S->ht[k].ids, (size_t)S->ht[k].cap * sizeof(uint32_t));
-        T->ht[k].tags = dup_mem(S->ht[k].tags, S->ht[k].cap);
+        T->ht[k].g = dup_mem(S->ht[k].g, (size_t)S->ht[k].cap / 8 * sizeof(HGroup));
     }
     T->acl = dup_mem(S->acl, (size_t)S->acl_cap * sizeof(AclEnt));
     for (uint32_t i = 0; i < T->acl_next; i++)
@@ -1898,8 +1933,8 @@ int tree_delete(Tree *T, const char *path, size_t len, int64_t zxid)
         list_unlink(T, c.owner, id, c.eprev, c.enext);
         rec_decode(node_ptr(T, id), &c);
     }
-    if (!ht_del_in(&T->ht[0], h, id))
-        ht_del_in(&T->ht[1], h, id);
+    ht_del_in(&T->ht[0], h, id);
+    ht_del_in(&T->ht[1], h, id);
 
     size_t slash = last_slash(path, len);
     uint64_t php = parent_path_hash(path, slash);
@@ -2363,8 +2398,13 @@ int tree_verify(const Tree *T, char *err, size_t errlen)
         goto out;
 #define CHECK(c, ...) do { if (!(c)) { snprintf(err, errlen, __VA_ARGS__); goto out; } } while (0)
     CHECK(v.nodes == T->nodes, "walked %lld nodes, count %lld", (long long)v.nodes, (long long)T->nodes);
-    CHECK((int64_t)T->ht[0].used + T->ht[1].used == T->nodes - 1, "hash table holds %u+%u, nodes %lld",
-          T->ht[0].used, T->ht[1].used, (long long)T->nodes);
+    if (!T->ht[1].cap)
+        CHECK((int64_t)T->ht[0].used == T->nodes - 1, "hash table holds %u, nodes %lld", T->ht[0].used,
+              (long long)T->nodes);
+    else   /* migrating: every node is found (checked by the walk), some twice */
+        CHECK((int64_t)T->ht[0].used <= T->nodes - 1 && (int64_t)T->ht[1].used <= T->nodes - 1 &&
+                  (int64_t)T->ht[0].used + T->ht[1].used >= T->nodes - 1,
+              "hash tables hold %u+%u, nodes %lld", T->ht[0].used, T->ht[1].used, (long long)T->nodes);
     CHECK((int64_t)(T->nid - 1 - T->nfree) == T->nodes, "ids in use %u, nodes %lld",
           T->nid - 1 - T->nfree, (long long)T->nodes);
     CHECK(v.data_size == T->data_size, "data size %lld, counter %lld", (long long)v.data_size,
