@@ -2,7 +2,7 @@
  * src/modules/fourlw/fourlw.c: ZooKeeper's four-letter words for corrald.
  *
  * Registers ruok srvr stat conf envi mntr isro dirs cons crst srst wchs wchc
- * wchp dump, each answering in Apache ZooKeeper 3.8's format (same lines,
+ * wchp dump hash, each answering in Apache ZooKeeper 3.8's format (same lines,
  * order and separators; regress/fixtures/zk38 holds a real 3.8 server's
  * answers) with Corral's values, and sets the allow list from
  *
@@ -712,6 +712,27 @@ static void watch_dump(CorralStrbuf *out, int by_path)
 static void word_wchc(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out) { watch_dump(out, 0); }
 static void word_wchp(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out) { watch_dump(out, 1); }
 
+/* ---- hash ----------------------------------------------------------------- */
+
+/* DigestCommand (ZooKeeper 3.7+): one "ZXID_HEX: DIGEST" line per entry of
+ * the digest log.  Corral keeps the current digest only, so there is one
+ * line: the zxid the tree has applied and the tree's digest, printed as the
+ * Java long ZooKeeper prints (signed decimal).  Corral's digest is its own
+ * hash of the tree (tree.h), not ZooKeeper's CRC sum: equal between Corral
+ * members with the same data, not comparable with a ZooKeeper's. */
+static void word_hash(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+{
+    CorralServerInfo info;
+    get_info(&info);
+    if (!serving(&info)) {
+        corral_strbuf_puts(out, zk_not_serving);
+        return;
+    }
+    int64_t zxid = 0;
+    uint64_t digest = corral_server_tree_digest(&zxid);
+    corral_strbuf_printf(out, "%llx: %lld\n", (ull)zxid, (ll)(int64_t)digest);
+}
+
 /* ---- dump ----------------------------------------------------------------- */
 
 typedef struct SessRec {
@@ -863,6 +884,7 @@ static const CorralFourlw words[] = {
     WORD("wchc", word_wchc, "watches by session"),
     WORD("wchp", word_wchp, "watches by path"),
     WORD("dump", word_dump, "sessions, their ephemeral nodes, and connections by expiry time"),
+    WORD("hash", word_hash, "the tree digest and the zxid it covers (ZXID_HEX: DIGEST)"),
 };
 
 /* Every word Apache ZooKeeper 3.8 knows, to warn about typos in `allow`. */
