@@ -4,8 +4,8 @@
  * The contract is in tree.h; the memory layout and its measurements are in
  * README next to this file.  In short:
  *
- *   heap     a private allocator: 1 MiB chunks cut into 8-byte units, one
- *            LIFO free list per size class (8..4096 bytes), blobs above
+ *   heap     a private allocator: 1 MiB chunks cut into 4-byte units, one
+ *            LIFO free list per size class (4..4096 bytes), blobs above
  *            4 KiB malloc'd.  Every blob is named by a 32-bit handle, never
  *            by a pointer, so the whole tree can be memcpy'd (tree_clone).
  *   ntab     node id -> handle of the node's record.  Ids are stable; records
@@ -175,15 +175,21 @@ static inline int64_t add64(int64_t a, int64_t b) { return (int64_t)((uint64_t)a
  * Heap: handles, size classes, chunks
  * ====================================================================== */
 
-#define UNIT_SHIFT 3
+/*
+ * Handles below LARGE_BASE name small blobs: chunk (h >> CHUNK_SHIFT), unit
+ * offset (low bits), 4-byte units, so 12 GiB of small blobs at most.  Handles
+ * from LARGE_BASE up index the table of malloc'd large blobs.
+ */
+#define UNIT_SHIFT 2
 #define UNIT ((uint32_t)1 << UNIT_SHIFT)
-#define CHUNK_SHIFT 17                               /* units per chunk */
+#define CHUNK_SHIFT 18                               /* units per chunk */
 #define CHUNK_UNITS ((uint32_t)1 << CHUNK_SHIFT)
 #define CHUNK_BYTES ((size_t)CHUNK_UNITS << UNIT_SHIFT)   /* 1 MiB */
-#define MAX_CHUNKS ((uint32_t)1 << (31 - CHUNK_SHIFT))    /* 16 GiB of small blobs */
+#define LARGE_BASE 0xC0000000u
+#define MAX_CHUNKS (LARGE_BASE >> CHUNK_SHIFT)       /* 12288: 12 GiB of small blobs */
 #define SMALL_MAX 4096u
-#define NCLASS (SMALL_MAX / UNIT)                    /* class c: (c+1)*8 bytes */
-#define LARGE_BIT 0x80000000u
+#define NCLASS (SMALL_MAX / UNIT)                    /* class c: (c+1)*4 bytes */
+#define IS_LARGE(h) ((h) >= LARGE_BASE)
 
 typedef struct Large { uint8_t *p; size_t size; } Large;
 
@@ -202,8 +208,8 @@ typedef struct Heap {
 
 static inline uint8_t *hptr(const Heap *H, uint32_t h)
 {
-    if (h & LARGE_BIT)
-        return H->large[h & ~LARGE_BIT].p;
+    if (IS_LARGE(h))
+        return H->large[h - LARGE_BASE].p;
     return H->chunk[h >> CHUNK_SHIFT] + ((size_t)(h & (CHUNK_UNITS - 1)) << UNIT_SHIFT);
 }
 static inline uint32_t units_of(size_t n) { return (uint32_t)((n + UNIT - 1) >> UNIT_SHIFT); }
@@ -244,16 +250,20 @@ static uint32_t large_alloc(Heap *H, size_t size)
             H->large_cap = H->large_cap ? H->large_cap * 2 : 16;
             H->large = xrealloc(H->large, H->large_cap * sizeof(Large));
         }
+        if (H->nlarge == 0xFFFFFFFFu - LARGE_BASE) {
+            corral_log(CORRAL_LOG_FATAL, "tree", "too many large znode blobs");
+            abort();
+        }
         i = H->nlarge++;
     }
     H->large[i].p = xmalloc(size);
     H->large[i].size = size;
     H->large_bytes += size;
-    return LARGE_BIT | i;
+    return LARGE_BASE + i;
 }
 static void large_release(Heap *H, uint32_t h)
 {
-    uint32_t i = h & ~LARGE_BIT;
+    uint32_t i = h - LARGE_BASE;
     H->large_bytes -= H->large[i].size;
     free(H->large[i].p);
     H->large[i].p = NULL;
@@ -307,7 +317,7 @@ static uint32_t heap_alloc(Heap *H, size_t size)
 
 static void heap_free(Heap *H, uint32_t h, size_t size)
 {
-    if (h & LARGE_BIT)
+    if (IS_LARGE(h))
         large_release(H, h);
     else
         free_push(H, h, units_of(size ? size : 1) - 1);
@@ -316,7 +326,7 @@ static void heap_free(Heap *H, uint32_t h, size_t size)
 /* Whether a blob of size a can be rewritten in place as size b. */
 static inline int same_class(uint32_t h, size_t a, size_t b)
 {
-    if (h & LARGE_BIT)
+    if (IS_LARGE(h))
         return a == b;
     return b <= SMALL_MAX && units_of(a) == units_of(b);
 }
@@ -2294,7 +2304,7 @@ static int verify_cb(void *vctx, const char *path, size_t len, const ZNode *n)
     v->digest += node_hash(T, h64(path, len, S_PATH), &r);
     if (r.dlen >= DHASH_MIN && r.dhash != h64(r.data, (size_t)r.dlen, S_DATA))
         VFAIL(v, "%s: stale data hash", path);
-    v->live_units += (T->ntab[id] & LARGE_BIT) ? 0 : units_of(r.size);
+    v->live_units += IS_LARGE(T->ntab[id]) ? 0 : units_of(r.size);
     switch (owner_kind(r.owner)) {
     case K_SESSION: v->eph++; break;
     case K_CONTAINER: v->cont++; break;
@@ -2309,14 +2319,14 @@ static int verify_cb(void *vctx, const char *path, size_t len, const ZNode *n)
             uint32_t np = DIR_NP(T, r.kids), tot = 0;
             if (np > DIR_CAP(T, r.kids) || DIR_CAP(T, r.kids) != cap_for(np))
                 VFAIL(v, "%s: bad directory capacity", path);
-            if (!(r.kids & LARGE_BIT))
+            if (!IS_LARGE(r.kids))
                 v->live_units += units_of(dir_bytes(DIR_CAP(T, r.kids)));
             for (uint32_t i = 0; i < np; i++) {
                 DirEnt e = DIR_ENT(T, r.kids)[i];
                 if (!e.n || e.n > PAGE_MAX)
                     VFAIL(v, "%s: page %u has %u ids", path, i, e.n);
                 tot += e.n;
-                if (!(e.h & LARGE_BIT))
+                if (!IS_LARGE(e.h))
                     v->live_units += units_of((size_t)cap_for(e.n) * 4);
             }
             if (tot != r.nkids)
@@ -2324,7 +2334,7 @@ static int verify_cb(void *vctx, const char *path, size_t len, const ZNode *n)
         } else {
             if (r.nkids > PAGE_MAX)
                 VFAIL(v, "%s: flat with %u children", path, r.nkids);
-            if (!(r.kids & LARGE_BIT))
+            if (!IS_LARGE(r.kids))
                 v->live_units += units_of((size_t)cap_for(r.nkids) * 4);
         }
         KidIter it;

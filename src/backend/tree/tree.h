@@ -61,7 +61,7 @@
  *   Functions taking a const Tree * never write to it (no caches, no scratch
  *   buffers), so several threads may read a tree nobody modifies.  For a
  *   snapshot: on the loop thread call tree_clone() (a memcpy of the tree's
- *   few big blocks: about 1 ms per 10 MB, see README), hand the clone to the
+ *   few big blocks: about 30 ms for a million znodes, see README), hand the clone to the
  *   snapshot thread, which walks it with the const functions and then calls
  *   tree_free on it.  Alternatively fork() and walk in the child: the tree
  *   holds no pointers to anything but its own heap.
