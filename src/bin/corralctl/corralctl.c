@@ -22,8 +22,10 @@
 #endif
 
 /* Later commands (wal-dump, snapshot-dump, verify, status) go here. */
+int ctl_cmd_status(CtlOptions *opts, int argc, char **argv);   /* status.c */
 static const CtlCommand commands[] = {
     {"word", "WORD", "send a four-letter word (ruok, srvr, stat, mntr, ...) and print the answer", ctl_cmd_word},
+    {"status", "[--json]", "one screen about the member: mode, zxid, latency, znodes, sessions", ctl_cmd_status},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
