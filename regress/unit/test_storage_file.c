@@ -1037,6 +1037,33 @@ static void test_leftovers(void)
     }
 }
 
+/* A segment whose header disagrees with its first record (rewritten
+ * header, consistent name): damage, reported as such. */
+static void test_header_mismatch(void)
+{
+    char dir[PATH_MAX], seg[PATH_MAX], wal[PATH_MAX], p[PATH_MAX], err[1024];
+    Got g;
+    const CorralStorage *st = make_log("mismatch", dir, seg, 100, 50);
+    if (!st)
+        return;
+    snprintf(wal, sizeof wal, "%s/wal", dir);
+    unsigned char hdr[WALF_SEG_HEADER_SIZE];
+    WalfSegHeader h0 = {WALF_VERSION, 1, 2, 0, 1 << 20};
+    walf_seg_header_encode(hdr, &h0);
+    char name[64];
+    walf_seg_name(name, sizeof name, 1, 2);
+    snprintf(p, sizeof p, "%s/%s", wal, name);
+    ok(patch_file(seg, 0, hdr, sizeof hdr) == 0 && rename(seg, p) == 0, "segment header rewritten to say first zxid 2");
+    CorralStorageEnv env = env_for(dir);
+    void *h = st->open(st->arg, &env, err, sizeof err);
+    int rc = h ? do_recover(st, h, &g, err, sizeof err) : 0;
+    diag("error: %s", err);
+    ok(rc < 0 && contains(err, "offset 48: first record has zxid 0x1, the header says 0x2: the log is damaged"),
+       "first record and header disagree: recovery refuses");
+    if (h)
+        st->close(h);
+}
+
 static void test_memory(void)
 {
     const CorralStorage *st = load("storage_memory", "{}");
@@ -1115,6 +1142,7 @@ int main(void)
     test_torn_tails();
     test_damage();
     test_leftovers();
+    test_header_mismatch();
     test_memory();
 
     module_unload_all();

@@ -960,6 +960,7 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
         WalfIter it;
         WalfRecord rec;
         WalfStop st;
+        int mismatch = 0;
         walf_iter_init(&it, &seg);
         while (walf_iter_next(&it, &rec, &st)) {
             if (it.count == 1 && rec.zxid != seg.hdr.first_zxid) {
@@ -971,6 +972,7 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
                 st.nonzero_end = seg.size;
                 sfmt(st.reason, sizeof st.reason, "first record has zxid 0x%" PRIx64 ", the header says 0x%" PRIx64,
                          (uint64_t)rec.zxid, (uint64_t)seg.hdr.first_zxid);
+                mismatch = 1;
                 goto stopped;
             }
             if (rec.zxid <= S)
@@ -1014,7 +1016,12 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
         /* Damage: a bad record in a segment that is not the last, or one
          * followed by a later write unit.  Never silently dropped. */
         walf_seg_close(&seg);
-        if (st.kind == WALF_STOP_CORRUPT)
+        if (mismatch)
+            sfmt(err, errlen,
+                     "WAL segment %s, offset %" PRIu64 ": %s: the log is damaged. Set accept_truncation: true to "
+                     "recover up to zxid 0x%" PRIx64 " and drop the rest",
+                     path, st.offset, st.reason, (uint64_t)st.last_zxid);
+        else if (st.kind == WALF_STOP_CORRUPT)
             sfmt(err, errlen,
                      "WAL segment %s, offset %" PRIu64 ": %s in the record after zxid 0x%" PRIx64
                      "; valid records written later follow (offset %" PRIu64 ", zxid 0x%" PRIx64
@@ -1030,11 +1037,16 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
                      path, st.offset, st.reason, (uint64_t)st.last_zxid, nsegs - 1 - i, (uint64_t)st.last_zxid);
         if (!accept)
             goto out;
-        corral_log(CORRAL_LOG_ERROR, SUB,
-                   "accept_truncation: %s. Truncating: %" PRIu64 " bytes (%s, holding at least %" PRIu64
-                   " valid records, zxid 0x%" PRIx64 "..0x%" PRIx64 ") after zxid 0x%" PRIx64 " are LOST",
-                   err, nz, kind_name(st.kind), st.n_after, (uint64_t)st.first_after_zxid,
-                   (uint64_t)st.last_after_zxid, (uint64_t)st.last_zxid);
+        if (st.n_after)
+            corral_log(CORRAL_LOG_ERROR, SUB,
+                       "accept_truncation: %s. Truncating: %" PRIu64 " bytes (%s, holding at least %" PRIu64
+                       " valid records, zxid 0x%" PRIx64 "..0x%" PRIx64 ") after zxid 0x%" PRIx64 " are LOST",
+                       err, nz, kind_name(st.kind), st.n_after, (uint64_t)st.first_after_zxid,
+                       (uint64_t)st.last_after_zxid, (uint64_t)st.last_zxid);
+        else
+            corral_log(CORRAL_LOG_ERROR, SUB,
+                       "accept_truncation: %s. Truncating: %" PRIu64 " bytes after zxid 0x%" PRIx64 " are LOST", err,
+                       nz, (uint64_t)st.last_zxid);
         err[0] = '\0';
         if (truncate_segment(s, segs[i].name, st.offset, err, errlen) < 0 ||
             discard_segments(s, segs, i + 1, nsegs, err, errlen) < 0)
