@@ -80,7 +80,12 @@ static char *generate_digest(const void *data, size_t len)
 static int digest_authenticate(void *arg, const CorralAuthClient *client, const void *data, size_t len,
                                CorralAuthAddId add, void *add_ctx)
 {
-    char *id = generate_digest(data ? data : "", data ? len : 0);
+    /* A null buffer (length -1 on the wire; the core passes data NULL):
+     * ZooKeeper's new String(null) throws, and handleAuthentication's
+     * caller answers AuthFailed.  An empty buffer is the empty string. */
+    if (!data)
+        return -115;
+    char *id = generate_digest(data, len);
     if (!id) {
         corral_log(CORRAL_LOG_WARN, LOG_SUB, "refusing digest credentials from %s: they hold a NUL byte",
                    client->peer_ip);
