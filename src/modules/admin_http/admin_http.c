@@ -193,18 +193,19 @@ static void cmd_srvr(Json *j, const CorralServerInfo *info)
     buffer_stats(j, "client_response_stats");
     json_kint(j, "data_dir_size", dir_size);
     json_kint(j, "log_dir_size", dir_size);   /* one data_dir holds snapshots and log */
-    json_kint(j, "auth_failed_count", metric_value("auth_failed_count", 0));
-    json_kint(j, "non_mtls_remote_conn_count", metric_value("non_mtls_remote_conn_count", 0));
-    json_kint(j, "non_mtls_local_conn_count", metric_value("non_mtls_local_conn_count", 0));
+    json_kbool(j, "provider_null", 0);
+    json_kstr(j, "server_state", info->mode);
     json_kint(j, "last_processed_zxid", info->last_zxid);
     json_kint(j, "outstanding_requests", info->outstanding_requests);
-    json_kstr(j, "server_state", info->mode);
     json_kdouble(j, "avg_latency", fourlw_round4(info->latency_avg_ms));
     json_kint(j, "max_latency", info->latency_max_ms);
     json_kint(j, "min_latency", info->latency_min_ms);
     json_kint(j, "num_alive_client_connections", info->connections);
-    json_kbool(j, "provider_null", 0);
     json_kint(j, "uptime", info->uptime_ms);
+    json_kint(j, "auth_failed_count", metric_value("auth_failed_count", 0));
+    /* Jackson's SNAKE_CASE turns getNonMTLSRemoteConnCount into these */
+    json_kint(j, "non_mtlsremote_conn_count", metric_value("non_mtls_remote_conn_count", 0));
+    json_kint(j, "non_mtlslocal_conn_count", metric_value("non_mtls_local_conn_count", 0));
     json_obj_end(j);
     buffer_stats(j, "client_response");
     if (info->mode && strcmp(info->mode, "leader") == 0) {
@@ -222,6 +223,9 @@ static void cmd_stat(Json *j, const CorralServerInfo *info)
 {
     cmd_srvr(j, info);
     connections(j, "connections", 1);
+    json_key(j, "secure_connections");
+    json_arr_begin(j);
+    json_arr_end(j);
 }
 
 static void cmd_cons(Json *j, const CorralServerInfo *info)
@@ -290,7 +294,47 @@ static void conf_kv(void *ctx, const char *key, const char *value)
         json_str(j, v);
 }
 
-static void cmd_conf(Json *j, const CorralServerInfo *info) { corral_server_conf(conf_kv, j); }
+/* ZooKeeperServerConf.toMap's keys, in its order; the core's other keys
+ * follow. */
+static const char *const zk_conf_keys[] = {"clientPort", "dataDir", "dataLogDir", "tickTime", "maxClientCnxns",
+                                           "minSessionTimeout", "maxSessionTimeout", "serverId",
+                                           "clientPortListenBacklog", NULL};
+
+typedef struct ConfPass {
+    Json *j;
+    const char *only;       /* this key, or NULL for the keys not in zk_conf_keys */
+} ConfPass;
+
+static void conf_pass(void *ctx, const char *key, const char *value)
+{
+    ConfPass *p = ctx;
+    if (!key)
+        return;
+    if (p->only) {
+        if (strcmp(key, p->only) == 0)
+            conf_kv(p->j, key, value);
+        return;
+    }
+    for (size_t i = 0; zk_conf_keys[i]; i++)
+        if (strcmp(key, zk_conf_keys[i]) == 0)
+            return;
+    /* not in ZooKeeperServerConf.toMap: the sizes are the dirs command's
+     * business, and there is no secure port */
+    if (strcmp(key, "dataDirSize") == 0 || strcmp(key, "dataLogSize") == 0 || strcmp(key, "secureClientPort") == 0)
+        return;
+    conf_kv(p->j, key, value);
+}
+
+static void cmd_conf(Json *j, const CorralServerInfo *info)
+{
+    ConfPass p = {j, NULL};
+    for (size_t i = 0; zk_conf_keys[i]; i++) {
+        p.only = zk_conf_keys[i];
+        corral_server_conf(conf_pass, &p);
+    }
+    p.only = NULL;
+    corral_server_conf(conf_pass, &p);
+}
 
 /* mntr: ZooKeeperServer.dumpMonitorValues (version, server_state), then the
  * metrics provider's dump: the keys of the `mntr` word without "zk_". */
