@@ -164,13 +164,17 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
             on_stop(NULL);
             return corral_config_error(item, "a token's name and token must not be empty");
         }
-        for (size_t j = 0; j < ntokens; j++)
-            if (strcmp(tokens[j].name, e.name) == 0 || strcmp(tokens[j].secret, e.token) == 0) {
+        for (size_t j = 0; j < ntokens; j++) {
+            int same_name = strcmp(tokens[j].name, e.name) == 0;
+            if (same_name || strcmp(tokens[j].secret, e.token) == 0) {
                 on_stop(NULL);
-                return corral_config_error(corral_config_get(item, strcmp(tokens[j].name, e.name) == 0 ? "name" : "token"),
-                                           "token %s \"%s\" is listed twice",
-                                           strcmp(tokens[j].name, e.name) == 0 ? "name" : "of", e.name);
+                if (same_name)
+                    return corral_config_error(corral_config_get(item, "name"), "token name \"%s\" is listed twice",
+                                               e.name);
+                return corral_config_error(corral_config_get(item, "token"),
+                                           "the token of \"%s\" is already the token of another name", e.name);
             }
+        }
         tokens[ntokens].name = e.name;
         tokens[ntokens].secret = e.token;
         ntokens++;

@@ -48,7 +48,9 @@ def main():
     ok(ci.get('/jobs')[0] == b'j', 'the token owner reads its node')
     acl = ci.get_acls('/jobs')[0]
     ok(acl == [ACL(31, Id('token', 'ci'))], 'the ACL names the token, not its secret')
-    ci.create('/mine', b'm', acl=[ACL(31, Id('auth', ''))])
+    # the `auth` pseudo-scheme: "every identity of mine that counts as
+    # authenticated" (its id is not used)
+    ci.create('/mine', b'm', acl=[ACL(31, Id('auth', 'me'))])
     ok(ci.get_acls('/mine')[0] == [ACL(31, Id('token', 'ci'))],
        'the auth scheme expands to the token identity')
     ok(raises(InvalidACLError, ci.create, '/typo', b'',
