@@ -105,8 +105,9 @@ void out_flush(void)
 
 /*
  * Length of the valid UTF-8 sequence at p (1..4), or -k where k >= 1 is the
- * length of the maximal ill-formed subpart to replace by one U+FFFD (the
- * Unicode "maximal subpart" practice, which Java's decoder follows).
+ * number of bytes Java's decoder (new String(bytes, UTF_8)) replaces by one
+ * U+FFFD: the Unicode "maximal subpart", except that an encoded surrogate
+ * (ED A0..BF xx) is one malformed 3-byte sequence for Java.
  */
 static int utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
 {
@@ -123,8 +124,6 @@ static int utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
         need = 2;
         if (b == 0xe0)
             lo = 0xa0;
-        else if (b == 0xed)
-            hi = 0x9f;
     } else if (b >= 0xf0 && b <= 0xf4) {
         need = 3;
         if (b == 0xf0)
@@ -144,6 +143,8 @@ static int utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
             return -i;
         v = (v << 6) | (c & 0x3f);
     }
+    if (v >= 0xd800 && v <= 0xdfff)
+        return -3;
     *cp = v;
     return need + 1;
 }
