@@ -9,7 +9,12 @@
  * `GET PATH` (or HEAD) answers the exposition; another path is 404, another
  * method 405.  What is exported (doc/observability.md has the details):
  *
- *   - every metric of the registry (corral_metrics_foreach), so metrics a
+ *   - ZooKeeper's ServerStats gauges (znode_count, avg_latency,
+ *     packets_received, uptime, ...) under ZooKeeper's names, from
+ *     corral_server_info, so that they equal what mntr and srvr show and
+ *     ZooKeeper dashboards keep working; a registry metric of the same
+ *     name lends its help text and is not written twice;
+ *   - then every other metric of the registry (corral_metrics_foreach), so metrics a
  *     module or the core adds later appear without a change here:
  *       counter X   -> X_total (counter)        ZooKeeper >= 3.9's naming
  *       gauge X     -> X (gauge)
@@ -17,10 +22,6 @@
  *     A name ending in a time unit abbreviation (_ms, _us, _ns, _s) is
  *     exported in seconds, as Prometheus wants base units:
  *     request_latency_ms -> request_latency_seconds, values / 1000;
- *   - ZooKeeper's ServerStats gauges the registry does not have, from
- *     corral_server_info (avg_latency, min_latency, max_latency, uptime,
- *     local_sessions, open/max_file_descriptor_count), under ZooKeeper's
- *     names, so ZooKeeper dashboards keep working;
  *   - the process_* metrics every Prometheus client library exports.
  *
  * Scrapes run on the event loop (httpd.c); building the answer reads
@@ -143,8 +144,8 @@ static void process_metrics(PromOut *o, const CorralServerInfo *info)
                 PROM_GAUGE, prom.start_time);
 }
 
-/* ZooKeeper's ServerStats gauges (ZooKeeperServer.registerMetrics) that the
- * registry may not have: taken from the server view when it does not. */
+/* ZooKeeper's ServerStats gauges (ZooKeeperServer.registerMetrics), from
+ * the server view, so that they always equal what mntr and srvr say. */
 static void server_stats_gauges(PromOut *o, const CorralServerInfo *info)
 {
     const struct {
@@ -173,9 +174,21 @@ static void server_stats_gauges(PromOut *o, const CorralServerInfo *info)
         {"open_file_descriptor_count", "Open file descriptors", (double)info->open_fds, info->open_fds >= 0},
         {"max_file_descriptor_count", "File descriptor limit", (double)info->max_fds, info->max_fds >= 0},
     };
-    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
-        if (g[i].present && !corral_metric_find(g[i].name))
-            prom_sample(o, g[i].name, g[i].help, PROM_GAUGE, g[i].value);
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        if (!g[i].present)
+            continue;
+        /* The value of the server view, as mntr and srvr show it; the
+         * registry's help when it has a metric of that name. */
+        const char *help = g[i].help;
+        CorralMetric *m = corral_metric_find(g[i].name);
+        if (m) {
+            CorralMetricView v;
+            corral_metric_read(m, &v);
+            if (v.help && v.help[0])
+                help = v.help;
+        }
+        prom_sample(o, g[i].name, help, PROM_GAUGE, g[i].value);
+    }
 }
 
 static void registry_metric(void *ctx, const CorralMetricView *v)
@@ -193,8 +206,10 @@ static void build_exposition(CorralStrbuf *out)
 
     PromOut o;
     prom_out_init(&o, out);
-    corral_metrics_foreach(registry_metric, &o);
+    /* ZooKeeper's gauges first, from the same view as mntr and srvr; then
+     * the registry (a family already written is skipped); then process_*. */
     server_stats_gauges(&o, &info);
+    corral_metrics_foreach(registry_metric, &o);
     process_metrics(&o, &info);
     prom_out_free(&o);
 }
