@@ -14,8 +14,9 @@
  *     corral_server_info, so that they equal what mntr and srvr show and
  *     ZooKeeper dashboards keep working; a registry metric of the same
  *     name lends its help text and is not written twice;
- *   - then every other metric of the registry (corral_metrics_foreach), so metrics a
- *     module or the core adds later appear without a change here:
+ *   - then every other metric of the registry (corral_metrics_foreach),
+ *     so that metrics a module or the core adds later appear without a
+ *     change here:
  *       counter X   -> X_total (counter)        ZooKeeper >= 3.9's naming
  *       gauge X     -> X (gauge)
  *       histogram X -> X_bucket{le=...}, X_sum, X_count (histogram)
