@@ -73,7 +73,7 @@ use Corral::Test::Utils qw(tmp_check_dir test_name timeout_default run_command
 
 our @EXPORT_OK = qw(python3 run_python clients_dir expected_file zkcli zkcli_available
   compare_or_regen compare_transcripts unified_diff have_kazoo run_differential
-  corrald_defaults);
+  corrald_defaults rank_zxids);
 
 our $JAVA      = $ENV{CORRAL_JAVA} // '/usr/bin/java';
 our $ZK_JAR    = '/usr/share/java/zookeeper.jar';
@@ -585,6 +585,32 @@ sub corrald_defaults
 			%server,
 		},
 		modules => { auth_digest => {}, auth_ip => {} });
+}
+
+=item rank_zxids($text)
+
+Replaces the tokens C<{zN}> (N a decimal zxid) of a transcript by the
+rank of N among the distinct zxids of the same section (C<z1>, C<z2> ...;
+0 stays C<0>): the normalisation of doc/testing.md, for the programs that
+print raw zxids.
+
+=cut
+
+sub rank_zxids
+{
+	my ($text) = @_;
+	my @out;
+	for my $sec (split /(?=^== )/m, $text)
+	{
+		my %seen;
+		$seen{$1} = 1 while $sec =~ /\{z(-?\d+)\}/g;
+		my $i = 0;
+		my %rank = map { $_ => ($_ == 0 ? '0' : 'z' . ++$i) } sort { $a <=> $b } grep { $_ != 0 } keys %seen;
+		$rank{0} = '0';
+		$sec =~ s/\{z(-?\d+)\}/$rank{$1}/g;
+		push @out, $sec;
+	}
+	return join('', @out);
 }
 
 =item unified_diff($a, $b)
