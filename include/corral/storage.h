@@ -71,7 +71,15 @@ typedef struct CorralStorage {
                     char *err, size_t errlen);
     void (*close)(void *store);
     void *arg;
-    void *reserved[8];
+    /* Drops every record with zxid > zxid, including records appended but
+     * not yet durable (an ensemble member's TRUNC, or before it installs
+     * the leader's snapshot); durable when it returns.  Called on the loop
+     * thread, rarely (synchronisation with a new leader), while the member
+     * serves no client.  Returns 0, or -1 with a message in err.  NULL when
+     * the backend cannot (such a backend cannot serve in an ensemble that
+     * has to truncate). */
+    int (*truncate)(void *store, int64_t zxid, char *err, size_t errlen);
+    void *reserved[7];
 } CorralStorage;
 
 int corral_register_storage(CorralModule *m, const CorralStorage *storage);

@@ -381,6 +381,8 @@ static const CorralConfigKey server_keys[] = {
     {"init_limit", CORRAL_KEY_INT, SRV(init_limit), 0, 1, 1000},
     {"sync_limit", CORRAL_KEY_INT, SRV(sync_limit), 0, 1, 1000},
     {"container_check_ms", CORRAL_KEY_INT, SRV(container_check_ms), 0, 10, 86400000},
+    {"peer_timeout_ms", CORRAL_KEY_INT, SRV(peer_timeout_ms), 0, 20, 3600000},
+    {"zab_start_counter", CORRAL_KEY_INT, SRV(zab_start_counter), 0, 0, 0xFFFFFFF0LL},
     CORRAL_CONFIG_KEYS_END};
 
 typedef struct MemberTmp {

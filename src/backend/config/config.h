@@ -38,6 +38,8 @@ typedef struct CoreConfig {
     const char *log_level;
     int64_t init_limit, sync_limit;
     int64_t container_check_ms;       /* znode.container.checkIntervalMs */
+    int64_t peer_timeout_ms;          /* ensemble failure detection; 0 = sync_limit * tick_ms */
+    int64_t zab_start_counter;        /* test knob: first zxid counter of a new epoch */
     /* ensemble: */
     size_t n_members;
     EnsembleMember members[CORRAL_MAX_ENSEMBLE];

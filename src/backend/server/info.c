@@ -11,6 +11,7 @@
 #include "module/module.h"
 #include "net/eventloop.h"
 #include "server/internal.h"
+#include "server/replication.h"
 
 static int64_t count_open_fds(void)
 {
@@ -33,7 +34,7 @@ void corral_server_info(CorralServerInfo *info)
     memset(&v, 0, sizeof v);
     v.size = sizeof v;
     v.version = srv.version_line;
-    v.mode = srv.cfg && srv.cfg->n_members ? "standalone" : "standalone";
+    v.mode = replication_active() ? replication_mode() : "standalone";
     v.last_zxid = srv.last_zxid;
     /* ZooKeeper counts the root twice ("" and "/"); print its number. */
     v.node_count = srv.tree ? tree_node_count(srv.tree) + 1 : 0;

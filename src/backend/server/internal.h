@@ -39,6 +39,7 @@ typedef struct ClientConn {
     int64_t last_zxid;
     const char *last_op;
     int64_t lat_min, lat_max, lat_sum, lat_count, lat_last;
+    void *repl;                /* replication.c: forwarded requests, FIFO queue */
 } ClientConn;
 
 /* A write waiting for durability, for latency accounting. */
@@ -76,6 +77,9 @@ int64_t server_next_zxid(void);
 /* Appends an encoded txn (header + record) to this turn's batch. */
 void server_log_txn(const WBuf *txn, int64_t zxid);
 void server_pending_write(int64_t zxid, int64_t start_ms);
+/* Releases replies up to zxid (the durable point standalone, the quorum
+ * commit point in an ensemble). */
+void server_commit_point(int64_t zxid);
 
 /* request.c */
 void request_on_frame(Conn *c, const uint8_t *frame, size_t len);

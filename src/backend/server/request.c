@@ -15,6 +15,7 @@
 #include "module/module.h"
 #include "net/eventloop.h"
 #include "server/internal.h"
+#include "server/replication.h"
 
 /* ---- replies ------------------------------------------------------------ */
 
@@ -625,6 +626,8 @@ static ClientConn *client_new(Conn *c)
 void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
 {
     ClientConn *cc = c->proto ? c->proto : client_new(c);
+    if (replication_active() && replication_client_frame(cc, frame, len))
+        return;
     RBuf r;
     rbuf_init(&r, frame, len);
     arena_reset(&srv.req_arena);
@@ -709,6 +712,8 @@ void request_on_close(Conn *c)
     ClientConn *cc = c->proto;
     if (!cc)
         return;
+    if (replication_active())
+        replication_client_closed(cc);
     if (cc->session && cc->session->client == cc) {
         /* The session lives on until it expires; its watches go with the
          * connection, as in ZooKeeper (the client re-sends setWatches). */

@@ -16,6 +16,7 @@
 #include "module/module.h"
 #include "net/eventloop.h"
 #include "server/internal.h"
+#include "server/replication.h"
 #include "server/server.h"
 
 Server srv;
@@ -37,6 +38,8 @@ int64_t server_next_zxid(void)
 
 void server_log_txn(const WBuf *txn, int64_t zxid)
 {
+    if (replication_active())
+        replication_logged(txn, zxid);
     if (!srv.storage)
         return;
     if (srv.ntx == srv.captx) {
@@ -91,7 +94,7 @@ void server_touch_latency(ClientConn *cc, int64_t start_ms)
     }
 }
 
-static void on_durable(void *ctx, int64_t zxid)
+void server_commit_point(int64_t zxid)
 {
     while (srv.pend_len && srv.pend[srv.pend_head].zxid <= zxid) {
         int64_t ms = el_now_ms() - srv.pend[srv.pend_head].start_ms;
@@ -100,6 +103,15 @@ static void on_durable(void *ctx, int64_t zxid)
         srv.pend_len--;
     }
     net_set_durable_zxid(zxid);
+}
+
+static void on_durable(void *ctx, int64_t zxid)
+{
+    if (replication_active()) {
+        replication_local_durable(zxid);
+        return;
+    }
+    server_commit_point(zxid);
 }
 
 static void on_storage_failed(void *ctx, const char *why)
@@ -147,6 +159,8 @@ static void expire_one(void *ctx, Session *s)
 
 static int64_t expiry_tick(void *arg)
 {
+    if (replication_active())
+        return replication_expiry_tick();
     session_expire_due(el_now_ms(), expire_one, NULL);
     return srv.cfg->tick_ms;
 }
@@ -186,6 +200,8 @@ static void reap(const char *path)
 
 static int64_t reap_tick(void *arg)
 {
+    if (replication_active() && !replication_may_write())
+        return srv.cfg->container_check_ms;
     PathList l = {0};
     tree_containers(srv.tree, collect_path, &l);
     size_t ncontainers = l.n;
@@ -309,6 +325,10 @@ int server_init(const CoreConfig *cfg)
     el_add_before_sleep(commit_turn, NULL);
     if (open_storage(cfg) < 0)
         return -1;
+    /* After recovery; before net_init, so that its before-sleep hook runs
+     * before replies are flushed. */
+    if (replication_init(cfg) < 0)
+        return -1;
     NetHandlers h = {request_on_frame, request_on_close};
     if (net_init(cfg, &h) < 0)
         return -1;
@@ -319,6 +339,7 @@ int server_init(const CoreConfig *cfg)
 
 int server_shutdown(void)
 {
+    replication_shutdown();
     net_shutdown();
     /* Whatever the last turn produced goes to storage before closing it. */
     commit_turn(NULL);

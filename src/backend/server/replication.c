@@ -1,0 +1,972 @@
+/*
+ * src/backend/server/replication.c: the server side of the ZAB ensemble:
+ * the host functions zab/zab.h asks for (apply, log, truncate, snapshots,
+ * forwarded requests, sessions) and the hooks the server calls
+ * (replication.h).
+ *
+ * Requests on a learner: reads are served locally; writes, createSession,
+ * closeSession and sync are forwarded to the leader and answered when the
+ * matching committed txn is applied here (TxnHeader clientId + cxid) or the
+ * sync round comes back.  A session's frames that arrive while one of its
+ * forwarded requests is outstanding are queued and replayed in order
+ * (FIFO per session).  On the leader, only sync is asynchronous.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics/metrics.h"
+#include "net/eventloop.h"
+#include "server/replication.h"
+#include "zab/zab.h"
+
+#define QUEUE_MAX_FRAMES 100000
+
+enum { OUT_WRITE = 1, OUT_CREATE, OUT_CLOSE, OUT_SYNC };
+
+typedef struct Outstanding {
+    int kind;
+    int32_t xid;
+    uint64_t token;
+    int64_t start_ms;
+    char *path;               /* sync */
+} Outstanding;
+
+typedef struct QFrame {
+    uint8_t *data;
+    size_t len;
+} QFrame;
+
+typedef struct ReplClient {
+    ClientConn *cc;
+    Outstanding *out;
+    size_t nout, capout;
+    QFrame *q;
+    size_t qhead, nq, capq;
+    int64_t pending_sid;      /* createSession forwarded */
+    struct ReplClient *prev, *next;
+} ReplClient;
+
+static struct {
+    int active;
+    const CoreConfig *cfg;
+    uint64_t logged_count;
+    uint64_t next_token;
+    int replaying;
+    ReplClient *clients;
+    Conn dummy;               /* output sink for forwarded requests on the leader */
+    Arena arena;
+} rp;
+
+int replication_active(void) { return rp.active; }
+
+/* ---- per-client state ---------------------------------------------------- */
+
+static ReplClient *rc_of(ClientConn *cc)
+{
+    if (cc->repl)
+        return cc->repl;
+    ReplClient *rc = xcalloc(1, sizeof *rc);
+    rc->cc = cc;
+    rc->next = rp.clients;
+    if (rp.clients)
+        rp.clients->prev = rc;
+    rp.clients = rc;
+    cc->repl = rc;
+    return rc;
+}
+
+static void rc_free(ReplClient *rc)
+{
+    for (size_t i = 0; i < rc->nout; i++)
+        free(rc->out[i].path);
+    for (size_t i = 0; i < rc->nq; i++)
+        free(rc->q[rc->qhead + i].data);
+    free(rc->out);
+    free(rc->q);
+    if (rc->prev)
+        rc->prev->next = rc->next;
+    else
+        rp.clients = rc->next;
+    if (rc->next)
+        rc->next->prev = rc->prev;
+    free(rc);
+}
+
+void replication_client_closed(ClientConn *cc)
+{
+    if (cc->repl) {
+        rc_free(cc->repl);
+        cc->repl = NULL;
+    }
+}
+
+static void push_out(ReplClient *rc, int kind, int32_t xid, uint64_t token, const char *path, size_t plen)
+{
+    if (rc->nout == rc->capout) {
+        rc->capout = rc->capout ? rc->capout * 2 : 4;
+        rc->out = xrealloc(rc->out, rc->capout * sizeof *rc->out);
+    }
+    rc->out[rc->nout++] = (Outstanding){kind, xid, token, el_now_ms(), path ? xstrndup(path, plen) : NULL};
+}
+
+static void pop_out(ReplClient *rc)
+{
+    free(rc->out[0].path);
+    memmove(rc->out, rc->out + 1, (rc->nout - 1) * sizeof *rc->out);
+    rc->nout--;
+}
+
+static int has_sync_out(const ReplClient *rc)
+{
+    for (size_t i = 0; i < rc->nout; i++)
+        if (rc->out[i].kind == OUT_SYNC || rc->out[i].kind == OUT_CREATE)
+            return 1;
+    return 0;
+}
+
+static int enqueue(ReplClient *rc, const uint8_t *frame, size_t len)
+{
+    if (rc->nq >= QUEUE_MAX_FRAMES) {
+        net_conn_close(rc->cc->conn, "too many requests queued behind a forwarded one");
+        return 1;
+    }
+    if (rc->qhead + rc->nq == rc->capq) {
+        if (rc->qhead) {
+            memmove(rc->q, rc->q + rc->qhead, rc->nq * sizeof *rc->q);
+            rc->qhead = 0;
+        } else {
+            rc->capq = rc->capq ? rc->capq * 2 : 8;
+            rc->q = xrealloc(rc->q, rc->capq * sizeof *rc->q);
+        }
+    }
+    uint8_t *d = xmalloc(len ? len : 1);
+    memcpy(d, frame, len);
+    rc->q[rc->qhead + rc->nq++] = (QFrame){d, len};
+    return 1;
+}
+
+static int op_is_write(int32_t type)
+{
+    switch (type) {
+    case ZOO_OP_CREATE:
+    case ZOO_OP_CREATE2:
+    case ZOO_OP_CREATE_CONTAINER:
+    case ZOO_OP_CREATE_TTL:
+    case ZOO_OP_DELETE:
+    case ZOO_OP_SETDATA:
+    case ZOO_OP_SETACL:
+    case ZOO_OP_CHECK:
+    case ZOO_OP_MULTI:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* May this frame be handled now (else it waits behind the outstanding
+ * requests)?  A learner pipelines writes behind writes (the leader keeps
+ * their order); anything else waits until nothing is outstanding. */
+static int may_run(ReplClient *rc, const uint8_t *frame, size_t len)
+{
+    if (rc->nout == 0)
+        return 1;
+    if (zab_is_leader() || len < 8 || has_sync_out(rc))
+        return 0;
+    int32_t type = (int32_t)((uint32_t)frame[4] << 24 | (uint32_t)frame[5] << 16 | (uint32_t)frame[6] << 8 | frame[7]);
+    return op_is_write(type) || type == ZOO_OP_CLOSE_SESSION;
+}
+
+static void drain(ReplClient *rc)
+{
+    ClientConn *cc = rc->cc;
+    Conn *c = cc->conn;
+    while (rc->nq && !c->closed && c->proto == cc) {
+        QFrame f = rc->q[rc->qhead];
+        if (!may_run(rc, f.data, f.len))
+            break;
+        rc->qhead++;
+        rc->nq--;
+        rp.replaying = 1;
+        request_on_frame(c, f.data, f.len);
+        rp.replaying = 0;
+        free(f.data);
+        if (c->closed || c->proto != cc)
+            return;   /* cc and rc are gone */
+    }
+}
+
+static void complete_head(ReplClient *rc)
+{
+    if (rc->nout)
+        pop_out(rc);
+    drain(rc);
+}
+
+/* ---- replies built on a learner ------------------------------------------ */
+
+static void stat_out(const ZStat *z, Stat *s)
+{
+    *s = (Stat){z->czxid, z->mzxid, z->ctime, z->mtime, z->version, z->cversion, z->aversion,
+                z->ephemeral_owner, z->data_length, z->num_children, z->pzxid};
+}
+
+/* The body of a successful op's result (write.c's write_op_result). */
+static void op_result(WBuf *o, int op, const TxnResult *r)
+{
+    Stat st;
+    switch (op) {
+    case ZOO_OP_CREATE: {
+        CreateResponse cr = {r->path};
+        jute_write_CreateResponse(o, &cr);
+        break;
+    }
+    case ZOO_OP_CREATE2:
+    case ZOO_OP_CREATE_CONTAINER:
+    case ZOO_OP_CREATE_TTL: {
+        stat_out(&r->stat, &st);
+        Create2Response cr = {r->path, st};
+        jute_write_Create2Response(o, &cr);
+        break;
+    }
+    case ZOO_OP_SETDATA:
+    case ZOO_OP_CHECK: {
+        stat_out(&r->stat, &st);
+        SetDataResponse sr = {st};
+        jute_write_SetDataResponse(o, &sr);
+        break;
+    }
+    case ZOO_OP_SETACL: {
+        stat_out(&r->stat, &st);
+        SetACLResponse sr = {st};
+        jute_write_SetACLResponse(o, &sr);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void write_reply(ClientConn *cc, const TxnHeader *h, const TxnResult *res, int64_t start)
+{
+    Conn *c = cc->conn;
+    net_conn_hold(c, h->zxid);
+    size_t off = wbuf_begin_frame(&c->out);
+    int err = h->type == ZOO_OP_MULTI ? 0 : res->err;
+    ReplyHeader rh = {h->cxid, h->zxid, err};
+    jute_write_ReplyHeader(&c->out, &rh);
+    if (h->type == ZOO_OP_MULTI) {
+        int failed = 0;
+        for (int i = 0; i < res->nsub; i++)
+            if (res->sub[i].type == ZOO_OP_ERROR)
+                failed = 1;
+        for (int i = 0; i < res->nsub; i++) {
+            if (failed) {
+                MultiHeader mh = {ZOO_OP_ERROR, false, res->sub[i].err};
+                ErrorResponse er = {res->sub[i].err};
+                jute_write_MultiHeader(&c->out, &mh);
+                jute_write_ErrorResponse(&c->out, &er);
+            } else {
+                MultiHeader mh = {res->sub[i].type, false, 0};
+                jute_write_MultiHeader(&c->out, &mh);
+                if (res->sub[i].type != ZOO_OP_CHECK)
+                    op_result(&c->out, res->sub[i].type, &res->sub[i]);
+            }
+        }
+        MultiHeader end = {-1, true, -1};
+        jute_write_MultiHeader(&c->out, &end);
+    } else if (err == 0 && h->type != ZOO_OP_ERROR) {
+        op_result(&c->out, h->type, res);
+    }
+    wbuf_end_frame(&c->out, off);
+    cc->last_zxid = h->zxid;
+    net_count_sent(c);
+    c->last_response_ms = el_wall_ms();
+    net_conn_flush_later(c);
+    server_touch_latency(cc, start);
+}
+
+static void send_connect_response(ClientConn *cc, Session *s)
+{
+    Conn *c = cc->conn;
+    net_conn_hold(c, srv.last_zxid);
+    size_t off = wbuf_begin_frame(&c->out);
+    ConnectResponse r = {0, s->timeout_ms, s->id, {(const char *)s->passwd, SESSION_PASSWD_LEN}};
+    wire_write_connect_response(&c->out, &r, cc->ro_layout < 0 ? -1 : 0);
+    wbuf_end_frame(&c->out, off);
+    net_count_sent(c);
+    net_conn_flush_later(c);
+}
+
+static ReplClient *find_pending_create(int64_t sid)
+{
+    for (ReplClient *rc = rp.clients; rc; rc = rc->next)
+        if (rc->pending_sid == sid && rc->nout && rc->out[0].kind == OUT_CREATE)
+            return rc;
+    return NULL;
+}
+
+/* ---- host functions: learner ------------------------------------------------ */
+
+int64_t zab_host_applied(void) { return srv.last_zxid; }
+
+void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
+{
+    arena_reset(&rp.arena);
+    RBuf r;
+    rbuf_init(&r, txn, len);
+    TxnHeader h;
+    if (jute_read_TxnHeader(&r, &rp.arena, &h) < 0)
+        goto broken;
+    ClientConn *closing = NULL;
+    if (h.type == ZOO_OP_CLOSE_SESSION) {
+        Session *s = session_find(h.clientId);
+        closing = s ? s->client : NULL;
+    }
+    TxnResult res;
+    if (txn_apply(txn, len, &rp.arena, &res) < 0)
+        goto broken;
+    if (h.clientId == 0)
+        return;
+    if (h.type == ZOO_OP_CREATE_SESSION) {
+        ReplClient *rc = find_pending_create(h.clientId);
+        Session *s = session_find(h.clientId);
+        if (rc && s && !rc->cc->conn->closed) {
+            ClientConn *cc = rc->cc;
+            s->client = cc;
+            cc->session = s;
+            cc->connected = 1;
+            rc->pending_sid = 0;
+            send_connect_response(cc, s);
+            complete_head(rc);
+        }
+        return;
+    }
+    if (h.type == ZOO_OP_CLOSE_SESSION) {
+        if (closing) {
+            ReplClient *rc = closing->repl;
+            closing->session = NULL;
+            if (rc && rc->nout && rc->out[0].kind == OUT_CLOSE) {
+                net_conn_hold(closing->conn, h.zxid);
+                reply_error(closing, rc->out[0].xid, ZERR_OK);
+                pop_out(rc);
+            }
+            net_conn_close_after_flush(closing->conn);
+        }
+        return;
+    }
+    Session *s = session_find(h.clientId);
+    ClientConn *cc = s ? s->client : NULL;
+    ReplClient *rc = cc ? cc->repl : NULL;
+    if (!rc || !rc->nout || rc->out[0].kind != OUT_WRITE || rc->out[0].xid != h.cxid)
+        return;
+    write_reply(cc, &h, &res, rc->out[0].start_ms);
+    complete_head(rc);
+    return;
+broken:
+    corral_log(CORRAL_LOG_FATAL, "replication", "cannot apply the committed txn 0x%llx; exiting",
+               (unsigned long long)zxid);
+    _exit(1);
+}
+
+static void try_complete_syncs(void);
+
+void zab_host_commit_point(int64_t zxid)
+{
+    server_commit_point(zxid);
+    try_complete_syncs();
+}
+
+int zab_host_log(const ZabTxn *t, size_t n)
+{
+    if (!srv.storage) {
+        zab_local_durable(t[n - 1].zxid);
+        return 0;
+    }
+    CorralTxnRecord *recs = xmalloc(n * sizeof *recs);
+    for (size_t i = 0; i < n; i++)
+        recs[i] = (CorralTxnRecord){t[i].zxid, t[i].data, t[i].len};
+    char err[256] = "";
+    int rc = srv.storage->append(srv.store, recs, n, err, sizeof err);
+    free(recs);
+    if (rc < 0) {
+        corral_log(CORRAL_LOG_FATAL, "replication", "storage append failed: %s; exiting", err);
+        _exit(1);
+    }
+    return 0;
+}
+
+static int storage_truncate(int64_t zxid)
+{
+    if (!srv.storage)
+        return 0;
+    if (srv.storage->size < offsetof(CorralStorage, truncate) + sizeof srv.storage->truncate ||
+        !srv.storage->truncate) {
+        corral_log(CORRAL_LOG_ERROR, "replication", "storage %s cannot truncate", srv.storage->name);
+        return -1;
+    }
+    char err[256] = "";
+    if (srv.storage->truncate(srv.store, zxid, err, sizeof err) < 0) {
+        corral_log(CORRAL_LOG_FATAL, "replication", "storage truncate to 0x%llx failed: %s; exiting",
+                   (unsigned long long)zxid, err);
+        _exit(1);
+    }
+    return 0;
+}
+
+int zab_host_truncate(int64_t zxid) { return storage_truncate(zxid); }
+
+static void close_client(void *ctx, Conn *c)
+{
+    if (c->is_client)
+        net_conn_close(c, ctx);
+}
+
+static void drop_clients(const char *why) { net_foreach_conn(close_client, (void *)why); }
+
+int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
+{
+    drop_clients(NULL);
+    server_snapshot_finish();
+    watch_free(srv.watches);
+    srv.watches = watch_new();
+    session_table_free();
+    session_table_init(rp.cfg->tick_ms, rp.cfg->max_session_timeout_ms, rp.cfg->server_id, el_now_ms(),
+                       el_wall_ms());
+    if (server_load_snapshot(zxid, data, len) < 0)
+        return -1;
+    srv.epoch = zxid >> 32;
+    if (srv.storage) {
+        if (storage_truncate(zxid) < 0)
+            corral_log(CORRAL_LOG_WARN, "replication", "storage kept records after 0x%llx", (unsigned long long)zxid);
+        if (srv.storage->snapshot) {
+            char err[256] = "";
+            if (srv.storage->snapshot(srv.store, zxid, data, len, err, sizeof err) < 0) {
+                corral_log(CORRAL_LOG_FATAL, "replication", "storing the leader's snapshot failed: %s; exiting", err);
+                _exit(1);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- host functions: leader ------------------------------------------------- */
+
+/* The state in snapshot.c's format (doc/storage.md). */
+static void put_acl(void *ctx, uint32_t id, const TreeAclEntry *acl, int n)
+{
+    WBuf *w = ctx;
+    wbuf_put_int(w, (int32_t)id);
+    wbuf_put_int(w, n);
+    for (int i = 0; i < n; i++) {
+        wbuf_put_int(w, acl[i].perms);
+        wbuf_put_bytes(w, zk_bytes_cstr(acl[i].scheme));
+        wbuf_put_bytes(w, zk_bytes_cstr(acl[i].id));
+    }
+}
+
+static void count_acl(void *ctx, uint32_t id, const TreeAclEntry *acl, int n) { (*(int32_t *)ctx)++; }
+
+static int put_node(void *ctx, const char *path, size_t len, const ZNode *n)
+{
+    WBuf *w = ctx;
+    const char *d;
+    int32_t dl;
+    ZStatPersisted st;
+    tree_data(n, &d, &dl);
+    tree_stat_persisted(n, &st);
+    wbuf_put_bytes(w, (ZkBytes){path, (int32_t)len});
+    wbuf_put_bytes(w, (ZkBytes){d, dl});
+    wbuf_put_int(w, (int32_t)tree_node_acl(n));
+    wbuf_put_long(w, st.czxid);
+    wbuf_put_long(w, st.mzxid);
+    wbuf_put_long(w, st.ctime);
+    wbuf_put_long(w, st.mtime);
+    wbuf_put_int(w, st.version);
+    wbuf_put_int(w, st.cversion);
+    wbuf_put_int(w, st.aversion);
+    wbuf_put_long(w, st.ephemeral_owner);
+    wbuf_put_long(w, st.pzxid);
+    return 0;
+}
+
+static void put_session(void *ctx, Session *s)
+{
+    WBuf *w = ctx;
+    wbuf_put_long(w, s->id);
+    wbuf_put_int(w, s->timeout_ms);
+}
+
+int64_t zab_host_snapshot(WBuf *w)
+{
+    int64_t zxid = srv.last_zxid;
+    wbuf_put_raw(w, "CRLSNAP1", 8);
+    wbuf_put_long(w, zxid);
+    wbuf_put_int(w, (int32_t)session_count());
+    session_foreach(put_session, w);
+    int32_t nacls = 0;
+    tree_acl_foreach(srv.tree, count_acl, &nacls);
+    wbuf_put_int(w, nacls);
+    tree_acl_foreach(srv.tree, put_acl, w);
+    tree_walk(srv.tree, "/", 1, put_node, w);
+    wbuf_put_bytes(w, ZK_BYTES_NULL);
+    wbuf_put_long(w, (int64_t)tree_digest(srv.tree));
+    return zxid;
+}
+
+/* Logs and applies a txn made here (leader). */
+static void log_and_apply(WBuf *w, int64_t zxid, int64_t start)
+{
+    server_log_txn(w, zxid);
+    server_pending_write(zxid, start);
+    TxnResult res;
+    arena_reset(&rp.arena);
+    if (txn_apply(w->data, w->len, &rp.arena, &res) < 0) {
+        corral_log(CORRAL_LOG_FATAL, "replication", "cannot apply the txn just logged at 0x%llx; exiting",
+                   (unsigned long long)zxid);
+        _exit(1);
+    }
+}
+
+static void log_error_txn(int64_t session, int32_t cxid, int err, int64_t start)
+{
+    TxnHeader h = {session, cxid, server_next_zxid(), el_wall_ms(), ZOO_OP_ERROR};
+    ErrorTxn e = {err};
+    WBuf w = WBUF_INIT;
+    jute_write_TxnHeader(&w, &h);
+    jute_write_ErrorTxn(&w, &e);
+    log_and_apply(&w, h.zxid, start);
+    wbuf_free(&w);
+}
+
+/* A forwarded write failed validation: the reply write.c produced in the
+ * sink says how; log it as an ErrorTxn (a MultiTxn of them for a multi). */
+static void log_failed_write(int64_t session, int32_t cxid, int32_t type, int64_t start)
+{
+    WBuf *o = &rp.dummy.out;
+    RBuf r;
+    rbuf_init(&r, o->data, o->len);
+    if (o->len < 4) {
+        log_error_txn(session, cxid, ZERR_MARSHALLINGERROR, start);
+        return;
+    }
+    rbuf_get_int(&r);
+    ReplyHeader rh;
+    arena_reset(&rp.arena);
+    if (jute_read_ReplyHeader(&r, &rp.arena, &rh) < 0) {
+        log_error_txn(session, cxid, ZERR_MARSHALLINGERROR, start);
+        return;
+    }
+    if (type != ZOO_OP_MULTI || rh.err != 0) {
+        log_error_txn(session, cxid, rh.err ? rh.err : ZERR_MARSHALLINGERROR, start);
+        return;
+    }
+    WBuf recs = WBUF_INIT;
+    size_t offs[1025];
+    int errs[1024];
+    int n = 0;
+    for (;;) {
+        MultiHeader mh;
+        if (jute_read_MultiHeader(&r, &rp.arena, &mh) < 0 || mh.done)
+            break;
+        ErrorResponse er;
+        if (jute_read_ErrorResponse(&r, &rp.arena, &er) < 0 || n == 1024)
+            break;
+        offs[n] = recs.len;
+        errs[n] = er.err;
+        ErrorTxn et = {er.err};
+        jute_write_ErrorTxn(&recs, &et);
+        n++;
+    }
+    offs[n] = recs.len;
+    Txn *items = arena_alloc(&rp.arena, (size_t)(n ? n : 1) * sizeof *items);
+    for (int i = 0; i < n; i++)
+        items[i] = (Txn){ZOO_OP_ERROR, {(const char *)recs.data + offs[i], (int32_t)(offs[i + 1] - offs[i])}};
+    (void)errs;
+    MultiTxn mt = {{n, items}};
+    TxnHeader h = {session, cxid, server_next_zxid(), el_wall_ms(), ZOO_OP_MULTI};
+    WBuf w = WBUF_INIT;
+    jute_write_TxnHeader(&w, &h);
+    jute_write_MultiTxn(&w, &mt);
+    wbuf_free(&recs);
+    log_and_apply(&w, h.zxid, start);
+    wbuf_free(&w);
+}
+
+static void reset_dummy(void)
+{
+    rp.dummy.out.len = 0;
+    rp.dummy.out_sent = 0;
+    rp.dummy.nmarks = rp.dummy.mark_head = 0;
+}
+
+void zab_host_forwarded(int kind, int64_t session, int32_t cxid, int32_t type, int32_t timeout, const ZabAuth *ids,
+                        size_t nids, const uint8_t *body, size_t len)
+{
+    int64_t start = el_now_ms();
+    if (!zab_can_write())
+        return;
+    if (kind == ZAB_REQ_CREATE_SESSION) {
+        if (session_find(session))
+            return;
+        TxnHeader h = {session, 0, server_next_zxid(), el_wall_ms(), ZOO_OP_CREATE_SESSION};
+        CreateSessionTxn t = {timeout};
+        WBuf w = WBUF_INIT;
+        jute_write_TxnHeader(&w, &h);
+        jute_write_CreateSessionTxn(&w, &t);
+        log_and_apply(&w, h.zxid, start);
+        wbuf_free(&w);
+        return;
+    }
+    Session *s = session_find(session);
+    if (!s || s->closing) {
+        log_error_txn(session, cxid, ZERR_SESSIONEXPIRED, start);
+        return;
+    }
+    if (kind == ZAB_REQ_CLOSE_SESSION) {
+        ClientConn *local = s->client;
+        txn_close_session(session, start);
+        if (local) {
+            local->session = NULL;
+            net_conn_close_after_flush(local->conn);
+        }
+        return;
+    }
+    ClientConn shadow;
+    memset(&shadow, 0, sizeof shadow);
+    shadow.conn = &rp.dummy;
+    shadow.session = s;
+    shadow.connected = 1;
+    shadow.ro_layout = -1;
+    shadow.last_op = "NA";
+    for (size_t i = 0; i < nids; i++)
+        acl_add_id(&shadow, ids[i].scheme, ids[i].id);
+    RequestHeader h = {cxid, type};
+    RBuf rb;
+    rbuf_init(&rb, body, len);
+    uint64_t before = rp.logged_count;
+    reset_dummy();
+    arena_reset(&srv.req_arena);
+    if (op_is_write(type))
+        write_request(&shadow, &h, &rb, start);
+    if (rp.logged_count == before)
+        log_failed_write(session, cxid, type, start);
+    reset_dummy();
+    acl_free_ids(&shadow);
+}
+
+void zab_host_start_epoch(int64_t epoch, int64_t first_counter)
+{
+    srv.epoch = epoch;
+    srv.last_zxid = epoch << 32 | (first_counter & 0xffffffffLL);
+    TxnHeader h = {0, 0, server_next_zxid(), el_wall_ms(), ZOO_OP_ERROR};
+    ErrorTxn e = {0};
+    WBuf w = WBUF_INIT;
+    jute_write_TxnHeader(&w, &h);
+    jute_write_ErrorTxn(&w, &e);
+    server_log_txn(&w, h.zxid);
+    TxnResult res;
+    arena_reset(&rp.arena);
+    txn_apply(w.data, w.len, &rp.arena, &res);
+    wbuf_free(&w);
+}
+
+static void touch_all(void *ctx, Session *s) { session_touch(s, el_now_ms()); }
+
+void zab_host_leader_ready(void) { session_foreach(touch_all, NULL); }
+
+void zab_host_touch(int64_t session, int32_t remaining_ms)
+{
+    Session *s = session_find(session);
+    if (!s || s->closing || remaining_ms <= 0)
+        return;
+    int64_t tick = rp.cfg->tick_ms > 0 ? rp.cfg->tick_ms : 1;
+    int64_t t = el_now_ms() - (s->timeout_ms - remaining_ms);
+    int64_t deadline = ((t + s->timeout_ms) / tick + 1) * tick;
+    if (deadline > s->expire_at)
+        session_touch(s, t);
+}
+
+typedef struct TouchCtx {
+    WBuf *out;
+    int n;
+    int64_t now;
+} TouchCtx;
+
+static void collect_touch(void *ctx, Session *s)
+{
+    TouchCtx *t = ctx;
+    if (!s->client || s->closing || s->expire_at <= t->now)
+        return;
+    wbuf_put_long(t->out, s->id);
+    wbuf_put_int(t->out, (int32_t)(s->expire_at - t->now));
+    t->n++;
+}
+
+int zab_host_collect_touches(WBuf *out)
+{
+    TouchCtx t = {out, 0, el_now_ms()};
+    session_foreach(collect_touch, &t);
+    return t.n;
+}
+
+/* ---- sync ------------------------------------------------------------------- */
+
+typedef struct PendingSync {
+    uint64_t token;
+    ClientConn *cc;
+    int done;
+    int64_t zxid;
+} PendingSync;
+
+static PendingSync *psyncs;
+static size_t npsyncs, cappsyncs;
+
+static void try_complete_syncs(void)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < npsyncs; i++) {
+        PendingSync p = psyncs[i];
+        if (p.done && srv.last_zxid >= p.zxid && p.cc) {
+            ReplClient *rc = p.cc->repl;
+            if (rc && rc->nout && rc->out[0].kind == OUT_SYNC && rc->out[0].token == p.token) {
+                ClientConn *cc = p.cc;
+                Conn *c = cc->conn;
+                net_conn_hold(c, srv.last_zxid);
+                size_t off = wbuf_begin_frame(&c->out);
+                ReplyHeader rh = {rc->out[0].xid, srv.last_zxid, 0};
+                jute_write_ReplyHeader(&c->out, &rh);
+                SyncResponse resp = {zk_bytes_cstr(rc->out[0].path)};
+                jute_write_SyncResponse(&c->out, &resp);
+                wbuf_end_frame(&c->out, off);
+                net_count_sent(c);
+                c->last_response_ms = el_wall_ms();
+                net_conn_flush_later(c);
+                server_touch_latency(cc, rc->out[0].start_ms);
+                /* The list may change while draining: finish this pass
+                 * with the entries not looked at yet. */
+                for (size_t j = i + 1; j < npsyncs; j++)
+                    psyncs[k++] = psyncs[j];
+                npsyncs = k;
+                complete_head(rc);
+                try_complete_syncs();
+                return;
+            }
+            continue;   /* stale: drop */
+        }
+        if (p.cc)
+            psyncs[k++] = p;
+    }
+    npsyncs = k;
+}
+
+void zab_host_sync_done(uint64_t token, int64_t zxid)
+{
+    for (size_t i = 0; i < npsyncs; i++)
+        if (psyncs[i].token == token) {
+            psyncs[i].done = 1;
+            psyncs[i].zxid = zxid;
+        }
+    try_complete_syncs();
+}
+
+static void start_sync(ClientConn *cc, ReplClient *rc, const RequestHeader *h, RBuf *body)
+{
+    SyncRequest q;
+    if (jute_read_SyncRequest(body, &srv.req_arena, &q) < 0) {
+        net_conn_close(cc->conn, "malformed sync request");
+        return;
+    }
+    cc->last_op = "SYNC";
+    uint64_t token = ++rp.next_token;
+    if (zab_sync(token) < 0) {
+        net_conn_close(cc->conn, "this member stopped serving");
+        return;
+    }
+    push_out(rc, OUT_SYNC, h->xid, token, q.path.data ? q.path.data : "", q.path.len > 0 ? (size_t)q.path.len : 0);
+    if (npsyncs == cappsyncs) {
+        cappsyncs = cappsyncs ? cappsyncs * 2 : 16;
+        psyncs = xrealloc(psyncs, cappsyncs * sizeof *psyncs);
+    }
+    psyncs[npsyncs++] = (PendingSync){token, cc, 0, 0};
+}
+
+/* ---- hooks ------------------------------------------------------------------ */
+
+void replication_logged(const WBuf *txn, int64_t zxid)
+{
+    rp.logged_count++;
+    if (zab_propose(zxid, txn->data, txn->len) < 0) {
+        corral_log(CORRAL_LOG_FATAL, "replication",
+                   "a txn (0x%llx) was made while this member is not an established leader; exiting",
+                   (unsigned long long)zxid);
+        _exit(1);
+    }
+}
+
+void replication_local_durable(int64_t zxid)
+{
+    if (!srv.storage)
+        zxid = zab_last_logged();
+    zab_local_durable(zxid);
+}
+
+static void expire_one(void *ctx, Session *s)
+{
+    corral_log(CORRAL_LOG_INFO, "session", "Expiring session 0x%llx, timeout of %dms exceeded",
+               (unsigned long long)s->id, s->timeout_ms);
+    ClientConn *cc = s->client;
+    txn_close_session(s->id, el_now_ms());
+    if (cc) {
+        cc->session = NULL;
+        net_conn_close_after_flush(cc->conn);
+    }
+}
+
+int64_t replication_expiry_tick(void)
+{
+    if (zab_can_write())
+        session_expire_due(el_now_ms(), expire_one, NULL);
+    return rp.cfg->tick_ms;
+}
+
+int replication_may_write(void) { return zab_can_write(); }
+
+const char *replication_mode(void) { return zab_serving() ? zab_state_name() : "looking"; }
+
+void zab_host_role_changed(ZabState old_state, ZabState new_state)
+{
+    drop_clients("this member changed role");
+    for (size_t i = 0; i < npsyncs; i++)
+        psyncs[i].cc = NULL;
+    npsyncs = 0;
+}
+
+int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len)
+{
+    if (!zab_serving()) {
+        net_conn_close(cc->conn, NULL);
+        return 1;
+    }
+    ReplClient *rc = rc_of(cc);
+    if (!rp.replaying && rc->nq)
+        return enqueue(rc, frame, len);
+    if (!may_run(rc, frame, len))
+        return enqueue(rc, frame, len);
+    int leader = zab_is_leader();
+    RBuf r;
+    rbuf_init(&r, frame, len);
+    if (!cc->connected) {
+        if (leader)
+            return 0;
+        ConnectRequest req;
+        int ro;
+        arena_reset(&srv.req_arena);
+        if (wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0 || req.sessionId != 0 ||
+            req.lastZxidSeen > srv.last_zxid)
+            return 0;   /* the core answers (reattach, refusal, error) */
+        cc->ro_layout = ro;
+        int32_t timeout = req.timeOut;
+        if (timeout < rp.cfg->min_session_timeout_ms)
+            timeout = (int32_t)rp.cfg->min_session_timeout_ms;
+        if (timeout > rp.cfg->max_session_timeout_ms)
+            timeout = (int32_t)rp.cfg->max_session_timeout_ms;
+        int64_t sid = session_next_id();
+        if (zab_forward(ZAB_REQ_CREATE_SESSION, sid, 0, ZOO_OP_CREATE_SESSION, timeout, NULL, 0, NULL, 0) < 0) {
+            net_conn_close(cc->conn, NULL);
+            return 1;
+        }
+        rc->pending_sid = sid;
+        push_out(rc, OUT_CREATE, 0, 0, NULL, 0);
+        return 1;
+    }
+    if (!cc->session)
+        return 0;
+    RequestHeader h;
+    arena_reset(&srv.req_arena);
+    if (jute_read_RequestHeader(&r, &srv.req_arena, &h) < 0)
+        return 0;
+    if (h.type == ZOO_OP_SYNC) {
+        session_touch(cc->session, el_now_ms());
+        if (h.xid >= 0)
+            cc->last_cxid = h.xid;
+        start_sync(cc, rc, &h, &r);
+        return 1;
+    }
+    if (leader) {
+        if ((op_is_write(h.type) || h.type == ZOO_OP_CLOSE_SESSION) && !zab_can_write()) {
+            net_conn_close(cc->conn, "the leader cannot take writes now");
+            return 1;
+        }
+        return 0;
+    }
+    int kind = op_is_write(h.type) ? ZAB_REQ_WRITE : h.type == ZOO_OP_CLOSE_SESSION ? ZAB_REQ_CLOSE_SESSION : 0;
+    if (!kind)
+        return 0;   /* a read: served here */
+    session_touch(cc->session, el_now_ms());
+    if (h.xid >= 0)
+        cc->last_cxid = h.xid;
+    ZabAuth ids[64];
+    size_t nids = cc->nids < 64 ? cc->nids : 64;
+    for (size_t i = 0; i < nids; i++)
+        ids[i] = (ZabAuth){cc->ids[i].scheme, cc->ids[i].id};
+    size_t hdr = 8;
+    if (zab_forward(kind, cc->session->id, h.xid, h.type, 0, ids, nids, frame + hdr, len - hdr) < 0) {
+        net_conn_close(cc->conn, "this member stopped serving");
+        return 1;
+    }
+    push_out(rc, kind == ZAB_REQ_WRITE ? OUT_WRITE : OUT_CLOSE, h.xid, 0, NULL, 0);
+    return 1;
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static int64_t g_followers(void *a) { return zab_is_leader() ? zab_learner_count() : 0; }
+static int64_t g_synced(void *a) { return zab_is_leader() ? zab_synced_count() : 0; }
+static int64_t g_synced_obs(void *a) { return zab_is_leader() ? zab_synced_observers() : 0; }
+static int64_t g_pending_syncs(void *a) { return (int64_t)npsyncs; }
+static int64_t g_epoch(void *a) { return zab_epoch(); }
+static int64_t g_commit(void *a) { return zab_commit_zxid(); }
+static int64_t g_digest(void *a) { return (int64_t)tree_digest(srv.tree); }
+static int64_t g_leader(void *a) { return zab_leader_id(); }
+
+static void zab_hook(void *arg) { zab_before_sleep(); }
+
+int replication_init(const CoreConfig *cfg)
+{
+    if (cfg->n_members == 0)
+        return 0;
+    rp.cfg = cfg;
+    rp.active = 1;
+    arena_init(&rp.arena, 65536);
+    wbuf_init(&rp.dummy.out);
+    rp.dummy.fd = -1;
+    rp.dummy.closed = 1;
+    snprintf(rp.dummy.peer_desc, sizeof rp.dummy.peer_desc, "(forwarded)");
+    corral_metric_gauge_fn("followers", "Learners connected to this leader", g_followers, NULL);
+    corral_metric_gauge_fn("synced_followers", "Voting followers synced with this leader", g_synced, NULL);
+    corral_metric_gauge_fn("synced_observers", "Observers synced with this leader", g_synced_obs, NULL);
+    corral_metric_gauge_fn("pending_syncs", "sync requests waiting for a heartbeat round", g_pending_syncs, NULL);
+    corral_metric_gauge_fn("zab_epoch", "Current ZAB epoch", g_epoch, NULL);
+    corral_metric_gauge_fn("zab_commit_zxid", "Highest committed zxid known", g_commit, NULL);
+    corral_metric_gauge_fn("zab_leader_id", "Id of the leader (-1 while looking)", g_leader, NULL);
+    corral_metric_gauge_fn("tree_digest", "Digest of the whole tree", g_digest, NULL);
+    el_add_before_sleep(zab_hook, NULL);
+    return zab_init(cfg, srv.last_zxid);
+}
+
+void replication_shutdown(void)
+{
+    if (!rp.active)
+        return;
+    zab_shutdown();
+    wbuf_free(&rp.dummy.out);
+    free(rp.dummy.marks);
+    rp.dummy.marks = NULL;
+    arena_free(&rp.arena);
+    free(psyncs);
+    psyncs = NULL;
+    npsyncs = cappsyncs = 0;
+    rp.active = 0;
+}

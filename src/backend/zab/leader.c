@@ -1,0 +1,615 @@
+/*
+ * src/backend/zab/leader.c: the leader side of discovery, synchronisation
+ * and broadcast; heartbeats, sync rounds, the quorum commit point and the
+ * in-place epoch rollover.  See README.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/eventloop.h"
+#include "zab/zab_int.h"
+
+enum { L_NEW = 0, L_INFO, L_EPOCH, L_SYNC, L_ACTIVE, L_UPTODATE };
+enum { LD_DISCOVERY = 0, LD_EPOCHACK, LD_SYNC, LD_ESTABLISHED };
+
+#define ROLLOVER_START 0xFFFF0000LL
+#define ROLLOVER_REFUSE 0xFFFFFC00LL
+
+typedef struct Learner {
+    PeerConn *pc;
+    int64_t sid;
+    int observer;
+    int phase;
+    int got_info, got_ackepoch;
+    int64_t accepted_epoch, current_epoch, last_zxid;
+    int want_snap;
+    int64_t acked;
+    int64_t sync_zxid;
+    int64_t pong_round;
+    int64_t newepoch_acked;
+    struct Learner *next;
+} Learner;
+
+typedef struct PendingSync {
+    uint64_t token;
+    int64_t round;
+    int64_t zxid;
+    int64_t learner;      /* sid, or -1 for a local client */
+} PendingSync;
+
+static struct {
+    Learner *list;
+    int phase;
+    int64_t new_epoch;
+    int64_t started_ms;
+    int64_t hist_end;
+    int64_t ping_round;
+    PendingSync *syncs;
+    size_t nsyncs, capsyncs;
+    int64_t rollover_epoch;
+    int active;
+} ld;
+
+static int is_voter_learner(const Learner *l) { return !l->observer && zab_is_voter(l->sid); }
+
+int zab_learner_count(void)
+{
+    int n = 0;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->got_info)
+            n++;
+    return n;
+}
+
+int zab_synced_count(void)
+{
+    int n = 0;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase >= L_ACTIVE && is_voter_learner(l))
+            n++;
+    return n;
+}
+
+int zab_synced_observers(void)
+{
+    int n = 0;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase >= L_ACTIVE && !is_voter_learner(l))
+            n++;
+    return n;
+}
+
+static void drop_learner(Learner *l)
+{
+    Learner **pp = &ld.list;
+    while (*pp && *pp != l)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = l->next;
+    if (l->pc) {
+        l->pc->ctx = NULL;
+        pc_close(l->pc);
+    }
+    free(l);
+}
+
+static void send_leaderinfo(Learner *l)
+{
+    int64_t e = ld.phase == LD_ESTABLISHED ? zab.epoch : ld.new_epoch;
+    pc_send(l->pc, ZP_LEADERINFO, e, NULL, 0);
+    l->phase = L_EPOCH;
+}
+
+static void maybe_uptodate(Learner *l)
+{
+    if (ld.phase == LD_ESTABLISHED && l->phase == L_ACTIVE && zab.commit >= l->sync_zxid) {
+        pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
+        pc_send(l->pc, ZP_UPTODATE, zab.commit, NULL, 0);
+        l->phase = L_UPTODATE;
+        corral_log(CORRAL_LOG_INFO, "zab", "%s %lld is up to date at 0x%llx", l->observer ? "observer" : "follower",
+                   (long long)l->sid, (unsigned long long)zab.commit);
+    }
+}
+
+static void send_proposals_after(Learner *l, int64_t from)
+{
+    for (size_t i = hist_after(from); i < hist_count(); i++) {
+        const HistEntry *e = hist_at(i);
+        pc_send(l->pc, ZP_PROPOSAL, e->zxid, e->data, e->len);
+    }
+}
+
+/* DIFF, TRUNC or SNAP, the proposals, then NEWLEADER. */
+static void sync_learner(Learner *l)
+{
+    int64_t f = l->last_zxid, last = hist_last();
+    const char *how;
+    if (!l->want_snap && f == last) {
+        how = "DIFF (nothing)";
+        pc_send(l->pc, ZP_DIFF, last, NULL, 0);
+    } else if (!l->want_snap && f < last && f >= hist_base() && hist_contains(f)) {
+        how = "DIFF";
+        pc_send(l->pc, ZP_DIFF, last, NULL, 0);
+        send_proposals_after(l, f);
+    } else if (!l->want_snap && f > last && (f >> 32) == (last >> 32) && hist_contains(last)) {
+        how = "TRUNC";
+        pc_send(l->pc, ZP_TRUNC, last, NULL, 0);
+    } else {
+        how = "SNAP";
+        WBuf w = WBUF_INIT;
+        int64_t s = zab_host_snapshot(&w);
+        pc_send(l->pc, ZP_SNAP, s, w.data, w.len);
+        wbuf_free(&w);
+        send_proposals_after(l, s);
+    }
+    int64_t e = ld.phase == LD_ESTABLISHED ? zab.epoch : ld.new_epoch;
+    pc_send(l->pc, ZP_NEWLEADER, e << 32, NULL, 0);
+    l->sync_zxid = hist_last();
+    l->phase = L_SYNC;
+    if (ld.phase == LD_ESTABLISHED)
+        pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
+    corral_log(CORRAL_LOG_INFO, "zab", "syncing %s %lld (at 0x%llx) by %s to 0x%llx",
+               l->observer ? "observer" : "follower", (long long)l->sid, (unsigned long long)f, how,
+               (unsigned long long)l->sync_zxid);
+}
+
+static void establish(void)
+{
+    ld.phase = LD_ESTABLISHED;
+    zab.epoch = ld.new_epoch;
+    if (ld.hist_end > zab.commit)
+        zab.commit = ld.hist_end;
+    corral_log(CORRAL_LOG_INFO, "zab", "LEADING: epoch %lld established with %d of %d voting members synced",
+               (long long)zab.epoch, zab_synced_count() + 1, zab.n_voters);
+    zab_host_commit_point(zab.commit);
+    zab.serving = 1;
+    zab_host_start_epoch(zab.epoch, zab.cfg->zab_start_counter);
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase >= L_SYNC) {
+            pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
+            maybe_uptodate(l);
+        }
+    zab_host_leader_ready();
+}
+
+static void check_established(void)
+{
+    if (ld.phase != LD_SYNC)
+        return;
+    int n = zab.durable >= ld.hist_end ? 1 : 0;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase >= L_ACTIVE && is_voter_learner(l))
+            n++;
+    if (n >= zab.quorum)
+        establish();
+}
+
+static void check_epochack(void)
+{
+    if (ld.phase != LD_EPOCHACK)
+        return;
+    int n = 1;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->got_ackepoch && is_voter_learner(l))
+            n++;
+    if (n < zab.quorum)
+        return;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->got_ackepoch && is_voter_learner(l) &&
+            (l->current_epoch > zab.current_epoch ||
+             (l->current_epoch == zab.current_epoch && l->last_zxid > hist_last()))) {
+            corral_log(CORRAL_LOG_WARN, "zab", "follower %lld is ahead of this leader (epoch %lld, zxid 0x%llx)",
+                       (long long)l->sid, (long long)l->current_epoch, (unsigned long long)l->last_zxid);
+            zab_go_looking("a follower has a newer history");
+            return;
+        }
+    zab_persist_epochs(ld.new_epoch, ld.new_epoch);
+    ld.phase = LD_SYNC;
+    ld.hist_end = hist_last();
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->got_ackepoch)
+            sync_learner(l);
+    check_established();
+}
+
+static void check_discovery(void)
+{
+    if (ld.phase != LD_DISCOVERY)
+        return;
+    int n = 1;
+    int64_t maxe = zab.accepted_epoch;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->got_info) {
+            if (is_voter_learner(l))
+                n++;
+            if (l->accepted_epoch > maxe)
+                maxe = l->accepted_epoch;
+        }
+    if (n < zab.quorum)
+        return;
+    ld.new_epoch = maxe + 1;
+    zab_persist_epochs(ld.new_epoch, zab.current_epoch);
+    ld.phase = LD_EPOCHACK;
+    corral_log(CORRAL_LOG_INFO, "zab", "new epoch %lld proposed", (long long)ld.new_epoch);
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->got_info)
+            send_leaderinfo(l);
+    check_epochack();
+}
+
+static void recompute_commit(void)
+{
+    if (ld.phase != LD_ESTABLISHED)
+        return;
+    int64_t vals[CORRAL_MAX_ENSEMBLE + 1];
+    int n = 0;
+    int64_t self = zab.durable < hist_last() ? zab.durable : hist_last();
+    vals[n++] = self;
+    for (Learner *l = ld.list; l && n <= CORRAL_MAX_ENSEMBLE; l = l->next)
+        if (l->phase >= L_ACTIVE && is_voter_learner(l))
+            vals[n++] = l->acked;
+    if (n < zab.quorum)
+        return;
+    /* The quorum-th largest. */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (vals[j] > vals[i]) {
+                int64_t t = vals[i];
+                vals[i] = vals[j];
+                vals[j] = t;
+            }
+    int64_t c = vals[zab.quorum - 1];
+    if (c <= zab.commit)
+        return;
+    zab.commit = c;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase >= L_SYNC) {
+            pc_send(l->pc, ZP_COMMIT, c, NULL, 0);
+            maybe_uptodate(l);
+        }
+    zab_host_commit_point(c);
+}
+
+void leader_durable(void)
+{
+    if (ld.phase == LD_SYNC)
+        check_established();
+    else
+        recompute_commit();
+}
+
+static void check_syncs(void)
+{
+    if (!ld.nsyncs)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < ld.nsyncs; i++) {
+        PendingSync *s = &ld.syncs[i];
+        int n = 1;
+        for (Learner *l = ld.list; l; l = l->next)
+            if (l->phase >= L_ACTIVE && is_voter_learner(l) && l->pong_round >= s->round)
+                n++;
+        if (n >= zab.quorum) {
+            if (s->learner < 0) {
+                zab_host_sync_done(s->token, s->zxid);
+            } else {
+                for (Learner *l = ld.list; l; l = l->next)
+                    if (l->sid == s->learner && l->phase >= L_SYNC) {
+                        size_t off = pc_begin(l->pc, ZP_SYNCDONE, s->zxid);
+                        wbuf_put_long(&l->pc->out, (int64_t)s->token);
+                        pc_end(l->pc, off);
+                    }
+            }
+        } else {
+            ld.syncs[k++] = *s;
+        }
+    }
+    ld.nsyncs = k;
+}
+
+static void send_pings(void)
+{
+    ld.ping_round++;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase >= L_EPOCH) {
+            size_t off = pc_begin(l->pc, ZP_PING, zab.commit);
+            wbuf_put_long(&l->pc->out, ld.ping_round);
+            pc_end(l->pc, off);
+        }
+}
+
+static void add_sync(uint64_t token, int64_t learner)
+{
+    if (ld.nsyncs == ld.capsyncs) {
+        ld.capsyncs = ld.capsyncs ? ld.capsyncs * 2 : 16;
+        ld.syncs = xrealloc(ld.syncs, ld.capsyncs * sizeof *ld.syncs);
+    }
+    /* Pings sent from now on carry round ping_round + 1. */
+    ld.syncs[ld.nsyncs++] = (PendingSync){token, ld.ping_round + 1, zab.commit, learner};
+}
+
+static int sync_round_pending;
+
+int leader_sync(uint64_t token)
+{
+    if (ld.phase != LD_ESTABLISHED)
+        return -1;
+    add_sync(token, -1);
+    sync_round_pending = 1;
+    return 0;
+}
+
+static void start_rollover(void)
+{
+    if (ld.rollover_epoch || ld.phase != LD_ESTABLISHED)
+        return;
+    ld.rollover_epoch = zab.epoch + 1;
+    corral_log(CORRAL_LOG_INFO, "zab", "zxid counter near its end: moving to epoch %lld in place",
+               (long long)ld.rollover_epoch);
+    zab_persist_epochs(ld.rollover_epoch, zab.current_epoch);
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase >= L_SYNC)
+            pc_send(l->pc, ZP_NEWEPOCH, ld.rollover_epoch, NULL, 0);
+}
+
+static void check_rollover(void)
+{
+    if (!ld.rollover_epoch)
+        return;
+    int n = 1;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (is_voter_learner(l) && l->phase >= L_SYNC && l->newepoch_acked >= ld.rollover_epoch)
+            n++;
+    if (n < zab.quorum)
+        return;
+    int64_t e = ld.rollover_epoch;
+    ld.rollover_epoch = 0;
+    zab_persist_epochs(e, e);
+    zab.epoch = e;
+    corral_log(CORRAL_LOG_INFO, "zab", "LEADING: now in epoch %lld", (long long)e);
+    zab_host_start_epoch(e, 0);
+}
+
+int leader_propose(int64_t zxid, const void *data, size_t len)
+{
+    if (ld.phase != LD_ESTABLISHED)
+        return -1;
+    if ((zxid >> 32) != zab.epoch) {
+        corral_log(CORRAL_LOG_FATAL, "zab", "txn 0x%llx is not in the leader's epoch %lld; exiting",
+                   (unsigned long long)zxid, (long long)zab.epoch);
+        _exit(1);
+    }
+    hist_append(zxid, data, len);
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase >= L_SYNC)
+            pc_send(l->pc, ZP_PROPOSAL, zxid, data, len);
+    if ((zxid & 0xffffffffLL) >= ROLLOVER_START)
+        start_rollover();
+    return 0;
+}
+
+int leader_can_write(void)
+{
+    if (ld.phase != LD_ESTABLISHED)
+        return 0;
+    int64_t counter = hist_last() & 0xffffffffLL;
+    return (hist_last() >> 32) != zab.epoch || counter < ROLLOVER_REFUSE;
+}
+
+static void learner_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
+{
+    Learner *l = pc->ctx;
+    if (!l)
+        return;
+    switch (type) {
+    case ZP_FOLLOWERINFO: {
+        int64_t sid = rbuf_get_long(r);
+        int64_t acc = rbuf_get_long(r);
+        int obs = rbuf_get_int(r);
+        int want = rbuf_get_int(r);
+        const EnsembleMember *m = zab_member(sid);
+        if (r->err || !m || sid == zab.my_id || m->observer != obs) {
+            corral_log(CORRAL_LOG_WARN, "zab", "%s: refusing learner id %lld", pc->desc, (long long)sid);
+            drop_learner(l);
+            return;
+        }
+        for (Learner *o = ld.list; o; o = o->next)
+            if (o != l && o->sid == sid) {
+                drop_learner(o);
+                break;
+            }
+        l->sid = sid;
+        pc->peer_id = sid;
+        l->observer = obs;
+        l->accepted_epoch = acc;
+        l->last_zxid = zxid;
+        l->want_snap = want;
+        l->got_info = 1;
+        l->phase = L_INFO;
+        if (ld.phase == LD_DISCOVERY)
+            check_discovery();
+        else
+            send_leaderinfo(l);
+        break;
+    }
+    case ZP_ACKEPOCH:
+        if (l->phase != L_EPOCH)
+            break;
+        l->current_epoch = rbuf_get_long(r);
+        l->last_zxid = zxid;
+        l->got_ackepoch = 1;
+        if (ld.phase == LD_EPOCHACK)
+            check_epochack();
+        else if (ld.phase >= LD_SYNC)
+            sync_learner(l);
+        break;
+    case ZP_ACKNEWLEADER:
+        if (l->phase != L_SYNC)
+            break;
+        l->phase = L_ACTIVE;
+        l->acked = l->sync_zxid;
+        l->pong_round = ld.ping_round;
+        if (ld.phase == LD_SYNC)
+            check_established();
+        else {
+            maybe_uptodate(l);
+            recompute_commit();
+        }
+        break;
+    case ZP_ACK:
+        if (l->phase >= L_ACTIVE && zxid > l->acked) {
+            l->acked = zxid;
+            recompute_commit();
+        }
+        break;
+    case ZP_PONG: {
+        if (zxid > l->pong_round)
+            l->pong_round = zxid;
+        int32_t n = rbuf_get_int(r);
+        for (int32_t i = 0; i < n && !r->err; i++) {
+            int64_t sid = rbuf_get_long(r);
+            int32_t rem = rbuf_get_int(r);
+            if (!r->err && ld.phase == LD_ESTABLISHED)
+                zab_host_touch(sid, rem);
+        }
+        check_syncs();
+        break;
+    }
+    case ZP_REQUEST: {
+        if (ld.phase != LD_ESTABLISHED || l->phase < L_ACTIVE)
+            break;
+        int kind = rbuf_get_int(r);
+        int64_t session = rbuf_get_long(r);
+        int32_t cxid = rbuf_get_int(r);
+        int32_t op = rbuf_get_int(r);
+        int32_t timeout = rbuf_get_int(r);
+        int32_t nids = rbuf_get_int(r);
+        if (r->err || nids < 0 || nids > 1024)
+            break;
+        ZabAuth ids[nids ? nids : 1];
+        char *strs[2 * (nids ? nids : 1)];
+        for (int32_t i = 0; i < nids; i++) {
+            ZkBytes s = rbuf_get_bytes(r), id = rbuf_get_bytes(r);
+            strs[2 * i] = zk_bytes_strdup(s);
+            strs[2 * i + 1] = zk_bytes_strdup(id);
+            ids[i].scheme = strs[2 * i] ? strs[2 * i] : "";
+            ids[i].id = strs[2 * i + 1] ? strs[2 * i + 1] : "";
+        }
+        ZkBytes body = rbuf_get_bytes(r);
+        if (!r->err)
+            zab_host_forwarded(kind, session, cxid, op, timeout, ids, (size_t)nids, (const uint8_t *)body.data,
+                               body.len > 0 ? (size_t)body.len : 0);
+        for (int32_t i = 0; i < 2 * nids; i++)
+            free(strs[i]);
+        break;
+    }
+    case ZP_SYNC: {
+        int64_t token = rbuf_get_long(r);
+        if (ld.phase != LD_ESTABLISHED || r->err)
+            break;
+        add_sync((uint64_t)token, l->sid);
+        sync_round_pending = 1;
+        break;
+    }
+    case ZP_ACKNEWEPOCH:
+        if (zxid > l->newepoch_acked)
+            l->newepoch_acked = zxid;
+        check_rollover();
+        break;
+    default:
+        break;
+    }
+}
+
+static void learner_closed(PeerConn *pc)
+{
+    Learner *l = pc->ctx;
+    if (!l)
+        return;
+    corral_log(CORRAL_LOG_INFO, "zab", "connection to learner %lld lost", (long long)l->sid);
+    l->pc = NULL;
+    drop_learner(l);
+}
+
+void leader_peer_accept(int fd)
+{
+    Learner *l = xcalloc(1, sizeof *l);
+    l->sid = -1;
+    l->pc = pc_wrap(fd, learner_frame, learner_closed, l);
+    l->next = ld.list;
+    ld.list = l;
+}
+
+void leader_start(void)
+{
+    free(ld.syncs);
+    memset(&ld, 0, sizeof ld);
+    ld.active = 1;
+    ld.phase = LD_DISCOVERY;
+    ld.started_ms = el_now_ms();
+    /* Our own logged proposals are part of the history we will commit:
+     * apply them now (replies are held until the commit point anyway). */
+    for (size_t i = hist_after(zab_host_applied()); i < hist_count(); i++) {
+        const HistEntry *e = hist_at(i);
+        zab_host_apply(e->zxid, e->data, e->len);
+    }
+    check_discovery();
+}
+
+void leader_stop(void)
+{
+    while (ld.list)
+        drop_learner(ld.list);
+    free(ld.syncs);
+    memset(&ld, 0, sizeof ld);
+    sync_round_pending = 0;
+}
+
+void leader_tick(void)
+{
+    int64_t now = el_now_ms();
+    if (ld.phase != LD_ESTABLISHED) {
+        if (now - ld.started_ms > zab.init_timeout_ms) {
+            zab_go_looking("no quorum of followers within the initial limit");
+            return;
+        }
+    }
+    for (Learner *l = ld.list, *next; l; l = next) {
+        next = l->next;
+        int64_t limit = l->phase >= L_ACTIVE ? zab.peer_timeout_ms : zab.init_timeout_ms;
+        if (l->pc && now - l->pc->last_rx_ms > limit) {
+            corral_log(CORRAL_LOG_WARN, "zab", "learner %lld silent for %lld ms: dropping it", (long long)l->sid,
+                       (long long)(now - l->pc->last_rx_ms));
+            drop_learner(l);
+        }
+    }
+    if (ld.phase == LD_ESTABLISHED) {
+        int n = 1;
+        for (Learner *l = ld.list; l; l = l->next)
+            if (l->phase >= L_ACTIVE && is_voter_learner(l))
+                n++;
+        if (n < zab.quorum) {
+            zab_go_looking("lost the quorum of followers");
+            return;
+        }
+        if (ld.rollover_epoch)
+            for (Learner *l = ld.list; l; l = l->next)
+                if (l->phase >= L_SYNC && l->newepoch_acked < ld.rollover_epoch)
+                    pc_send(l->pc, ZP_NEWEPOCH, ld.rollover_epoch, NULL, 0);
+    }
+    send_pings();
+    sync_round_pending = 0;
+}
+
+void leader_before_sleep(void)
+{
+    if (sync_round_pending) {
+        sync_round_pending = 0;
+        send_pings();
+    }
+    if (ld.nsyncs && zab.quorum == 1)
+        check_syncs();
+    if (ld.phase == LD_ESTABLISHED)
+        hist_trim(zab.commit);
+}

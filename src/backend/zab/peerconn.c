@@ -1,0 +1,369 @@
+/*
+ * src/backend/zab/peerconn.c: framed, non-blocking TCP connections between
+ * members (election and peer protocol), on the event loop.
+ *
+ * Output is appended to a buffer and written at the end of the loop turn
+ * (pc_flush_all), or when the socket becomes writable.  A closed PeerConn
+ * stays allocated until the end of the turn, so callbacks may close the
+ * connection they are called for.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/eventloop.h"
+#include "zab/zab_int.h"
+
+#define READ_CHUNK 65536
+#define MAX_BACKLOG (256u << 20)
+
+static PeerConn *dirty_list;
+static PeerConn **dead;
+static size_t ndead, capdead;
+
+typedef struct Listener {
+    int fd;
+    void (*fn)(int fd, void *arg);
+    void *arg;
+} Listener;
+
+static int to_sockaddr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        *len = sizeof *sin;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *sin6;
+        return 0;
+    }
+    return -1;
+}
+
+static void listen_ready(int fd, int events, void *arg)
+{
+    Listener *l = arg;
+    for (int i = 0; i < 16; i++) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+            return;
+        int one = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        l->fn(cfd, l->arg);
+    }
+}
+
+int pc_listen(const CorralAddr *addr, void (*fn)(int fd, void *arg), void *arg)
+{
+    struct sockaddr_storage ss;
+    socklen_t slen;
+    if (to_sockaddr(addr->host, addr->port, &ss, &slen) < 0) {
+        corral_log(CORRAL_LOG_ERROR, "zab", "bad address %s", addr->host);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, 128) < 0) {
+        corral_log(CORRAL_LOG_ERROR, "zab", "cannot listen on %s:%d: %s", addr->host, addr->port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    Listener *l = xcalloc(1, sizeof *l);
+    l->fd = fd;
+    l->fn = fn;
+    l->arg = arg;
+    el_watch(fd, CORRAL_EV_READ, listen_ready, l);
+    return fd;
+}
+
+void pc_unlisten(int fd)
+{
+    if (fd >= 0) {
+        el_unwatch(fd);
+        close(fd);
+    }
+}
+
+static void pc_io(int fd, int events, void *arg);
+
+static void set_write(PeerConn *pc, int on)
+{
+    if (pc->closed || pc->want_write == on)
+        return;
+    pc->want_write = on;
+    el_watch(pc->fd, CORRAL_EV_READ | (on ? CORRAL_EV_WRITE : 0), pc_io, pc);
+}
+
+static void pc_fail(PeerConn *pc)
+{
+    if (pc->closed)
+        return;
+    PcEventFn cb = pc->on_close;
+    pc_close(pc);
+    if (cb)
+        cb(pc);
+}
+
+static void mark_dirty(PeerConn *pc)
+{
+    if (pc->dirty || pc->closed)
+        return;
+    pc->dirty = 1;
+    pc->dirty_next = dirty_list;
+    dirty_list = pc;
+}
+
+static void pc_write(PeerConn *pc)
+{
+    if (pc->closed || pc->connecting)
+        return;
+    while (pc->out_sent < pc->out.len) {
+        ssize_t w = send(pc->fd, pc->out.data + pc->out_sent, pc->out.len - pc->out_sent, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            pc_fail(pc);
+            return;
+        }
+        pc->out_sent += (size_t)w;
+    }
+    if (pc->out_sent == pc->out.len) {
+        pc->out_sent = 0;
+        pc->out.len = 0;
+        set_write(pc, 0);
+    } else {
+        if (pc->out_sent > (1u << 20)) {
+            memmove(pc->out.data, pc->out.data + pc->out_sent, pc->out.len - pc->out_sent);
+            pc->out.len -= pc->out_sent;
+            pc->out_sent = 0;
+        }
+        set_write(pc, 1);
+    }
+}
+
+static void pc_read(PeerConn *pc)
+{
+    for (int rounds = 0; rounds < 8 && !pc->closed; rounds++) {
+        if (pc->in_cap - pc->in_len < READ_CHUNK / 2) {
+            size_t cap = pc->in_cap ? pc->in_cap * 2 : READ_CHUNK;
+            pc->in = xrealloc(pc->in, cap);
+            pc->in_cap = cap;
+        }
+        ssize_t r = recv(pc->fd, pc->in + pc->in_len, pc->in_cap - pc->in_len, 0);
+        if (r == 0) {
+            pc_fail(pc);
+            return;
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                pc_fail(pc);
+            return;
+        }
+        pc->in_len += (size_t)r;
+        pc->last_rx_ms = el_now_ms();
+        size_t off = 0;
+        while (!pc->closed && pc->in_len - off >= 4) {
+            const uint8_t *p = pc->in + off;
+            uint32_t flen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+            if (flen < 12 || flen > ZAB_MAX_FRAME) {
+                corral_log(CORRAL_LOG_WARN, "zab", "%s: bad frame length %u", pc->desc, flen);
+                pc_fail(pc);
+                return;
+            }
+            if (pc->in_len - off - 4 < flen)
+                break;
+            RBuf rb;
+            rbuf_init(&rb, p + 4, flen);
+            int32_t type = rbuf_get_int(&rb);
+            int64_t zxid = rbuf_get_long(&rb);
+            off += 4 + flen;
+            pc->on_frame(pc, type, zxid, &rb);
+        }
+        if (pc->closed)
+            return;
+        if (off) {
+            memmove(pc->in, pc->in + off, pc->in_len - off);
+            pc->in_len -= off;
+        }
+        if (pc->in_len == 0 && pc->in_cap > 4 * READ_CHUNK) {
+            free(pc->in);
+            pc->in = NULL;
+            pc->in_cap = 0;
+        }
+    }
+}
+
+static void pc_io(int fd, int events, void *arg)
+{
+    PeerConn *pc = arg;
+    if (pc->closed)
+        return;
+    if (pc->connecting && (events & (CORRAL_EV_WRITE | CORRAL_EV_READ))) {
+        int err = 0;
+        socklen_t el = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err) {
+            pc_fail(pc);
+            return;
+        }
+        pc->connecting = 0;
+        pc->last_rx_ms = el_now_ms();
+        pc->want_write = -1;
+        set_write(pc, pc->out.len > 0);
+        if (pc->on_connect)
+            pc->on_connect(pc);
+        if (pc->closed)
+            return;
+        mark_dirty(pc);
+        return;
+    }
+    if (events & CORRAL_EV_WRITE)
+        pc_write(pc);
+    if (!pc->closed && (events & CORRAL_EV_READ))
+        pc_read(pc);
+}
+
+static PeerConn *pc_new(int fd, PcFrameFn on_frame, PcEventFn on_close, void *ctx)
+{
+    PeerConn *pc = xcalloc(1, sizeof *pc);
+    pc->fd = fd;
+    pc->on_frame = on_frame;
+    pc->on_close = on_close;
+    pc->ctx = ctx;
+    pc->peer_id = -1;
+    pc->last_rx_ms = el_now_ms();
+    wbuf_init(&pc->out);
+    snprintf(pc->desc, sizeof pc->desc, "fd %d", fd);
+    return pc;
+}
+
+PeerConn *pc_wrap(int fd, PcFrameFn on_frame, PcEventFn on_close, void *ctx)
+{
+    PeerConn *pc = pc_new(fd, on_frame, on_close, ctx);
+    pc->want_write = 0;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof ip);
+        snprintf(pc->desc, sizeof pc->desc, "%s:%d", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    }
+    el_watch(fd, CORRAL_EV_READ, pc_io, pc);
+    return pc;
+}
+
+PeerConn *pc_connect(const char *src_host, const CorralAddr *dst, PcFrameFn on_frame, PcEventFn on_close,
+                     PcEventFn on_connect, void *ctx)
+{
+    struct sockaddr_storage ss, src;
+    socklen_t slen, srclen;
+    if (to_sockaddr(dst->host, dst->port, &ss, &slen) < 0)
+        return NULL;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (src_host && to_sockaddr(src_host, 0, &src, &srclen) == 0 && src.ss_family == ss.ss_family) {
+        if (bind(fd, (struct sockaddr *)&src, srclen) < 0) {
+            corral_log(CORRAL_LOG_WARN, "zab", "cannot bind the source address %s: %s", src_host, strerror(errno));
+            close(fd);
+            return NULL;
+        }
+    }
+    int rc = connect(fd, (struct sockaddr *)&ss, slen);
+    if (rc < 0 && errno != EINPROGRESS) {
+        close(fd);
+        return NULL;
+    }
+    PeerConn *pc = pc_new(fd, on_frame, on_close, ctx);
+    pc->on_connect = on_connect;
+    pc->connecting = 1;
+    pc->want_write = 1;
+    snprintf(pc->desc, sizeof pc->desc, "%s:%d", dst->host, dst->port);
+    el_watch(fd, CORRAL_EV_READ | CORRAL_EV_WRITE, pc_io, pc);
+    return pc;
+}
+
+size_t pc_begin(PeerConn *pc, int type, int64_t zxid)
+{
+    size_t off = wbuf_begin_frame(&pc->out);
+    wbuf_put_int(&pc->out, type);
+    wbuf_put_long(&pc->out, zxid);
+    return off;
+}
+
+void pc_end(PeerConn *pc, size_t off)
+{
+    wbuf_end_frame(&pc->out, off);
+    mark_dirty(pc);
+    if (pc->out.len - pc->out_sent > MAX_BACKLOG) {
+        corral_log(CORRAL_LOG_WARN, "zab", "%s: output backlog above %u MiB, closing", pc->desc, MAX_BACKLOG >> 20);
+        pc_fail(pc);
+    }
+}
+
+void pc_send(PeerConn *pc, int type, int64_t zxid, const void *payload, size_t len)
+{
+    if (pc->closed)
+        return;
+    size_t off = pc_begin(pc, type, zxid);
+    if (len)
+        wbuf_put_raw(&pc->out, payload, len);
+    pc_end(pc, off);
+}
+
+size_t pc_backlog(const PeerConn *pc) { return pc->out.len - pc->out_sent; }
+
+void pc_close(PeerConn *pc)
+{
+    if (pc->closed)
+        return;
+    pc->closed = 1;
+    el_unwatch(pc->fd);
+    close(pc->fd);
+    if (ndead == capdead) {
+        capdead = capdead ? capdead * 2 : 16;
+        dead = xrealloc(dead, capdead * sizeof *dead);
+    }
+    dead[ndead++] = pc;
+}
+
+void pc_flush_all(void)
+{
+    while (dirty_list) {
+        PeerConn *pc = dirty_list;
+        dirty_list = pc->dirty_next;
+        pc->dirty = 0;
+        if (!pc->closed)
+            pc_write(pc);
+    }
+    for (size_t i = 0; i < ndead; i++) {
+        PeerConn *pc = dead[i];
+        free(pc->in);
+        wbuf_free(&pc->out);
+        free(pc);
+    }
+    ndead = 0;
+}

@@ -1,0 +1,228 @@
+/*
+ * src/backend/zab/zab.c: the member's state machine (LOOKING, FOLLOWING,
+ * LEADING, OBSERVING), timers, epochs and the status views.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/eventloop.h"
+#include "zab/zab_int.h"
+
+Zab zab = {.peer_listen_fd = -1, .election_listen_fd = -1};
+
+const EnsembleMember *zab_member(int64_t id)
+{
+    for (size_t i = 0; i < zab.cfg->n_members; i++)
+        if (zab.cfg->members[i].id == id)
+            return &zab.cfg->members[i];
+    return NULL;
+}
+
+int zab_is_voter(int64_t id)
+{
+    const EnsembleMember *m = zab_member(id);
+    return m && !m->observer;
+}
+
+const char *zab_host_of_self_peer(void) { return zab.me->peer.host; }
+const char *zab_host_of_self_election(void) { return zab.me->election.host; }
+
+void zab_persist_epochs(int64_t accepted, int64_t current)
+{
+    if (accepted == zab.accepted_epoch && current == zab.current_epoch)
+        return;
+    if (epochs_store(zab.cfg->data_dir, accepted, current) < 0) {
+        corral_log(CORRAL_LOG_FATAL, "zab", "cannot write %s/zab_epochs; exiting", zab.cfg->data_dir);
+        _exit(1);
+    }
+    zab.accepted_epoch = accepted;
+    zab.current_epoch = current;
+}
+
+static const char *state_name(ZabState s)
+{
+    switch (s) {
+    case ZAB_LEADING: return "leader";
+    case ZAB_FOLLOWING: return "follower";
+    case ZAB_OBSERVING: return "observer";
+    default: return "looking";
+    }
+}
+
+void zab_set_state(ZabState s, int64_t leader)
+{
+    ZabState old = zab.state;
+    if (old == ZAB_LEADING)
+        leader_stop();
+    else if (old == ZAB_FOLLOWING || old == ZAB_OBSERVING)
+        learner_stop();
+    zab.state = s;
+    zab.leader_id = s == ZAB_LOOKING ? -1 : leader;
+    zab.serving = 0;
+    corral_log(CORRAL_LOG_INFO, "zab", "state %s -> %s%s", state_name(old), state_name(s),
+               s == ZAB_FOLLOWING || s == ZAB_OBSERVING ? " (leader is the member with the id below)" : "");
+    if (s == ZAB_FOLLOWING || s == ZAB_OBSERVING)
+        corral_log(CORRAL_LOG_INFO, "zab", "leader: %lld", (long long)leader);
+    zab_host_role_changed(old, s);
+    if (s == ZAB_LEADING)
+        leader_start();
+    else if (s == ZAB_FOLLOWING || s == ZAB_OBSERVING)
+        learner_start(leader);
+    else
+        election_start();
+}
+
+void zab_go_looking(const char *why)
+{
+    corral_log(CORRAL_LOG_WARN, "zab", "going back to LOOKING: %s", why);
+    if (zab.state == ZAB_LOOKING)
+        return;
+    zab_set_state(ZAB_LOOKING, -1);
+}
+
+static void accept_peer(int fd, void *arg)
+{
+    if (zab.state == ZAB_LEADING)
+        leader_peer_accept(fd);
+    else
+        close(fd);
+}
+
+static int64_t zab_tick(void *arg)
+{
+    if (zab.state == ZAB_LEADING)
+        leader_tick();
+    else if (zab.state == ZAB_FOLLOWING || zab.state == ZAB_OBSERVING)
+        learner_tick();
+    return zab.heartbeat_ms;
+}
+
+int zab_init(const CoreConfig *cfg, int64_t last_logged)
+{
+    zab.cfg = cfg;
+    zab.my_id = cfg->server_id;
+    zab.me = zab_member(cfg->server_id);
+    if (!zab.me)
+        return -1;
+    zab.observer = zab.me->observer;
+    zab.n_voters = 0;
+    for (size_t i = 0; i < cfg->n_members; i++)
+        if (!cfg->members[i].observer)
+            zab.n_voters++;
+    zab.quorum = zab.n_voters / 2 + 1;
+    if (zab.n_voters == 0) {
+        corral_log(CORRAL_LOG_FATAL, "zab", "the ensemble has no participant (every member is an observer)");
+        return -1;
+    }
+    if (epochs_load(cfg->data_dir, &zab.accepted_epoch, &zab.current_epoch) < 0) {
+        corral_log(CORRAL_LOG_FATAL, "zab", "cannot read %s/zab_epochs", cfg->data_dir);
+        return -1;
+    }
+    /* A recovered log may hold an epoch the file does not know (file lost):
+     * never go below it. */
+    if ((last_logged >> 32) > zab.current_epoch) {
+        int64_t e = last_logged >> 32;
+        zab_persist_epochs(e > zab.accepted_epoch ? e : zab.accepted_epoch, e);
+    }
+    hist_init(last_logged);
+    zab.durable = last_logged;
+    zab.commit = 0;
+    zab.leader_id = -1;
+    int64_t tick = cfg->tick_ms;
+    zab.peer_timeout_ms = cfg->peer_timeout_ms > 0 ? cfg->peer_timeout_ms : cfg->sync_limit * tick;
+    zab.init_timeout_ms = cfg->init_limit * tick;
+    if (zab.init_timeout_ms < zab.peer_timeout_ms)
+        zab.init_timeout_ms = zab.peer_timeout_ms;
+    zab.heartbeat_ms = zab.peer_timeout_ms / 4;
+    if (zab.heartbeat_ms < 5)
+        zab.heartbeat_ms = 5;
+    zab.peer_listen_fd = pc_listen(&zab.me->peer, accept_peer, NULL);
+    if (zab.peer_listen_fd < 0)
+        return -1;
+    if (election_init() < 0)
+        return -1;
+    corral_log(CORRAL_LOG_INFO, "zab",
+               "member %lld of %zu (%d voting, quorum %d)%s: peer %s:%d, election %s:%d, epochs %lld/%lld, "
+               "last zxid 0x%llx, peer timeout %lld ms",
+               (long long)zab.my_id, cfg->n_members, zab.n_voters, zab.quorum, zab.observer ? ", observer" : "",
+               zab.me->peer.host, zab.me->peer.port, zab.me->election.host, zab.me->election.port,
+               (long long)zab.accepted_epoch, (long long)zab.current_epoch, (unsigned long long)last_logged,
+               (long long)zab.peer_timeout_ms);
+    zab.state = ZAB_LOOKING;
+    zab.tick_timer = el_add_timer(zab.heartbeat_ms, zab_tick, NULL);
+    election_start();
+    return 0;
+}
+
+void zab_shutdown(void)
+{
+    if (!zab.cfg)
+        return;
+    if (zab.state == ZAB_LEADING)
+        leader_stop();
+    else if (zab.state == ZAB_FOLLOWING || zab.state == ZAB_OBSERVING)
+        learner_stop();
+    election_shutdown();
+    pc_unlisten(zab.peer_listen_fd);
+    zab.peer_listen_fd = -1;
+    pc_flush_all();
+    hist_reset(0);
+}
+
+void zab_before_sleep(void)
+{
+    if (zab.state == ZAB_LEADING)
+        leader_before_sleep();
+    else if (zab.state == ZAB_FOLLOWING || zab.state == ZAB_OBSERVING)
+        learner_before_sleep();
+    pc_flush_all();
+}
+
+ZabState zab_state(void) { return zab.state; }
+const char *zab_state_name(void) { return state_name(zab.state); }
+int zab_serving(void) { return zab.serving; }
+int zab_is_leader(void) { return zab.state == ZAB_LEADING; }
+int64_t zab_leader_id(void) { return zab.leader_id; }
+int64_t zab_epoch(void) { return zab.epoch; }
+int64_t zab_commit_zxid(void) { return zab.commit; }
+int64_t zab_last_logged(void) { return hist_last(); }
+
+void zab_local_durable(int64_t zxid)
+{
+    if (zxid > hist_last())
+        zxid = hist_last();
+    if (zxid <= zab.durable)
+        return;
+    zab.durable = zxid;
+    if (zab.state == ZAB_LEADING)
+        leader_durable();
+    else if (zab.state == ZAB_FOLLOWING || zab.state == ZAB_OBSERVING)
+        learner_durable();
+}
+
+int zab_propose(int64_t zxid, const void *data, size_t len)
+{
+    if (zab.state != ZAB_LEADING)
+        return -1;
+    return leader_propose(zxid, data, len);
+}
+
+int zab_can_write(void) { return zab.state == ZAB_LEADING && zab.serving && leader_can_write(); }
+
+int zab_sync(uint64_t token)
+{
+    if (!zab.serving)
+        return -1;
+    if (zab.state == ZAB_LEADING)
+        return leader_sync(token);
+    return learner_sync(token);
+}
+
+int zab_forward(int kind, int64_t session, int32_t cxid, int32_t type, int32_t timeout, const ZabAuth *ids,
+                size_t nids, const void *body, size_t len)
+{
+    if (!zab.serving || zab.state == ZAB_LEADING)
+        return -1;
+    return learner_forward(kind, session, cxid, type, timeout, ids, nids, body, len);
+}
