@@ -1380,7 +1380,7 @@ static void sf_close(void *store)
 
 static const CorralStorage storage_file_def = {
     CORRAL_ABI_VERSION, sizeof(CorralStorage), "storage_file", sf_open, sf_recover, sf_append, sf_snapshot,
-    sf_close, NULL, {NULL}};
+    sf_close, NULL, NULL, {NULL}};
 
 int corral_module_init(CorralModule *self, const CorralConfig *config)
 {

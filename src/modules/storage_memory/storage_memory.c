@@ -65,6 +65,16 @@ static int mem_append(void *store, const CorralTxnRecord *recs, size_t n, char *
     return 0;
 }
 
+/* TRUNC in an ensemble: records after zxid are forgotten, so appends may
+ * continue from there. */
+static int mem_truncate(void *store, int64_t zxid, char *err, size_t errlen)
+{
+    MemStore *s = store;
+    if (zxid < s->last_zxid)
+        s->last_zxid = zxid;
+    return 0;
+}
+
 static void mem_close(void *store)
 {
     free(store);
@@ -72,7 +82,7 @@ static void mem_close(void *store)
 
 static const CorralStorage storage_memory_def = {
     CORRAL_ABI_VERSION, sizeof(CorralStorage), "storage_memory", mem_open, mem_recover, mem_append, NULL,
-    mem_close, NULL, {NULL}};
+    mem_close, NULL, mem_truncate, {NULL}};
 
 int corral_module_init(CorralModule *self, const CorralConfig *config)
 {
