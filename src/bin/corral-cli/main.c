@@ -454,7 +454,8 @@ static void run_interactive(Cli *cli)
     el_set(el, EL_PROMPT, prompt_fn);
     el_set(el, EL_HIST, history, hist);
     el_set(el, EL_GETCFN, getc_fn);
-    el_set(el, EL_ADDFN, "corral-complete", "complete command or znode", complete_fn);
+    /* el_wset: the narrow EL_ADDFN leaks its wcsdup'ed copies. */
+    el_wset(el, EL_ADDFN, L"corral-complete", L"complete command or znode", complete_fn);
     el_set(el, EL_BIND, "^I", "corral-complete", NULL);
     el_source(el, NULL);
     for (;;) {
