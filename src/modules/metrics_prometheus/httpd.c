@@ -35,6 +35,7 @@
 #define HTTPD_DRAIN_MS 1000
 #define HTTPD_SWEEP_MS 200
 #define HTTPD_ACCEPTS_PER_EVENT 64
+#define HTTPD_ACCEPT_PAUSE_MS 200
 
 enum { ST_READING, ST_WRITING, ST_DRAINING };
 
@@ -473,6 +474,17 @@ static void refuse_busy(int fd)
     close(fd);
 }
 
+static void on_accept(int fd, int events, void *arg);
+
+static int64_t resume_accept(void *arg)
+{
+    Httpd *h = arg;
+    h->pause_timer = 0;
+    if (h->fd >= 0 && corral_loop_watch_fd(h->fd, CORRAL_EV_READ, on_accept, h) < 0)
+        return HTTPD_ACCEPT_PAUSE_MS;   /* try again later */
+    return -1;
+}
+
 static void on_accept(int fd, int events, void *arg)
 {
     Httpd *h = arg;
@@ -483,8 +495,20 @@ static void on_accept(int fd, int events, void *arg)
         if (cfd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                corral_log(CORRAL_LOG_WARN, h->log_sub, "accept on %s: %s", h->bound, strerror(errno));
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            /* Out of descriptors or memory: the listening socket stays
+             * readable, so stop watching it for a moment instead of
+             * spinning (and logging) on every loop turn. */
+            int64_t now = corral_loop_now_ms();
+            if (now - h->last_accept_warn >= 10000) {
+                corral_log(CORRAL_LOG_WARN, h->log_sub, "accept on %s: %s; pausing accepts for %d ms", h->bound,
+                           strerror(errno), HTTPD_ACCEPT_PAUSE_MS);
+                h->last_accept_warn = now;
+            }
+            corral_loop_unwatch_fd(fd);
+            if (!h->pause_timer)
+                h->pause_timer = corral_loop_add_timer(HTTPD_ACCEPT_PAUSE_MS, resume_accept, h);
             return;
         }
         if (h->nconns >= h->max_conns) {
@@ -581,6 +605,10 @@ void httpd_stop(Httpd *h)
     if (h->timer) {
         corral_loop_cancel_timer(h->timer);
         h->timer = 0;
+    }
+    if (h->pause_timer) {
+        corral_loop_cancel_timer(h->pause_timer);
+        h->pause_timer = 0;
     }
     if (h->fd >= 0) {
         corral_loop_unwatch_fd(h->fd);

@@ -62,7 +62,9 @@ typedef struct Httpd {
     char bound[96];              /* "127.0.0.1:7000", "[::1]:7000" once started */
     HttpdConn *conns;
     int nconns;
-    uint64_t timer;
+    uint64_t timer;              /* the sweep, while connections exist */
+    uint64_t pause_timer;        /* accepts paused after EMFILE and the like */
+    int64_t last_accept_warn;
     int64_t requests;            /* answered, for logs and tests */
 } Httpd;
 
