@@ -5,8 +5,9 @@
  * Built from two four-letter words, so that it works against any ZooKeeper
  * too: `srvr` (version, latency, packets, connections, outstanding, zxid,
  * mode, node count; ZooKeeper always allows it) and `mntr` (uptime,
- * sessions, watches, ephemerals, data size, file descriptors, followers on
- * a leader, and every registry metric).  When `mntr` is not in the server's
+ * sessions, watches, ephemerals, data size, file descriptors, and on a
+ * leader zk_learners (zk_followers before ZooKeeper 3.5), zk_synced_followers
+ * and zk_pending_syncs).  When `mntr` is not in the server's
  * allow list, what only it gives is shown as unknown.  Lag is the registry
  * gauge `follower_lag` (zk_follower_lag in mntr) when the server has one.
  *
@@ -134,7 +135,7 @@ typedef struct Status {
     int have_zxid;
     /* from mntr: -1 when unknown */
     long long uptime, sessions, watches, ephemerals, data_size, open_fds, max_fds;
-    long long followers, synced_followers, pending_syncs, lag;
+    long long followers, learners, synced_followers, pending_syncs, lag;
     char mntr_state[64];
 } Status;
 
@@ -201,7 +202,8 @@ static void parse_mntr(char *text, Status *s)
             {"approximate_data_size", &s->data_size},
             {"open_file_descriptor_count", &s->open_fds},
             {"max_file_descriptor_count", &s->max_fds},
-            {"followers", &s->followers},
+            {"followers", &s->followers},     /* ZooKeeper 3.4 */
+            {"learners", &s->learners},       /* ZooKeeper 3.5+: followers and observers */
             {"synced_followers", &s->synced_followers},
             {"pending_syncs", &s->pending_syncs},
             {"follower_lag", &s->lag},
@@ -212,6 +214,8 @@ static void parse_mntr(char *text, Status *s)
         if (strcmp(k, "server_state") == 0)
             snprintf(s->mntr_state, sizeof s->mntr_state, "%s", v);
     }
+    if (s->followers < 0)
+        s->followers = s->learners;
 }
 
 /* ---- output ------------------------------------------------------------------- */
@@ -402,7 +406,7 @@ int ctl_cmd_status(CtlOptions *o, int argc, char **argv)
     Status s;
     memset(&s, 0, sizeof s);
     s.uptime = s.sessions = s.watches = s.ephemerals = s.data_size = s.open_fds = s.max_fds = -1;
-    s.followers = s.synced_followers = s.pending_syncs = s.lag = -1;
+    s.followers = s.learners = s.synced_followers = s.pending_syncs = s.lag = -1;
 
     long long deadline = ctl_now_ms() + o->timeout_ms;
     Buf srvr = {NULL, 0, 0}, mntr = {NULL, 0, 0};
