@@ -930,6 +930,7 @@ static int64_t g_epoch(void *a) { return zab_epoch(); }
 static int64_t g_commit(void *a) { return zab_commit_zxid(); }
 static int64_t g_digest(void *a) { return (int64_t)tree_digest(srv.tree); }
 static int64_t g_leader(void *a) { return zab_leader_id(); }
+static int64_t g_applied(void *a) { return srv.last_zxid; }
 
 static void zab_hook(void *arg) { zab_before_sleep(); }
 
@@ -952,6 +953,7 @@ int replication_init(const CoreConfig *cfg)
     corral_metric_gauge_fn("zab_commit_zxid", "Highest committed zxid known", g_commit, NULL);
     corral_metric_gauge_fn("zab_leader_id", "Id of the leader (-1 while looking)", g_leader, NULL);
     corral_metric_gauge_fn("tree_digest", "Digest of the whole tree", g_digest, NULL);
+    corral_metric_gauge_fn("zab_applied_zxid", "Highest zxid applied to the tree", g_applied, NULL);
     el_add_before_sleep(zab_hook, NULL);
     return zab_init(cfg, srv.last_zxid);
 }
