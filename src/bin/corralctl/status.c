@@ -9,7 +9,9 @@
  * leader zk_learners (zk_followers before ZooKeeper 3.5), zk_synced_followers
  * and zk_pending_syncs).  When `mntr` is not in the server's
  * allow list, what only it gives is shown as unknown.  Lag is the registry
- * gauge `follower_lag` (zk_follower_lag in mntr) when the server has one.
+ * gauge `follower_lag` (zk_follower_lag in mntr) when the server has one,
+ * else zk_zab_commit_zxid - zk_zab_applied_zxid (committed, not yet
+ * applied here) on a Corral ensemble member.
  *
  * Exit status: 0 the member serves; 1 it could not be reached, did not
  * answer in time, refused srvr, or is not serving (during an election);
@@ -136,6 +138,7 @@ typedef struct Status {
     /* from mntr: -1 when unknown */
     long long uptime, sessions, watches, ephemerals, data_size, open_fds, max_fds;
     long long followers, learners, synced_followers, pending_syncs, lag;
+    long long commit_zxid, applied_zxid;   /* Corral's zab gauges */
     char mntr_state[64];
 } Status;
 
@@ -207,6 +210,8 @@ static void parse_mntr(char *text, Status *s)
             {"synced_followers", &s->synced_followers},
             {"pending_syncs", &s->pending_syncs},
             {"follower_lag", &s->lag},
+            {"zab_commit_zxid", &s->commit_zxid},
+            {"zab_applied_zxid", &s->applied_zxid},
         };
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
             if (strcmp(k, map[i].key) == 0)
@@ -216,6 +221,16 @@ static void parse_mntr(char *text, Status *s)
     }
     if (s->followers < 0)
         s->followers = s->learners;
+    /* Without a follower_lag gauge, Corral's zab gauges give the
+     * transactions this member knows committed but has not applied yet. */
+    if (s->lag < 0 && s->commit_zxid >= 0 && s->applied_zxid >= 0) {
+        if ((s->commit_zxid >> 32) == (s->applied_zxid >> 32))
+            s->lag = s->commit_zxid > s->applied_zxid ? s->commit_zxid - s->applied_zxid : 0;
+        else if (s->commit_zxid > s->applied_zxid)
+            s->lag = s->commit_zxid & 0xffffffffLL;   /* a new epoch's transactions, at least */
+        else
+            s->lag = 0;
+    }
 }
 
 /* ---- output ------------------------------------------------------------------- */
@@ -407,6 +422,7 @@ int ctl_cmd_status(CtlOptions *o, int argc, char **argv)
     memset(&s, 0, sizeof s);
     s.uptime = s.sessions = s.watches = s.ephemerals = s.data_size = s.open_fds = s.max_fds = -1;
     s.followers = s.learners = s.synced_followers = s.pending_syncs = s.lag = -1;
+    s.commit_zxid = s.applied_zxid = -1;
 
     long long deadline = ctl_now_ms() + o->timeout_ms;
     Buf srvr = {NULL, 0, 0}, mntr = {NULL, 0, 0};
@@ -430,6 +446,10 @@ int ctl_cmd_status(CtlOptions *o, int argc, char **argv)
                 parse_mntr(mntr.data, &s);
             else
                 fprintf(stderr, "corralctl: %s; showing what srvr said\n", merr);
+            /* followers are a leader's business (a member may export the
+             * gauges as 0 in other roles) */
+            if (strcmp(s.mode, "leader") != 0)
+                s.followers = s.learners = s.synced_followers = s.pending_syncs = -1;
         }
     }
     free(srvr.data);
