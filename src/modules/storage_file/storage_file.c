@@ -1376,11 +1376,123 @@ static void sf_close(void *store)
     free(s);
 }
 
+/* ---- truncation (ensemble TRUNC) ----------------------------------------- */
+
+/* Cuts the log after zxid, with the writer idle (caller holds mu and
+ * snap_mu): whole segments that start after zxid are deleted, the segment
+ * that holds zxid is cut after it.  The next write continues that segment
+ * when it is the open one, else starts the next number. */
+static int cut_log(Store *s, int64_t zxid, int64_t *last_out, char *err, size_t errlen)
+{
+    size_t i = s->nsegs;
+    while (i > 0 && s->segs[i - 1].first_zxid > zxid)
+        i--;
+    uint64_t cur_seq = s->seg_fd >= 0 ? s->next_seq - 1 : 0;
+    int64_t last = i < s->nsegs ? s->segs[i].prev_zxid : s->last_logged;
+    for (size_t k = s->nsegs; k-- > i;) {
+        char name[40];
+        walf_seg_name(name, sizeof name, s->segs[k].seq, s->segs[k].first_zxid);
+        if (s->seg_fd >= 0 && s->segs[k].seq == cur_seq) {
+            close(s->seg_fd);
+            s->seg_fd = -1;
+        }
+        if (unlinkat(s->waldirfd, name, 0) < 0 && errno != ENOENT) {
+            sfmt(err, errlen, "cannot remove WAL segment %s/%s: %s", s->waldir, name, strerror(errno));
+            return -1;
+        }
+        corral_log(CORRAL_LOG_INFO, SUB, "truncate: WAL segment %s removed (starts after zxid 0x%" PRIx64 ")", name,
+                   (uint64_t)zxid);
+    }
+    if (i < s->nsegs)
+        s->next_seq = s->segs[i].seq;
+    if (i > 0) {
+        SegInfo *g = &s->segs[i - 1];
+        char name[40], path[PATH_MAX], why[256];
+        walf_seg_name(name, sizeof name, g->seq, g->first_zxid);
+        sfmt(path, sizeof path, "%s/%s", s->waldir, name);
+        WalfSegment seg;
+        if (walf_seg_open(&seg, path, why, sizeof why) < 0) {
+            sfmt(err, errlen, "cannot read WAL segment %s: %s", path, why);
+            return -1;
+        }
+        WalfIter it;
+        walf_iter_init(&it, &seg);
+        WalfRecord rec;
+        WalfStop stop;
+        uint64_t cut = 0, kept = 0;
+        int cutting = 0;
+        last = g->prev_zxid;
+        while (walf_iter_next(&it, &rec, &stop) == 1) {
+            if (rec.zxid > zxid) {
+                cut = rec.offset;
+                cutting = 1;
+                break;
+            }
+            last = rec.zxid;
+            kept++;
+        }
+        walf_seg_close(&seg);
+        if (cutting) {
+            if (truncate_segment(s, name, cut, err, errlen) < 0)
+                return -1;
+            if (s->seg_fd >= 0 && g->seq == cur_seq) {
+                s->seg_off = cut;
+                s->seg_records = kept;
+            }
+            corral_log(CORRAL_LOG_INFO, SUB, "truncate: WAL segment %s cut after zxid 0x%" PRIx64, name,
+                       (uint64_t)last);
+        }
+    }
+    s->nsegs = i;
+    s->last_logged = last;
+    if (s->set.fsync && fsync(s->waldirfd) < 0) {
+        sfmt(err, errlen, "fsync of directory %s failed: %s", s->waldir, strerror(errno));
+        return -1;
+    }
+    *last_out = last;
+    return 0;
+}
+
+/* Drops every record with zxid > zxid (CorralStorage.truncate).  Loop
+ * thread, rare, while the member serves nobody: waits until the writer has
+ * made everything appended durable, then cuts with the writer idle. */
+static int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen)
+{
+    Store *s = store;
+    if (!s->recovered) {
+        sfmt(err, errlen, "storage_file: truncate before recover");
+        return -1;
+    }
+    if (zxid >= s->appended_zxid)
+        return 0;
+    pthread_mutex_lock(&s->snap_mu);
+    pthread_mutex_lock(&s->mu);
+    while ((s->pending.len || s->durable_zxid < s->appended_zxid) && !s->failed && !s->writer_done)
+        pthread_cond_wait(&s->cv_durable, &s->mu);
+    int rc = -1;
+    if (s->failed || s->writer_done) {
+        sfmt(err, errlen, "storage_file: %s", s->failed ? s->why : "the WAL writer has stopped");
+    } else {
+        int64_t last = 0;
+        rc = cut_log(s, zxid, &last, err, errlen);
+        if (rc == 0) {
+            if (s->durable_zxid > last)
+                s->durable_zxid = last;
+            if (s->reported_zxid > last)
+                s->reported_zxid = last;
+            s->appended_zxid = last;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->snap_mu);
+    return rc;
+}
+
 /* ---- registration ------------------------------------------------------- */
 
 static const CorralStorage storage_file_def = {
     CORRAL_ABI_VERSION, sizeof(CorralStorage), "storage_file", sf_open, sf_recover, sf_append, sf_snapshot,
-    sf_close, NULL, NULL, {NULL}};
+    sf_close, NULL, sf_truncate, {NULL}};
 
 int corral_module_init(CorralModule *self, const CorralConfig *config)
 {
