@@ -581,7 +581,7 @@ def sasl(ctx):
     ctx.gone(w, 'WRONG')
     # (ZooKeeper 3.8 lets an unknown user in with the password of the last
     # user who tried SASL: SaslServerCallbackHandler.userName is shared by
-    # every connection.  Corral does not; 313_auth_sasl.t checks that.  The
+    # every connection.  Corral does not; 303_auth_sasl.t checks that.  The
     # password here is nobody's, so ZooKeeper refuses it too.)
     u = ctx.client('UNKNOWN', sasl=('nobody', 'no-such-password'), start_ok=True)
     ctx.gone(u, 'UNKNOWN')
