@@ -73,7 +73,7 @@ use Corral::Test::Utils qw(tmp_check_dir test_name timeout_default run_command
 
 our @EXPORT_OK = qw(python3 run_python clients_dir expected_file zkcli zkcli_available
   compare_or_regen compare_transcripts unified_diff have_kazoo run_differential
-  corrald_defaults rank_zxids);
+  corrald_defaults rank_zxids kazoo_repl);
 
 our $JAVA      = $ENV{CORRAL_JAVA} // '/usr/bin/java';
 our $ZK_JAR    = '/usr/share/java/zookeeper.jar';
@@ -632,6 +632,100 @@ sub unified_diff
 	$out =~ s/\A---[^\n]*\n\+\+\+[^\n]*\n//;
 	return $out;
 }
+
+=item kazoo_repl($address, %opts)
+
+Starts F<regress/clients/kazoo_repl.py> (a kazoo client driven line by
+line) and waits (bounded) for it to connect.  Returns an object with
+C<< ->cmd($line) >> (sends one command, returns the answer line, or undef
+after C<< timeout => S >>, default 15 s) and C<< ->quit >>.  The process is
+killed at exit if still running.  Returns undef when it could not connect
+(C<< ->{error} >> of the class says why).
+
+=cut
+
+sub kazoo_repl
+{
+	my ($address, %opts) = @_;
+	require IPC::Open2;
+	my ($out, $in);
+	local $ENV{PYTHONDONTWRITEBYTECODE} = 1;
+	my $pid = IPC::Open2::open2($out, $in, python3(), clients_dir() . '/kazoo_repl.py', $address,
+		$opts{session_timeout} // 10);
+	$LIVE_PIDS{$pid} = 1;
+	my $r = bless { pid => $pid, out => $out, in => $in, buf => '' }, 'Corral::Test::ZooKeeper::Repl';
+	my $ready = $r->_line($opts{timeout} // 20);
+	if (!defined $ready || $ready ne 'ready')
+	{
+		$r->terminate;
+		return undef;
+	}
+	return $r;
+}
+
+package Corral::Test::ZooKeeper::Repl;
+
+use IO::Select;
+use POSIX ();
+use Time::HiRes qw(time);
+
+sub _line
+{
+	my ($self, $timeout) = @_;
+	my $deadline = time() + $timeout;
+	my $sel = IO::Select->new($self->{out});
+	while ($self->{buf} !~ /\n/)
+	{
+		my $left = $deadline - time();
+		return undef if $left <= 0;
+		next unless $sel->can_read($left);
+		my $n = sysread($self->{out}, my $chunk, 4096);
+		return undef unless $n;
+		$self->{buf} .= $chunk;
+	}
+	$self->{buf} =~ s/\A([^\n]*)\n//;
+	return $1;
+}
+
+sub cmd
+{
+	my ($self, $line, %opts) = @_;
+	return undef unless $self->{pid};
+	local $SIG{PIPE} = 'IGNORE';
+	syswrite($self->{in}, "$line\n") or return undef;
+	return $self->_line($opts{timeout} // 15);
+}
+
+sub terminate
+{
+	my ($self) = @_;
+	my $pid = delete $self->{pid} or return;
+	kill 'KILL', $pid;
+	waitpid($pid, 0);
+	delete $Corral::Test::ZooKeeper::LIVE_PIDS{$pid};
+	return;
+}
+
+sub quit
+{
+	my ($self) = @_;
+	return unless $self->{pid};
+	my $r = $self->cmd('quit', timeout => 15);
+	close $self->{in};
+	my $pid = $self->{pid};
+	my $deadline = time() + 10;
+	while (time() < $deadline)
+	{
+		last if waitpid($pid, POSIX::WNOHANG()) == $pid;
+		select(undef, undef, undef, 0.02);
+	}
+	$self->terminate;
+	return $r;
+}
+
+sub DESTROY { $_[0]->terminate; }
+
+package Corral::Test::ZooKeeper;
 
 END
 {
