@@ -105,6 +105,7 @@ int main(int argc, char **argv)
                                               strlen(corral_builtin_config), &cfg);
     if (rc < 0) {
         fprintf(stderr, "%s\n", config_last_error());
+        config_free();
         return CORRAL_EXIT_CONFIG;
     }
     corral_log_set_level((CorralLogLevel)corral_log_level_from_name(log_level ? log_level : cfg.log_level));
@@ -120,6 +121,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", module_last_error());
         else
             corral_log(CORRAL_LOG_FATAL, "module", "%s", module_last_error());
+        /* Nothing started: release what loading made, so leak checkers
+         * see a clean refusal. */
+        module_unload_all();
+        metrics_free_all();
+        el_shutdown();
+        config_free();
         return is_config ? CORRAL_EXIT_CONFIG : CORRAL_EXIT_MODULE;
     }
     if (check_only) {
@@ -128,6 +135,7 @@ int main(int argc, char **argv)
         module_unload_all();
         metrics_free_all();
         el_shutdown();
+        config_free();
         return CORRAL_EXIT_OK;
     }
 
@@ -160,6 +168,8 @@ int main(int argc, char **argv)
     module_unload_all();
     metrics_free_all();
     el_shutdown();
-    corral_log(CORRAL_LOG_INFO, "main", "exited cleanly");
+    if (exit_code == CORRAL_EXIT_OK)
+        corral_log(CORRAL_LOG_INFO, "main", "exited cleanly");
+    config_free();
     return exit_code;
 }

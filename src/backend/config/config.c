@@ -31,6 +31,35 @@ struct CorralConfig {
     CorralConfig **items;        /* SEQ: n items; MAP: 2n (key, value, ...) */
 };
 
+/* Every node, string and list of the configuration comes from this arena:
+ * the configuration lives as long as the process, and a failed load
+ * releases everything at once (config_free). */
+static Arena cfg_arena;
+static int cfg_arena_ready;
+
+static void *cfg_zalloc(size_t n)
+{
+    if (!cfg_arena_ready) {
+        arena_init(&cfg_arena, 16384);
+        cfg_arena_ready = 1;
+    }
+    return arena_zalloc(&cfg_arena, n);
+}
+
+static char *cfg_strndup(const char *s, size_t n)
+{
+    char *p = cfg_zalloc(n + 1);
+    memcpy(p, s, n);
+    return p;
+}
+
+void config_free(void)
+{
+    if (cfg_arena_ready)
+        arena_free(&cfg_arena);
+    cfg_arena_ready = 0;
+}
+
 static char config_error_text[1024];
 static int config_error_set;
 
@@ -117,7 +146,7 @@ int corral_config_int(const CorralConfig *node, const char *what, int64_t min, i
         return corral_config_error(node, "\"%s\" must be an integer, not %s", what, corral_config_type_name(node));
     errno = 0;
     char *end;
-    long long v = strtoll(s, &end, 0);
+    long long v = strtoll(s, &end, 10);   /* decimal: "010" is 10, not octal 8 */
     if (end == s || *end != '\0' || errno == ERANGE)
         return corral_config_error(node, "\"%s\" must be an integer, not \"%s\"", what, s);
     if ((min != 0 || max != 0) && (v < min || v > max))
@@ -193,12 +222,10 @@ static int parse_strlist(const CorralConfig *node, const char *what, CorralStrLi
 {
     if (corral_config_type(node) != CORRAL_CFG_SEQ)
         return corral_config_error(node, "\"%s\" must be a list, not %s", what, corral_config_type_name(node));
-    const char **v = xcalloc(node->n + 1, sizeof *v);
+    const char **v = cfg_zalloc((node->n + 1) * sizeof *v);
     for (size_t i = 0; i < node->n; i++)
-        if (corral_config_string(node->items[i], what, &v[i]) < 0) {
-            free(v);
+        if (corral_config_string(node->items[i], what, &v[i]) < 0)
             return -1;
-        }
     out->n = node->n;
     out->v = v;
     return 0;
@@ -206,6 +233,7 @@ static int parse_strlist(const CorralConfig *node, const char *what, CorralStrLi
 
 int corral_config_apply(const CorralConfig *map, const CorralConfigKey *keys, void *base)
 {
+    const CorralConfig *where = map;   /* errors about a null map point at it */
     if (corral_config_type(map) == CORRAL_CFG_NULL)
         map = NULL;
     else if (map->type != CORRAL_CFG_MAP)
@@ -236,7 +264,7 @@ int corral_config_apply(const CorralConfig *map, const CorralConfigKey *keys, vo
     }
     for (const CorralConfigKey *d = keys; d->name; d++)
         if (d->required && !corral_config_get(map, d->name))
-            return corral_config_error(map, "missing required key \"%s\"", d->name);
+            return corral_config_error(map ? map : where, "missing required key \"%s\"", d->name);
     return 0;
 }
 
@@ -244,7 +272,7 @@ int corral_config_apply(const CorralConfig *map, const CorralConfigKey *keys, vo
 
 static CorralConfig *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file, int depth)
 {
-    CorralConfig *c = xcalloc(1, sizeof *c);
+    CorralConfig *c = cfg_zalloc(sizeof *c);
     c->file = file;
     c->line = (int)yn->start_mark.line + 1;
     c->column = (int)yn->start_mark.column + 1;
@@ -266,14 +294,14 @@ static CorralConfig *convert(yaml_document_t *doc, yaml_node_t *yn, const char *
                 return NULL;
             }
             c->type = CORRAL_CFG_SCALAR;
-            c->scalar = xstrndup(v, len);
+            c->scalar = cfg_strndup(v, len);
         }
         break;
     }
     case YAML_SEQUENCE_NODE: {
         c->type = CORRAL_CFG_SEQ;
         size_t n = (size_t)(yn->data.sequence.items.top - yn->data.sequence.items.start);
-        c->items = xcalloc(n ? n : 1, sizeof *c->items);
+        c->items = cfg_zalloc((n ? n : 1) * sizeof *c->items);
         for (size_t i = 0; i < n; i++) {
             yaml_node_t *child = yaml_document_get_node(doc, yn->data.sequence.items.start[i]);
             if (!(c->items[i] = convert(doc, child, file, depth + 1)))
@@ -285,7 +313,7 @@ static CorralConfig *convert(yaml_document_t *doc, yaml_node_t *yn, const char *
     case YAML_MAPPING_NODE: {
         c->type = CORRAL_CFG_MAP;
         size_t n = (size_t)(yn->data.mapping.pairs.top - yn->data.mapping.pairs.start);
-        c->items = xcalloc(2 * n + 1, sizeof *c->items);
+        c->items = cfg_zalloc((2 * n + 1) * sizeof *c->items);
         for (size_t i = 0; i < n; i++) {
             yaml_node_pair_t *p = &yn->data.mapping.pairs.start[i];
             CorralConfig *k = convert(doc, yaml_document_get_node(doc, p->key), file, depth + 1);
@@ -506,7 +534,7 @@ int config_load_string(const char *name, const char *text, size_t len, CoreConfi
     config_clear_error();
     set_defaults(out);
     out->file = name;
-    CorralConfig *root = parse_yaml(xstrdup(name), (const unsigned char *)text, len);
+    CorralConfig *root = parse_yaml(cfg_strndup(name, strlen(name)), (const unsigned char *)text, len);
     if (!root)
         return -1;
     return validate(out, root);

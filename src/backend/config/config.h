@@ -57,6 +57,8 @@ extern const char corral_builtin_config[];
 int config_load_file(const char *path, CoreConfig *out);
 int config_load_string(const char *name, const char *text, size_t len, CoreConfig *out);
 const char *config_last_error(void);
+/* Releases every configuration node (at exit, or after a failed load). */
+void config_free(void);
 void config_clear_error(void);
 
 #endif
