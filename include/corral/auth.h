@@ -56,7 +56,12 @@ typedef struct CorralAuthScheme {
                      const void **out, size_t *outlen, CorralAuthAddId add, void *add_ctx);
     void (*sasl_end)(void *arg, void *state);
     void *arg;
-    void *reserved[6];
+    /* Optional: the user name whoAmI reports for an identity (ZooKeeper's
+     * ServerAuthenticationProvider.getUserName; digest reports "bob" for
+     * "bob:<digest>").  Writes at most len bytes incl. NUL into buf and
+     * returns buf.  NULL: the identity itself is reported. */
+    const char *(*user_name)(void *arg, const char *id, char *buf, size_t len);
+    void *reserved[5];
 } CorralAuthScheme;
 
 int corral_register_auth(CorralModule *m, const CorralAuthScheme *scheme);

@@ -222,6 +222,13 @@ static int read_children(ClientConn *cc, ZkBytes path, bool watch, JuteVec_ustri
     return 0;
 }
 
+static int cmp_auth_id(const void *a, const void *b)
+{
+    const AuthId *x = a, *y = b;
+    int c = strcmp(x->scheme, y->scheme);
+    return c ? c : strcmp(x->id, y->id);
+}
+
 #define READ_REQ(T, var) \
     T var; \
     if (jute_read_##T(body, &srv.req_arena, &var) < 0) \
@@ -399,9 +406,19 @@ static void handle_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
         WhoAmIResponse resp;
         resp.clientInfo.count = (int32_t)cc->nids;
         resp.clientInfo.items = arena_alloc(&srv.req_arena, (cc->nids ? cc->nids : 1) * sizeof(ClientInfo));
+        /* Sorted by scheme, then id: the order ZooKeeper's set of Ids
+         * comes out in for the usual schemes (digest before ip before
+         * super). */
+        qsort(cc->ids, cc->nids, sizeof *cc->ids, cmp_auth_id);
         for (size_t i = 0; i < cc->nids; i++) {
             resp.clientInfo.items[i].authScheme = zk_bytes_cstr(cc->ids[i].scheme);
-            resp.clientInfo.items[i].user = zk_bytes_cstr(cc->ids[i].id);
+            const char *user = cc->ids[i].id;
+            const CorralAuthScheme *s = module_find_auth(cc->ids[i].scheme);
+            if (s && s->user_name) {
+                char *buf = arena_alloc(&srv.req_arena, 256);
+                user = s->user_name(s->arg, cc->ids[i].id, buf, 256);
+            }
+            resp.clientInfo.items[i].user = zk_bytes_cstr(user);
         }
         off = reply_begin(cc, h->xid, srv.last_zxid, 0);
         jute_write_WhoAmIResponse(&c->out, &resp);

@@ -6,8 +6,8 @@
  * is validated op by op against a small overlay ("view") of the nodes its
  * earlier ops touched, like ZooKeeper's outstanding ChangeRecords: nothing
  * touches the tree until every op passed; then one MultiTxn is logged and
- * applied.  A failed request logs nothing (ZooKeeper logs an error txn and
- * burns a zxid; no client can tell the difference except by zxid gaps).
+ * applied.  A failed request is logged as an ErrorTxn (a failed multi as a
+ * MultiTxn of ErrorTxns) and takes a zxid, exactly as in ZooKeeper.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,10 +418,13 @@ static void single_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int
         return;
     }
     if (rc) {
-        wbuf_free(&rec);
-        reply_error(cc, h->xid, rc);
-        server_touch_latency(cc, start);
-        return;
+        /* As ZooKeeper: a failed write is logged as an error txn and takes
+         * a zxid, so clients see the same zxids (and followers can answer
+         * a forwarded request from the log). */
+        wbuf_reset(&rec);
+        ErrorTxn et = {rc};
+        jute_write_ErrorTxn(&rec, &et);
+        po.txn_type = ZOO_OP_ERROR;
     }
     TxnHeader th = {cc->session->id, h->xid, server_next_zxid(), el_wall_ms(), po.txn_type};
     WBuf txn = WBUF_INIT;
@@ -433,9 +436,9 @@ static void single_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int
     Conn *c = cc->conn;
     net_conn_hold(c, th.zxid);
     size_t off = wbuf_begin_frame(&c->out);
-    ReplyHeader rh = {h->xid, th.zxid, res.err};
+    ReplyHeader rh = {h->xid, th.zxid, rc ? rc : res.err};
     jute_write_ReplyHeader(&c->out, &rh);
-    if (res.err == 0)
+    if (!rc && res.err == 0)
         write_op_result(&c->out, h->type, &res);
     wbuf_end_frame(&c->out, off);
     wbuf_free(&txn);   /* res.path points into it */
@@ -485,11 +488,32 @@ static void multi_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
         offs[n] = recs.len;
     }
     Conn *c = cc->conn;
-    if (failed_at >= 0 || n == 0) {
-        size_t off;
-        net_conn_hold(c, srv.last_zxid);
-        off = wbuf_begin_frame(&c->out);
-        ReplyHeader rh = {h->xid, srv.last_zxid, 0};
+    if (failed_at >= 0) {
+        /* Logged like ZooKeeper's failed multi: one ErrorTxn per op (0
+         * before the failing op, its code, RuntimeInconsistency after). */
+        WBuf errs = WBUF_INIT;
+        Txn *items = arena_alloc(&srv.req_arena, (size_t)n * sizeof *items);
+        size_t *eoff = arena_alloc(&srv.req_arena, ((size_t)n + 1) * sizeof *eoff);
+        for (int i = 0; i < n; i++) {
+            eoff[i] = errs.len;
+            ErrorTxn et = {i < failed_at ? 0 : i == failed_at ? fail_rc : ZERR_RUNTIMEINCONSISTENCY};
+            jute_write_ErrorTxn(&errs, &et);
+        }
+        eoff[n] = errs.len;
+        for (int i = 0; i < n; i++)
+            items[i] = (Txn){ZOO_OP_ERROR, {(const char *)errs.data + eoff[i], (int32_t)(eoff[i + 1] - eoff[i])}};
+        MultiTxn mt = {{n, items}};
+        TxnHeader th = {cc->session->id, h->xid, server_next_zxid(), el_wall_ms(), ZOO_OP_MULTI};
+        WBuf txn = WBUF_INIT;
+        jute_write_TxnHeader(&txn, &th);
+        jute_write_MultiTxn(&txn, &mt);
+        TxnResult res;
+        commit(&txn, th.zxid, start, &res);
+        wbuf_free(&txn);
+        wbuf_free(&errs);
+        net_conn_hold(c, th.zxid);
+        size_t off = wbuf_begin_frame(&c->out);
+        ReplyHeader rh = {h->xid, th.zxid, 0};
         jute_write_ReplyHeader(&c->out, &rh);
         for (int i = 0; i < n; i++) {
             int err = i < failed_at ? 0 : i == failed_at ? fail_rc : ZERR_RUNTIMEINCONSISTENCY;
@@ -506,7 +530,7 @@ static void multi_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
         goto done;
     }
     {
-        Txn *items = arena_alloc(&srv.req_arena, (size_t)n * sizeof *items);
+        Txn *items = arena_alloc(&srv.req_arena, ((size_t)n + 1) * sizeof *items);
         for (int i = 0; i < n; i++)
             items[i] = (Txn){types[i], {(const char *)recs.data + offs[i], (int32_t)(offs[i + 1] - offs[i])}};
         MultiTxn mt = {{n, items}};

@@ -285,6 +285,9 @@ static char *lr_next(LineReader *lr, Zk *zk)
     }
 }
 
+/* --echo: script lines are printed before they run. */
+static bool g_echo;
+
 static void run_script(Cli *cli, int fd)
 {
     LineReader lr = {fd, NULL, 0, 0, false};
@@ -292,6 +295,12 @@ static void run_script(Cli *cli, int fd)
     while ((line = lr_next(&lr, &cli->zk)) != NULL) {
         /* Events already received are shown before the next command. */
         zk_poll(&cli->zk);
+        if (g_echo) {
+            /* psql -a style: every input line, comments included, so a
+             * transcript reads on its own (the regression suite's .out). */
+            out_printf("%s\n", line);
+            out_flush();
+        }
         execute_line(cli, line);
         free(line);
         if (cli->quit)
@@ -486,7 +495,7 @@ static void run_interactive(Cli *cli)
 static void help(void)
 {
     printf("usage: corral-cli [-server|-s host:port[,host:port...][/chroot]] [-timeout ms] [-r]\n"
-           "                  [-waitforconnection] [--no-times] [-f script] [cmd args...]\n"
+           "                  [-waitforconnection] [--no-times] [-e] [-f script] [cmd args...]\n"
            "A ZooKeeper 3.8 command line client (zkCli.sh compatible).  Without a command,\n"
            "reads commands from the script, from the terminal (line editing), or from\n"
            "standard input (no prompt).  --no-times (or CORRAL_CLI_DETERMINISTIC=1) prints\n"
@@ -534,6 +543,8 @@ int main(int argc, char **argv)
             cli.wait_for_connection = true;
         } else if (strcmp(a, "--no-times") == 0 || strcmp(a, "-no-times") == 0) {
             g_mask = true;
+        } else if (strcmp(a, "-e") == 0 || strcmp(a, "--echo") == 0) {
+            g_echo = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-help") == 0 || strcmp(a, "-h") == 0) {
             help();
             return 0;

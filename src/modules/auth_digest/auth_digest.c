@@ -132,6 +132,19 @@ static int digest_is_valid(void *arg, const char *acl_id)
 
 static int digest_is_authenticated(void *arg) { return 1; }
 
+/* whoAmI reports the user, not the digest (DigestAuthenticationProvider
+ * .getUserName: everything before the first ':'). */
+static const char *digest_user_name(void *arg, const char *id, char *buf, size_t len)
+{
+    const char *colon = strchr(id, ':');
+    size_t n = colon ? (size_t)(colon - id) : strlen(id);
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, id, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 static const CorralAuthScheme digest_scheme = {
     .abi_version = CORRAL_ABI_VERSION,
     .size = sizeof(CorralAuthScheme),
@@ -140,6 +153,7 @@ static const CorralAuthScheme digest_scheme = {
     .matches = digest_matches,
     .is_valid = digest_is_valid,
     .is_authenticated = digest_is_authenticated,
+    .user_name = digest_user_name,
 };
 
 static int valid_base64_sha1(const char *s)
