@@ -380,6 +380,15 @@ int module_load_all(const CoreConfig *cfg, const char *exe_dir)
         if (load_one(name, corral_config_at(cfg->modules, i)) < 0)
             return -1;
     }
+    /* Durability is the default: without a storage module named in the
+     * YAML, storage_file is loaded with its defaults (files under
+     * server.data_dir).  Running without durability must be chosen
+     * explicitly (storage_memory). */
+    if (!reg.storage) {
+        corral_log(CORRAL_LOG_INFO, "module", "no storage module configured: loading storage_file with its defaults");
+        if (load_one("storage_file", NULL) < 0)
+            return -1;
+    }
     return 0;
 }
 
