@@ -161,7 +161,8 @@ sub _write_cfg
 
 =item $zk->start(%opts)
 
-Starts the server and waits (bounded) until C<ruok> answers C<imok>.
+Starts the server and waits (bounded) until C<srvr> shows a C<Mode:>
+line (C<ruok> answers C<imok> before the server accepts sessions).
 Retries with another port when the port was taken.  Dies with the log's
 tail on failure.  C<< timeout => SECONDS >>.
 
@@ -213,7 +214,9 @@ sub start
 				}
 				$self->_fail("exited with code $self->{exit_code} during startup");
 			}
-			return 1 if (($self->fourlw('ruok', timeout => 2) // '') eq 'imok');
+			# ruok answers before the server takes sessions; srvr says
+			# "not currently serving requests" until it does
+			return 1 if (($self->fourlw('srvr', timeout => 2) // '') =~ /^Mode: /m);
 			if (time() > $deadline)
 			{
 				$self->kill9;
