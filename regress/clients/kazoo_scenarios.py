@@ -728,6 +728,22 @@ def session_close(ctx):
 
 
 @scenario
+def oversized_request(ctx):
+    # A request over the server's limit (ZooKeeper: jute.maxbuffer, 1 MB;
+    # corrald: max_request_bytes, the same) closes the connection; the
+    # session survives and kazoo reconnects to it.
+    a = ctx.client('A')
+    ctx.do('create /big', a.create, '/big', b'x')
+    sid = a.client_id[0]
+    ctx.do('set /big 2 MB', a.set, '/big', b'y' * (2 << 20))
+    ctx.do('create /big/c 2 MB', a.create, '/big/c', b'y' * (2 << 20))
+    ctx.do('exists /big (after reconnecting)', a.exists, '/big')
+    ctx.out('same session: %s' % (a.client_id is not None and a.client_id[0] == sid))
+    ctx.do('set /big 900000 bytes', a.set, '/big', b'z' * 900000)
+    ctx.do('get /big length', lambda: len(a.get('/big')[0]))
+
+
+@scenario
 def root_summary(ctx):
     # Last: what all the scenarios above did to / (sequential names at the
     # root depend on its cversion).
