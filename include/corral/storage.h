@@ -72,12 +72,15 @@ typedef struct CorralStorage {
     void (*close)(void *store);
     void *arg;
     /* Drops every record with zxid > zxid, including records appended but
-     * not yet durable (an ensemble member's TRUNC, or before it installs
-     * the leader's snapshot); durable when it returns.  Called on the loop
-     * thread, rarely (synchronisation with a new leader), while the member
-     * serves no client.  Returns 0, or -1 with a message in err.  NULL when
-     * the backend cannot (such a backend cannot serve in an ensemble that
-     * has to truncate). */
+     * not yet durable, and makes the log end at zxid: the next record
+     * appended follows zxid, even when zxid is beyond the last record (an
+     * ensemble member that received the leader's state as a snapshot at
+     * zxid stores it with `snapshot` right after, without waiting for
+     * records it will never have).  Durable when it returns.  Called on the
+     * loop thread, rarely (synchronisation with a new leader: TRUNC, SNAP),
+     * while the member serves no client.  Returns 0, or -1 with a message
+     * in err.  NULL when the backend cannot (it then cannot serve in an
+     * ensemble). */
     int (*truncate)(void *store, int64_t zxid, char *err, size_t errlen);
     void *reserved[7];
 } CorralStorage;

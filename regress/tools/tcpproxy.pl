@@ -161,8 +161,9 @@ sub command
 	if ($w[0] eq 'status')
 	{
 		my %seen;
+		my @all = values %conn;
 		my @l = map { "$_->[0]{src} -> $_->[0]{name}" . ($_->[0]{lost} ? ' (lost bytes)' : '') }
-		  grep { !$seen{ $_->[0] }++ } values %conn;
+		  grep { !$seen{ $_->[0] }++ } @all;
 		return join("\n", sort(@l), "ok");
 	}
 	return "error unknown command";
@@ -171,8 +172,10 @@ sub command
 sub reset_lost
 {
 	my %seen;
-	for my $e (values %conn)
+	my @all = values %conn;
+	for my $e (@all)
 	{
+		next unless ref $e eq 'ARRAY';
 		my $c = $e->[0];
 		next if $seen{$c}++ || $c->{dead};
 		close_conn($c) if $c->{lost} && !link_blocked($c);

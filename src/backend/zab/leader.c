@@ -120,10 +120,22 @@ static void send_proposals_after(Learner *l, int64_t from)
     }
 }
 
+/* Our last zxid in the epoch of f, when it is below f (else -1). */
+static int64_t trunc_point(int64_t f)
+{
+    size_t k = hist_after(f);
+    int64_t t = k > 0 ? hist_at(k - 1)->zxid : hist_base();
+    if (k == 0 && hist_base() > f)
+        return -1;
+    if ((t >> 32) != (f >> 32) || t >= f)
+        return -1;
+    return t;
+}
+
 /* DIFF, TRUNC or SNAP, the proposals, then NEWLEADER. */
 static void sync_learner(Learner *l)
 {
-    int64_t f = l->last_zxid, last = hist_last();
+    int64_t f = l->last_zxid, last = hist_last(), t;
     const char *how;
     if (!l->want_snap && f == last) {
         how = "DIFF (nothing)";
@@ -132,9 +144,13 @@ static void sync_learner(Learner *l)
         how = "DIFF";
         pc_send(l->pc, ZP_DIFF, last, NULL, 0);
         send_proposals_after(l, f);
-    } else if (!l->want_snap && f > last && (f >> 32) == (last >> 32) && hist_contains(last)) {
+    } else if (!l->want_snap && (t = trunc_point(f)) >= 0) {
+        /* The learner has txns of epoch E after our last txn of epoch E
+         * (t): never committed (we would have them).  Its history up to t
+         * is ours (both came from epoch E's leader, in order). */
         how = "TRUNC";
-        pc_send(l->pc, ZP_TRUNC, last, NULL, 0);
+        pc_send(l->pc, ZP_TRUNC, t, NULL, 0);
+        send_proposals_after(l, t);
     } else {
         how = "SNAP";
         WBuf w = WBUF_INIT;

@@ -1453,9 +1453,10 @@ static int cut_log(Store *s, int64_t zxid, int64_t *last_out, char *err, size_t 
     return 0;
 }
 
-/* Drops every record with zxid > zxid (CorralStorage.truncate).  Loop
- * thread, rare, while the member serves nobody: waits until the writer has
- * made everything appended durable, then cuts with the writer idle. */
+/* Drops every record with zxid > zxid, and makes the log end at zxid
+ * (CorralStorage.truncate).  Loop thread, rare, while the member serves
+ * nobody: waits until the writer has made everything appended durable,
+ * then cuts with the writer idle. */
 static int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen)
 {
     Store *s = store;
@@ -1463,8 +1464,6 @@ static int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen)
         sfmt(err, errlen, "storage_file: truncate before recover");
         return -1;
     }
-    if (zxid >= s->appended_zxid)
-        return 0;
     pthread_mutex_lock(&s->snap_mu);
     pthread_mutex_lock(&s->mu);
     while ((s->pending.len || s->durable_zxid < s->appended_zxid) && !s->failed && !s->writer_done)
@@ -1473,14 +1472,14 @@ static int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen)
     if (s->failed || s->writer_done) {
         sfmt(err, errlen, "storage_file: %s", s->failed ? s->why : "the WAL writer has stopped");
     } else {
-        int64_t last = 0;
-        rc = cut_log(s, zxid, &last, err, errlen);
+        int64_t last = s->last_logged;
+        rc = zxid < s->appended_zxid ? cut_log(s, zxid, &last, err, errlen) : 0;
         if (rc == 0) {
-            if (s->durable_zxid > last)
-                s->durable_zxid = last;
-            if (s->reported_zxid > last)
-                s->reported_zxid = last;
-            s->appended_zxid = last;
+            /* The log now ends at zxid: the next record follows it, and a
+             * snapshot at zxid (the leader's state) may be stored at once.
+             * last_logged stays the last record really in the WAL, which
+             * the next segment's header chains to. */
+            s->durable_zxid = s->reported_zxid = s->appended_zxid = zxid;
         }
     }
     pthread_mutex_unlock(&s->mu);

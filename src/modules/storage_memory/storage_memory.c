@@ -70,8 +70,7 @@ static int mem_append(void *store, const CorralTxnRecord *recs, size_t n, char *
 static int mem_truncate(void *store, int64_t zxid, char *err, size_t errlen)
 {
     MemStore *s = store;
-    if (zxid < s->last_zxid)
-        s->last_zxid = zxid;
+    s->last_zxid = zxid;
     return 0;
 }
 
