@@ -141,12 +141,14 @@ SKIP:
 		'corrald: the Java client with a wrong password gets AuthFailed');
 	$node->stop;
 
-	# Another realm: clients take it from the challenge.
-	$node->init(modules => { auth_sasl => { users => {%users}, realm => 'example.org' } });
-	$node->start;
-	is($sorted->(java_client($node->address, 'bob', 'secret')), $good,
+	# Another realm: clients take it from the challenge.  (A new node: the
+	# data of the first one, /jbob included, persists.)
+	my $realm = Corral::Test::Cluster->new('realm');
+	$realm->init(modules => { auth_sasl => { users => {%users}, realm => 'example.org' } });
+	$realm->start;
+	is($sorted->(java_client($realm->address, 'bob', 'secret')), $good,
 		'realm example.org: the Java client authenticates');
-	$node->stop;
+	$realm->stop;
 }
 $zk->stop if $zk;
 
