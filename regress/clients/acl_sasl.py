@@ -18,6 +18,8 @@ Checks (each prints one line "CHECK -> result"):
                 field shared by all connections); Corral must not.
   good, wrong, unknown
                 plain kazoo: bob/secret, bob/wrong, nobody/x.
+  otherrealm    bob@other.example/secret: a user of another realm is not
+                bob.
 """
 
 import hashlib
@@ -112,6 +114,8 @@ def main():
             r = attempt(hosts, 'bob', 'wrong')
         elif check == 'unknown':
             r = attempt(hosts, 'nobody', 'x')
+        elif check == 'otherrealm':
+            r = attempt(hosts, 'bob@other.example', 'secret')
         else:
             r = ('unknown check', None)
         print('%s -> %s%s' % (check, r[0], '' if r[1] is None else ' %r' % (r[1],)))

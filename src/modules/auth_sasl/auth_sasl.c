@@ -168,18 +168,28 @@ static int ct_streq(const char *a, size_t alen, const char *b)
     return d == 0;
 }
 
-/* The password of `user` (the user name, possibly "name@realm"), or the
- * dummy one.  Every entry is compared, so the time does not say whether
- * the user exists. */
+/* Length of the user name in Cyrus's canonical "name@realm" form, or -1
+ * when the realm is not ours (configured names hold no '@'). */
+static long user_part(const char *user, size_t ulen)
+{
+    const char *at = memchr(user, '@', ulen);
+    if (!at)
+        return (long)ulen;
+    size_t rlen = strlen(G.realm);
+    if (ulen - (size_t)(at - user) - 1 != rlen || memcmp(at + 1, G.realm, rlen) != 0)
+        return -1;
+    return (long)(at - user);
+}
+
+/* The password of `user` ("name@realm", as Cyrus canonicalises it), or the
+ * dummy one for anyone else.  Every entry is compared, so the time does
+ * not say whether the user exists. */
 static const char *password_of(const char *user, unsigned ulen)
 {
-    size_t n = ulen;
-    const char *at = memchr(user, '@', ulen);
-    if (at)
-        n = (size_t)(at - user);   /* user names hold no '@' (checked at init) */
+    long n = user_part(user, ulen);
     const char *pw = G.dummy_password;
-    for (size_t i = 0; i < G.nusers; i++)
-        if (ct_streq(user, n, G.users[i].name))
+    for (size_t i = 0; n >= 0 && i < G.nusers; i++)
+        if (ct_streq(user, (size_t)n, G.users[i].name))
             pw = G.users[i].password;
     return pw;
 }
@@ -296,13 +306,15 @@ static int sasl_step_cb(void *arg, void *state, const void *in, size_t inlen, co
         return -115;
     }
     /* Cyrus qualifies the name with the realm ("bob@zk-sasl-md5"); the
-     * identity is the bare name, as ZooKeeper's (user names hold no '@'). */
-    char user[256];
-    snprintf(user, sizeof user, "%s", (const char *)authid);
-    char *at = strchr(user, '@');
-    if (at)
-        *at = '\0';
+     * identity is the bare name, as ZooKeeper's. */
     st->done = 1;
+    const char *full = authid;
+    long n = user_part(full, strlen(full));
+    char *user = n >= 0 ? strndup(full, (size_t)n) : NULL;
+    if (!user) {
+        corral_log(CORRAL_LOG_WARN, LOG_SUB, "client %s: unexpected SASL identity \"%s\"", st->peer, full);
+        return -115;
+    }
     corral_log(CORRAL_LOG_INFO, LOG_SUB, "client %s: adding SASL authorization for authorizationID: %s", st->peer,
                user);
     add(add_ctx, "sasl", user);
@@ -310,6 +322,7 @@ static int sasl_step_cb(void *arg, void *state, const void *in, size_t inlen, co
         corral_log(CORRAL_LOG_INFO, LOG_SUB, "client %s: authenticated id '%s' as super user", st->peer, user);
         add(add_ctx, "super", "");
     }
+    free(user);
     *out = o;
     *outlen = olen;
     return 1;
