@@ -117,6 +117,17 @@ sub pump
 	}
 	if ($n == 0)
 	{
+		if (link_blocked($c))
+		{
+			# A black hole does not pass a close either: drop this side
+			# only; the other is closed when the link is unblocked.
+			$sel->remove($from);
+			delete $conn{ fileno $from };
+			close $from;
+			$c->{$side} = undef;
+			$c->{lost} = 1;
+			return;
+		}
 		close_conn($c);
 		return;
 	}

@@ -104,9 +104,10 @@ sub node      { my ($s, $id) = @_; return $s->{nodes}[ $id - 1 ]; }
 sub voters    { return grep { !$_->{zab_observer} } @{ $_[0]{nodes} }; }
 sub observers { return grep { $_->{zab_observer} } @{ $_[0]{nodes} }; }
 
-=item $e->init(server => {...}, modules => {...}, storage => NAME)
+=item $e->init(server => {...}, server_for => { ID => {...} }, modules => {...}, storage => NAME)
 
-Writes every member's configuration.  Server defaults: C<tick_ms: 100>,
+Writes every member's configuration (C<server_for>: settings of one
+member only).  Server defaults: C<tick_ms: 100>,
 C<init_limit: 10>, C<sync_limit: 5>, session timeouts 1..30 s.
 
 =cut
@@ -135,7 +136,8 @@ sub init
 			sync_limit             => 5,
 			min_session_timeout_ms => 1000,
 			max_session_timeout_ms => 30000,
-			%{ $args{server} // {} });
+			%{ $args{server} // {} },
+			%{ ($args{server_for} // {})->{ $node->{zab_id} } // {} });
 		my %modules = %{ $args{modules} // {} };
 		$modules{$storage} //= {} if $storage;
 		$node->init(server => \%server, ensemble => \@ens, modules => \%modules);
