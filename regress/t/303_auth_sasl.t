@@ -70,7 +70,7 @@ $zk->start if $zk;
 
 SKIP:
 {
-	skip 'kazoo or python3-pure-sasl is missing', 2 * @checks unless $have_sasl_py;
+	skip 'kazoo or python3-pure-sasl is missing', 2 * @checks + 1 unless $have_sasl_py;
 	if ($zk)
 	{
 		my ($rc, $out, $err) = run_python('acl_sasl.py', $zk->address, @checks);
@@ -98,7 +98,7 @@ SKIP:
 	is($got{$_}, $expect{$_}, "corrald: $_") for @checks;
 	ok($node->log_contains(qr/WARN \[auth_sasl\] client 127\.0\.0\.1:\d+ failed to SASL authenticate: /),
 		'failures are logged');
-	$node->stop;
+	is($node->stop, 0, "corrald exits cleanly (no leak under the sanitizers)");
 }
 
 # ---- the Java client ------------------------------------------------------------------
@@ -123,7 +123,7 @@ sub java_client
 
 SKIP:
 {
-	skip 'zkCli.sh or Java is missing', 5 unless zkcli_available();
+	skip 'zkCli.sh or Java is missing', 6 unless zkcli_available();
 	# zkCli prints to stdout and stderr: compare the lines as a set.
 	my $good = join("\n", sort("WatchedEvent state:SaslAuthenticated type:None path:null", 'ip: 127.0.0.1',
 			'sasl: bob', 'Created /jbob', "'sasl,'bob", ': cdrwa', 'x')) . "\n";
@@ -144,7 +144,7 @@ SKIP:
 		'corrald: the Java client authenticates (SaslAuthenticated, whoami, a sasl ACL)');
 	like(java_client($node->address, 'bob', 'wrong'), qr/AuthFailed/,
 		'corrald: the Java client with a wrong password gets AuthFailed');
-	$node->stop;
+	is($node->stop, 0, "corrald exits cleanly");
 
 	# Another realm: clients take it from the challenge.  (A new node: the
 	# data of the first one, /jbob included, persists.)
