@@ -36,15 +36,15 @@ sub request
 
 sub ustring { return pack('N', length $_[0]) . $_[0]; }
 
-# What the server sends back, until it closes, or is silent for $quiet s,
-# or (with $until_ping) answered the ping (xid -2) and then said nothing
-# more for 0.3 s; with $one_frame, stops after the first answer (the
-# connect response).
+# What the server sends back, until it closes, or is silent for $quiet s
+# ("silent", unless no_silent), or it sent `frames` frames; with until_ping,
+# until it answered the ping (xid -2) and then said nothing more for 0.3 s.
 sub observe
 {
 	my ($s, $quiet, $connected, %o) = @_;
 	my $buf = '';
 	my @seen;
+	my $frames = 0;
 	my $sel = IO::Select->new($s);
 	my $deadline = time() + $quiet;
 	OUTER: while (1)
@@ -52,7 +52,7 @@ sub observe
 		my $left = $deadline - time();
 		if ($left <= 0)
 		{
-			push @seen, 'silent' unless $o{until_ping} && grep { /^reply xid=-2 / } @seen;
+			push @seen, 'silent' unless $o{no_silent} || ($o{until_ping} && grep { /^reply xid=-2 / } @seen);
 			last;
 		}
 		next unless $sel->can_read($left);
@@ -65,18 +65,20 @@ sub observe
 			last if length $buf < 4 + $len;
 			my $body = substr($buf, 4, $len);
 			substr($buf, 0, 4 + $len) = '';
+			$frames++;
 			if (!$$connected)
 			{
 				my ($pv, $to, $sid) = unpack('N N q>', $body);
 				push @seen, $to > 0 ? "connect-response timeout=$to" : "connect-response timeout=$to (refused)";
 				$$connected = 1;
-				last OUTER if $o{one_frame} && $to > 0;
+				last OUTER if $o{frames} && $frames >= $o{frames} && $to > 0;
 			}
 			else
 			{
 				my ($xid, $zxid, $err) = unpack('l> q> l>', $body);
 				push @seen, "reply xid=$xid err=$err bodylen=" . ($len - 16);
 				$deadline = time() + 0.3 if $o{until_ping} && $xid == -2;
+				last OUTER if $o{frames} && $frames >= $o{frames};
 			}
 		}
 	}
@@ -85,8 +87,10 @@ sub observe
 }
 
 # One case: optionally a valid connect first, then the bytes; then what the
-# server did.  With `then_ping`, a ping is sent after the bytes (to tell an
-# open connection from a silent one without waiting long).
+# server did.  With `then_ping`: the first answer (or the close), then 0.3 s
+# for a close to follow (ZooKeeper closes some connections right after an
+# error reply), and if the connection is still open, a ping, to tell an
+# open connection from a dead one without waiting long.
 sub run_case
 {
 	my ($addr, $name, %c) = @_;
@@ -98,17 +102,31 @@ sub run_case
 	if ($c{connect})
 	{
 		syswrite($s, frame(connect_request(%{ $c{connect_opts} // {} })));
-		push @t, 'handshake: ' . join(', ', observe($s, 5, \$connected, one_frame => 1));
-	}
-	else
-	{
-		$connected = 0;
+		push @t, 'handshake: ' . join(', ', observe($s, 5, \$connected, frames => 1));
 	}
 	local $SIG{PIPE} = 'IGNORE';
 	syswrite($s, $c{send}) if length $c{send};
 	shutdown($s, SHUT_WR) if $c{shutdown};
-	syswrite($s, request(-2, 11)) if $c{then_ping};
-	push @t, 'server: ' . join(', ', observe($s, $c{quiet} // 1.5, \$connected, until_ping => $c{then_ping}));
+	my @seen;
+	if ($c{then_ping})
+	{
+		@seen = length $c{send} ? observe($s, 1.5, \$connected, frames => 1) : ();
+		if (!grep { $_ eq 'closed' } @seen)
+		{
+			my @more = observe($s, 0.3, \$connected, no_silent => 1);
+			push @seen, @more;
+			if (!grep { $_ eq 'closed' } @more)
+			{
+				syswrite($s, request(-2, 11));
+				push @seen, 'ping sent', observe($s, 1.5, \$connected, until_ping => 1);
+			}
+		}
+	}
+	else
+	{
+		@seen = observe($s, $c{quiet} // 1.5, \$connected);
+	}
+	push @t, 'server: ' . join(', ', @seen);
 	close $s;
 	return @t;
 }
