@@ -87,11 +87,17 @@ int acl_fixup(const ClientConn *cc, const JuteVec_ACL *in, Arena *a, JuteVec_ACL
                   zk_bytes_eq(in->items[k].id.id, e->id.id);
         if (dup)
             continue;
-        if (e->id.scheme.len < 0 || e->id.id.len < 0)
+        if (e->id.scheme.len < 0)
             return ZERR_INVALIDACL;
-        if (bytes_is(e->id.scheme, "world") && bytes_is(e->id.id, "anyone")) {
+        if (bytes_is(e->id.scheme, "world")) {
+            /* A null id makes ZooKeeper's id.equals() throw: MarshallingError. */
+            if (e->id.id.len < 0)
+                return ZERR_MARSHALLINGERROR;
+            if (!bytes_is(e->id.id, "anyone"))
+                return ZERR_INVALIDACL;
             v[n++] = *e;
         } else if (bytes_is(e->id.scheme, "auth")) {
+            /* The id of an "auth" entry is ignored (kazoo sends null). */
             int valid = 0;
             for (size_t j = 0; j < cc->nids; j++) {
                 const CorralAuthScheme *s = module_find_auth(cc->ids[j].scheme);
@@ -107,9 +113,13 @@ int acl_fixup(const ClientConn *cc, const JuteVec_ACL *in, Arena *a, JuteVec_ACL
                 return ZERR_INVALIDACL;
         } else {
             char *scheme = arena_strndup(a, e->id.scheme.data, (size_t)e->id.scheme.len);
-            char *id = arena_strndup(a, e->id.id.data, (size_t)e->id.id.len);
             const CorralAuthScheme *s = module_find_auth(scheme);
-            if (!s || (s->is_valid && !s->is_valid(s->arg, id)))
+            if (!s)
+                return ZERR_INVALIDACL;
+            if (e->id.id.len < 0)
+                return ZERR_MARSHALLINGERROR;
+            char *id = arena_strndup(a, e->id.id.data, (size_t)e->id.id.len);
+            if (s->is_valid && !s->is_valid(s->arg, id))
                 return ZERR_INVALIDACL;
             v[n++] = *e;
         }

@@ -119,6 +119,12 @@ void acl_add_id(ClientConn *cc, const char *scheme, const char *id);
 void acl_free_ids(ClientConn *cc);
 int acl_is_super(const ClientConn *cc);
 
+/* quota.c: ZooKeeper's quota stats nodes, kept by txn_apply. */
+void quota_on_create(const char *path, size_t len, int32_t dlen);
+void quota_on_delete(const char *path, size_t len, int32_t old_dlen);
+void quota_on_set_data(const char *path, size_t len, int32_t old_dlen, int32_t new_dlen);
+void quota_rescan(void);   /* after loading a snapshot */
+
 /* snapshot.c */
 void server_request_snapshot(void *ctx);     /* storage env callback, loop thread */
 void server_snapshot_finish(void);           /* joins a running snapshot */

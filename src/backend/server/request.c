@@ -141,6 +141,14 @@ static void handle_connect(ClientConn *cc, RBuf *r)
         return;
     }
     Session *s = session_find(req.sessionId);
+    if (s && s->client && s->client != cc) {
+        /* ZooKeeper closes the session's current connection before it
+         * checks the password (CLIENT_RECONNECT). */
+        ClientConn *old = s->client;
+        old->session = NULL;
+        s->client = NULL;
+        net_conn_close(old->conn, NULL);
+    }
     if (!s || s->closing || req.passwd.len != SESSION_PASSWD_LEN ||
         memcmp(req.passwd.data, s->passwd, SESSION_PASSWD_LEN) != 0) {
         corral_log(CORRAL_LOG_INFO, "session", "Invalid session 0x%llx for client %s, probably expired",
@@ -243,6 +251,10 @@ static void handle_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
     case ZOO_OP_EXISTS: {
         READ_REQ(ExistsRequest, q);
         cc->last_op = "EXIS";
+        if (q.path.len > 0 && memchr(q.path.data, '\0', (size_t)q.path.len)) {
+            rc = ZERR_BADARGUMENTS;   /* ZooKeeper checks exists paths for NUL */
+            break;
+        }
         ZNode *n = lookup(q.path);
         if (q.watch && q.path.len > 0)
             watch_add(srv.watches, q.path.data, (size_t)q.path.len, (WatcherId)cc->session->id, WATCH_DATA);
@@ -377,6 +389,10 @@ static void handle_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
     case ZOO_OP_REMOVE_WATCHES: {
         READ_REQ(CheckWatchesRequest, q);   /* same layout as RemoveWatchesRequest */
         cc->last_op = h->type == ZOO_OP_CHECK_WATCHES ? "CHKW" : "REMW";
+        if (q.path.len <= 0 || q.path.data[0] != '/') {
+            rc = ZERR_MARSHALLINGERROR;   /* ZooKeeper's path walk throws on a relative path */
+            break;
+        }
         int found = h->type == ZOO_OP_CHECK_WATCHES
                         ? watch_contains(srv.watches, q.path.data, q.path.len > 0 ? (size_t)q.path.len : 0,
                                          (WatcherId)cc->session->id, q.type)
@@ -429,7 +445,9 @@ static void handle_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
     reply_error(cc, h->xid, rc);
     return;
 malformed:
-    net_conn_close(c, "malformed request");
+    /* ZooKeeper answers an undecodable body with MarshallingError and
+     * keeps the connection. */
+    reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);
 }
 
 /* multiRead: getChildren and getData, each answered or failed on its own. */
@@ -480,7 +498,8 @@ static void handle_multi_read(ClientConn *cc, const RequestHeader *h, RBuf *body
     reply_end(cc, off);
     return;
 malformed:
-    net_conn_close(c, "malformed multiRead request");
+    c->out.len = off;   /* drop the partial reply */
+    reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);
 }
 
 /* ---- watches on reconnect, auth ----------------------------------------- */
@@ -531,7 +550,7 @@ static void handle_set_watches(ClientConn *cc, const RequestHeader *h, RBuf *bod
     reply_empty(cc, h->xid);
     return;
 malformed:
-    net_conn_close(cc->conn, "malformed setWatches request");
+    reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);
 }
 
 static void add_id_cb(void *ctx, const char *scheme, const char *id) { acl_add_id(ctx, scheme, id); }
@@ -596,7 +615,12 @@ static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body)
                           &outlen, add_id_cb, cc);
     if (rc < 0) {
         corral_log(CORRAL_LOG_WARN, "auth", "SASL authentication failed for client %s", cc->conn->peer_desc);
-        reply_error(cc, h->xid, ZERR_AUTHFAILED);
+        /* With an (empty) SetSASLResponse body, as ZooKeeper: the Java
+         * client reads it whatever the error code. */
+        SetSASLResponse none = {ZK_BYTES_NULL};
+        size_t eoff = reply_begin(cc, h->xid, srv.last_zxid, ZERR_AUTHFAILED);
+        jute_write_SetSASLResponse(&cc->conn->out, &none);
+        reply_end(cc, eoff);
         net_conn_close_after_flush(cc->conn);
         return;
     }
@@ -718,8 +742,10 @@ void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
         handle_sasl(cc, &h, &r);
         return;
     default:
+        /* ZooKeeper answers Unimplemented and closes the connection. */
         cc->last_op = "UNKN";
         reply_error(cc, h.xid, ZERR_UNIMPLEMENTED);
+        net_conn_close_after_flush(c);
         return;
     }
 }

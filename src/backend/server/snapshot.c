@@ -264,6 +264,7 @@ int server_load_snapshot(int64_t last_zxid, const void *data, size_t len)
     tree_free(srv.tree);
     srv.tree = t;
     srv.last_zxid = zxid;
+    quota_rescan();
     return 0;
 corrupt:
     corral_log(CORRAL_LOG_ERROR, "snapshot", "snapshot at zxid 0x%llx is corrupt (offset %zu)",

@@ -70,6 +70,7 @@ static int apply_create(const TxnHeader *h, ZkBytes path, ZkBytes data, const Ju
     tree_acl_release(srv.tree, acl_id);
     res->path = path;
     if (rc == 0) {
+        quota_on_create(path.data, (size_t)path.len, data.len);
         fire(h->zxid, path.data, (size_t)path.len, ZEV_NODE_CREATED);
         fire(h->zxid, path.data, parent_len(path), ZEV_NODE_CHILDREN_CHANGED);
     }
@@ -78,9 +79,15 @@ static int apply_create(const TxnHeader *h, ZkBytes path, ZkBytes data, const Ju
 
 static int apply_delete(const TxnHeader *h, ZkBytes path, TxnResult *res)
 {
+    ZNode *old = path.len > 0 ? tree_lookup(srv.tree, path.data, (size_t)path.len) : NULL;
+    const char *od = NULL;
+    int32_t odl = 0;
+    if (old)
+        tree_data(old, &od, &odl);
     int rc = tree_delete(srv.tree, path.data, (size_t)path.len, h->zxid);
     res->path = path;
     if (rc == 0) {
+        quota_on_delete(path.data, (size_t)path.len, odl);
         fire(h->zxid, path.data, (size_t)path.len, ZEV_NODE_DELETED);
         fire(h->zxid, path.data, parent_len(path), ZEV_NODE_CHILDREN_CHANGED);
     }
@@ -134,9 +141,16 @@ static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *
         SetDataTxn t;
         if (jute_read_SetDataTxn(r, a, &t) < 0)
             return -1;
+        ZNode *old = t.path.len > 0 ? tree_lookup(srv.tree, t.path.data, (size_t)t.path.len) : NULL;
+        const char *od = NULL;
+        int32_t odl = 0;
+        if (old)
+            tree_data(old, &od, &odl);
         rc = tree_set_data(srv.tree, t.path.data, (size_t)t.path.len, t.data.data, t.data.len, t.version, h->zxid,
                            h->time, &res->stat);
         res->path = t.path;
+        if (rc == 0)
+            quota_on_set_data(t.path.data, (size_t)t.path.len, odl, t.data.len);
         if (rc == 0)
             fire(h->zxid, t.path.data, (size_t)t.path.len, ZEV_NODE_DATA_CHANGED);
         break;

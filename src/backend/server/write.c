@@ -414,7 +414,7 @@ static void single_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int
     int rc = prep_op(&w, h->type, body, &rec, &po);
     if (rc == -2) {
         wbuf_free(&rec);
-        net_conn_close(cc->conn, "malformed write request");
+        reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);
         return;
     }
     if (rc) {
@@ -569,7 +569,7 @@ malformed:
     free(types);
     free(ops);
     free(offs);
-    net_conn_close(cc->conn, "malformed multi request");
+    reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);
 }
 
 void write_request(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
