@@ -52,7 +52,7 @@ void corral_server_info(CorralServerInfo *info)
     v.uptime_ms = el_wall_ms() - srv.start_wall_ms;
     if (srv.cfg) {
         v.server_id = srv.cfg->server_id;
-        v.read_only = 0;
+        v.read_only = replication_active() ? replication_read_only() : 0;
         v.client_listen = net_listen_desc();
         v.client_port = net_listen_port();
         v.data_dir = srv.cfg->data_dir;

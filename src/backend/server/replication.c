@@ -40,6 +40,7 @@ typedef struct QFrame {
 
 typedef struct ReplClient {
     ClientConn *cc;
+    int read_only;            /* a read-only client with a local session */
     Outstanding *out;
     size_t nout, capout;
     QFrame *q;
@@ -96,6 +97,14 @@ static void rc_free(ReplClient *rc)
 
 void replication_client_closed(ClientConn *cc)
 {
+    ReplClient *rc = cc->repl;
+    if (rc && rc->read_only && cc->session) {
+        /* A local session: it never was replicated and ends here. */
+        int64_t sid = cc->session->id;
+        watch_remove_watcher(srv.watches, (WatcherId)sid);
+        session_remove(sid);
+        cc->session = NULL;
+    }
     if (cc->repl) {
         rc_free(cc->repl);
         cc->repl = NULL;
@@ -833,7 +842,16 @@ int64_t replication_expiry_tick(void)
 
 int replication_may_write(void) { return zab_can_write(); }
 
-const char *replication_mode(void) { return zab_serving() ? zab_state_name() : "looking"; }
+/* Read-only mode (server.read_only): a member that is looking for a
+ * quorum serves read-only clients from its last state. */
+int replication_read_only(void) { return rp.active && rp.cfg->read_only && zab_state() == ZAB_LOOKING; }
+
+const char *replication_mode(void)
+{
+    if (zab_serving())
+        return zab_state_name();
+    return replication_read_only() ? "read-only" : "looking";
+}
 
 void zab_host_role_changed(ZabState old_state, ZabState new_state)
 {
@@ -843,13 +861,74 @@ void zab_host_role_changed(ZabState old_state, ZabState new_state)
     npsyncs = 0;
 }
 
-int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len)
+/* A frame while this member has no quorum: read-only clients only. */
+static int read_only_frame(ClientConn *cc, const uint8_t *frame, size_t len)
 {
-    if (!zab_serving()) {
+    ReplClient *rc = cc->repl;
+    RBuf r;
+    rbuf_init(&r, frame, len);
+    arena_reset(&srv.req_arena);
+    if (!cc->connected) {
+        ConnectRequest req;
+        int ro;
+        if (!replication_read_only() || wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0 || ro != 1) {
+            net_conn_close(cc->conn, NULL);
+            return 1;
+        }
+        rc = rc_of(cc);
+        rc->read_only = 1;
+        cc->ro_layout = ro;
+        int32_t timeout = req.timeOut;
+        if (timeout < rp.cfg->min_session_timeout_ms)
+            timeout = (int32_t)rp.cfg->min_session_timeout_ms;
+        if (timeout > rp.cfg->max_session_timeout_ms)
+            timeout = (int32_t)rp.cfg->max_session_timeout_ms;
+        /* ZooKeeper's read-only server gives every client a new local
+         * session; it is never replicated and dies with the connection. */
+        int64_t sid = session_next_id();
+        Session *s = session_add(sid, timeout, el_now_ms());
+        s->client = cc;
+        cc->session = s;
+        cc->connected = 1;
+        Conn *c = cc->conn;
+        net_conn_hold(c, srv.last_zxid);
+        size_t off = wbuf_begin_frame(&c->out);
+        ConnectResponse resp = {0, timeout, sid, {(const char *)s->passwd, SESSION_PASSWD_LEN}};
+        wire_write_connect_response(&c->out, &resp, 1);
+        wbuf_end_frame(&c->out, off);
+        net_count_sent(c);
+        net_conn_flush_later(c);
+        return 1;
+    }
+    if (!rc || !rc->read_only || !replication_read_only()) {
         net_conn_close(cc->conn, NULL);
         return 1;
     }
+    RequestHeader h;
+    if (jute_read_RequestHeader(&r, &srv.req_arena, &h) < 0)
+        return 0;
+    if (op_is_write(h.type) || h.type == ZOO_OP_SYNC) {
+        cc->last_op = h.type == ZOO_OP_SYNC ? "SYNC" : "WRIT";
+        reply_error(cc, h.xid, ZERR_NOTREADONLY);
+        return 1;
+    }
+    if (h.type == ZOO_OP_CLOSE_SESSION) {
+        reply_error(cc, h.xid, ZERR_OK);
+        net_conn_close_after_flush(cc->conn);
+        return 1;
+    }
+    return 0;   /* reads, pings, watches: served from the state we have */
+}
+
+int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len)
+{
+    if (!zab_serving())
+        return read_only_frame(cc, frame, len);
     ReplClient *rc = rc_of(cc);
+    if (rc->read_only) {
+        net_conn_close(cc->conn, "this member serves read-write again");
+        return 1;
+    }
     if (!rp.replaying && rc->nq)
         return enqueue(rc, frame, len);
     if (!may_run(rc, frame, len))

@@ -32,5 +32,6 @@ int replication_may_write(void);
 int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len);
 void replication_client_closed(ClientConn *cc);
 const char *replication_mode(void);
+int replication_read_only(void);     /* serving read-only clients (no quorum) */
 
 #endif

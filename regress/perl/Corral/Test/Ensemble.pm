@@ -268,7 +268,7 @@ sub mode
 	my ($self, $node) = @_;
 	return 'down' unless $node->pid;
 	my $t = $node->fourlw('srvr', timeout => 3) // return 'down';
-	return $1 if $t =~ /^Mode: (\w+)/m;
+	return $1 if $t =~ /^Mode: ([\w-]+)/m;
 	return 'looking';
 }
 
