@@ -937,8 +937,12 @@ int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len)
     RBuf r;
     rbuf_init(&r, frame, len);
     if (!cc->connected) {
-        if (leader)
-            return 0;
+        if (leader) {
+            if (zab_can_write())
+                return 0;   /* the core creates (or reattaches) the session */
+            net_conn_close(cc->conn, "the leader cannot take writes now");
+            return 1;
+        }
         ConnectRequest req;
         int ro;
         arena_reset(&srv.req_arena);
