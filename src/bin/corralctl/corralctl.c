@@ -26,6 +26,11 @@ int ctl_cmd_status(CtlOptions *opts, int argc, char **argv);   /* status.c */
 static const CtlCommand commands[] = {
     {"word", "WORD", "send a four-letter word (ruok, srvr, stat, mntr, ...) and print the answer", ctl_cmd_word},
     {"status", "[--json]", "one screen about the member: mode, zxid, latency, znodes, sessions", ctl_cmd_status},
+    {"wal-dump", "DIR|FILE [--json]", "print every record of a data directory's WAL (no server needed)", ctl_cmd_wal_dump},
+    {"snapshot-dump", "FILE [--json] [--data]", "print a snapshot: header, sessions, every znode and its stat",
+     ctl_cmd_snapshot_dump},
+    {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
+     ctl_cmd_verify},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -75,4 +75,9 @@ long long ctl_now_ms(void);   /* monotonic */
 int ctl_cmd_word(CtlOptions *opts, int argc, char **argv);
 int ctl_is_word(const char *s);
 
+/* storage_file's files, read without a server (cmd_storage.c) */
+int ctl_cmd_wal_dump(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_snapshot_dump(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
+
 #endif

@@ -1,0 +1,7 @@
+# src/bin/corralctl/build.mk: included by the GNUmakefile.
+#
+# wal-dump, snapshot-dump and verify (cmd_storage.c) compile in
+# storage_file's wal_format.c (through wal_format_link.c), which calls
+# libzstd.  LIBS already has -lzstd for every tool; it is named here too so
+# that corralctl keeps linking if that changes.
+TOOL_LIBS_corralctl = -lzstd
