@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "corral/log.h"
+#include "corral/metrics.h"
 #include "module/module.h"
 #include "net/eventloop.h"
 #include "net/net.h"
@@ -49,6 +50,8 @@ static struct {
 } net = {.listen_fd = -1};
 
 static void conn_io(int fd, int events, void *arg);
+
+static CorralMetric *m_conn_rejected, *m_large_rejected;
 
 /* ---- per-IP counts ------------------------------------------------------ */
 
@@ -358,6 +361,7 @@ static void conn_read(Conn *c)
                 corral_log(CORRAL_LOG_WARN, "net",
                            "closing connection from %s: frame length %d is negative or above the limit of %zu bytes "
                            "(server.max_request_bytes)", c->peer_desc, bad, max_frame);
+                corral_metric_inc(m_large_rejected);
                 net_conn_close(c, NULL);
                 return;
             }
@@ -422,6 +426,7 @@ static void accept_ready(int fd, int events, void *arg)
         if (net.cfg->max_client_connections > 0 && slot->count >= net.cfg->max_client_connections) {
             corral_log(CORRAL_LOG_WARN, "net", "Too many connections from /%s - max is %lld", ip,
                        (long long)net.cfg->max_client_connections);
+            corral_metric_inc(m_conn_rejected);
             if (slot->count == 0)
                 ip_release(ip);
             close(cfd);
@@ -459,6 +464,10 @@ int net_init(const CoreConfig *cfg, const NetHandlers *handlers)
 {
     net.cfg = cfg;
     net.h = *handlers;
+    m_conn_rejected = corral_metric_counter("connection_rejected",
+                                            "Connections refused by the per-IP limit (max_client_connections)");
+    m_large_rejected = corral_metric_counter("large_requests_rejected",
+                                             "Connections closed for a frame above max_request_bytes");
     const CorralAddr *a = &cfg->client_listen;
     struct sockaddr_storage ss;
     socklen_t slen;

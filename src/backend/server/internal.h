@@ -82,6 +82,7 @@ void server_pending_write(int64_t zxid, int64_t start_ms);
 void server_commit_point(int64_t zxid);
 
 /* request.c */
+void request_register_metrics(void);
 void request_on_frame(Conn *c, const uint8_t *frame, size_t len);
 void request_on_close(Conn *c);
 /* Reply helpers: header + optional body (via a writer callback). */

@@ -17,6 +17,15 @@
 #include "server/internal.h"
 #include "server/replication.h"
 
+static CorralMetric *m_auth_failed;
+
+void request_register_metrics(void)
+{
+    m_auth_failed = corral_metric_counter("auth_failed_count", "Failed authentications (addauth and SASL)");
+}
+
+static void count_auth_failure(void) { corral_metric_inc(m_auth_failed); }
+
 /* ---- replies ------------------------------------------------------------ */
 
 static size_t reply_begin(ClientConn *cc, int32_t xid, int64_t zxid, int err)
@@ -571,6 +580,7 @@ static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body)
     }
     if (rc != 0) {
         corral_log(CORRAL_LOG_WARN, "auth", "Authentication failed for scheme: %s from %s", scheme, cc->conn->peer_desc);
+        count_auth_failure();
         reply_error(cc, XID_AUTH, ZERR_AUTHFAILED);
         net_conn_close_after_flush(cc->conn);
         return;
@@ -615,6 +625,7 @@ static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body)
                           &outlen, add_id_cb, cc);
     if (rc < 0) {
         corral_log(CORRAL_LOG_WARN, "auth", "SASL authentication failed for client %s", cc->conn->peer_desc);
+        count_auth_failure();
         /* With an (empty) SetSASLResponse body, as ZooKeeper: the Java
          * client reads it whatever the error code. */
         SetSASLResponse none = {ZK_BYTES_NULL};

@@ -298,6 +298,7 @@ void server_register_metrics(void)
                                         (int)(sizeof lat_bounds / sizeof *lat_bounds));
     m_fsync_batch = corral_metric_histogram("commit_batch_txns", "Transactions handed to storage per loop turn",
                                             batch_bounds, (int)(sizeof batch_bounds / sizeof *batch_bounds));
+    request_register_metrics();
     corral_metric_gauge_fn("outstanding_requests", "Writes waiting for durability", g_outstanding, NULL);
     corral_metric_gauge_fn("znode_count", "Number of znodes", g_znodes, NULL);
     corral_metric_gauge_fn("watch_count", "Number of watches", g_watches, NULL);
