@@ -45,6 +45,20 @@ my ($rc, $out, $err) = $e->kazoo($rw, hosts => $o4->address, args => [ 'obs', 30
 like($out, qr/^COUNT 30$/m, 'writes through an observer') or diag($err);
 ok($e->wait_converged, 'observers converged with the voters');
 
+# The leader killed: observers find the new one.
+{
+	my $old = $e->leader;
+	$old->kill9;
+	my $l = $e->wait_for_leader(exclude => [ $old->{zab_id} ]);
+	ok($l, 'leader killed: a new leader, and both observers observe it');
+	($rc, $out, $err) = $e->kazoo($rw, hosts => $o5->address, args => [ 'obs2', 20 ]);
+	like($out, qr/^COUNT 50$/m, 'writes through the other observer after the failover') or diag($err);
+	$old->start;
+	ok($e->wait_for_leader, 'old leader back');
+	ok($e->wait_converged, 'converged');
+	$leader = $e->leader;
+}
+
 # Observers do not count: with two voters down, nobody serves.
 my @v = grep { $_ != $leader } $e->voters;
 $_->kill9 for @v;

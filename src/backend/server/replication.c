@@ -683,6 +683,19 @@ void zab_host_start_epoch(int64_t epoch, int64_t first_counter)
 
 static void touch_all(void *ctx, Session *s) { session_touch(s, el_now_ms()); }
 
+void zab_host_refused(int64_t session)
+{
+    ClientConn *cc = client_of_session(session);
+    if (cc)
+        net_conn_close(cc->conn, "the leader cannot take writes now");
+    else
+        for (ReplClient *rc = rp.clients; rc; rc = rc->next)
+            if (rc->pending_sid == session) {
+                net_conn_close(rc->cc->conn, "the leader cannot take writes now");
+                break;
+            }
+}
+
 void zab_host_leader_ready(void) { session_foreach(touch_all, NULL); }
 
 void zab_host_touch(int64_t session, int32_t remaining_ms)

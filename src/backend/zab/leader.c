@@ -28,6 +28,7 @@ typedef struct Learner {
     int64_t sync_zxid;
     int64_t pong_round;
     int64_t newepoch_acked;
+    int64_t informed;     /* observer: last txn sent (proposal or INFORM) */
     struct Learner *next;
 } Learner;
 
@@ -162,6 +163,7 @@ static void sync_learner(Learner *l)
     int64_t e = ld.phase == LD_ESTABLISHED ? zab.epoch : ld.new_epoch;
     pc_send(l->pc, ZP_NEWLEADER, e << 32, NULL, 0);
     l->sync_zxid = hist_last();
+    l->informed = hist_last();
     l->phase = L_SYNC;
     if (ld.phase == LD_ESTABLISHED)
         pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
@@ -254,6 +256,19 @@ static void check_discovery(void)
     check_epochack();
 }
 
+/* Observers get committed txns only (INFORM: the txn and its commit in
+ * one message), never proposals. */
+static void inform(Learner *l)
+{
+    for (size_t i = hist_after(l->informed); i < hist_count(); i++) {
+        const HistEntry *e = hist_at(i);
+        if (e->zxid > zab.commit)
+            break;
+        pc_send(l->pc, ZP_INFORM, e->zxid, e->data, e->len);
+        l->informed = e->zxid;
+    }
+}
+
 static void recompute_commit(void)
 {
     if (ld.phase != LD_ESTABLISHED)
@@ -281,7 +296,10 @@ static void recompute_commit(void)
     zab.commit = c;
     for (Learner *l = ld.list; l; l = l->next)
         if (l->phase >= L_SYNC) {
-            pc_send(l->pc, ZP_COMMIT, c, NULL, 0);
+            if (l->observer)
+                inform(l);
+            else
+                pc_send(l->pc, ZP_COMMIT, c, NULL, 0);
             maybe_uptodate(l);
         }
     zab_host_commit_point(c);
@@ -398,7 +416,7 @@ int leader_propose(int64_t zxid, const void *data, size_t len)
     }
     hist_append(zxid, data, len);
     for (Learner *l = ld.list; l; l = l->next)
-        if (l->phase >= L_SYNC)
+        if (l->phase >= L_SYNC && !l->observer)
             pc_send(l->pc, ZP_PROPOSAL, zxid, data, len);
     if ((zxid & 0xffffffffLL) >= ROLLOVER_START)
         start_rollover();
@@ -497,6 +515,10 @@ static void learner_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
             break;
         int kind = rbuf_get_int(r);
         int64_t session = rbuf_get_long(r);
+        if (!leader_can_write()) {
+            pc_send(l->pc, ZP_REFUSED, session, NULL, 0);
+            break;
+        }
         int32_t cxid = rbuf_get_int(r);
         int32_t op = rbuf_get_int(r);
         int32_t timeout = rbuf_get_int(r);

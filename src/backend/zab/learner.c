@@ -193,6 +193,26 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
         ln.batch[ln.nbatch++] = (ZabTxn){zxid, NULL, 0};
         break;
     }
+    case ZP_INFORM: {
+        /* Observer: a committed txn; log it, then apply it. */
+        if (zxid > hist_last()) {
+            size_t len = rbuf_remaining(r);
+            const uint8_t *data = rbuf_get_raw(r, len);
+            hist_append(zxid, data, len);
+            if (ln.nbatch == ln.capbatch) {
+                ln.capbatch = ln.capbatch ? ln.capbatch * 2 : 64;
+                ln.batch = xrealloc(ln.batch, ln.capbatch * sizeof *ln.batch);
+            }
+            ln.batch[ln.nbatch++] = (ZabTxn){zxid, NULL, 0};
+        }
+        if (zxid > zab.commit)
+            zab.commit = zxid;
+        apply_committed();
+        break;
+    }
+    case ZP_REFUSED:
+        zab_host_refused(zxid);
+        break;
     case ZP_NEWLEADER: {
         int64_t e = zxid >> 32;
         zab_persist_epochs(e > zab.accepted_epoch ? e : zab.accepted_epoch, e);

@@ -149,5 +149,8 @@ void zab_host_touch(int64_t session, int32_t remaining_ms);
 int zab_host_collect_touches(WBuf *out);
 /* Leader just established: take over session expiry. */
 void zab_host_leader_ready(void);
+/* Learner: the leader could not take a forwarded request of this session
+ * (it is about to change epoch): drop the client, it will retry. */
+void zab_host_refused(int64_t session);
 
 #endif

@@ -37,7 +37,9 @@ enum {
     ZP_SYNC = 26,
     ZP_SYNCDONE = 27,
     ZP_NEWEPOCH = 28,
-    ZP_ACKNEWEPOCH = 29
+    ZP_ACKNEWEPOCH = 29,
+    ZP_INFORM = 30,      /* observer: a committed txn */
+    ZP_REFUSED = 31      /* a forwarded request the leader cannot take now */
 };
 
 #define ZAB_MAX_FRAME (512u << 20)
