@@ -21,7 +21,7 @@ typedef struct Learner {
     int64_t sid;
     int observer;
     int phase;
-    int got_info, got_ackepoch;
+    int got_info, got_ackepoch, fresh_ack;
     int64_t accepted_epoch, current_epoch, last_zxid;
     int want_snap;
     int64_t acked;
@@ -209,7 +209,7 @@ static void check_epochack(void)
         return;
     int n = 1;
     for (Learner *l = ld.list; l; l = l->next)
-        if (l->got_ackepoch && is_voter_learner(l))
+        if (l->got_ackepoch && l->fresh_ack && is_voter_learner(l))
             n++;
     if (n < zab.quorum)
         return;
@@ -471,6 +471,7 @@ static void learner_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
         if (l->phase != L_EPOCH)
             break;
         l->current_epoch = rbuf_get_long(r);
+        l->fresh_ack = rbuf_get_int(r);
         l->last_zxid = zxid;
         l->got_ackepoch = 1;
         if (ld.phase == LD_EPOCHACK)

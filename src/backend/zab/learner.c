@@ -137,11 +137,16 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
             zab_go_looking("the leader's epoch is older than our accepted epoch");
             return;
         }
-        zab_persist_epochs(zxid, zab.current_epoch);
-        ln.new_epoch = zxid;
         {
+            /* An epoch we had already accepted (from another leader that
+             * proposed the same number) must not be acknowledged as a
+             * vote for it a second time (ZAB 1.0, as ZooKeeper). */
+            int fresh = zxid > zab.accepted_epoch;
+            zab_persist_epochs(zxid, zab.current_epoch);
+            ln.new_epoch = zxid;
             size_t off = pc_begin(pc, ZP_ACKEPOCH, hist_last());
             wbuf_put_long(&pc->out, zab.current_epoch);
+            wbuf_put_int(&pc->out, fresh);
             pc_end(pc, off);
         }
         ln.phase = C_EPOCH_ACKED;
