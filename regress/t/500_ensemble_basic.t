@@ -40,6 +40,20 @@ for i, c in enumerate(clients):
     print('multi-fail %d' % i, [type(r).__name__ for r in t.commit()])
     # read your own write on the member the session is on
     assert c.get(p)[0] == b'v2'
+# FIFO per session: reads pipelined behind forwarded writes see them
+for i, c in enumerate(clients):
+    base = '/%s-%d' % (tag, i)
+    ops = []
+    for k in range(40):
+        ops.append(c.create_async('%s/f%02d' % (base, k), b'%d' % k))
+        ops.append(c.get_async('%s/f%02d' % (base, k)))
+        ops.append(c.set_async('%s/f%02d' % (base, k), b'again'))
+        ops.append(c.get_async('%s/f%02d' % (base, k)))
+    res = [o.get(timeout=20) for o in ops]
+    ok = all(res[4 * k + 1][0] == b'%d' % k and res[4 * k + 3][0] == b'again' for k in range(40))
+    print('fifo %d %s' % (i, 'ok' if ok else 'BROKEN'))
+    for k in range(40):
+        c.delete('%s/f%02d' % (base, k))
 for c in clients:
     c.sync('/')
     kids = sorted(k for k in c.get_children('/') if k.startswith(tag))
@@ -74,6 +88,7 @@ for my $n (3, 5)
 		like($out, qr/^badversion $i$/m, "member $i: BadVersion forwarded back");
 		like($out, qr/^multi $i \['str', 'ZnodeStat', 'bool'\]$/m, "member $i: multi results");
 		like($out, qr/^multi-fail $i \['RolledBackError', 'NoNodeError'\]$/m, "member $i: failed multi results");
+		like($out, qr/^fifo $i ok$/m, "member $i: pipelined reads see the session's earlier writes (FIFO)");
 	}
 	my @kids = map { "'w$n-$_'" } 0 .. $n - 1;
 	my $want = "children [" . join(', ', @kids) . "] b'v2' 3";
