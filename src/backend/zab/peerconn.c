@@ -32,6 +32,9 @@ typedef struct Listener {
     void *arg;
 } Listener;
 
+#define MAX_LISTENERS 4
+static Listener *listeners[MAX_LISTENERS];
+
 static int to_sockaddr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
     memset(ss, 0, sizeof *ss);
@@ -89,16 +92,26 @@ int pc_listen(const CorralAddr *addr, void (*fn)(int fd, void *arg), void *arg)
     l->fd = fd;
     l->fn = fn;
     l->arg = arg;
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (!listeners[i]) {
+            listeners[i] = l;
+            break;
+        }
     el_watch(fd, CORRAL_EV_READ, listen_ready, l);
     return fd;
 }
 
 void pc_unlisten(int fd)
 {
-    if (fd >= 0) {
-        el_unwatch(fd);
-        close(fd);
-    }
+    if (fd < 0)
+        return;
+    el_unwatch(fd);
+    close(fd);
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (listeners[i] && listeners[i]->fd == fd) {
+            free(listeners[i]);
+            listeners[i] = NULL;
+        }
 }
 
 static void pc_io(int fd, int events, void *arg);
