@@ -11,9 +11,11 @@
  * forwarded requests is outstanding are queued and replayed in order
  * (FIFO per session).  On the leader, only sync is asynchronous.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "metrics/metrics.h"
@@ -434,8 +436,64 @@ static void close_client(void *ctx, Conn *c)
 
 static void drop_clients(const char *why) { net_foreach_conn(close_client, (void *)why); }
 
+/* Storing the leader's snapshot happens on a thread of its own, so the
+ * learner's loop keeps answering the leader's pings; the learner
+ * acknowledges NEWLEADER only once zab_snapshot_stored() said so. */
+static struct {
+    pthread_t thread;
+    int running;
+    int efd;
+    int64_t zxid;
+    void *data;
+    size_t len;
+    int ok;
+    char err[256];
+} snapjob = {.efd = -1};
+
+static void *snapshot_store_thread(void *arg)
+{
+    snapjob.ok = srv.storage->snapshot(srv.store, snapjob.zxid, snapjob.data, snapjob.len, snapjob.err,
+                                       sizeof snapjob.err) == 0;
+    uint64_t one = 1;
+    ssize_t w = write(snapjob.efd, &one, sizeof one);
+    (void)w;
+    return NULL;
+}
+
+static void snapshot_join(void)
+{
+    if (!snapjob.running)
+        return;
+    pthread_join(snapjob.thread, NULL);
+    snapjob.running = 0;
+    free(snapjob.data);
+    snapjob.data = NULL;
+    uint64_t v;
+    ssize_t r = read(snapjob.efd, &v, sizeof v);
+    (void)r;
+    if (!snapjob.ok) {
+        corral_log(CORRAL_LOG_FATAL, "replication", "storing the leader's snapshot failed: %s; exiting", snapjob.err);
+        _exit(1);
+    }
+    corral_log(CORRAL_LOG_INFO, "replication", "the leader's snapshot at 0x%llx is stored",
+               (unsigned long long)snapjob.zxid);
+}
+
+static void snapshot_stored_event(int fd, int events, void *arg)
+{
+    if (!snapjob.running) {
+        uint64_t v;
+        ssize_t r = read(fd, &v, sizeof v);
+        (void)r;
+        return;
+    }
+    snapshot_join();
+    zab_snapshot_stored();
+}
+
 int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
 {
+    snapshot_join();
     drop_clients(NULL);
     server_snapshot_finish();
     watch_free(srv.watches);
@@ -450,11 +508,24 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
         if (storage_truncate(zxid) < 0)
             corral_log(CORRAL_LOG_WARN, "replication", "storage kept records after 0x%llx", (unsigned long long)zxid);
         if (srv.storage->snapshot) {
-            char err[256] = "";
-            if (srv.storage->snapshot(srv.store, zxid, data, len, err, sizeof err) < 0) {
-                corral_log(CORRAL_LOG_FATAL, "replication", "storing the leader's snapshot failed: %s; exiting", err);
+            if (snapjob.efd < 0) {
+                snapjob.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+                if (snapjob.efd < 0 || el_watch(snapjob.efd, CORRAL_EV_READ, snapshot_stored_event, NULL) < 0) {
+                    corral_log(CORRAL_LOG_FATAL, "replication", "cannot create an eventfd; exiting");
+                    _exit(1);
+                }
+            }
+            snapjob.zxid = zxid;
+            snapjob.len = len;
+            snapjob.data = xmalloc(len ? len : 1);
+            memcpy(snapjob.data, data, len);
+            snapjob.ok = 0;
+            if (pthread_create(&snapjob.thread, NULL, snapshot_store_thread, NULL) != 0) {
+                corral_log(CORRAL_LOG_FATAL, "replication", "cannot start a thread to store the snapshot; exiting");
                 _exit(1);
             }
+            snapjob.running = 1;
+            return 1;
         }
     }
     return 0;
@@ -1058,6 +1129,12 @@ void replication_shutdown(void)
 {
     if (!rp.active)
         return;
+    snapshot_join();
+    if (snapjob.efd >= 0) {
+        el_unwatch(snapjob.efd);
+        close(snapjob.efd);
+        snapjob.efd = -1;
+    }
     zab_shutdown();
     wbuf_free(&rp.dummy.out);
     free(rp.dummy.marks);

@@ -22,6 +22,7 @@ static struct {
     size_t nbatch, capbatch;
     int64_t acked_sent;
     int want_snap;
+    int snap_storing;       /* the SNAP's state is being stored */
     int64_t started_ms, next_try;
 } ln;
 
@@ -102,13 +103,19 @@ static void send_ack_if_due(void)
 
 static void try_ack_newleader(void)
 {
-    if (!ln.newleader_pending || zab.durable < ln.need_durable || !ln.pc)
+    if (!ln.newleader_pending || zab.durable < ln.need_durable || !ln.pc || ln.snap_storing)
         return;
     ln.newleader_pending = 0;
     pc_send(ln.pc, ZP_ACKNEWLEADER, ln.new_epoch << 32, NULL, 0);
     ln.phase = C_ACTIVE;
     ln.acked_sent = ln.need_durable;
     send_ack_if_due();
+}
+
+void zab_snapshot_stored(void)
+{
+    ln.snap_storing = 0;
+    try_ack_newleader();
 }
 
 void learner_durable(void)
@@ -175,10 +182,12 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
         flush_batch();
         size_t len = rbuf_remaining(r);
         const uint8_t *data = rbuf_get_raw(r, len);
-        if (zab_host_install_snapshot(zxid, data, len) < 0) {
+        int rc = zab_host_install_snapshot(zxid, data, len);
+        if (rc < 0) {
             zab_go_looking("cannot install the leader's snapshot");
             return;
         }
+        ln.snap_storing = rc == 1;
         hist_reset(zxid);
         zab.durable = zxid;
         ln.want_snap = 0;

@@ -107,6 +107,8 @@ typedef struct ZabAuth {
 } ZabAuth;
 int zab_forward(int kind, int64_t session, int32_t cxid, int32_t type, int32_t timeout, const ZabAuth *ids,
                 size_t nids, const void *body, size_t len);
+/* The snapshot zab_host_install_snapshot() was storing is durable. */
+void zab_snapshot_stored(void);
 
 /* ---- implemented by the server glue (server/replication.c) -------------- */
 
@@ -131,7 +133,9 @@ int zab_host_log(const ZabTxn *t, size_t n);
 int zab_host_truncate(int64_t zxid);
 /* Leader: the whole state as a snapshot stream; returns its zxid. */
 int64_t zab_host_snapshot(WBuf *out);
-/* Learner: replace the state by a snapshot (SNAP) and make it durable. */
+/* Learner: replace the state by a snapshot (SNAP) and make it durable:
+ * 0 when it is, 1 when it is being stored (zab_snapshot_stored() follows,
+ * on the loop thread), -1 on failure. */
 int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len);
 /* Leader: a request forwarded by a learner (validate, log, apply). */
 void zab_host_forwarded(int kind, int64_t session, int32_t cxid, int32_t type, int32_t timeout, const ZabAuth *ids,
