@@ -97,9 +97,12 @@ static void rc_free(ReplClient *rc)
     free(rc);
 }
 
+static void forget_syncs(ClientConn *cc);
+
 void replication_client_closed(ClientConn *cc)
 {
     ReplClient *rc = cc->repl;
+    forget_syncs(cc);
     if (rc && rc->read_only && cc->session) {
         /* A local session: it never was replicated and ends here. */
         int64_t sid = cc->session->id;
@@ -815,6 +818,14 @@ typedef struct PendingSync {
 
 static PendingSync *psyncs;
 static size_t npsyncs, cappsyncs;
+
+/* The client went away: its syncs are answered to nobody. */
+static void forget_syncs(ClientConn *cc)
+{
+    for (size_t i = 0; i < npsyncs; i++)
+        if (psyncs[i].cc == cc)
+            psyncs[i].cc = NULL;
+}
 
 static void try_complete_syncs(void)
 {
