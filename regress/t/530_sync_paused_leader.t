@@ -14,6 +14,8 @@ use Time::HiRes qw(time usleep);
 use Corral::Test::Ensemble;
 use Corral::Test::Utils qw(wait_until);
 
+$SIG{PIPE} = 'IGNORE';    # a client that died must fail a test, not kill it
+
 my $e = Corral::Test::Ensemble->new('s', n => 3);
 $e->init;
 ok($e->start, 'leader elected');
@@ -37,7 +39,7 @@ PY
 my $raw = <<'PY';
 import os, socket, struct, sys, time
 host, port = os.environ['HOSTS'].split(':')
-s = socket.create_connection((host, int(port)), timeout=20)
+s = None
 def frame(b): s.sendall(struct.pack('>i', len(b)) + b)
 def recv_exact(n):
     d = b''
@@ -50,8 +52,6 @@ def read_frame():
     n = struct.unpack('>i', recv_exact(4))[0]
     return recv_exact(n)
 def ustr(p): b = p.encode(); return struct.pack('>i', len(b)) + b
-frame(struct.pack('>iqiqi', 0, 0, 30000, 0, 16) + b'\0' * 16 + b'\0')
-read_frame()
 def get(xid):
     frame(struct.pack('>ii', xid, 4) + ustr('/s') + b'\0')
 def parse_get(r):
@@ -59,8 +59,19 @@ def parse_get(r):
     if err: return 'ERR%d' % err
     n = struct.unpack('>i', r[16:20])[0]
     return r[20:20 + n].decode()
-get(1)
-print('BEFORE', parse_get(read_frame()), flush=True)
+# (the member may still be settling: retry the connection for a while)
+deadline = time.time() + 20
+while True:
+    try:
+        s = socket.create_connection((host, int(port)), timeout=20)
+        frame(struct.pack('>iqiqi', 0, 0, 30000, 0, 16) + b'\0' * 16 + b'\0')
+        read_frame()
+        get(1)
+        print('BEFORE', parse_get(read_frame()), flush=True)
+        break
+    except (EOFError, ConnectionError, socket.timeout):
+        if time.time() > deadline: raise
+        time.sleep(0.1)
 sys.stdin.readline()
 try:
     frame(struct.pack('>ii', 2, 9) + ustr('/s'))
@@ -169,6 +180,7 @@ for my $round (1 .. 2)
 	  or diag($got);
 	$p->heal;
 	ok($p->wait_for_leader, "cut round $round: healed");
+	ok($p->wait_converged, "cut round $round: converged");
 }
 ok($p->wait_converged, 'proxied ensemble converged');
 $p->stop_all;
