@@ -34,6 +34,7 @@ print('SESSION %x on %s' % (sid, c._connection._socket.getpeername()[0]), flush=
 c.create('/eph-moved', b'', ephemeral=True)
 fired = threading.Event()
 c.exists('/watched', watch=lambda ev: fired.set())
+print('READY', flush=True)
 while not os.path.exists(sys.argv[1]): time.sleep(0.01)
 # our member is gone: wait until kazoo is connected again
 deadline = time.time() + 20
@@ -52,7 +53,8 @@ PY
 {
 	my $go = $f[0]->basedir . '/go-move';
 	my $h = $e->kazoo_bg($mover, hosts => $e->hosts($f[0], $f[1], $leader), args => [$go]);
-	ok(wait_until(sub { Corral::Test::Utils::slurp_file($h->{out}) =~ /^SESSION/m }, 30), 'client on follower ' . $f[0]->{zab_id});
+	ok(wait_until(sub { Corral::Test::Utils::slurp_file($h->{out}) =~ /^READY/m }, 30),
+		'client on follower ' . $f[0]->{zab_id} . ' with an ephemeral and a watch');
 	$f[0]->stop;
 	Corral::Test::Utils::write_file($go, '');
 	my ($rc, $out, $err) = $e->kazoo_wait($h, 60);
