@@ -42,8 +42,8 @@ except Exception as ex:
     print('FAILED', type(ex).__name__)
 PY
 
-# Starts a write on the old leader just after the cut and reports what the
-# client saw (connected first, so the request reaches it).
+# Connects to the old leader, writes once the file argv[2] exists (the test
+# creates it right after the cut) and reports what the client saw.
 my $write_during_cut = <<'PY';
 import os, sys, time, logging, threading
 logging.disable(logging.CRITICAL)
@@ -52,7 +52,7 @@ from kazoo.retry import KazooRetry
 c = KazooClient(hosts=os.environ['HOSTS'], timeout=6, connection_retry=KazooRetry(max_tries=0))
 c.start(timeout=5)
 print('CONNECTED', flush=True)
-sys.stdin.readline() if False else time.sleep(float(sys.argv[2]))
+while not os.path.exists(sys.argv[2]): time.sleep(0.005)
 try:
     c.create(sys.argv[1], b'v')
     print('ACKED')
@@ -72,10 +72,13 @@ for my $round (1 .. 2)
 {
 	my $old = $e->leader;
 	ok($old, "round $round: leader is member $old->{zab_id}");
-	# A client on the old leader writes 300 ms after the cut.
-	my $h = $e->kazoo_bg($write_during_cut, hosts => $old->address, args => [ "/p/lost$round", 0.3 ]);
-	usleep(300_000);
+	# A client on the old leader writes just after the cut.
+	my $go = $old->basedir . "/go$round";
+	my $h = $e->kazoo_bg($write_during_cut, hosts => $old->address, args => [ "/p/lost$round", $go ]);
+	ok(wait_until(sub { Corral::Test::Utils::slurp_file($h->{out}) =~ /CONNECTED/ }, 20),
+		"round $round: a client is connected to the leader");
 	$e->isolate($old->{zab_id});
+	Corral::Test::Utils::write_file($go, '');
 	my $t0 = time;
 	ok(wait_until(sub { $e->mode($old) ne 'leader' }, 15),
 		sprintf('round %d: the cut-off leader stepped down (%.1f s)', $round, time - $t0));
