@@ -6,7 +6,13 @@
  * Layout:
  *   main.c     arguments, input loop (libedit when interactive), tokenizer,
  *              history, dispatch of the shell built-ins.
- *   cmds.c     the ZooKeeper commands (ls, get, create, multi, ...).
+ *   cmds.c     the command table, and what the commands share: option
+ *              parsing (commons-cli), error messages, request helpers.
+ *   cmd_*.c    the ZooKeeper commands, by kind: cmd_read.c (ls, get, stat,
+ *              ...), cmd_write.c (set, create, delete, deleteall),
+ *              cmd_acl.c, cmd_watch.c, cmd_multi.c (multi, multiRead),
+ *              cmd_quota.c, cmd_config.c (config, reconfig),
+ *              cmd_session.c (addauth, sync, whoami, version, close).
  *   conn.c     the connection: handshake, framing, request/reply by xid,
  *              pings, watch events and the local watch registry (so events
  *              are shown exactly when the Java client would show them).
@@ -192,7 +198,7 @@ void zk_print_event(Zk *zk, int state, int type, const char *path);
 /* ZKWatchManager.removeWatcher for RemoveWatches; returns the error code. */
 int zk_remove_watches_local(Zk *zk, const char *path, int wtype, bool local, int rc);
 
-/* ---- commands (cmds.c) ------------------------------------------------------- */
+/* ---- commands (cmds.c, cmd_*.c) ----------------------------------------------- */
 /* Command outcome: CLI_OK, or the exit code of the Java CliException. */
 enum { CLI_OK = 0, CLI_ERR = 1, CLI_NOTFOUND = 127 };
 
@@ -213,5 +219,114 @@ void cli_tokenize(const char *line, StrVec *out);
 
 /* Session time helpers. */
 int64_t now_ms(void);
+
+/* ---- shared by the commands (cmds.c, cmd_*.c) -------------------------------- */
+typedef struct Opts {
+    bool has[128];
+    const char *val[128];
+    StrVec args;               /* non-option arguments; args.v[0] is the command */
+} Opts;
+
+typedef struct AclList {
+    JuteVec_ACL vec;
+    StrVec strs;           /* owns the scheme/id strings */
+} AclList;
+
+/* visit_dfs's callback (cmds.c). */
+typedef bool (*VisitFn)(Zk *zk, const char *path, void *ctx);
+#define VISIT_STOPPED 1
+
+/* A multi / multiRead operation and its result (cmd_multi.c; deleteall too). */
+typedef struct MultiOp {
+    int type;                 /* opcode */
+    char *path;               /* client path */
+    char *data;               /* NULL = null */
+    int32_t version;
+    int flags;
+    int64_t ttl;
+    AclList acl;
+    bool has_acl;
+} MultiOp;
+
+typedef struct MultiResult {
+    int type;
+    int err;
+    char *path;               /* create: created path (client) */
+    Stat stat;
+    ZkBytes data;             /* getData; points into the reply */
+    JuteVec_ustring children; /* getChildren; points into the reply */
+} MultiResult;
+
+/* cmds.c */
+void opts_free(Opts *o);
+int opts_parse_group(Opts *o, const char *spec, const char *group, bool posix, int argc, char **argv);
+int opts_parse(Opts *o, const char *spec, bool posix, int argc, char **argv);
+int usage_fail(const CliCmd *c);
+int fail_msg(char *msg);
+void keeper_message(CorralStrbuf *sb, int rc, const char *path);
+int keeper_fail(int rc, const char *path);
+int path_check(const char *path, bool sequential);
+bool java_parse_long(const char *s, int64_t min, int64_t max, int64_t *out);
+int number_format_fail(const char *s);
+ZkBytes bytes_or_null(const char *s);
+void print_string_list(JuteVec_ustring *v, bool sort);
+void print_data(ZkBytes d);
+int req_get_children(Zk *zk, const char *path, bool watch, bool v2, ZkReply *rep,
+                     JuteVec_ustring *children, Stat *st);
+int req_get_data(Zk *zk, const char *path, bool watch, ZkReply *rep, GetDataResponse *out);
+char *child_path(const char *parent, const ZkBytes *child);
+int visit_tree_raw(Zk *zk, const char *path, bool watch, VisitFn fn, void *ctx, char **err_path);
+int visit_tree(Zk *zk, const char *path, bool watch, VisitFn fn, void *ctx);
+const CliCmd *self(const char *name);
+int compat_watch(Opts *o, const char *spec, bool posix, int argc, char **argv, const char *msg);
+
+/* cmd_acl.c */
+void acl_free(AclList *l);
+void acl_open(AclList *l);
+void acl_parse(AclList *l, const char *s);
+int cmd_getacl(Zk *zk, int argc, char **argv);
+int cmd_setacl(Zk *zk, int argc, char **argv);
+
+/* cmd_read.c */
+int cmd_ls(Zk *zk, int argc, char **argv);
+int cmd_get(Zk *zk, int argc, char **argv);
+int cmd_stat(Zk *zk, int argc, char **argv);
+int cmd_getephemerals(Zk *zk, int argc, char **argv);
+int cmd_getallchildrennumber(Zk *zk, int argc, char **argv);
+
+/* cmd_write.c */
+int cmd_set(Zk *zk, int argc, char **argv);
+int create_mode(Opts *o, int *flags, int64_t *ttl);
+int cmd_create(Zk *zk, int argc, char **argv);
+int do_delete(Zk *zk, const char *path, int32_t version);
+int cmd_delete(Zk *zk, int argc, char **argv);
+int cmd_deleteall(Zk *zk, int argc, char **argv);
+
+/* cmd_multi.c */
+void multi_ops_free(MultiOp *ops, int n);
+void multi_results_free(MultiResult *res, int n);
+int multi_call(Zk *zk, bool read, MultiOp *ops, int n, ZkReply *rep, MultiResult **res, int *nres);
+int cmd_multi(Zk *zk, int argc, char **argv);
+int cmd_multiread(Zk *zk, int argc, char **argv);
+
+/* cmd_session.c */
+int cmd_addauth(Zk *zk, int argc, char **argv);
+int cmd_sync(Zk *zk, int argc, char **argv);
+int cmd_whoami(Zk *zk, int argc, char **argv);
+int cmd_version(Zk *zk, int argc, char **argv);
+int cmd_close(Zk *zk, int argc, char **argv);
+
+/* cmd_watch.c */
+int cmd_addwatch(Zk *zk, int argc, char **argv);
+int cmd_removewatches(Zk *zk, int argc, char **argv);
+
+/* cmd_config.c */
+int cmd_config(Zk *zk, int argc, char **argv);
+int cmd_reconfig(Zk *zk, int argc, char **argv);
+
+/* cmd_quota.c */
+int cmd_setquota(Zk *zk, int argc, char **argv);
+int cmd_listquota(Zk *zk, int argc, char **argv);
+int cmd_delquota(Zk *zk, int argc, char **argv);
 
 #endif /* CORRAL_CLI_H */
