@@ -4,7 +4,7 @@
  * Not part of `make check`.  Build and run from the top of the tree:
  *
  *   cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -Isrc/backend contrib/bench/tree_bench.c \
- *      src/backend/tree/tree.c src/backend/utils/alloc.c src/backend/utils/log.c -o /tmp/tree_bench
+ *      src/backend/tree/*.c src/backend/utils/alloc.c src/backend/utils/log.c -o /tmp/tree_bench
  *   /tmp/tree_bench                   # 1,000,000 znodes /app/service-%d/node-%d, 32-byte data
  *   /tmp/tree_bench -n 5000000 -f 1000 -d 32 -r
  *   /tmp/tree_bench -n 1000000 -f 1000000   # one parent with a million children
