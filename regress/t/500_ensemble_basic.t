@@ -101,4 +101,45 @@ for my $n (3, 5)
 	$e->stop_all;
 }
 
+# ---- identities travel with forwarded writes; sync orders reads -------------------
+{
+	my $e = Corral::Test::Ensemble->new('acl', n => 3);
+	$e->init(modules => { auth_digest => {} });
+	my $leader = $e->start;
+	ok($leader, 'auth ensemble: leader elected');
+	my ($f1, $f2) = grep { $_ != $leader } $e->nodes;
+	my ($rc, $out, $err) = $e->kazoo(<<'PY', hosts => $e->hosts($f1, $f2, $leader));
+import os, logging
+logging.disable(logging.CRITICAL)
+from kazoo.client import KazooClient
+from kazoo.security import make_digest_acl
+from kazoo.exceptions import NoAuthError
+h = os.environ['HOSTS'].split(',')
+alice = KazooClient(hosts=h[0], timeout=10); alice.start(timeout=30)
+alice.add_auth('digest', 'alice:secret')
+acl = [make_digest_acl('alice', 'secret', all=True)]
+alice.create('/private', b'mine', acl=acl)          # forwarded with alice's identity
+alice.set('/private', b'mine2')                     # allowed: alice's identity checked on the leader
+print('alice ok')
+bob = KazooClient(hosts=h[1], timeout=10); bob.start(timeout=30)
+try:
+    bob.set('/private', b'stolen'); print('bob WROTE')
+except NoAuthError:
+    print('bob NoAuth')
+bob.add_auth('digest', 'alice:secret')
+bob.set('/private', b'bob-as-alice'); print('bob as alice ok')
+# sync, then pipelined reads on another member see the write
+alice.set('/private', b'last')
+r = [bob.sync_async('/private'), bob.get_async('/private')]
+print('sync+get', r[0].get(timeout=10), r[1].get(timeout=10)[0].decode())
+alice.stop(); bob.stop()
+PY
+	like($out, qr/^alice ok$/m, 'a follower forwards its client\'s identity with the write') or diag($err);
+	like($out, qr/^bob NoAuth$/m, 'another client on another follower is refused (NoAuth from the leader)');
+	like($out, qr/^bob as alice ok$/m, 'and allowed once authenticated');
+	like($out, qr/^sync\+get \/private last$/m, 'sync then a pipelined read on another follower sees the last write');
+	ok($e->wait_converged, 'auth ensemble converged');
+	$e->stop_all;
+}
+
 done_testing();
