@@ -103,6 +103,22 @@ sub md5_of
 
 sub snaps { return sort glob("$_[0]/snapshot.*.zst"); }
 
+# Creates $batches x $per znodes, waiting after each batch (more than
+# snapshot_every_txns transactions) until a new snapshot is on disk, so that
+# the number of snapshots does not depend on the machine's speed (requests
+# that come while a snapshot is being written are merged into one).
+sub load_with_snapshots
+{
+	my ($n, $prefix, $batches, $per, $size) = @_;
+	for my $b (1 .. $batches)
+	{
+		my %had = map { $_ => 1 } snaps($n->data_dir);
+		client($n, 'create', "$prefix$b-", $per, $size);
+		ok(wait_until(sub { grep { !$had{$_} } snaps($n->data_dir) }, 60),
+			$n->name . ": a new snapshot after batch $b");
+	}
+}
+
 sub zxid_of { my ($z) = $_[0] =~ /snapshot\.([0-9a-f]{16})\.zst/; return sprintf('0x%x', hex $z); }
 
 # The server's "recovered from" line after $pos, as (snapshot zxid or '',
@@ -131,7 +147,7 @@ sub newest_damaged
 	my ($label, $how, $reason_re) = @_;
 	my $n = fresh($label, snapshot_every_txns => 20);
 	$n->start;
-	client($n, 'create', 's', 100, 200);
+	load_with_snapshots($n, 's', 4, 25, 200);
 	my $before = listing($n);
 	is($n->stop, 0, "$label: clean stop");
 	my $dir = $n->data_dir;
@@ -186,7 +202,7 @@ newest_damaged('truncated', sub {
 {
 	my $n = fresh('walonly', snapshot_every_txns => 20);
 	$n->start;
-	client($n, 'create', 'w', 80, 200);
+	load_with_snapshots($n, 'w', 4, 25, 200);
 	my $before = listing($n);
 	is($n->stop, 0, 'walonly: clean stop');
 	my $dir = $n->data_dir;
@@ -216,7 +232,7 @@ newest_damaged('truncated', sub {
 {
 	my $n = fresh('nosnap', snapshot_every_txns => 20, keep_snapshots => 2, segment_bytes => 1048576);
 	$n->start;
-	client($n, 'create', 'r', 90, 50000);
+	load_with_snapshots($n, 'r', 4, 25, 50000);
 	is($n->stop, 0, 'nosnap: clean stop');
 	my $dir  = $n->data_dir;
 	my @segs = sort glob("$dir/wal/*.wal");

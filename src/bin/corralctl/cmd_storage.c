@@ -527,7 +527,7 @@ out:
 /* ---- directory listings -------------------------------------------------- */
 
 typedef struct SegFile {
-    char name[64];
+    char name[NAME_MAX + 1];
     char path[PATH_MAX];
     uint64_t seq;
     int64_t first;
@@ -1412,7 +1412,7 @@ int ctl_cmd_snapshot_dump(CtlOptions *o, int argc, char **argv)
  * the error it would stop with. */
 
 typedef struct VSnap {
-    char name[80];
+    char name[NAME_MAX + 1];
     char path[PATH_MAX];
     int64_t zxid;
     int status;          /* 0 ok, -1 unreadable (I/O), -2 corrupt, -3 payload refused by the core */
