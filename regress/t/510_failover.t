@@ -124,6 +124,19 @@ for my $round (1 .. 3)
 	check_survivors($e, 'kill follower', @outs);
 }
 
+# ---- every member killed at once (kill -9) under writers: what was
+# acknowledged is on the disks of a quorum ---------------------------------------------
+for my $round (1 .. 2)
+{
+	my @w = start_writers($e, "all$round-", 2.5);
+	usleep(900_000);
+	$_->kill9 for $e->nodes;
+	$_->start for $e->nodes;
+	ok($e->wait_for_leader, "all killed $round: every member restarted, one leader");
+	my @outs = collect($e, @w);
+	check_survivors($e, "all killed $round", @outs);
+}
+
 # ---- rolling restart (SIGTERM each member in turn) under writers ---------------------
 {
 	my @w = start_writers($e, 'roll-', 5);
