@@ -1445,6 +1445,29 @@ static int cut_log(Store *s, int64_t zxid, int64_t *last_out, char *err, size_t 
     }
     s->nsegs = i;
     s->last_logged = last;
+    /* Snapshots after zxid hold the effect of the records dropped: they go
+     * too (recovery would prefer them, being the newest). */
+    SnapEnt *snaps = NULL;
+    size_t nsnaps = 0;
+    if (list_snapshots(s->dir, &snaps, &nsnaps, err, errlen) < 0)
+        return -1;
+    int removed = 0;
+    for (size_t k = 0; k < nsnaps; k++)
+        if (snaps[k].zxid > zxid) {
+            if (unlinkat(s->dirfd, snaps[k].name, 0) < 0 && errno != ENOENT) {
+                sfmt(err, errlen, "cannot remove snapshot %s/%s: %s", s->dir, snaps[k].name, strerror(errno));
+                free(snaps);
+                return -1;
+            }
+            corral_log(CORRAL_LOG_INFO, SUB, "truncate: snapshot %s removed (after zxid 0x%" PRIx64 ")",
+                       snaps[k].name, (uint64_t)zxid);
+            removed = 1;
+        }
+    free(snaps);
+    if (removed && fsync(s->dirfd) < 0) {
+        sfmt(err, errlen, "fsync of directory %s failed: %s", s->dir, strerror(errno));
+        return -1;
+    }
     if (s->set.fsync && fsync(s->waldirfd) < 0) {
         sfmt(err, errlen, "fsync of directory %s failed: %s", s->waldir, strerror(errno));
         return -1;
@@ -1473,7 +1496,7 @@ static int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen)
         sfmt(err, errlen, "storage_file: %s", s->failed ? s->why : "the WAL writer has stopped");
     } else {
         int64_t last = s->last_logged;
-        rc = zxid < s->appended_zxid ? cut_log(s, zxid, &last, err, errlen) : 0;
+        rc = cut_log(s, zxid, &last, err, errlen);
         if (rc == 0) {
             /* The log now ends at zxid: the next record follows it, and a
              * snapshot at zxid (the leader's state) may be stored at once.
