@@ -198,7 +198,7 @@ bench() {   # bench PORT ARGS...: corral-bench on the client CPU
     echo "memory: $(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
     echo "disk: $(df -hT "$TMP" | awk 'NR==2 {print $1, $2}')"
     echo "java: $("$JAVA" -version 2>&1 | head -1)"
-    echo "zookeeper: $(unzip -p /usr/share/java/zookeeper.jar META-INF/MANIFEST.MF 2>/dev/null | awk -F': ' '/Implementation-Version/ {print $2}' | tr -d '\r')"
+    echo "zookeeper: $(dpkg-query -W -f '${Version}' zookeeper 2>/dev/null) ($(readlink -f /usr/share/java/zookeeper.jar))"
     echo "corral: $(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)"
     echo "pin: $PIN (server cpu $SERVER_CPU, client cpu $CLIENT_CPU)"
     echo "jvm flags (as pinned): $("${SRV_PIN[@]}" "$JAVA" "-Xmx$ZK_HEAP" -XX:+PrintCommandLineFlags -version 2>&1 | head -1)"
