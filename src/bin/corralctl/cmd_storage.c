@@ -1752,6 +1752,7 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
     }
     /* 5./6. Replay. */
     int64_t wal_last = found && end > start ? segs[start].h.prev_zxid : S;
+    int64_t replay_prev = S;     /* zxid of the last record replayed, or the snapshot's */
     int cut_done = 0;
     for (size_t i = start; found && !vd.fail_hard && !cut_done && i < end; i++) {
         const VSeg *g = &segs[i];
@@ -1788,12 +1789,16 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
         }
         if (!vd.wal_first && g->first_rec)
             vd.wal_first = g->first_rec;
-        /* Count the records after S (in order, so a count by zxid works
-         * only per record: re-read cheaply via the stop's count when the
-         * whole segment is after S). */
-        if (g->first_rec > S || !g->st.nrecords) {
-            vd.replay += g->st.nrecords;
-        } else {
+        /* The records recovery would replay (zxid > S), in order.  Within
+         * one epoch every zxid the core hands out is logged, so the zxids
+         * replayed follow each other (the snapshot's, then +1, +2, ...).  A
+         * jump means transactions that are neither in the snapshot nor in
+         * the WAL, and recovery, which only checks that zxids increase,
+         * would replay across it without a word: reported as damage.  (It
+         * happens when the snapshot that covered them is set aside and an
+         * older one is used, e.g. after a member installed its leader's
+         * snapshot, SNAP, over a log that stopped earlier.) */
+        {
             WalfSegment seg;
             char why[300];
             if (walf_seg_open(&seg, g->f.path, why, sizeof why) == 0) {
@@ -1801,9 +1806,23 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
                 WalfRecord rec;
                 WalfStop st;
                 walf_iter_init(&it, &seg);
-                while (walf_iter_next(&it, &rec, &st))
-                    if (rec.zxid > S)
-                        vd.replay++;
+                while (walf_iter_next(&it, &rec, &st)) {
+                    if (rec.zxid <= S)
+                        continue;
+                    vd.replay++;
+                    if ((rec.zxid >> 32) == (replay_prev >> 32) && rec.zxid != replay_prev + 1)
+                        damage_add(&damage, &warnings,
+                                   "WAL segment %s, offset %" PRIu64 ": zxid 0x%" PRIx64 " follows 0x%" PRIx64
+                                   " (%s): the %" PRId64 " transactions 0x%" PRIx64 "..0x%" PRIx64
+                                   " are neither in %s nor in the WAL, and recovery would replay across the gap "
+                                   "without an error: they would be missing from the tree",
+                                   g->f.path, rec.offset, (uint64_t)rec.zxid, (uint64_t)replay_prev,
+                                   replay_prev == S ? (have_snap ? "the snapshot's zxid" : "the start of history")
+                                                    : "the record before",
+                                   rec.zxid - replay_prev - 1, (uint64_t)(replay_prev + 1), (uint64_t)(rec.zxid - 1),
+                                   have_snap ? "the snapshot recovery would load" : "any snapshot");
+                    replay_prev = rec.zxid;
+                }
                 walf_seg_close(&seg);
             }
         }
