@@ -72,7 +72,8 @@ typedef struct CorralStorage {
     void (*close)(void *store);
     void *arg;
     /* Drops every record with zxid > zxid, including records appended but
-     * not yet durable, and makes the log end at zxid: the next record
+     * not yet durable, and every snapshot after zxid, and makes the log end
+     * at zxid: the next record
      * appended follows zxid, even when zxid is beyond the last record (an
      * ensemble member that received the leader's state as a snapshot at
      * zxid stores it with `snapshot` right after, without waiting for

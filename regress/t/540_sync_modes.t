@@ -38,7 +38,7 @@ PY
 
 # ---- DIFF and SNAP (3 members) -----------------------------------------------------
 my $e = Corral::Test::Ensemble->new('y', n => 3);
-$e->init;
+$e->init(modules => { storage_file => { snapshot_every_txns => 25 } });
 my $leader = $e->start;
 ok($leader, 'leader elected');
 my ($rc, $out) = $e->kazoo($writes, args => [ 'a', 50 ]);
@@ -85,7 +85,9 @@ $e->stop_all;
 
 # ---- TRUNC (5 members behind the proxy) ---------------------------------------------
 my $t = Corral::Test::Ensemble->new('t', n => 5, proxy => 1);
-$t->init(server => { peer_timeout_ms => 400 });
+# Frequent storage snapshots: the old leader stores one that holds its
+# uncommitted (speculatively applied) write, which must not survive.
+$t->init(server => { peer_timeout_ms => 400 }, modules => { storage_file => { snapshot_every_txns => 1 } });
 ok($t->start, '5 members: leader elected');
 ok(wait_until(sub { $t->mode($t->node(5)) eq 'leader' }, 10), 'member 5 (highest id) leads');
 ($rc, $out) = $t->kazoo($writes, args => [ 'base', 10 ]);
