@@ -877,7 +877,7 @@ int ctl_cmd_wal_dump(CtlOptions *o, int argc, char **argv)
             WalfSegHeader h;
             int64_t last = 0;
             memset(&h, 0, sizeof h);
-            int r = dump_segment(&sb, a.json, segs[i].path, &t, &last, &h);
+            dump_segment(&sb, a.json, segs[i].path, &t, &last, &h);
             if (h.first_zxid && have_prev && h.prev_zxid != prev_last) {
                 snprintf(msg, sizeof msg,
                          "WAL segment %s starts after zxid 0x%" PRIx64 " but %s ends at zxid 0x%" PRIx64
@@ -887,7 +887,6 @@ int ctl_cmd_wal_dump(CtlOptions *o, int argc, char **argv)
             }
             have_prev = h.first_zxid != 0;
             prev_last = last;
-            (void)r;
         }
         if (disc.n) {
             if (a.json) {
