@@ -80,6 +80,8 @@ void server_pending_write(int64_t zxid, int64_t start_ms);
 /* Releases replies up to zxid (the durable point standalone, the quorum
  * commit point in an ensemble). */
 void server_commit_point(int64_t zxid);
+/* Closes and reopens storage, recovering the state from it (ensemble TRUNC). */
+int server_reopen_storage(void);
 
 /* request.c */
 void request_register_metrics(void);

@@ -431,6 +431,43 @@ static int storage_truncate(int64_t zxid)
 
 int zab_host_truncate(int64_t zxid) { return storage_truncate(zxid); }
 
+static void drop_clients(const char *why);
+static void snapshot_join(void);
+
+/* TRUNC below what this member applied (an old leader, a restarted member
+ * that replayed its uncommitted proposals): truncate the storage and
+ * rebuild the state from it.  -1 when the storage keeps nothing to rebuild
+ * from (then the learner asks for a SNAP). */
+int zab_host_reload(int64_t zxid)
+{
+    if (!srv.storage || !srv.storage->snapshot || !srv.store)
+        return -1;
+    if (srv.storage->size < offsetof(CorralStorage, truncate) + sizeof srv.storage->truncate ||
+        !srv.storage->truncate)
+        return -1;
+    snapshot_join();
+    server_snapshot_finish();
+    if (storage_truncate(zxid) < 0)
+        return -1;
+    drop_clients(NULL);
+    watch_free(srv.watches);
+    srv.watches = watch_new();
+    session_table_free();
+    session_table_init(rp.cfg->tick_ms, rp.cfg->max_session_timeout_ms, rp.cfg->server_id, el_now_ms(),
+                       el_wall_ms());
+    tree_free(srv.tree);
+    srv.tree = tree_new();
+    srv.last_zxid = 0;
+    srv.epoch = 0;
+    if (server_reopen_storage() < 0) {
+        corral_log(CORRAL_LOG_FATAL, "replication", "cannot reopen the storage after truncating it; exiting");
+        _exit(1);
+    }
+    corral_log(CORRAL_LOG_INFO, "replication", "state rebuilt from storage up to 0x%llx (TRUNC to 0x%llx)",
+               (unsigned long long)srv.last_zxid, (unsigned long long)zxid);
+    return srv.last_zxid == zxid ? 0 : -1;
+}
+
 static void close_client(void *ctx, Conn *c)
 {
     if (c->is_client)

@@ -278,6 +278,17 @@ static int open_storage(const CoreConfig *cfg)
     return 0;
 }
 
+/* An ensemble member whose storage was truncated (TRUNC) rebuilds its state
+ * from it: the caller emptied the tree, sessions and watches. */
+int server_reopen_storage(void)
+{
+    if (!srv.storage || !srv.store)
+        return -1;
+    srv.storage->close(srv.store);
+    srv.store = NULL;
+    return open_storage(srv.cfg);
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static int64_t g_outstanding(void *a) { return (int64_t)srv.pend_len; }

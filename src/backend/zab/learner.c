@@ -126,7 +126,7 @@ void learner_durable(void)
 
 static void restart_for_snap(void)
 {
-    corral_log(CORRAL_LOG_INFO, "zab", "applied state is ahead of the leader's TRUNC point: asking for a SNAP");
+    corral_log(CORRAL_LOG_INFO, "zab", "cannot go back to the leader's TRUNC point: asking for a SNAP");
     ln.want_snap = 1;
     int64_t leader = ln.leader;
     reset_conn();
@@ -165,10 +165,13 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
         ln.phase = C_SYNCING;
         flush_batch();
         if (zab_host_applied() > zxid) {
-            restart_for_snap();
-            return;
-        }
-        if (zab_host_truncate(zxid) < 0) {
+            /* We applied some of what goes: rebuild the state from the
+             * truncated storage (or, failing that, ask for a SNAP). */
+            if (zab_host_reload(zxid) < 0) {
+                restart_for_snap();
+                return;
+            }
+        } else if (zab_host_truncate(zxid) < 0) {
             restart_for_snap();
             return;
         }

@@ -131,6 +131,10 @@ typedef struct ZabTxn {
 int zab_host_log(const ZabTxn *t, size_t n);
 /* Learner: drop every stored record with zxid > zxid (TRUNC).  0 or -1. */
 int zab_host_truncate(int64_t zxid);
+/* Learner that applied txns after zxid: truncate the storage and rebuild
+ * the state from it; 0 when the state is then exactly at zxid, -1 when it
+ * cannot (the learner then asks for a SNAP). */
+int zab_host_reload(int64_t zxid);
 /* Leader: the whole state as a snapshot stream; returns its zxid. */
 int64_t zab_host_snapshot(WBuf *out);
 /* Learner: replace the state by a snapshot (SNAP) and make it durable:
