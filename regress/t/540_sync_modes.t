@@ -130,8 +130,11 @@ $t->unblock(1, $_) for 2 .. 4;
 ok($new->wait_for_log(qr/syncing follower 1 \(at 0x[0-9a-f]+\) by TRUNC to/, $pos, 15),
 	'member 1 (logged the uncommitted proposal) is synchronised by TRUNC');
 ok($l1->wait_for_log(qr/TRUNC: dropped every txn after/, $pos1, 5), 'member 1 dropped it');
+my $pos5 = $t->node(5)->log_position;
 $t->heal;
 ok($t->wait_for_leader, 'healed: one leader');
+ok($t->node(5)->wait_for_log(qr/state rebuilt from storage up to (0x[0-9a-f]+) \(TRUNC to \1\)/, $pos5, 15),
+	'the old leader (it had applied the uncommitted write) truncated its storage and rebuilt its state');
 ok($t->wait_converged, 'every member converged');
 for my $id (1, 5)
 {
