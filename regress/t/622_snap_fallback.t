@@ -29,15 +29,25 @@ my $e = Corral::Test::Ensemble->new('sf', n => 3);
 plan skip_all => 'the storage_file module is not built'
   unless -e $e->node(1)->modules_dir . '/storage_file.so';
 
+# Idempotent writes: a create whose answer was lost (a slow machine, an
+# election) is retried, and finding the node there is fine.
 my $writes = <<'PY';
 import os, sys, logging
 logging.disable(logging.CRITICAL)
 from kazoo.client import KazooClient
-c = KazooClient(hosts=os.environ['HOSTS'], timeout=10); c.start(timeout=30)
+from kazoo.retry import KazooRetry
+from kazoo.exceptions import NodeExistsError
+c = KazooClient(hosts=os.environ['HOSTS'], timeout=30,
+                connection_retry=KazooRetry(max_tries=-1, delay=0.1, max_delay=1),
+                command_retry=KazooRetry(max_tries=20, delay=0.1, max_delay=2))
+c.start(timeout=60)
 prefix, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-c.ensure_path('/d')
+c.retry(c.ensure_path, '/d')
 for i in range(n):
-    c.create('/d/%s-%04d' % (prefix, i), b'x' * size)
+    try:
+        c.retry(c.create, '/d/%s-%04d' % (prefix, i), b'x' * size)
+    except NodeExistsError:
+        pass
 print('WROTE')
 c.stop()
 PY
@@ -52,7 +62,9 @@ print(len(c.get_children('/d')))
 c.stop()
 PY
 
-$e->init(server => { init_limit => 50 }, modules => { storage_file => { snapshot_every_txns => 10 } });
+# Ticks of 500 ms: snapshots of ~140 MB of data are taken on the way, and a
+# slow machine (sanitizers) must not lose its leader over them.
+$e->init(server => { tick_ms => 500, init_limit => 20 }, modules => { storage_file => { snapshot_every_txns => 10 } });
 my $leader = $e->start;
 ok($leader, 'leader elected');
 my ($rc, $out) = $e->kazoo($writes, args => [ 'a', 40, 100 ]);
@@ -75,9 +87,11 @@ $f->start;
 ok($e->wait_for_leader, 'follower back');
 ok($leader->wait_for_log(qr/syncing follower $f->{zab_id} \(at 0x[0-9a-f]+\) by SNAP to/, $pos, 30),
 	'the follower was synchronised by SNAP');
-($rc, $out) = $e->kazoo($writes, args => [ 'c', 5, 100 ]);
-is($out, "WROTE\n", '5 more writes');
-ok($e->wait_converged, 'converged');
+ok($e->wait_converged(timeout => 60), 'converged after the SNAP');
+my $err;
+($rc, $out, $err) = $e->kazoo($writes, hosts => $e->leader->address, args => [ 'c', 5, 100 ]);
+is($out, "WROTE\n", '5 more writes') or diag($err);
+ok($e->wait_converged(timeout => 60), 'converged');
 ($rc, $out) = $e->kazoo($count, hosts => $f->address);
 is($out, "185\n", 'the follower serves all 185 nodes');
 is($f->stop, 0, 'follower stopped');
