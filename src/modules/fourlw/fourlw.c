@@ -604,6 +604,18 @@ static void mntr_metric(void *ctx, const CorralMetricView *v)
     }
 }
 
+/* A registry metric that ZooKeeper's mntr has, printed at ZooKeeper's
+ * position (when the core or a module registered it). */
+static void mntr_registry(Mntr *m, const char *name)
+{
+    const CorralMetric *met = corral_metric_find(name);
+    if (!met)
+        return;
+    CorralMetricView v;
+    corral_metric_read(met, &v);
+    mntr_metric(m, &v);
+}
+
 static void word_mntr(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
 {
     CorralServerInfo info;
@@ -626,6 +638,7 @@ static void word_mntr(void *arg, const CorralFourlwRequest *req, CorralStrbuf *o
     mntr_int(&m, "zk_packets_sent", info.packets_sent);
     mntr_int(&m, "zk_packets_received", info.packets_received);
     mntr_int(&m, "zk_watch_count", info.watch_count);
+    mntr_registry(&m, "auth_failed_count");
     mntr_int(&m, "zk_min_latency", info.latency_min_ms);
     if (info.max_fds >= 0)
         mntr_int(&m, "zk_max_file_descriptor_count", info.max_fds);
@@ -635,6 +648,8 @@ static void word_mntr(void *arg, const CorralFourlwRequest *req, CorralStrbuf *o
     mntr_int(&m, "zk_local_sessions", 0);   /* Corral has global sessions only */
     mntr_int(&m, "zk_uptime", info.uptime_ms);
     mntr_int(&m, "zk_max_latency", info.latency_max_ms);
+    mntr_registry(&m, "large_requests_rejected");
+    mntr_registry(&m, "connection_rejected");
     /* Then the metrics registry, in registration order. */
     corral_metrics_foreach(mntr_metric, &m);
     for (size_t i = 0; i < m.nkeys; i++)
