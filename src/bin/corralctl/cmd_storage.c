@@ -1736,10 +1736,9 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
             snprintf(msg, sizeof msg, "two WAL segments with sequence number %" PRIu64 ": %s and %s in %s",
                      segs[i].f.seq, segs[i - 1].f.name, segs[i].f.name, waldir);
         else if (i > start && segs[i].f.seq != segs[i - 1].f.seq + 1)
-            snprintf(msg, sizeof msg,
-                     "WAL segment number %08" PRIx64 " is missing from %s (between %s and %s): the transactions "
-                     "after zxid 0x%" PRIx64 " are not all there",
-                     segs[i - 1].f.seq + 1, waldir, segs[i - 1].f.name, segs[i].f.name, (uint64_t)segs[i].h.prev_zxid);
+            walf_missing_segment_msg(msg, sizeof msg, segs[i - 1].f.seq + 1, waldir, segs[i - 1].f.name,
+                                     segs[i].f.name,
+                                     walf_seg_last_zxid(segs[i - 1].f.path, segs[i - 1].h.prev_zxid));
         if (!msg[0])
             continue;
         msg_add(&errors, "%s", msg);

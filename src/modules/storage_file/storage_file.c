@@ -895,11 +895,12 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
         else if (i > start && segs[i].seq == segs[i - 1].seq)
             sfmt(msg, sizeof msg, "two WAL segments with sequence number %" PRIu64 ": %s and %s in %s",
                      segs[i].seq, segs[i - 1].name, segs[i].name, s->waldir);
-        else if (i > start && segs[i].seq != segs[i - 1].seq + 1)
-            sfmt(msg, sizeof msg,
-                     "WAL segment number %08" PRIx64 " is missing from %s (between %s and %s): the transactions "
-                     "after zxid 0x%" PRIx64 " are not all there",
-                     segs[i - 1].seq + 1, s->waldir, segs[i - 1].name, segs[i].name, (uint64_t)segs[i].hdr.prev_zxid);
+        else if (i > start && segs[i].seq != segs[i - 1].seq + 1) {
+            char prev_path[PATH_MAX];
+            sfmt(prev_path, sizeof prev_path, "%s/%s", s->waldir, segs[i - 1].name);
+            walf_missing_segment_msg(msg, sizeof msg, segs[i - 1].seq + 1, s->waldir, segs[i - 1].name, segs[i].name,
+                                     walf_seg_last_zxid(prev_path, segs[i - 1].hdr.prev_zxid));
+        }
         if (!msg[0])
             continue;
         sfmt(err, errlen, "%s", msg);
