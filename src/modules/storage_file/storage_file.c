@@ -1500,10 +1500,22 @@ static int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen)
         rc = cut_log(s, zxid, &last, err, errlen);
         if (rc == 0) {
             /* The log now ends at zxid: the next record follows it, and a
-             * snapshot at zxid (the leader's state) may be stored at once.
-             * last_logged stays the last record really in the WAL, which
-             * the next segment's header chains to. */
+             * snapshot at zxid (the leader's state) may be stored at once. */
             s->durable_zxid = s->reported_zxid = s->appended_zxid = zxid;
+            if (zxid > s->last_logged) {
+                /* A forward jump (SNAP install): the transactions between
+                 * the last record and zxid exist only in the snapshot about
+                 * to be stored.  The next record starts a new segment whose
+                 * header chains to zxid, so a recovery that cannot use that
+                 * snapshot (damaged) finds the hole in the segment chain
+                 * and refuses to start, instead of replaying the older
+                 * snapshot and WAL across the gap. */
+                if (s->seg_fd >= 0) {
+                    close(s->seg_fd);
+                    s->seg_fd = -1;
+                }
+                s->last_logged = zxid;
+            }
         }
     }
     pthread_mutex_unlock(&s->mu);
