@@ -10,7 +10,11 @@
 #   * a missing segment in the middle: startup stops; accept_truncation keeps
 #     the log up to the hole and sets the later segments aside (*.discarded);
 #   * a missing first segment and no snapshot: startup stops, and
-#     accept_truncation cannot help (never an empty tree instead of the data).
+#     accept_truncation cannot help (never an empty tree instead of the data);
+#   * damage in records a newer snapshot covers, accepted with
+#     accept_truncation: the log then lacks transactions only that snapshot
+#     has; if it is damaged in turn, recovery must not fall back to an older
+#     snapshot and replay the log across the gap (refusing is right).
 # verify must predict the server's error message word for word.
 use strict;
 use warnings;
@@ -322,6 +326,64 @@ sub expected_listing
 			"nofirst: the FATAL line, as verify said (accept_truncation: $accept)");
 	}
 	ok(-e $segs[1], 'nofirst: nothing was set aside');
+}
+
+# ---- 5. accept_truncation under a newer snapshot, then that snapshot lost --
+{
+	my $n = fresh('under', snapshot_every_txns => 20);
+	$n->start;
+	for my $b (1 .. 3)
+	{
+		my %had = map { $_ => 1 } glob($n->data_dir . '/snapshot.*.zst');
+		client($n, 'create', "u$b-", 25, 100);
+		ok(wait_until(sub { grep { !$had{$_} } glob($n->data_dir . '/snapshot.*.zst') }, 60),
+			"under: a new snapshot after batch $b");
+	}
+	is($n->stop, 0, 'under: clean stop');
+	my $dir   = $n->data_dir;
+	my @snaps = sort glob("$dir/snapshot.*.zst");
+	ok(@snaps >= 2, 'under: ' . scalar(@snaps) . ' snapshots');
+	my ($older) = $snaps[-2] =~ /snapshot\.([0-9a-f]{16})\.zst$/;
+	my ($newer) = $snaps[-1] =~ /snapshot\.([0-9a-f]{16})\.zst$/;
+	# damage a record between the two newest snapshots
+	my @recs = records($dir);
+	my ($r) = grep { hex($_->{zxid}) == hex($older) + 2 } @recs;
+	ok($r && hex($r->{zxid}) < hex($newer), "under: damaging zxid $r->{zxid}, covered by the snapshot at 0x$newer");
+	flip_byte($r->{file}, $r->{offset} + 24 + int($r->{len} / 2));
+	ok(!$n->start(fail_ok => 1), 'under: the server refuses to start (damage inside the replay segment)');
+
+	$n->init(modules => { storage_file => { snapshot_every_txns => 20, accept_truncation => 'true' } });
+	$n->start;
+	client($n, 'create', 'late-', 5, 100);
+	my $before = listing($n);
+	is($n->stop, 0, 'under: accepted, 5 more writes, clean stop');
+	my ($rc, $v) = verify_json($dir);
+	is($v->{status}, 'ok', 'under: verify is clean (the newest snapshot covers the hole)');
+
+	# The newest snapshots (those at or after the one that covered the
+	# damage) are lost in turn: only older ones remain.
+	for my $s (glob("$dir/snapshot.*.zst"))
+	{
+		my ($z) = $s =~ /snapshot\.([0-9a-f]{16})\.zst$/;
+		flip_byte($s, 70) if hex($z) >= hex($newer);
+	}
+	($rc, $v) = verify_json($dir);
+	is($rc, 1, 'under: verify exits 1');
+	like(join("\n", @{ $v->{warnings} }, @{ $v->{errors} }),
+		qr/transactions 0x[0-9a-f]+\.\.0x[0-9a-f]+ are neither in the snapshot recovery would load nor in the WAL|the transactions in between are missing/,
+		'under: verify reports the transactions in no file');
+	$n->init(modules => { storage_file => { snapshot_every_txns => 20 } });
+	my $pos = $n->log_position;
+	if (!$n->start(fail_ok => 1))
+	{
+		pass('under: the server refuses to start');
+	}
+	else
+	{
+		note(($n->log_content($pos) =~ /(recovered from .*)/)[0] // '');
+		is(listing($n), $before, 'under: the server recovered every acknowledged write');
+		$n->stop;
+	}
 }
 
 done_testing();

@@ -1751,6 +1751,7 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
     /* 5./6. Replay. */
     int64_t wal_last = found && end > start ? segs[start].h.prev_zxid : S;
     int64_t replay_prev = S;     /* zxid of the last record replayed, or the snapshot's */
+    int gaps = 0;                /* jumps in the zxids replayed */
     int cut_done = 0;
     for (size_t i = start; found && !vd.fail_hard && !cut_done && i < end; i++) {
         const VSeg *g = &segs[i];
@@ -1808,7 +1809,8 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
                     if (rec.zxid <= S)
                         continue;
                     vd.replay++;
-                    if ((rec.zxid >> 32) == (replay_prev >> 32) && rec.zxid != replay_prev + 1)
+                    if ((rec.zxid >> 32) == (replay_prev >> 32) && rec.zxid != replay_prev + 1) {
+                        gaps++;
                         damage_add(&damage, &warnings,
                                    "WAL segment %s, offset %" PRIu64 ": zxid 0x%" PRIx64 " follows 0x%" PRIx64
                                    " (%s): the %" PRId64 " transactions 0x%" PRIx64 "..0x%" PRIx64
@@ -1819,6 +1821,7 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
                                                     : "the record before",
                                    rec.zxid - replay_prev - 1, (uint64_t)(replay_prev + 1), (uint64_t)(rec.zxid - 1),
                                    have_snap ? "the snapshot recovery would load" : "any snapshot");
+                    }
                     replay_prev = rec.zxid;
                 }
                 walf_seg_close(&seg);
@@ -2054,8 +2057,9 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
         corral_strbuf_printf(&sb, "result: %s",
                              rc == CTL_EXIT_OK ? "OK"
                              : vd.fail         ? "FAIL: recovery would stop with an error"
+                             : gaps            ? "DAMAGED: recovery would succeed but skip transactions (see WARNING)"
                              : vd.truncate     ? "TRUNCATE: recovery would cut a torn tail"
-                                               : "DAMAGED: files recovery does not need now are damaged");
+                                               : "DAMAGED: a file is damaged (see WARNING); recovery would go around it");
         emit(&sb);
     }
     corral_strbuf_free(&sb);
