@@ -1082,6 +1082,10 @@ int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len)
             req.lastZxidSeen > srv.last_zxid)
             return 0;   /* the core answers (reattach, refusal, error) */
         cc->ro_layout = ro;
+        if (rp.cfg->max_sessions > 0 && session_count() >= rp.cfg->max_sessions) {
+            net_conn_close(cc->conn, "too many sessions (server.max_sessions)");
+            return 1;
+        }
         int32_t timeout = req.timeOut;
         if (timeout < rp.cfg->min_session_timeout_ms)
             timeout = (int32_t)rp.cfg->min_session_timeout_ms;
