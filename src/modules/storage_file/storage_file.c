@@ -1088,6 +1088,15 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
         s->segs[s->nsegs++] = (SegInfo){segs[i].seq, segs[i].first, segs[i].hdr_ok ? segs[i].hdr.prev_zxid : INT64_MAX};
     s->next_seq = kept ? segs[kept - 1].seq + 1 : 1;
     s->last_logged = wal_last;
+    if (S > wal_last && kept) {
+        /* The snapshot is ahead of the WAL (accept_truncation cut the WAL
+         * below it, or a SNAP install): records from now on go to a new
+         * segment chained to the snapshot's zxid, so that losing this
+         * snapshot later shows as a hole in the chain instead of a silent
+         * replay across the missing transactions. */
+        s->last_logged = S;
+        reopen = 0;
+    }
     if (reopen) {
         sfmt(path, sizeof path, "%s/%s", s->waldir, segs[kept - 1].name);
         s->seg_fd = open(path, O_RDWR | O_CLOEXEC);
