@@ -480,17 +480,30 @@ static int record_at(const WalfSegment *s, uint64_t p, int64_t last_zxid, WalfRe
 
 static uint64_t nonzero_end(const unsigned char *m, uint64_t from, uint64_t size)
 {
-    uint64_t e = size;
-    while (e >= from + 8) {
-        uint64_t w;
-        memcpy(&w, m + e - 8, 8);
-        if (w)
-            break;
-        e -= 8;
+    /* Forward, in the mapping's read-ahead direction: a backward scan of a
+     * preallocated 64 MiB tail faulted every page against MADV_SEQUENTIAL
+     * read-ahead (seconds at restart); forward it is one sequential read. */
+    uint64_t last = from;   /* one past the last non-zero byte seen */
+    uint64_t p = from;
+    while (p < size && (p & 7)) {
+        if (m[p])
+            last = p + 1;
+        p++;
     }
-    while (e > from && m[e - 1] == 0)
-        e--;
-    return e;
+    for (; p + 8 <= size; p += 8) {
+        uint64_t w;
+        memcpy(&w, m + p, 8);
+        if (w) {
+            uint64_t e = p + 8;
+            while (e > p && m[e - 1] == 0)
+                e--;
+            last = e;
+        }
+    }
+    for (; p < size; p++)
+        if (m[p])
+            last = p + 1;
+    return last;
 }
 
 int walf_iter_next(WalfIter *it, WalfRecord *rec, WalfStop *stop)
