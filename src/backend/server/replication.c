@@ -25,7 +25,7 @@
 
 #define QUEUE_MAX_FRAMES 100000
 
-enum { OUT_WRITE = 1, OUT_CREATE, OUT_CLOSE, OUT_SYNC };
+enum { OUT_WRITE = 1, OUT_CREATE, OUT_CLOSE, OUT_SYNC, OUT_REVALIDATE };
 
 typedef struct Outstanding {
     int kind;
@@ -48,6 +48,7 @@ typedef struct ReplClient {
     QFrame *q;
     size_t qhead, nq, capq;
     int64_t pending_sid;      /* createSession forwarded */
+    int revalidated;          /* an unknown session id was checked once */
     struct ReplClient *prev, *next;
 } ReplClient;
 
@@ -135,7 +136,7 @@ static void pop_out(ReplClient *rc)
 static int has_sync_out(const ReplClient *rc)
 {
     for (size_t i = 0; i < rc->nout; i++)
-        if (rc->out[i].kind == OUT_SYNC || rc->out[i].kind == OUT_CREATE)
+        if (rc->out[i].kind != OUT_WRITE && rc->out[i].kind != OUT_CLOSE)
             return 1;
     return 0;
 }
@@ -871,6 +872,17 @@ static void try_complete_syncs(void)
         PendingSync p = psyncs[i];
         if (p.done && srv.last_zxid >= p.zxid && p.cc) {
             ReplClient *rc = p.cc->repl;
+            if (rc && rc->nout && rc->out[0].kind == OUT_REVALIDATE && rc->out[0].token == p.token) {
+                /* Up to date with the leader now: the connect request
+                 * queued behind it runs again and finds the session, or
+                 * not (then it did expire). */
+                for (size_t j = i + 1; j < npsyncs; j++)
+                    psyncs[k++] = psyncs[j];
+                npsyncs = k;
+                complete_head(rc);
+                try_complete_syncs();
+                return;
+            }
             if (rc && rc->nout && rc->out[0].kind == OUT_SYNC && rc->out[0].token == p.token) {
                 ClientConn *cc = p.cc;
                 Conn *c = cc->conn;
@@ -1078,9 +1090,26 @@ int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len)
         ConnectRequest req;
         int ro;
         arena_reset(&srv.req_arena);
-        if (wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0 || req.sessionId != 0 ||
-            req.lastZxidSeen > srv.last_zxid)
-            return 0;   /* the core answers (reattach, refusal, error) */
+        if (wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0 || req.lastZxidSeen > srv.last_zxid)
+            return 0;   /* the core answers (error, refusal) */
+        if (req.sessionId != 0) {
+            if (session_find(req.sessionId) || rc->revalidated)
+                return 0;   /* the core reattaches, or says it expired */
+            /* A session we do not know may be one created a moment ago
+             * through another member: catch up with the leader (a sync
+             * round) before answering, as ZooKeeper revalidates it. */
+            uint64_t token = ++rp.next_token;
+            rc->revalidated = 1;
+            if (zab_sync(token) < 0)
+                return 0;
+            push_out(rc, OUT_REVALIDATE, 0, token, NULL, 0);
+            if (npsyncs == cappsyncs) {
+                cappsyncs = cappsyncs ? cappsyncs * 2 : 16;
+                psyncs = xrealloc(psyncs, cappsyncs * sizeof *psyncs);
+            }
+            psyncs[npsyncs++] = (PendingSync){token, cc, 0, 0};
+            return enqueue(rc, frame, len);
+        }
         cc->ro_layout = ro;
         if (rp.cfg->max_sessions > 0 && session_count() >= rp.cfg->max_sessions) {
             net_conn_close(cc->conn, "too many sessions (server.max_sessions)");
