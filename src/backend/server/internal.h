@@ -110,6 +110,7 @@ int64_t txn_close_session(int64_t session_id, int64_t start_ms);
 /* Handles create/create2/createContainer/createTTL/delete/setData/setACL/
  * check/multi: validates, logs and applies the txn, and queues the reply. */
 void write_request(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start_ms);
+void write_op_result(WBuf *o, int op, const TxnResult *r);
 
 /* acl.c */
 /* 0 or ZERR_NOAUTH. */
@@ -131,6 +132,8 @@ void quota_rescan(void);   /* after loading a snapshot */
 /* snapshot.c */
 void server_request_snapshot(void *ctx);     /* storage env callback, loop thread */
 void server_snapshot_finish(void);           /* joins a running snapshot */
+/* The live state in the snapshot format (loop thread); returns its zxid. */
+int64_t server_serialize_state(WBuf *w);
 int server_load_snapshot(int64_t last_zxid, const void *data, size_t len);
 
 /* Watch events and durability gating. */

@@ -221,47 +221,6 @@ static void complete_head(ReplClient *rc)
 
 /* ---- replies built on a learner ------------------------------------------ */
 
-static void stat_out(const ZStat *z, Stat *s)
-{
-    *s = (Stat){z->czxid, z->mzxid, z->ctime, z->mtime, z->version, z->cversion, z->aversion,
-                z->ephemeral_owner, z->data_length, z->num_children, z->pzxid};
-}
-
-/* The body of a successful op's result (write.c's write_op_result). */
-static void op_result(WBuf *o, int op, const TxnResult *r)
-{
-    Stat st;
-    switch (op) {
-    case ZOO_OP_CREATE: {
-        CreateResponse cr = {r->path};
-        jute_write_CreateResponse(o, &cr);
-        break;
-    }
-    case ZOO_OP_CREATE2:
-    case ZOO_OP_CREATE_CONTAINER:
-    case ZOO_OP_CREATE_TTL: {
-        stat_out(&r->stat, &st);
-        Create2Response cr = {r->path, st};
-        jute_write_Create2Response(o, &cr);
-        break;
-    }
-    case ZOO_OP_SETDATA:
-    case ZOO_OP_CHECK: {
-        stat_out(&r->stat, &st);
-        SetDataResponse sr = {st};
-        jute_write_SetDataResponse(o, &sr);
-        break;
-    }
-    case ZOO_OP_SETACL: {
-        stat_out(&r->stat, &st);
-        SetACLResponse sr = {st};
-        jute_write_SetACLResponse(o, &sr);
-        break;
-    }
-    default:
-        break;
-    }
-}
 
 static void write_reply(ClientConn *cc, const TxnHeader *h, const TxnResult *res, int64_t start)
 {
@@ -286,13 +245,13 @@ static void write_reply(ClientConn *cc, const TxnHeader *h, const TxnResult *res
                 MultiHeader mh = {res->sub[i].type, false, 0};
                 jute_write_MultiHeader(&c->out, &mh);
                 if (res->sub[i].type != ZOO_OP_CHECK)
-                    op_result(&c->out, res->sub[i].type, &res->sub[i]);
+                    write_op_result(&c->out, res->sub[i].type, &res->sub[i]);
             }
         }
         MultiHeader end = {-1, true, -1};
         jute_write_MultiHeader(&c->out, &end);
     } else if (err == 0 && h->type != ZOO_OP_ERROR) {
-        op_result(&c->out, h->type, res);
+        write_op_result(&c->out, h->type, res);
     }
     wbuf_end_frame(&c->out, off);
     cc->last_zxid = h->zxid;
@@ -574,67 +533,8 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
 
 /* ---- host functions: leader ------------------------------------------------- */
 
-/* The state in snapshot.c's format (doc/storage.md). */
-static void put_acl(void *ctx, uint32_t id, const TreeAclEntry *acl, int n)
-{
-    WBuf *w = ctx;
-    wbuf_put_int(w, (int32_t)id);
-    wbuf_put_int(w, n);
-    for (int i = 0; i < n; i++) {
-        wbuf_put_int(w, acl[i].perms);
-        wbuf_put_bytes(w, zk_bytes_cstr(acl[i].scheme));
-        wbuf_put_bytes(w, zk_bytes_cstr(acl[i].id));
-    }
-}
-
-static void count_acl(void *ctx, uint32_t id, const TreeAclEntry *acl, int n) { (*(int32_t *)ctx)++; }
-
-static int put_node(void *ctx, const char *path, size_t len, const ZNode *n)
-{
-    WBuf *w = ctx;
-    const char *d;
-    int32_t dl;
-    ZStatPersisted st;
-    tree_data(n, &d, &dl);
-    tree_stat_persisted(n, &st);
-    wbuf_put_bytes(w, (ZkBytes){path, (int32_t)len});
-    wbuf_put_bytes(w, (ZkBytes){d, dl});
-    wbuf_put_int(w, (int32_t)tree_node_acl(n));
-    wbuf_put_long(w, st.czxid);
-    wbuf_put_long(w, st.mzxid);
-    wbuf_put_long(w, st.ctime);
-    wbuf_put_long(w, st.mtime);
-    wbuf_put_int(w, st.version);
-    wbuf_put_int(w, st.cversion);
-    wbuf_put_int(w, st.aversion);
-    wbuf_put_long(w, st.ephemeral_owner);
-    wbuf_put_long(w, st.pzxid);
-    return 0;
-}
-
-static void put_session(void *ctx, Session *s)
-{
-    WBuf *w = ctx;
-    wbuf_put_long(w, s->id);
-    wbuf_put_int(w, s->timeout_ms);
-}
-
-int64_t zab_host_snapshot(WBuf *w)
-{
-    int64_t zxid = srv.last_zxid;
-    wbuf_put_raw(w, "CRLSNAP1", 8);
-    wbuf_put_long(w, zxid);
-    wbuf_put_int(w, (int32_t)session_count());
-    session_foreach(put_session, w);
-    int32_t nacls = 0;
-    tree_acl_foreach(srv.tree, count_acl, &nacls);
-    wbuf_put_int(w, nacls);
-    tree_acl_foreach(srv.tree, put_acl, w);
-    tree_walk(srv.tree, "/", 1, put_node, w);
-    wbuf_put_bytes(w, ZK_BYTES_NULL);
-    wbuf_put_long(w, (int64_t)tree_digest(srv.tree));
-    return zxid;
-}
+/* The state in snapshot.c's format (doc/storage.md), for SNAP. */
+int64_t zab_host_snapshot(WBuf *w) { return server_serialize_state(w); }
 
 /* Logs and applies a txn made here (leader). */
 static void log_and_apply(WBuf *w, int64_t zxid, int64_t start)

@@ -163,6 +163,15 @@ void server_request_snapshot(void *ctx)
     snap.thread_started = 1;
 }
 
+int64_t server_serialize_state(WBuf *w)
+{
+    SessCollect sc = {0};
+    session_foreach(collect_session, &sc);
+    serialize(w, srv.tree, srv.last_zxid, sc.v, sc.n);
+    free(sc.v);
+    return srv.last_zxid;
+}
+
 void server_snapshot_finish(void)
 {
     if (snap.thread_started) {

@@ -342,8 +342,9 @@ static void stat_out(const ZStat *z, Stat *s)
                 z->ephemeral_owner, z->data_length, z->num_children, z->pzxid};
 }
 
-/* Writes the body of a successful op's result. */
-static void write_op_result(WBuf *o, int op, const TxnResult *r)
+/* Writes the body of a successful op's result (also used by replication.c
+ * for replies built on a learner). */
+void write_op_result(WBuf *o, int op, const TxnResult *r)
 {
     Stat st;
     switch (op) {
