@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "corral/metrics.h"
 #include "net/eventloop.h"
 #include "zab/zab_int.h"
 
@@ -50,9 +51,19 @@ static const char *state_name(ZabState s)
     }
 }
 
+/* election_time (ZooKeeper's metric): from entering LOOKING to a role. */
+static CorralMetric *m_election_time;
+static int64_t looking_since = -1;
+
 void zab_set_state(ZabState s, int64_t leader)
 {
     ZabState old = zab.state;
+    if (s == ZAB_LOOKING && old != ZAB_LOOKING)
+        looking_since = el_now_ms();
+    else if (s != ZAB_LOOKING && looking_since >= 0) {
+        corral_metric_observe(m_election_time, (double)(el_now_ms() - looking_since));
+        looking_since = -1;
+    }
     if (old == ZAB_LEADING)
         leader_stop();
     else if (old == ZAB_FOLLOWING || old == ZAB_OBSERVING)
@@ -100,6 +111,11 @@ static int64_t zab_tick(void *arg)
 
 int zab_init(const CoreConfig *cfg, int64_t last_logged)
 {
+    static const double election_bounds[] = {10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000};
+    m_election_time = corral_metric_histogram("election_time", "Time from LOOKING to leading or following, in ms",
+                                              election_bounds,
+                                              (int)(sizeof election_bounds / sizeof election_bounds[0]));
+    looking_since = el_now_ms();   /* a member starts LOOKING */
     zab.cfg = cfg;
     zab.my_id = cfg->server_id;
     zab.me = zab_member(cfg->server_id);
