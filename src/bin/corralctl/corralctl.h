@@ -75,7 +75,7 @@ long long ctl_now_ms(void);   /* monotonic */
 int ctl_cmd_word(CtlOptions *opts, int argc, char **argv);
 int ctl_is_word(const char *s);
 
-/* storage_file's files, read without a server (cmd_storage.c) */
+/* storage_file's files, read without a server (cmd_wal_dump.c, cmd_snapshot_dump.c, cmd_verify.c; shared code in storage_tool.c) */
 int ctl_cmd_wal_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_snapshot_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
