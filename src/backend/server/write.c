@@ -239,17 +239,29 @@ static int prep_delete(View *w, RBuf *body, WBuf *rec, PrepOut *out)
     return 0;
 }
 
+/* The node a setData, setACL or check names: it must exist and the client
+ * must hold `perm` on it (PrepRequestProcessor's getRecordForPath +
+ * checkACL).  The path was validated by the caller. */
+static int existing_node(View *w, ZkBytes path, int perm, VNode **out)
+{
+    VNode *node = view_get(w, path.data, (size_t)path.len);
+    if (!node->exists)
+        return ZERR_NONODE;
+    *out = node;
+    return view_check_acl(w, node, perm);
+}
+
+static int bad_path(ZkBytes path) { return path.len <= 0 || zk_validate_path(path.data, (size_t)path.len, 0); }
+
 static int prep_set_data(View *w, RBuf *body, WBuf *rec, PrepOut *out)
 {
     SetDataRequest q;
     if (jute_read_SetDataRequest(body, w->a, &q) < 0)
         return -2;
-    if (q.path.len <= 0 || zk_validate_path(q.path.data, (size_t)q.path.len, 0))
+    if (bad_path(q.path))
         return ZERR_BADARGUMENTS;
-    VNode *node = view_get(w, q.path.data, (size_t)q.path.len);
-    if (!node->exists)
-        return ZERR_NONODE;
-    int rc = view_check_acl(w, node, ZOO_PERM_WRITE);
+    VNode *node;
+    int rc = existing_node(w, q.path, ZOO_PERM_WRITE, &node);
     if (rc)
         return rc;
     int32_t next;
@@ -267,16 +279,14 @@ static int prep_set_acl(View *w, RBuf *body, WBuf *rec, PrepOut *out)
     SetACLRequest q;
     if (jute_read_SetACLRequest(body, w->a, &q) < 0)
         return -2;
-    if (q.path.len <= 0 || zk_validate_path(q.path.data, (size_t)q.path.len, 0))
+    if (bad_path(q.path))
         return ZERR_BADARGUMENTS;
     JuteVec_ACL acl;
     int rc = acl_fixup(w->cc, &q.acl, w->a, &acl);
     if (rc)
         return rc;
-    VNode *node = view_get(w, q.path.data, (size_t)q.path.len);
-    if (!node->exists)
-        return ZERR_NONODE;
-    if ((rc = view_check_acl(w, node, ZOO_PERM_ADMIN)))
+    VNode *node;
+    if ((rc = existing_node(w, q.path, ZOO_PERM_ADMIN, &node)))
         return rc;
     int32_t next;
     if ((rc = check_and_inc_version(node->aversion, q.version, &next)))
@@ -295,12 +305,10 @@ static int prep_check(View *w, RBuf *body, WBuf *rec, PrepOut *out)
     CheckVersionRequest q;
     if (jute_read_CheckVersionRequest(body, w->a, &q) < 0)
         return -2;
-    if (q.path.len <= 0 || zk_validate_path(q.path.data, (size_t)q.path.len, 0))
+    if (bad_path(q.path))
         return ZERR_BADARGUMENTS;
-    VNode *node = view_get(w, q.path.data, (size_t)q.path.len);
-    if (!node->exists)
-        return ZERR_NONODE;
-    int rc = view_check_acl(w, node, ZOO_PERM_READ);
+    VNode *node;
+    int rc = existing_node(w, q.path, ZOO_PERM_READ, &node);
     if (rc)
         return rc;
     int32_t next;
