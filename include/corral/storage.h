@@ -40,6 +40,14 @@ typedef struct CorralStorageEnv {
      * of some zxid >= every record appended before this call. */
     void (*request_snapshot)(void *ctx);
     void *ctx;
+    /* Called on the loop thread when the backend foresees that it will run
+     * out of space (why != NULL: e.g. the next WAL segment cannot be
+     * preallocated, ENOSPC) and again when it has room again (why == NULL).
+     * While out of space the core refuses new client writes (ZooKeeper's
+     * Throttled error) and keeps serving reads, so the backend must keep
+     * enough room in reserve for what the core already handed it.  May be
+     * NULL-checked by the backend: an older core leaves it NULL. */
+    void (*space)(void *ctx, const char *why);
 } CorralStorageEnv;
 
 /* Where recovery sends what it finds: first at most one snapshot, as a

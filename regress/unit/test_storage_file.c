@@ -124,7 +124,7 @@ static void reset_t(int64_t last)
 
 static CorralStorageEnv env_for(const char *dir)
 {
-    return (CorralStorageEnv){dir, cb_durable, cb_failed, cb_request_snapshot, NULL};
+    return (CorralStorageEnv){dir, cb_durable, cb_failed, cb_request_snapshot, NULL, NULL};
 }
 
 /* ---- records and snapshots the test can recognise ------------------------- */

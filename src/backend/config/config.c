@@ -403,6 +403,15 @@ static const CorralConfigKey server_keys[] = {
     {"max_client_connections", CORRAL_KEY_INT, SRV(max_client_connections), 0, 0, 1000000},
     {"max_request_bytes", CORRAL_KEY_INT, SRV(max_request_bytes), 0, 1024, 1 << 30},
     {"max_sessions", CORRAL_KEY_INT, SRV(max_sessions), 0, 0, 100000000},
+    {"max_connections", CORRAL_KEY_INT, SRV(max_connections), 0, 0, 10000000},
+    {"max_output_bytes", CORRAL_KEY_INT, SRV(max_output_bytes), 0, 65536, INT64_C(1) << 40},
+    {"max_reply_bytes", CORRAL_KEY_INT, SRV(max_reply_bytes), 0, 4096, INT64_C(1) << 31},
+    {"sessionless_timeout_ms", CORRAL_KEY_INT, SRV(sessionless_timeout_ms), 0, 10, 3600000},
+    {"max_memory_bytes", CORRAL_KEY_INT, SRV(max_memory_bytes), 0, 0, INT64_C(1) << 50},
+    {"max_outstanding_requests", CORRAL_KEY_INT, SRV(max_outstanding_requests), 0, 0, 100000000},
+    {"max_session_bytes_per_second", CORRAL_KEY_INT, SRV(max_session_bytes_per_second), 0, 0, INT64_C(1) << 40},
+    {"max_watches_per_session", CORRAL_KEY_INT, SRV(max_watches_per_session), 0, 0, 1000000000},
+    {"max_ephemerals_per_session", CORRAL_KEY_INT, SRV(max_ephemerals_per_session), 0, 0, 1000000000},
     {"extended_types", CORRAL_KEY_BOOL, SRV(extended_types), 0, 0, 0},
     {"read_only", CORRAL_KEY_BOOL, SRV(read_only), 0, 0, 0},
     {"log_level", CORRAL_KEY_STRING, SRV(log_level), 0, 0, 0},
@@ -435,6 +444,9 @@ static void set_defaults(CoreConfig *c)
     c->tick_ms = 2000;
     c->max_client_connections = 60;
     c->max_request_bytes = 1048575;      /* jute.maxbuffer default 0xfffff */
+    c->max_output_bytes = 64 << 20;
+    c->max_reply_bytes = -1;             /* derived from max_request_bytes below */
+    c->sessionless_timeout_ms = 10000;   /* zookeeper.nio.sessionlessCnxnTimeout */
     c->log_level = "info";
     c->init_limit = 10;
     c->sync_limit = 5;
@@ -469,6 +481,22 @@ static int validate(CoreConfig *c, CorralConfig *root)
     if (c->min_session_timeout_ms > c->max_session_timeout_ms)
         return corral_config_error(top.server, "min_session_timeout_ms (%lld) is above max_session_timeout_ms (%lld)",
                                    (long long)c->min_session_timeout_ms, (long long)c->max_session_timeout_ms);
+    /* A reply must fit a getData of the largest node; the output limit must
+     * fit the largest reply on top of the backlog that pauses reading. */
+    if (c->max_reply_bytes < 0)
+        c->max_reply_bytes = c->max_request_bytes + 65536 > (16 << 20) ? c->max_request_bytes + 65536 : (16 << 20);
+    else if (c->max_reply_bytes < c->max_request_bytes + 1024)
+        return corral_config_error(corral_config_get(top.server, "max_reply_bytes"),
+                                   "max_reply_bytes (%lld) must be at least max_request_bytes + 1024 (%lld)",
+                                   (long long)c->max_reply_bytes, (long long)c->max_request_bytes + 1024);
+    if (!corral_config_get(top.server, "max_output_bytes") &&
+        c->max_output_bytes < c->max_reply_bytes + CORRAL_OUTPUT_PAUSE_BYTES)
+        c->max_output_bytes = c->max_reply_bytes + 2 * CORRAL_OUTPUT_PAUSE_BYTES;
+    else if (c->max_output_bytes < c->max_reply_bytes + CORRAL_OUTPUT_PAUSE_BYTES)
+        return corral_config_error(corral_config_get(top.server, "max_output_bytes"),
+                                   "max_output_bytes (%lld) must be at least max_reply_bytes + %d (%lld)",
+                                   (long long)c->max_output_bytes, CORRAL_OUTPUT_PAUSE_BYTES,
+                                   (long long)c->max_reply_bytes + CORRAL_OUTPUT_PAUSE_BYTES);
 
     if (top.ensemble && corral_config_type(top.ensemble) != CORRAL_CFG_NULL) {
         if (corral_config_type(top.ensemble) != CORRAL_CFG_SEQ)

@@ -13,6 +13,9 @@
 #include "corral/config.h"
 
 #define CORRAL_MAX_ENSEMBLE 32
+/* Unsent output of one connection above which the server stops reading
+ * (and so stops taking requests) from it until the client drains it. */
+#define CORRAL_OUTPUT_PAUSE_BYTES (4 << 20)
 
 typedef struct EnsembleMember {
     int64_t id;
@@ -33,6 +36,16 @@ typedef struct CoreConfig {
     int64_t max_client_connections;   /* per IP; 0 = unlimited */
     int64_t max_request_bytes;
     int64_t max_sessions;             /* 0 = unlimited */
+    /* Bounds against hostile or runaway clients (doc/operations.md, "Limits"). */
+    int64_t max_connections;          /* all clients; 0 = the descriptor limit less a reserve */
+    int64_t max_output_bytes;         /* unsent output of one connection before it is closed */
+    int64_t max_reply_bytes;          /* a larger reply is not built: the request fails */
+    int64_t sessionless_timeout_ms;   /* a connection without a session is closed after this */
+    int64_t max_memory_bytes;         /* resident memory above which writes are refused; 0 = off */
+    int64_t max_outstanding_requests; /* per connection: replies not yet sent; 0 = unlimited */
+    int64_t max_session_bytes_per_second;  /* per connection; 0 = unlimited */
+    int64_t max_watches_per_session;  /* 0 = unlimited */
+    int64_t max_ephemerals_per_session;    /* 0 = unlimited */
     int extended_types;               /* TTL nodes allowed (zookeeper.extendedTypesEnabled) */
     int read_only;                    /* readonlymode.enabled */
     const char *log_level;

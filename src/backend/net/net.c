@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,10 +20,20 @@
 #include "net/net.h"
 #include "utils/alloc.h"
 
-/* A reply backlog above this stops reading from the connection until the
- * client drains it, so one slow reader cannot grow memory without bound. */
-#define OUT_BACKLOG_PAUSE (4u << 20)
+/* A reply backlog above CORRAL_OUTPUT_PAUSE_BYTES stops the handling of a
+ * connection's requests (checked after every frame, not only when writing)
+ * until the client drains it; one above server.max_output_bytes closes the
+ * connection (a client that does not read while watch events pile up).  So
+ * one slow or hostile reader costs at most max_output_bytes. */
 #define READ_CHUNK 65536
+/* Descriptors kept free for storage, snapshots and peers when
+ * server.max_connections is 0 (derived from RLIMIT_NOFILE). */
+#define FD_RESERVE 64
+/* After EMFILE/ENFILE the listener is not polled for this long (the socket
+ * stays readable, so a level-triggered loop would spin on it). */
+#define ACCEPT_BACKOFF_MS 100
+/* At most one log line per this interval for a repeated refusal. */
+#define LOG_EVERY_MS 10000
 
 typedef struct IpCount {
     char ip[INET6_ADDRSTRLEN];
@@ -47,11 +58,34 @@ static struct {
     size_t nips, capips;
     int64_t durable_zxid;
     int64_t packets_received, packets_sent;
+    int64_t max_conns;       /* effective global limit */
+    uint64_t backoff_timer;  /* accept paused after EMFILE */
+    uint64_t sessionless_timer;
+    struct PendingHello { int fd; uint64_t id; int64_t since_ms; } *hello;   /* FIFO, oldest first */
+    size_t hello_head, nhello, caphello;
+    struct RateLog { int64_t last_ms; int64_t suppressed; } log_emfile, log_maxconn, log_output, log_hello;
 } net = {.listen_fd = -1};
 
 static void conn_io(int fd, int events, void *arg);
 
-static CorralMetric *m_conn_rejected, *m_large_rejected;
+static CorralMetric *m_conn_rejected, *m_large_rejected, *m_output_closed, *m_accept_backoff, *m_sessionless_closed;
+
+/* A log line for an event that may repeat thousands of times a second (a
+ * descriptor shortage, a flood of connections): at most one per
+ * LOG_EVERY_MS, saying how many were not logged.  Returns 1 when the
+ * caller should log now; *suppressed is then the count since the last. */
+static int rate_log(struct RateLog *rl, int64_t *suppressed)
+{
+    int64_t now = el_now_ms();
+    if (rl->last_ms && now - rl->last_ms < LOG_EVERY_MS) {
+        rl->suppressed++;
+        return 0;
+    }
+    *suppressed = rl->suppressed;
+    rl->suppressed = 0;
+    rl->last_ms = now;
+    return 1;
+}
 
 /* ---- per-IP counts ------------------------------------------------------ */
 
@@ -137,8 +171,36 @@ static void set_write_interest(Conn *c, int on)
              conn_io, c);
 }
 
+/* Counts as sent the reply frames whose last byte has been written. */
+static void count_written_frames(Conn *c)
+{
+    while (c->frame_head < c->nframes && c->frame_ends[c->frame_head] <= c->out_sent) {
+        c->frame_head++;
+        c->packets_sent++;
+        net.packets_sent++;
+    }
+    if (c->frame_head == c->nframes)
+        c->frame_head = c->nframes = 0;
+}
+
+static size_t backlog(const Conn *c) { return c->out.len - c->out_sent; }
+
+static void conn_process_input(Conn *c);
+
 static void conn_write(Conn *c)
 {
+    if (backlog(c) > (size_t)net.cfg->max_output_bytes) {
+        int64_t n;
+        if (rate_log(&net.log_output, &n))
+            corral_log(CORRAL_LOG_WARN, "net",
+                       "closing connection from %s: %zu bytes of replies and events are not read by the client, "
+                       "above server.max_output_bytes (%lld)%s",
+                       c->peer_desc, backlog(c), (long long)net.cfg->max_output_bytes,
+                       n ? " (and others like it not logged)" : "");
+        corral_metric_inc(m_output_closed);
+        net_conn_close(c, NULL);
+        return;
+    }
     size_t limit = releasable(c);
     while (c->out_sent < limit) {
         ssize_t w = send(c->fd, c->out.data + c->out_sent, limit - c->out_sent, MSG_NOSIGNAL);
@@ -152,6 +214,7 @@ static void conn_write(Conn *c)
         }
         c->out_sent += (size_t)w;
     }
+    count_written_frames(c);
     if (c->out_sent == c->out.len) {
         /* Everything written: rewind the buffer (marks are all consumed). */
         c->out_sent = 0;
@@ -169,16 +232,29 @@ static void conn_write(Conn *c)
         c->out_sent = 0;
         for (size_t i = c->mark_head; i < c->nmarks; i++)
             c->marks[i].off -= shift;
+        for (size_t i = c->frame_head; i < c->nframes; i++)
+            c->frame_ends[i] -= shift;
     }
     int pending_now = c->out_sent < releasable(c);
     set_write_interest(c, pending_now);
-    size_t backlog = c->out.len - c->out_sent;
-    int pause = backlog > OUT_BACKLOG_PAUSE;
-    if (pause != c->read_paused) {
-        c->read_paused = pause;
-        c->want_write = -1;   /* force re-arm */
+    if (c->read_paused && backlog(c) <= CORRAL_OUTPUT_PAUSE_BYTES) {
+        c->read_paused = 0;
+        c->want_write = -1;   /* force re-arm with read interest */
         set_write_interest(c, pending_now);
+        /* Frames that arrived while paused are still in the input buffer. */
+        conn_process_input(c);
     }
+}
+
+/* Stops taking requests from c until its backlog drains (conn_write
+ * resumes it). */
+static void pause_reading(Conn *c)
+{
+    if (c->read_paused)
+        return;
+    c->read_paused = 1;
+    c->want_write = -1;
+    set_write_interest(c, c->out_sent < releasable(c));
 }
 
 void net_set_durable_zxid(int64_t zxid)
@@ -210,6 +286,7 @@ static void conn_free(Conn *c)
     free(c->in);
     wbuf_free(&c->out);
     free(c->marks);
+    free(c->frame_ends);
     free(c);
 }
 
@@ -315,11 +392,75 @@ static void answer_fourlw(Conn *c, const char *w4)
 
 /* ---- input -------------------------------------------------------------- */
 
-static void conn_read(Conn *c)
+/* Handles the complete frames in c's input buffer, one by one, stopping
+ * when the connection's reply backlog passes CORRAL_OUTPUT_PAUSE_BYTES: the
+ * rest waits in the buffer until the client has read its replies.  A
+ * pipelining client that never reads therefore costs the pause threshold
+ * plus one reply, however many requests it sent. */
+static void conn_process_input(Conn *c)
 {
     size_t max_frame = (size_t)net.cfg->max_request_bytes + 1024;   /* jute.maxbuffer + extrasize */
+    size_t off = 0;
+    if (!c->is_fourlw_checked) {
+        if (c->in_len < 4)
+            return;
+        c->is_fourlw_checked = 1;
+        if (is_known_word((const char *)c->in)) {
+            answer_fourlw(c, (const char *)c->in);
+            c->in_len = 0;
+            return;
+        }
+        c->is_client = 1;
+    }
+    while (!c->closed && !c->close_after_flush) {
+        if (backlog(c) > CORRAL_OUTPUT_PAUSE_BYTES) {
+            pause_reading(c);
+            break;
+        }
+        const uint8_t *frame;
+        size_t flen, used;
+        int rc = wire_next_frame(c->in + off, c->in_len - off, max_frame, &frame, &flen, &used);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            int32_t bad = (int32_t)((uint32_t)c->in[off] << 24 | (uint32_t)c->in[off + 1] << 16 |
+                                    (uint32_t)c->in[off + 2] << 8 | c->in[off + 3]);
+            corral_log(CORRAL_LOG_WARN, "net",
+                       "closing connection from %s: frame length %d is negative or above the limit of %zu bytes "
+                       "(server.max_request_bytes)", c->peer_desc, bad, max_frame);
+            corral_metric_inc(m_large_rejected);
+            net_conn_close(c, NULL);
+            return;
+        }
+        c->packets_received++;
+        net.packets_received++;
+        net.h.on_frame(c, frame, flen);
+        off += used;
+    }
+    if (c->closed)
+        return;
+    if (off) {
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+    }
+    /* Keep the input buffer from staying huge after one big request. */
+    if (c->in_len == 0 && c->in_cap > 4 * READ_CHUNK) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+}
+
+static void conn_read(Conn *c)
+{
+    size_t max_frame = (size_t)net.cfg->max_request_bytes + 1024;
     for (int rounds = 0; rounds < 4 && !c->closed && !c->read_paused && !c->close_after_flush; rounds++) {
         if (c->in_cap - c->in_len < READ_CHUNK / 2) {
+            if (c->in_len > 0 && c->in_cap > max_frame + 8) {
+                /* A whole frame would have fitted: what is there is not one. */
+                net_conn_close(c, "input buffer overflow");
+                return;
+            }
             size_t cap = c->in_cap ? c->in_cap * 2 : READ_CHUNK;
             c->in = xrealloc(c->in, cap);
             c->in_cap = cap;
@@ -337,55 +478,7 @@ static void conn_read(Conn *c)
             break;
         }
         c->in_len += (size_t)r;
-        size_t off = 0;
-        if (!c->is_fourlw_checked) {
-            if (c->in_len < 4)
-                continue;
-            c->is_fourlw_checked = 1;
-            if (is_known_word((const char *)c->in)) {
-                answer_fourlw(c, (const char *)c->in);
-                c->in_len = 0;
-                return;
-            }
-            c->is_client = 1;
-        }
-        for (;;) {
-            const uint8_t *frame;
-            size_t flen, used;
-            int rc = wire_next_frame(c->in + off, c->in_len - off, max_frame, &frame, &flen, &used);
-            if (rc == 0)
-                break;
-            if (rc < 0) {
-                int32_t bad = (int32_t)((uint32_t)c->in[off] << 24 | (uint32_t)c->in[off + 1] << 16 |
-                                        (uint32_t)c->in[off + 2] << 8 | c->in[off + 3]);
-                corral_log(CORRAL_LOG_WARN, "net",
-                           "closing connection from %s: frame length %d is negative or above the limit of %zu bytes "
-                           "(server.max_request_bytes)", c->peer_desc, bad, max_frame);
-                corral_metric_inc(m_large_rejected);
-                net_conn_close(c, NULL);
-                return;
-            }
-            c->packets_received++;
-            net.packets_received++;
-            net.h.on_frame(c, frame, flen);
-            off += used;
-            if (c->closed || c->close_after_flush)
-                return;
-        }
-        if (off) {
-            memmove(c->in, c->in + off, c->in_len - off);
-            c->in_len -= off;
-        }
-        /* Keep the input buffer from staying huge after one big request. */
-        if (c->in_len == 0 && c->in_cap > 4 * READ_CHUNK) {
-            free(c->in);
-            c->in = NULL;
-            c->in_cap = 0;
-        }
-        if (c->in_len > 0 && c->in_cap - c->in_len < READ_CHUNK / 2 && c->in_cap > max_frame + 8) {
-            net_conn_close(c, "input buffer overflow");
-            return;
-        }
+        conn_process_input(c);
     }
 }
 
@@ -400,6 +493,79 @@ static void conn_io(int fd, int events, void *arg)
         conn_read(c);
 }
 
+/* ---- accepting ------------------------------------------------------------ */
+
+static void accept_ready(int fd, int events, void *arg);
+
+static int64_t accept_resume(void *arg)
+{
+    net.backoff_timer = 0;
+    if (net.listen_fd >= 0)
+        el_watch(net.listen_fd, CORRAL_EV_READ, accept_ready, NULL);
+    return -1;
+}
+
+/* Out of descriptors: the pending connection stays in the backlog and the
+ * listener stays readable, so stop polling it for a while instead of
+ * spinning (nginx's accept back-off); connections closing meanwhile give
+ * descriptors back. */
+static void accept_backoff(int err)
+{
+    int64_t n;
+    corral_metric_inc(m_accept_backoff);
+    if (rate_log(&net.log_emfile, &n))
+        corral_log(CORRAL_LOG_WARN, "net",
+                   "cannot accept: %s (%lld client connections open); not accepting for %d ms%s", strerror(err),
+                   (long long)net.nconns, ACCEPT_BACKOFF_MS, n ? " (repeated, not logged every time)" : "");
+    el_unwatch(net.listen_fd);
+    net.backoff_timer = el_add_timer(ACCEPT_BACKOFF_MS, accept_resume, NULL);
+}
+
+static void hello_push(Conn *c)
+{
+    if (net.hello_head + net.nhello == net.caphello) {
+        if (net.hello_head) {
+            memmove(net.hello, net.hello + net.hello_head, net.nhello * sizeof *net.hello);
+            net.hello_head = 0;
+        }
+        if (net.nhello == net.caphello) {
+            net.caphello = net.caphello ? net.caphello * 2 : 64;
+            net.hello = xrealloc(net.hello, net.caphello * sizeof *net.hello);
+        }
+    }
+    net.hello[net.hello_head + net.nhello++] = (struct PendingHello){c->fd, c->id, el_now_ms()};
+}
+
+/* Closes connections that have not established a session (or sent a
+ * four-letter word) within server.sessionless_timeout_ms, as ZooKeeper's
+ * NIOServerCnxnFactory does after sessionlessCnxnTimeout. */
+static int64_t sessionless_sweep(void *arg)
+{
+    int64_t now = el_now_ms(), timeout = net.cfg->sessionless_timeout_ms;
+    while (net.nhello) {
+        struct PendingHello *h = &net.hello[net.hello_head];
+        Conn *c = h->fd < net.nconns_cap ? net.conns[h->fd] : NULL;
+        if (c && c->id == h->id && !c->closed && !c->established) {
+            if (now - h->since_ms < timeout)
+                break;
+            int64_t n;
+            corral_metric_inc(m_sessionless_closed);
+            if (rate_log(&net.log_hello, &n))
+                corral_log(CORRAL_LOG_INFO, "net",
+                           "closing connection from %s: no session within %lld ms (server.sessionless_timeout_ms)%s",
+                           c->peer_desc, (long long)timeout, n ? " (repeated, not logged every time)" : "");
+            net_conn_close(c, NULL);
+        }
+        net.hello_head++;
+        net.nhello--;
+    }
+    if (!net.nhello)
+        net.hello_head = 0;
+    return timeout < 1000 ? timeout / 2 + 1 : 500;
+}
+
+void net_conn_established(Conn *c) { c->established = 1; }
+
 static void accept_ready(int fd, int events, void *arg)
 {
     for (int i = 0; i < 64; i++) {
@@ -407,8 +573,8 @@ static void accept_ready(int fd, int events, void *arg)
         socklen_t slen = sizeof ss;
         int cfd = accept4(fd, (struct sockaddr *)&ss, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-            if (errno == EMFILE || errno == ENFILE)
-                corral_log(CORRAL_LOG_WARN, "net", "cannot accept: %s", strerror(errno));
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_backoff(errno);
             return;
         }
         char ip[INET6_ADDRSTRLEN] = "?";
@@ -422,10 +588,21 @@ static void accept_ready(int fd, int events, void *arg)
             inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof ip);
             port = ntohs(sin6->sin6_port);
         }
+        if (net.nconns >= net.max_conns) {
+            int64_t n;
+            if (rate_log(&net.log_maxconn, &n))
+                corral_log(CORRAL_LOG_WARN, "net", "Too many connections (%lld): refusing /%s:%d (server.max_connections)%s",
+                           (long long)net.nconns, ip, port, n ? " (repeated, not logged every time)" : "");
+            corral_metric_inc(m_conn_rejected);
+            close(cfd);
+            continue;
+        }
         IpCount *slot = ip_slot(ip, 1);
         if (net.cfg->max_client_connections > 0 && slot->count >= net.cfg->max_client_connections) {
-            corral_log(CORRAL_LOG_WARN, "net", "Too many connections from /%s - max is %lld", ip,
-                       (long long)net.cfg->max_client_connections);
+            int64_t n;
+            if (rate_log(&net.log_maxconn, &n))
+                corral_log(CORRAL_LOG_WARN, "net", "Too many connections from /%s - max is %lld", ip,
+                           (long long)net.cfg->max_client_connections);
             corral_metric_inc(m_conn_rejected);
             if (slot->count == 0)
                 ip_release(ip);
@@ -453,6 +630,7 @@ static void accept_ready(int fd, int events, void *arg)
         }
         net.conns[cfd] = c;
         net.nconns++;
+        hello_push(c);
         if (el_watch(cfd, CORRAL_EV_READ, conn_io, c) < 0)
             net_conn_close(c, "cannot watch the socket");
     }
@@ -468,6 +646,21 @@ int net_init(const CoreConfig *cfg, const NetHandlers *handlers)
                                             "Connections refused by the per-IP limit (max_client_connections)");
     m_large_rejected = corral_metric_counter("large_requests_rejected",
                                              "Connections closed for a frame above max_request_bytes");
+    m_output_closed = corral_metric_counter("connections_closed_output",
+                                            "Connections closed for unread output above server.max_output_bytes");
+    m_accept_backoff = corral_metric_counter("accept_backoffs",
+                                             "Times accepting paused for lack of descriptors (EMFILE, ENFILE)");
+    m_sessionless_closed = corral_metric_counter("connections_closed_sessionless",
+                                                 "Connections closed without a session after sessionless_timeout_ms");
+    net.max_conns = cfg->max_connections;
+    if (net.max_conns == 0) {
+        struct rlimit rl;
+        net.max_conns = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                            ? (int64_t)rl.rlim_cur - FD_RESERVE
+                            : INT64_MAX;
+        if (net.max_conns < 1)
+            net.max_conns = 1;
+    }
     const CorralAddr *a = &cfg->client_listen;
     struct sockaddr_storage ss;
     socklen_t slen;
@@ -507,12 +700,18 @@ int net_init(const CoreConfig *cfg, const NetHandlers *handlers)
     el_add_before_sleep(before_sleep, NULL);
     if (el_watch(fd, CORRAL_EV_READ, accept_ready, NULL) < 0)
         return -1;
+    net.sessionless_timer = el_add_timer(cfg->sessionless_timeout_ms < 1000 ? cfg->sessionless_timeout_ms / 2 + 1 : 500,
+                                         sessionless_sweep, NULL);
     corral_log(CORRAL_LOG_INFO, "net", "listening for clients on %s", net.listen_desc);
     return 0;
 }
 
 void net_stop_listening(void)
 {
+    if (net.backoff_timer) {
+        el_cancel_timer(net.backoff_timer);
+        net.backoff_timer = 0;
+    }
     if (net.listen_fd >= 0) {
         el_unwatch(net.listen_fd);
         close(net.listen_fd);
@@ -527,9 +726,15 @@ void net_shutdown(void)
         if (net.conns[fd])
             net_conn_close(net.conns[fd], NULL);
     before_sleep(NULL);
+    if (net.sessionless_timer)
+        el_cancel_timer(net.sessionless_timer);
+    net.sessionless_timer = 0;
     free(net.conns);
     free(net.dead);
     free(net.ips);
+    free(net.hello);
+    net.hello = NULL;
+    net.hello_head = net.nhello = net.caphello = 0;
     net.conns = NULL;
     net.dead = NULL;
     net.ips = NULL;
@@ -549,9 +754,23 @@ int64_t net_packets_received(void) { return net.packets_received; }
 int64_t net_packets_sent(void) { return net.packets_sent; }
 void net_count_sent(Conn *c)
 {
-    c->packets_sent++;
-    net.packets_sent++;
+    if (c->closed)
+        return;   /* nothing will be written (and replication's stand-in connection never writes) */
+    if (c->frame_head + c->nframes == c->capframes) {
+        if (c->frame_head) {
+            memmove(c->frame_ends, c->frame_ends + c->frame_head, (c->nframes - c->frame_head) * sizeof *c->frame_ends);
+            c->nframes -= c->frame_head;
+            c->frame_head = 0;
+        }
+        if (c->nframes == c->capframes) {
+            c->capframes = c->capframes ? c->capframes * 2 : 16;
+            c->frame_ends = xrealloc(c->frame_ends, c->capframes * sizeof *c->frame_ends);
+        }
+    }
+    c->frame_ends[c->nframes++] = c->out.len;
 }
+
+size_t net_conn_unsent_replies(const Conn *c) { return c->nframes - c->frame_head; }
 void net_reset_stats(void) { net.packets_received = net.packets_sent = 0; }
 const char *net_listen_desc(void) { return net.listen_desc; }
 int net_listen_port(void) { return net.listen_port; }

@@ -42,6 +42,7 @@ typedef struct Conn {
     char peer_desc[INET6_ADDRSTRLEN + 12];   /* "/127.0.0.1:52311" as ZooKeeper prints */
     int is_fourlw_checked;   /* first bytes looked at */
     int is_client;           /* speaks the client protocol (not a 4lw) */
+    int established;         /* has a session (net_conn_established): no sessionless timeout */
     int closed;              /* no more I/O; freed at end of turn */
     int close_after_flush;   /* stop reading; close when output drained */
     int read_paused;         /* output backlog too large */
@@ -52,6 +53,8 @@ typedef struct Conn {
     size_t out_sent;         /* bytes of out already written */
     ConnMark *marks;
     size_t nmarks, mark_head, capmarks;
+    size_t *frame_ends;      /* absolute end offsets in out of queued reply frames, oldest first */
+    size_t nframes, frame_head, capframes;
     struct Conn *dirty_next; /* on the flush list */
     int dirty;
     struct Conn *held_next;  /* on the held list (has marks) */
@@ -91,6 +94,12 @@ int64_t net_packets_sent(void);
 void net_reset_stats(void);
 const char *net_listen_desc(void);    /* "127.0.0.1:2181" */
 int net_listen_port(void);            /* the bound port (useful with port 0) */
-void net_count_sent(Conn *c);         /* one reply frame queued */
+/* One reply frame was appended (call after wbuf_end_frame): it counts as
+ * sent (cons, mntr) once its last byte is written to the socket. */
+void net_count_sent(Conn *c);
+/* Reply frames appended but not yet written (held or unsent). */
+size_t net_conn_unsent_replies(const Conn *c);
+/* The connection has a session: the sessionless timeout no longer applies. */
+void net_conn_established(Conn *c);
 
 #endif

@@ -40,6 +40,7 @@ typedef struct ClientConn {
     const char *last_op;
     int64_t lat_min, lat_max, lat_sum, lat_count, lat_last;
     void *repl;                /* replication.c: forwarded requests, FIFO queue */
+    int64_t rate_ms, rate_tokens;   /* admission.c: request bytes per second */
 } ClientConn;
 
 /* A write waiting for durability, for latency accounting. */

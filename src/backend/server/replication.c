@@ -20,12 +20,15 @@
 
 #include "metrics/metrics.h"
 #include "net/eventloop.h"
+#include "server/admission.h"
 #include "server/replication.h"
 #include "zab/zab.h"
 
 #define QUEUE_MAX_FRAMES 100000
 
-enum { OUT_WRITE = 1, OUT_CREATE, OUT_CLOSE, OUT_SYNC, OUT_REVALIDATE };
+/* OUT_REFUSED: a request refused here (admission) behind forwarded ones;
+ * its error (in token) is answered when it reaches the head. */
+enum { OUT_WRITE = 1, OUT_CREATE, OUT_CLOSE, OUT_SYNC, OUT_REVALIDATE, OUT_REFUSED };
 
 typedef struct Outstanding {
     int kind;
@@ -216,7 +219,20 @@ static void complete_head(ReplClient *rc)
 {
     if (rc->nout)
         pop_out(rc);
+    while (rc->nout && rc->out[0].kind == OUT_REFUSED) {
+        reply_error(rc->cc, rc->out[0].xid, (int32_t)(uint32_t)rc->out[0].token);
+        pop_out(rc);
+    }
     drain(rc);
+}
+
+/* Answers a refused request in its place among the session's replies. */
+static void refuse_in_order(ReplClient *rc, int32_t xid, int err)
+{
+    if (rc->nout == 0)
+        reply_error(rc->cc, xid, err);
+    else
+        push_out(rc, OUT_REFUSED, xid, (uint64_t)(uint32_t)err, NULL, 0);
 }
 
 /* ---- replies built on a learner ------------------------------------------ */
@@ -311,6 +327,7 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
             s->client = cc;
             cc->session = s;
             cc->connected = 1;
+            net_conn_established(cc->conn);
             rc->pending_sid = 0;
             send_connect_response(cc, s);
             complete_head(rc);
@@ -934,6 +951,7 @@ static int read_only_frame(ClientConn *cc, const uint8_t *frame, size_t len)
         s->client = cc;
         cc->session = s;
         cc->connected = 1;
+        net_conn_established(cc->conn);
         Conn *c = cc->conn;
         net_conn_hold(c, srv.last_zxid);
         size_t off = wbuf_begin_frame(&c->out);
@@ -1055,6 +1073,11 @@ int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len)
     session_touch(cc->session, el_now_ms());
     if (h.xid >= 0)
         cc->last_cxid = h.xid;
+    int refused = admission_check_request(cc, h.type, len);
+    if (refused) {
+        refuse_in_order(rc, h.xid, refused);
+        return 1;
+    }
     ZabAuth ids[64];
     size_t nids = cc->nids < 64 ? cc->nids : 64;
     for (size_t i = 0; i < nids; i++)

@@ -14,6 +14,7 @@
 
 #include "module/module.h"
 #include "net/eventloop.h"
+#include "server/admission.h"
 #include "server/internal.h"
 #include "server/replication.h"
 
@@ -101,6 +102,7 @@ static void attach(ClientConn *cc, Session *s)
     s->client = cc;
     cc->session = s;
     cc->connected = 1;
+    net_conn_established(cc->conn);
 }
 
 static void handle_connect(ClientConn *cc, RBuf *r)
@@ -176,11 +178,28 @@ static void handle_connect(ClientConn *cc, RBuf *r)
 typedef struct ChildList {
     ZkBytes *v;
     int32_t n, cap;
+    size_t bytes;   /* encoded size of the names seen, counted on past the limit */
 } ChildList;
+
+/* A reply above server.max_reply_bytes is not built (a huge directory, a
+ * multiRead of many large nodes): the request fails with MarshallingError
+ * and the connection stays. */
+static int reply_too_large(ClientConn *cc, const char *what, size_t bytes)
+{
+    corral_log(CORRAL_LOG_WARN, "server",
+               "%s from %s (session 0x%llx) would answer at least %zu bytes, above server.max_reply_bytes (%lld): "
+               "answered MarshallingError",
+               what, cc->conn->peer_desc, (unsigned long long)(cc->session ? cc->session->id : 0), bytes,
+               (long long)srv.cfg->max_reply_bytes);
+    return ZERR_MARSHALLINGERROR;
+}
 
 static void collect_child(void *ctx, const char *name, size_t len)
 {
     ChildList *l = ctx;
+    l->bytes += 4 + len;
+    if (l->bytes > (size_t)srv.cfg->max_reply_bytes)
+        return;   /* the reply will be refused: copy no more */
     if (l->n == l->cap) {
         int32_t ncap = l->cap ? l->cap * 2 : 16;
         ZkBytes *nv = arena_alloc(&srv.req_arena, (size_t)ncap * sizeof *nv);
@@ -197,13 +216,23 @@ static void collect_child(void *ctx, const char *name, size_t len)
  * a malformed path simply does not exist. */
 static ZNode *lookup(ZkBytes path) { return path.len > 0 ? tree_lookup(srv.tree, path.data, (size_t)path.len) : NULL; }
 
+/* A watch the request would add: refused above the session's cap, before
+ * anything is read (a read that silently dropped its watch would leave the
+ * client waiting for an event that never comes). */
+static int watch_admitted(ClientConn *cc, bool watch)
+{
+    return watch ? admission_check_watch(cc->session->id) : 0;
+}
+
 static int read_get_data(ClientConn *cc, const GetDataRequest *q, GetDataResponse *out)
 {
+    int rc = watch_admitted(cc, q->watch);
+    if (rc)
+        return rc;
     ZNode *n = lookup(q->path);
     if (!n)
         return ZERR_NONODE;
-    int rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ);
-    if (rc)
+    if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ)))
         return rc;
     const char *d;
     int32_t dl;
@@ -219,14 +248,18 @@ static int read_get_data(ClientConn *cc, const GetDataRequest *q, GetDataRespons
 
 static int read_children(ClientConn *cc, ZkBytes path, bool watch, JuteVec_ustring *kids, Stat *stat)
 {
+    int rc = watch_admitted(cc, watch);
+    if (rc)
+        return rc;
     ZNode *n = lookup(path);
     if (!n)
         return ZERR_NONODE;
-    int rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ);
-    if (rc)
+    if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ)))
         return rc;
     ChildList l = {0};
     tree_children(srv.tree, n, collect_child, &l);
+    if (l.bytes > (size_t)srv.cfg->max_reply_bytes)
+        return reply_too_large(cc, "getChildren", l.bytes);
     kids->count = l.n;
     kids->items = l.v;
     if (stat) {
@@ -264,6 +297,8 @@ static void handle_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
             rc = ZERR_BADARGUMENTS;   /* ZooKeeper checks exists paths for NUL */
             break;
         }
+        if ((rc = watch_admitted(cc, q.watch)))
+            break;
         ZNode *n = lookup(q.path);
         if (q.watch && q.path.len > 0)
             watch_add(srv.watches, q.path.data, (size_t)q.path.len, (WatcherId)cc->session->id, WATCH_DATA);
@@ -417,6 +452,8 @@ static void handle_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
             rc = ZERR_MARSHALLINGERROR;
             break;
         }
+        if ((rc = watch_admitted(cc, true)))
+            break;
         if (q.path.len > 0)
             watch_add(srv.watches, q.path.data, (size_t)q.path.len, (WatcherId)cc->session->id,
                       q.mode == 0 ? WATCH_PERSISTENT : WATCH_PERSISTENT_RECURSIVE);
@@ -466,6 +503,12 @@ static void handle_multi_read(ClientConn *cc, const RequestHeader *h, RBuf *body
     cc->last_op = "MLTR";
     size_t off = reply_begin(cc, h->xid, srv.last_zxid, 0);
     for (int guard = 0; guard < 100000; guard++) {
+        if (c->out.len - off > (size_t)srv.cfg->max_reply_bytes) {
+            int rc = reply_too_large(cc, "multiRead", c->out.len - off);
+            c->out.len = off;   /* drop the partial reply */
+            reply_error(cc, h->xid, rc);
+            return;
+        }
         MultiHeader mh;
         if (jute_read_MultiHeader(body, &srv.req_arena, &mh) < 0)
             goto malformed;
@@ -700,6 +743,12 @@ void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
     session_touch(cc->session, start);
     if (h.xid >= 0)
         cc->last_cxid = h.xid;
+    int refused = admission_check_request(cc, h.type, len);
+    if (refused) {
+        cc->last_op = "THRO";
+        reply_error(cc, h.xid, refused);
+        return;
+    }
     switch (h.type) {
     case ZOO_OP_PING:
         cc->last_op = "PING";

@@ -15,6 +15,7 @@
 #include "metrics/metrics.h"
 #include "module/module.h"
 #include "net/eventloop.h"
+#include "server/admission.h"
 #include "server/internal.h"
 #include "server/replication.h"
 #include "server/server.h"
@@ -121,6 +122,9 @@ static void on_storage_failed(void *ctx, const char *why)
     corral_log(CORRAL_LOG_FATAL, "server", "storage failed: %s; exiting without acknowledging pending writes", why);
     _exit(CORRAL_EXIT_RUNTIME);
 }
+
+/* Storage foresees running out of space (why) or has room again (NULL). */
+static void on_storage_space(void *ctx, const char *why) { admission_set(ADMISSION_DISK, why); }
 
 /* End of every loop turn, before replies are flushed: hand the turn's
  * transactions to storage in one batch (group commit). */
@@ -256,7 +260,8 @@ static int open_storage(const CoreConfig *cfg)
         return 0;
     }
     char err[512] = "";
-    CorralStorageEnv env = {cfg->data_dir, on_durable, on_storage_failed, server_request_snapshot, NULL};
+    CorralStorageEnv env = {cfg->data_dir, on_durable, on_storage_failed, server_request_snapshot, NULL,
+                             on_storage_space};
     srv.store = srv.storage->open(srv.storage->arg, &env, err, sizeof err);
     if (!srv.store) {
         corral_log(CORRAL_LOG_FATAL, "server", "storage %s: cannot open %s: %s", srv.storage->name, cfg->data_dir, err);
@@ -333,6 +338,7 @@ int server_init(const CoreConfig *cfg)
     snprintf(srv.version_line, sizeof srv.version_line, "3.8.0-corral-%s, built on %s %s UTC", CORRAL_VERSION,
              __DATE__, __TIME__);
     session_table_init(cfg->tick_ms, cfg->max_session_timeout_ms, cfg->server_id, el_now_ms(), el_wall_ms());
+    admission_init(cfg);
     /* Before net_init: the commit hand-off must run before replies flush. */
     el_add_before_sleep(commit_turn, NULL);
     if (open_storage(cfg) < 0)
@@ -353,6 +359,7 @@ int server_shutdown(void)
 {
     replication_shutdown();
     net_shutdown();
+    admission_shutdown();
     /* Whatever the last turn produced goes to storage before closing it. */
     commit_turn(NULL);
     server_snapshot_finish();

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "net/eventloop.h"
+#include "server/admission.h"
 #include "server/internal.h"
 
 #define EPHEMERAL_CONTAINER INT64_MIN
@@ -181,6 +182,11 @@ static int prep_create(View *w, int op, RBuf *body, WBuf *rec, PrepOut *out)
      * containers and TTL nodes take them. */
     if (parent->owner != 0 && parent->owner != EPHEMERAL_CONTAINER && ((uint64_t)parent->owner >> 56) != 0xFF)
         return ZERR_NOCHILDRENFOREPHEMERALS;
+    /* server.max_ephemerals_per_session, against the nodes the session
+     * owns already (not those created earlier in the same multi). */
+    if (op != ZOO_OP_CREATE_CONTAINER && op != ZOO_OP_CREATE_TTL && zk_create_mode_is_ephemeral(mode) &&
+        (rc = admission_check_ephemeral(w->cc->session->id)))
+        return rc;
     int32_t new_cversion = parent->cversion + 1;
     parent->cversion = new_cversion;
     parent->num_children++;

@@ -753,6 +753,12 @@ int watch_set_one(WatchManager *wm, enum WatchSetList list, const char *path, si
     return ZEV_NONE;
 }
 
+int64_t watch_session_paths(const WatchManager *wm, WatcherId w)
+{
+    uint32_t s = sess_find(wm, w);
+    return s == NIL ? 0 : wm->sess[s].nent;
+}
+
 int64_t watch_count(const WatchManager *wm) { return wm->ndata; }
 int64_t watch_path_count(const WatchManager *wm) { return wm->data_paths; }
 int64_t watch_watcher_count(const WatchManager *wm) { return wm->data_keys; }

@@ -174,6 +174,9 @@ int watch_set_one(WatchManager *wm, enum WatchSetList list, const char *path, si
  * getWatches*); mntr's zk_watch_count is dataWatches.size() +
  * childWatches.size() (DataTree.getWatchCount).  Hence:
  */
+/* Watched paths of one session (its (path, session) entries): what
+ * server.max_watches_per_session bounds. */
+int64_t watch_session_paths(const WatchManager *wm, WatcherId w);
 int64_t watch_count(const WatchManager *wm);          /* wchs "Total watches:": data-table registrations */
 int64_t watch_path_count(const WatchManager *wm);     /* wchs "... watching N paths": paths with a data-table watch */
 int64_t watch_watcher_count(const WatchManager *wm);  /* wchs "N connections watching": sessions with a data key */
