@@ -412,6 +412,7 @@ static const CorralConfigKey server_keys[] = {
     {"max_session_bytes_per_second", CORRAL_KEY_INT, SRV(max_session_bytes_per_second), 0, 0, INT64_C(1) << 40},
     {"max_watches_per_session", CORRAL_KEY_INT, SRV(max_watches_per_session), 0, 0, 1000000000},
     {"max_ephemerals_per_session", CORRAL_KEY_INT, SRV(max_ephemerals_per_session), 0, 0, 1000000000},
+    {"throttle_error", CORRAL_KEY_STRING, SRV(throttle_error), 0, 0, 0},
     {"extended_types", CORRAL_KEY_BOOL, SRV(extended_types), 0, 0, 0},
     {"read_only", CORRAL_KEY_BOOL, SRV(read_only), 0, 0, 0},
     {"log_level", CORRAL_KEY_STRING, SRV(log_level), 0, 0, 0},
@@ -447,6 +448,7 @@ static void set_defaults(CoreConfig *c)
     c->max_output_bytes = 64 << 20;
     c->max_reply_bytes = -1;             /* derived from max_request_bytes below */
     c->sessionless_timeout_ms = 10000;   /* zookeeper.nio.sessionlessCnxnTimeout */
+    c->throttle_error = "throttled";
     c->log_level = "info";
     c->init_limit = 10;
     c->sync_limit = 5;
@@ -481,6 +483,14 @@ static int validate(CoreConfig *c, CorralConfig *root)
     if (c->min_session_timeout_ms > c->max_session_timeout_ms)
         return corral_config_error(top.server, "min_session_timeout_ms (%lld) is above max_session_timeout_ms (%lld)",
                                    (long long)c->min_session_timeout_ms, (long long)c->max_session_timeout_ms);
+    if (strcmp(c->throttle_error, "throttled") == 0)
+        c->throttle_code = -127;   /* ZooKeeper 3.6+ Code.THROTTLEDOP */
+    else if (strcmp(c->throttle_error, "not_read_only") == 0)
+        c->throttle_code = -119;   /* Code.NOTREADONLY: known to clients older than 3.6 (kazoo 2.8) */
+    else
+        return corral_config_error(corral_config_get(top.server, "throttle_error"),
+                                   "\"throttle_error\" must be throttled or not_read_only, not \"%s\"",
+                                   c->throttle_error);
     /* A reply must fit a getData of the largest node; the output limit must
      * fit the largest reply on top of the backlog that pauses reading. */
     if (c->max_reply_bytes < 0)

@@ -46,6 +46,8 @@ typedef struct CoreConfig {
     int64_t max_session_bytes_per_second;  /* per connection; 0 = unlimited */
     int64_t max_watches_per_session;  /* 0 = unlimited */
     int64_t max_ephemerals_per_session;    /* 0 = unlimited */
+    const char *throttle_error;       /* "throttled" (-127) or "not_read_only" (-119) for the per-session caps */
+    int throttle_code;                /* the ZooKeeper error code it names */
     int extended_types;               /* TTL nodes allowed (zookeeper.extendedTypesEnabled) */
     int read_only;                    /* readonlymode.enabled */
     const char *log_level;

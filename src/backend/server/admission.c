@@ -52,7 +52,7 @@ void admission_set(unsigned reason, const char *why)
     size_t slotlen = reason == ADMISSION_MEMORY ? sizeof adm.why_memory : sizeof adm.why_disk;
     if (why) {
         if (!(adm.reasons & reason))
-            corral_log(CORRAL_LOG_WARN, "server", "refusing writes (ThrottledOp) until this clears: %s", why);
+            corral_log(CORRAL_LOG_WARN, "server", "refusing writes (NotReadOnly) until this clears: %s", why);
         adm.reasons |= reason;
         snprintf(slot, slotlen, "%s", why);
     } else if (adm.reasons & reason) {
@@ -108,7 +108,7 @@ void admission_init(const CoreConfig *cfg)
     adm.reasons = 0;
     adm.page_size = sysconf(_SC_PAGESIZE);
     adm.m_throttled = corral_metric_counter("throttled_requests",
-                                            "Requests answered with ThrottledOp (per-session caps, degraded mode)");
+                                            "Requests refused by a per-session cap (server.throttle_error)");
     adm.m_refused_writes = corral_metric_counter("writes_refused_degraded",
                                                  "Writes refused while over the memory budget or out of disk space");
     corral_metric_gauge_fn("write_admission", "Why writes are refused: 0 none, 1 memory, 2 disk, 3 both", g_reasons,
@@ -166,7 +166,7 @@ static int exempt(int32_t op)
 static int throttled(void)
 {
     corral_metric_inc(adm.m_throttled);
-    return ZERR_THROTTLEDOP;
+    return adm.cfg->throttle_code;
 }
 
 /* A token bucket per connection holding at most one second of the rate. */
@@ -200,8 +200,11 @@ int admission_check_request(ClientConn *cc, int32_t op, size_t frame_len)
     if (cfg->max_session_bytes_per_second > 0 && over_rate(cc, frame_len))
         return throttled();
     if (adm.reasons && changes_state(op)) {
+        /* What ZooKeeper's read-only server answers: every client knows
+         * it (kazoo 2.8 does not know Throttled and drops its connection
+         * thread on it), and it says what holds: reads only, for now. */
         corral_metric_inc(adm.m_refused_writes);
-        return throttled();
+        return ZERR_NOTREADONLY;
     }
     return 0;
 }

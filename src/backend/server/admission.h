@@ -13,8 +13,11 @@
  *     (server.max_session_bytes_per_second), watches
  *     (server.max_watches_per_session), ephemeral nodes
  *     (server.max_ephemerals_per_session).
- * Every refusal is ZooKeeper 3.6's Throttled error (-127, "ThrottledOp"): the
- * client may retry later; nothing was changed.  Loop thread only.
+ * A refused request changes nothing.  Degraded mode answers writes with
+ * NotReadOnly (-119), as ZooKeeper's read-only server does; a per-session
+ * cap answers with server.throttle_error: ZooKeeper 3.6's Throttled (-127)
+ * by default, or NotReadOnly for clients that do not know -127 (kazoo 2.8
+ * loses its connection on it).  Loop thread only.
  */
 #ifndef CORRAL_SERVER_ADMISSION_H
 #define CORRAL_SERVER_ADMISSION_H
@@ -41,14 +44,14 @@ void admission_set(unsigned reason, const char *why);
 unsigned admission_reasons(void);
 
 /* Called for every request frame of an established session, before it is
- * decoded further: 0 to go on, or ZERR_THROTTLEDOP to answer the request
- * with that error and do nothing else.  `op` is the request's opcode. */
+ * decoded further: 0 to go on, or the error code to answer the request
+ * with, doing nothing else.  `op` is the request's opcode. */
 int admission_check_request(struct ClientConn *cc, int32_t op, size_t frame_len);
 
-/* A new watch for this session: 0, or ZERR_THROTTLEDOP above
+/* A new watch for this session: 0, or the throttle error above
  * server.max_watches_per_session. */
 int admission_check_watch(int64_t session_id);
-/* A new ephemeral node for this session: 0, or ZERR_THROTTLEDOP above
+/* A new ephemeral node for this session: 0, or the throttle error above
  * server.max_ephemerals_per_session. */
 int admission_check_ephemeral(int64_t session_id);
 
