@@ -21,15 +21,27 @@
 
 #define READ_CHUNK 65536
 #define MAX_BACKLOG (256u << 20)
+/* An accepted connection must say which member it is (an election
+ * notification, FOLLOWERINFO) within this time, or it is closed: ZooKeeper's
+ * zookeeper.cnxTimeout.  Keeps strangers from holding descriptors. */
+#define HELLO_TIMEOUT_MS 5000
+/* After EMFILE/ENFILE a listener is not polled for this long. */
+#define ACCEPT_BACKOFF_MS 100
 
 static PeerConn *dirty_list;
 static PeerConn **dead;
 static size_t ndead, capdead;
+/* Accepted connections that have not said who they are yet. */
+static PeerConn **strangers;
+static size_t nstrangers, capstrangers;
+static uint64_t stranger_timer;
+static int64_t last_emfile_log_ms;
 
 typedef struct Listener {
     int fd;
     void (*fn)(int fd, void *arg);
     void *arg;
+    uint64_t backoff_timer;
 } Listener;
 
 #define MAX_LISTENERS 4
@@ -57,13 +69,35 @@ static int to_sockaddr(const char *host, int port, struct sockaddr_storage *ss, 
     return -1;
 }
 
+static void listen_ready(int fd, int events, void *arg);
+
+static int64_t listen_resume(void *arg)
+{
+    Listener *l = arg;
+    l->backoff_timer = 0;
+    el_watch(l->fd, CORRAL_EV_READ, listen_ready, l);
+    return -1;
+}
+
 static void listen_ready(int fd, int events, void *arg)
 {
     Listener *l = arg;
     for (int i = 0; i < 16; i++) {
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
+        if (cfd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* The connection stays pending and the socket readable:
+                 * stop polling it for a while rather than spin. */
+                if (el_now_ms() - last_emfile_log_ms > 10000) {
+                    last_emfile_log_ms = el_now_ms();
+                    corral_log(CORRAL_LOG_WARN, "zab", "cannot accept a member connection: %s; retrying in %d ms",
+                               strerror(errno), ACCEPT_BACKOFF_MS);
+                }
+                el_unwatch(fd);
+                l->backoff_timer = el_add_timer(ACCEPT_BACKOFF_MS, listen_resume, l);
+            }
             return;
+        }
         int one = 1;
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         l->fn(cfd, l->arg);
@@ -109,6 +143,8 @@ void pc_unlisten(int fd)
     close(fd);
     for (int i = 0; i < MAX_LISTENERS; i++)
         if (listeners[i] && listeners[i]->fd == fd) {
+            if (listeners[i]->backoff_timer)
+                el_cancel_timer(listeners[i]->backoff_timer);
             free(listeners[i]);
             listeners[i] = NULL;
         }
@@ -271,9 +307,49 @@ static PeerConn *pc_new(int fd, PcFrameFn on_frame, PcEventFn on_close, void *ct
     return pc;
 }
 
+static void forget_stranger(PeerConn *pc)
+{
+    for (size_t i = 0; i < nstrangers; i++)
+        if (strangers[i] == pc) {
+            strangers[i] = strangers[--nstrangers];
+            return;
+        }
+}
+
+static int64_t stranger_sweep(void *arg)
+{
+    int64_t now = el_now_ms();
+    for (size_t i = 0; i < nstrangers;) {
+        PeerConn *pc = strangers[i];
+        if (pc->peer_id >= 0) {
+            strangers[i] = strangers[--nstrangers];
+            continue;
+        }
+        if (now - pc->accepted_ms > HELLO_TIMEOUT_MS) {
+            corral_log(CORRAL_LOG_WARN, "zab", "closing connection from %s: it did not identify as a member within %d ms",
+                       pc->desc, HELLO_TIMEOUT_MS);
+            pc_fail(pc);   /* pc_close forgets it */
+            continue;
+        }
+        i++;
+    }
+    if (nstrangers)
+        return 1000;
+    stranger_timer = 0;
+    return -1;
+}
+
 PeerConn *pc_wrap(int fd, PcFrameFn on_frame, PcEventFn on_close, void *ctx)
 {
     PeerConn *pc = pc_new(fd, on_frame, on_close, ctx);
+    pc->accepted_ms = el_now_ms();
+    if (nstrangers == capstrangers) {
+        capstrangers = capstrangers ? capstrangers * 2 : 16;
+        strangers = xrealloc(strangers, capstrangers * sizeof *strangers);
+    }
+    strangers[nstrangers++] = pc;
+    if (!stranger_timer)
+        stranger_timer = el_add_timer(1000, stranger_sweep, NULL);
     pc->want_write = 0;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
@@ -354,6 +430,8 @@ void pc_close(PeerConn *pc)
     if (pc->closed)
         return;
     pc->closed = 1;
+    if (pc->accepted_ms)
+        forget_stranger(pc);
     el_unwatch(pc->fd);
     close(pc->fd);
     if (ndead == capdead) {

@@ -65,7 +65,8 @@ struct PeerConn {
     PcEventFn on_close;      /* EOF, error or refused connect (not pc_close) */
     PcEventFn on_connect;    /* outgoing connect completed */
     void *ctx;
-    int64_t peer_id;
+    int64_t peer_id;         /* -1 until the peer said which member it is */
+    int64_t accepted_ms;     /* accepted (not connected out): when */
     char desc[96];
 };
 
