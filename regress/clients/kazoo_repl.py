@@ -13,6 +13,10 @@ Prints "ready" once connected, then one line per command:
     sid               -> SESSION-ID (hex)
     states            -> the connection state changes seen so far
     watch PATH        -> ok (a data watch; its notifications are counted)
+    fill PREFIX SIZE N -> ok N | stopped I ERROR-CLASS (creates PREFIX0..PREFIX<N-1>,
+                         SIZE bytes each, stopping at the first error)
+    delete PATH       -> ok | ERROR-CLASS
+    count PATH        -> ok NUMBER-OF-CHILDREN | ERROR-CLASS
     events            -> the notifications received so far, as TYPE:PATH,...
     quit              -> bye (closes the session)
 
@@ -59,6 +63,22 @@ def main():
                 c.exists('/')
                 c.drain_callbacks()
                 r = ','.join(zc.fmt_event(e).replace(' ', ':') for e in c.events)
+            elif cmd == 'fill':
+                prefix, rest = args[0], args[1].split()
+                size, n = int(rest[0]), int(rest[1])
+                data = b'x' * size
+                r = 'ok %d' % n
+                for i in range(n):
+                    try:
+                        c.create('%s%d' % (prefix, i), data)
+                    except Exception as e:
+                        r = 'stopped %d %s' % (i, fmt_exc(e))
+                        break
+            elif cmd == 'delete':
+                c.delete(args[0])
+                r = 'ok'
+            elif cmd == 'count':
+                r = 'ok %d' % len(c.get_children(args[0]))
             elif cmd == 'quit':
                 c.stop()
                 print('bye', flush=True)

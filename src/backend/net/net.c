@@ -756,7 +756,8 @@ void net_count_sent(Conn *c)
 {
     if (c->closed)
         return;   /* nothing will be written (and replication's stand-in connection never writes) */
-    if (c->frame_head + c->nframes == c->capframes) {
+    /* frame_ends[frame_head .. nframes) are the frames not yet written. */
+    if (c->nframes == c->capframes) {
         if (c->frame_head) {
             memmove(c->frame_ends, c->frame_ends + c->frame_head, (c->nframes - c->frame_head) * sizeof *c->frame_ends);
             c->nframes -= c->frame_head;
