@@ -96,6 +96,13 @@ config_error('negative max_client_connections', "server:\n  max_client_connectio
 	'"max_client_connections" must be between 0 and 1000000, not -1');
 config_error('max_request_bytes too small', "server:\n  max_request_bytes: 10\n", '2:22',
 	'"max_request_bytes" must be between 1024 and 1073741824, not 10');
+config_error('max_reply_bytes below max_request_bytes', "server:\n  max_request_bytes: 100000\n  max_reply_bytes: 50000\n",
+	'3:20', 'max_reply_bytes (50000) must be at least max_request_bytes + 1024 (101024)');
+config_error('max_output_bytes below max_reply_bytes + the pause backlog',
+	"server:\n  max_reply_bytes: 2000000\n  max_output_bytes: 3000000\n", '3:21',
+	'max_output_bytes (3000000) must be at least max_reply_bytes + 4194304 (6194304)');
+config_error('throttle_error unknown', "server:\n  throttle_error: drop\n", '2:19',
+	'"throttle_error" must be throttled or not_read_only, not "drop"');
 config_error('min_session_timeout_ms zero', "server:\n  min_session_timeout_ms: 0\n", '2:27',
 	'"min_session_timeout_ms" must be between 1 and 2147483647, not 0');
 config_error('max_sessions negative', "server:\n  max_sessions: -5\n", '2:17',
