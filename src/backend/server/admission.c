@@ -22,6 +22,7 @@
 #include "net/eventloop.h"
 #include "server/admission.h"
 #include "server/internal.h"
+#include "server/replication.h"
 
 #define MEMORY_SAMPLE_MS 100
 /* Writes resume below this share of the budget, so a server at the limit
@@ -195,7 +196,7 @@ int admission_check_request(ClientConn *cc, int32_t op, size_t frame_len)
         return 0;
     const CoreConfig *cfg = adm.cfg;
     if (cfg->max_outstanding_requests > 0 &&
-        net_conn_unsent_replies(cc->conn) >= (size_t)cfg->max_outstanding_requests)
+        net_conn_unsent_replies(cc->conn) + replication_in_flight(cc) >= (size_t)cfg->max_outstanding_requests)
         return throttled();
     if (cfg->max_session_bytes_per_second > 0 && over_rate(cc, frame_len))
         return throttled();

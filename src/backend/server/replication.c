@@ -226,6 +226,12 @@ static void complete_head(ReplClient *rc)
     drain(rc);
 }
 
+size_t replication_in_flight(const ClientConn *cc)
+{
+    const ReplClient *rc = cc->repl;
+    return rc ? rc->nout : 0;
+}
+
 /* Answers a refused request in its place among the session's replies. */
 static void refuse_in_order(ReplClient *rc, int32_t xid, int err)
 {

@@ -31,6 +31,9 @@ int64_t replication_expiry_tick(void);
 int replication_may_write(void);
 int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len);
 void replication_client_closed(ClientConn *cc);
+/* Requests of cc forwarded to the leader (or waiting for a sync round) and
+ * not answered yet: in flight, as unsent replies are. */
+size_t replication_in_flight(const ClientConn *cc);
 const char *replication_mode(void);
 int replication_read_only(void);     /* serving read-only clients (no quorum) */
 
