@@ -166,4 +166,51 @@ $pid = $node->pid;
 }
 is($node->stop, 0, 'stopped cleanly');
 
+# ---- many connections, each under its own pause threshold -----------------------
+# 20 clients pipelining reads of a 1 MB node would each hold 4 MiB of
+# replies (80 MiB); with max_output_total_bytes at 8 MiB, each stops being
+# served at 64 KiB as soon as the sum is above it.
+$node->init(server => { max_request_bytes => 1048576 + 4096, max_output_total_bytes => 8 << 20 },
+	modules => { fourlw => { allow => [ 'ruok', 'mntr' ] } });
+$node->start;
+$pid = $node->pid;
+{
+	my $c = Corral::Test::Wire->connect($node->address) or BAIL_OUT('cannot connect');
+	$c->send_request(1, OP_GETDATA, path_body('/big', 0));
+	my (undef, undef, $err, $body) = $c->read_reply(10);
+	ok($err == 0 && length($body) > 1_000_000, 'the 1 MB node is still there (same data directory)');
+	my $rss0 = rss_kb($pid);
+	my @bad = map { Corral::Test::Wire->connect($node->address) } 1 .. 20;
+	is(scalar(grep { defined } @bad), 20, '20 clients');
+	my @writers;
+	for my $b (@bad)
+	{
+		my $w = fork();
+		if ($w == 0)
+		{
+			$b->send_raw(join('', map { Corral::Test::Wire::request_bytes($_, OP_GETDATA, path_body('/big', 0)) } 1 .. 200));
+			sleep 30;
+			POSIX::_exit(0);
+		}
+		push @writers, $w;
+	}
+	my $peak = 0;
+	for (1 .. 10)
+	{
+		my $r = rss_kb($pid);
+		$peak = $r if $r > $peak;
+		usleep(200_000);
+	}
+	ok($peak - $rss0 < 64 * 1024, 'the sum of all backlogs is bounded by max_output_total_bytes')
+	  or diag("RSS grew from $rss0 kB to $peak kB");
+	like($node->fourlw('mntr') // '', qr/^zk_output_backlog_bytes\s+\d+/m, 'mntr shows the output backlog');
+	ok(ruok_prompt($node), 'ruok');
+	ok_reply($c, 2, OP_GETDATA, path_body('/big', 0), 'a client that reads is still served');
+	kill 'KILL', @writers;
+	waitpid($_, 0) for @writers;
+	$_->close for @bad;
+	$c->close;
+}
+is($node->stop, 0, 'stopped cleanly');
+
 done_testing();

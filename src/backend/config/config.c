@@ -405,6 +405,7 @@ static const CorralConfigKey server_keys[] = {
     {"max_sessions", CORRAL_KEY_INT, SRV(max_sessions), 0, 0, 100000000},
     {"max_connections", CORRAL_KEY_INT, SRV(max_connections), 0, 0, 10000000},
     {"max_output_bytes", CORRAL_KEY_INT, SRV(max_output_bytes), 0, 65536, INT64_C(1) << 40},
+    {"max_output_total_bytes", CORRAL_KEY_INT, SRV(max_output_total_bytes), 0, 1 << 20, INT64_C(1) << 50},
     {"max_reply_bytes", CORRAL_KEY_INT, SRV(max_reply_bytes), 0, 4096, INT64_C(1) << 31},
     {"sessionless_timeout_ms", CORRAL_KEY_INT, SRV(sessionless_timeout_ms), 0, 10, 3600000},
     {"max_memory_bytes", CORRAL_KEY_INT, SRV(max_memory_bytes), 0, 0, INT64_C(1) << 50},
@@ -446,6 +447,7 @@ static void set_defaults(CoreConfig *c)
     c->max_client_connections = 60;
     c->max_request_bytes = 1048575;      /* jute.maxbuffer default 0xfffff */
     c->max_output_bytes = 64 << 20;
+    c->max_output_total_bytes = 256 << 20;
     c->max_reply_bytes = -1;             /* derived from max_request_bytes below */
     c->sessionless_timeout_ms = 10000;   /* zookeeper.nio.sessionlessCnxnTimeout */
     c->throttle_error = "throttled";

@@ -39,6 +39,7 @@ typedef struct CoreConfig {
     /* Bounds against hostile or runaway clients (doc/operations.md, "Limits"). */
     int64_t max_connections;          /* all clients; 0 = the descriptor limit less a reserve */
     int64_t max_output_bytes;         /* unsent output of one connection before it is closed */
+    int64_t max_output_total_bytes;   /* unsent output of all connections above which each pauses early */
     int64_t max_reply_bytes;          /* a larger reply is not built: the request fails */
     int64_t sessionless_timeout_ms;   /* a connection without a session is closed after this */
     int64_t max_memory_bytes;         /* resident memory above which writes are refused; 0 = off */

@@ -34,6 +34,12 @@
 #define ACCEPT_BACKOFF_MS 100
 /* At most one log line per this interval for a repeated refusal. */
 #define LOG_EVERY_MS 10000
+/* While the unsent output of all connections together (sampled every
+ * BACKLOG_SAMPLE_MS) is above server.max_output_total_bytes, a connection
+ * stops being served already at this backlog: many connections that each
+ * stay under the per-connection pause cannot add up without bound. */
+#define OUTPUT_PAUSE_CROWDED (64u << 10)
+#define BACKLOG_SAMPLE_MS 100
 
 typedef struct IpCount {
     char ip[INET6_ADDRSTRLEN];
@@ -60,7 +66,8 @@ static struct {
     int64_t packets_received, packets_sent;
     int64_t max_conns;       /* effective global limit */
     uint64_t backoff_timer;  /* accept paused after EMFILE */
-    uint64_t sessionless_timer;
+    uint64_t sessionless_timer, backlog_timer;
+    int64_t total_backlog;   /* kept up to date where output grows and drains; resampled to correct drift */
     struct PendingHello { int fd; uint64_t id; int64_t since_ms; } *hello;   /* FIFO, oldest first */
     size_t hello_head, nhello, caphello;
     struct RateLog { int64_t last_ms; int64_t suppressed; } log_emfile, log_maxconn, log_output, log_hello;
@@ -185,6 +192,23 @@ static void count_written_frames(Conn *c)
 
 static size_t backlog(const Conn *c) { return c->out.len - c->out_sent; }
 
+static size_t pause_bytes(void)
+{
+    return net.total_backlog > net.cfg->max_output_total_bytes ? OUTPUT_PAUSE_CROWDED : CORRAL_OUTPUT_PAUSE_BYTES;
+}
+
+static int64_t sample_backlog(void *arg)
+{
+    int64_t total = 0;
+    for (int fd = 0; fd < net.nconns_cap; fd++)
+        if (net.conns[fd] && !net.conns[fd]->closed)
+            total += (int64_t)backlog(net.conns[fd]);
+    net.total_backlog = total;
+    return BACKLOG_SAMPLE_MS;
+}
+
+static int64_t g_total_backlog(void *arg) { return net.total_backlog; }
+
 static void conn_process_input(Conn *c);
 
 static void conn_write(Conn *c)
@@ -202,6 +226,7 @@ static void conn_write(Conn *c)
         return;
     }
     size_t limit = releasable(c);
+    size_t unsent_before = backlog(c);
     while (c->out_sent < limit) {
         ssize_t w = send(c->fd, c->out.data + c->out_sent, limit - c->out_sent, MSG_NOSIGNAL);
         if (w < 0) {
@@ -214,6 +239,9 @@ static void conn_write(Conn *c)
         }
         c->out_sent += (size_t)w;
     }
+    net.total_backlog -= (int64_t)(unsent_before - backlog(c));
+    if (net.total_backlog < 0)
+        net.total_backlog = 0;
     count_written_frames(c);
     if (c->out_sent == c->out.len) {
         /* Everything written: rewind the buffer (marks are all consumed). */
@@ -237,7 +265,7 @@ static void conn_write(Conn *c)
     }
     int pending_now = c->out_sent < releasable(c);
     set_write_interest(c, pending_now);
-    if (c->read_paused && backlog(c) <= CORRAL_OUTPUT_PAUSE_BYTES) {
+    if (c->read_paused && backlog(c) <= pause_bytes()) {
         c->read_paused = 0;
         c->want_write = -1;   /* force re-arm with read interest */
         set_write_interest(c, pending_now);
@@ -299,6 +327,9 @@ void net_conn_close(Conn *c, const char *why)
     if (c->is_client && net.h.on_close)
         net.h.on_close(c);
     c->closed = 1;
+    net.total_backlog -= (int64_t)backlog(c);
+    if (net.total_backlog < 0)
+        net.total_backlog = 0;
     el_unwatch(c->fd);
     close(c->fd);
     if (c->fd < net.nconns_cap)
@@ -413,7 +444,7 @@ static void conn_process_input(Conn *c)
         c->is_client = 1;
     }
     while (!c->closed && !c->close_after_flush) {
-        if (backlog(c) > CORRAL_OUTPUT_PAUSE_BYTES) {
+        if (backlog(c) > pause_bytes()) {
             pause_reading(c);
             break;
         }
@@ -434,7 +465,10 @@ static void conn_process_input(Conn *c)
         }
         c->packets_received++;
         net.packets_received++;
+        size_t before = backlog(c);
         net.h.on_frame(c, frame, flen);
+        if (!c->closed)
+            net.total_backlog += (int64_t)backlog(c) - (int64_t)before;
         off += used;
     }
     if (c->closed)
@@ -700,6 +734,9 @@ int net_init(const CoreConfig *cfg, const NetHandlers *handlers)
     el_add_before_sleep(before_sleep, NULL);
     if (el_watch(fd, CORRAL_EV_READ, accept_ready, NULL) < 0)
         return -1;
+    net.backlog_timer = el_add_timer(BACKLOG_SAMPLE_MS, sample_backlog, NULL);
+    corral_metric_gauge_fn("output_backlog_bytes", "Unsent replies and events of all connections (sampled)",
+                           g_total_backlog, NULL);
     net.sessionless_timer = el_add_timer(cfg->sessionless_timeout_ms < 1000 ? cfg->sessionless_timeout_ms / 2 + 1 : 500,
                                          sessionless_sweep, NULL);
     corral_log(CORRAL_LOG_INFO, "net", "listening for clients on %s", net.listen_desc);
@@ -728,7 +765,9 @@ void net_shutdown(void)
     before_sleep(NULL);
     if (net.sessionless_timer)
         el_cancel_timer(net.sessionless_timer);
-    net.sessionless_timer = 0;
+    if (net.backlog_timer)
+        el_cancel_timer(net.backlog_timer);
+    net.sessionless_timer = net.backlog_timer = 0;
     free(net.conns);
     free(net.dead);
     free(net.ips);
