@@ -1,16 +1,24 @@
 /*
  * regress/modules/bad_compat.c: right ABI version, but a magic block that
- * says another data model (pointer size 2): "not binary compatible".
+ * says another data model (pointers of 2 bytes) and a CorralStorage vtable
+ * 8 bytes larger than the server's, as if built against a header where it
+ * grew by a pointer: "not binary compatible", naming both differences.
  */
 #include <corral/module.h>
+
+enum {
+#define BAD_COMPAT_INDEX(T) INDEX_##T,
+    CORRAL_ABI_STRUCTS(BAD_COMPAT_INDEX)
+#undef BAD_COMPAT_INDEX
+};
 
 CORRAL_EXPORT const CorralModuleMagic *corral_module_magic(void);
 const CorralModuleMagic *corral_module_magic(void)
 {
-    static const CorralModuleMagic magic = {
-        sizeof(CorralModuleMagic),
-        {CORRAL_ABI_VERSION, 2, (uint16_t)sizeof(long), (uint32_t)_Alignof(int64_t), 0},
-        "bad_compat", "1.0"};
+    static CorralModuleMagic magic = {
+        .size = sizeof(CorralModuleMagic), .abi = CORRAL_MODULE_ABI_DATA, .name = "bad_compat", .version = "1.0"};
+    magic.abi.pointer_size = 2;
+    magic.abi.struct_sizes[INDEX_CorralStorage] = (uint32_t)sizeof(CorralStorage) + 8;
     return &magic;
 }
 

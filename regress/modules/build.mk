@@ -17,6 +17,21 @@ $(BUILD)/regress-modules/%.so: regress/modules/%.c $(wildcard include/corral/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -shared -o $@ $<
 
+# other_build.so is built with the other sanitizer setting than this build,
+# so its build signature differs from the server's.  In a SAN=1 build it is
+# really built without the sanitizers.  In a normal build it only says it
+# was built with AddressSanitizer (what -fsanitize=address tells the
+# headers): a really instrumented module cannot even be loaded into a
+# process without the sanitizer runtime, which must come first.
+ifeq ($(SAN),1)
+OTHER_BUILD_FLAGS = $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS) $(LDFLAGS))
+else
+OTHER_BUILD_FLAGS = -D__SANITIZE_ADDRESS__=1 $(CFLAGS) $(LDFLAGS)
+endif
+$(BUILD)/regress-modules/other_build.so: regress/modules/other_build.c $(wildcard include/corral/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(OTHER_BUILD_FLAGS) -shared -o $@ $<
+
 $(BUILD)/regress-modules/not_so.so: regress/modules/not_so.so.in
 	@mkdir -p $(dir $@)
 	cp $< $@

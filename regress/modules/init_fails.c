@@ -9,7 +9,7 @@
 
 #include <corral/module.h>
 
-CORRAL_MODULE_MAGIC("init_fails", "1.0");
+CORRAL_MODULE_MAGIC(.name = "init_fails", .version = "1.0");
 
 int corral_module_init(CorralModule *self, const CorralConfig *config)
 {

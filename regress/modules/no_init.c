@@ -3,7 +3,7 @@
  */
 #include <corral/module.h>
 
-CORRAL_MODULE_MAGIC("no_init", "1.0");
+CORRAL_MODULE_MAGIC(.name = "no_init", .version = "1.0");
 
 /* Something for the object to contain besides the magic block. */
 int no_init_placeholder(void);

@@ -14,7 +14,7 @@
 
 #include <corral/module.h>
 
-CORRAL_MODULE_MAGIC("strict_conf", "1.0");
+CORRAL_MODULE_MAGIC(.name = "strict_conf", .version = "1.0");
 
 static struct {
     int64_t count;

@@ -4,7 +4,7 @@
  */
 #include <corral/module.h>
 
-CORRAL_MODULE_MAGIC("someone_else", "1.0");
+CORRAL_MODULE_MAGIC(.name = "someone_else", .version = "1.0");
 
 int corral_module_init(CorralModule *self, const CorralConfig *config)
 {

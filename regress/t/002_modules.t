@@ -25,32 +25,43 @@ if (!-e "$rdir/bad_abi.so")
 
 my $fatal = qr/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} FATAL \[module\] /;
 
+# The module ABI version, from the header the modules were built with.
+my ($abi) = slurp_file(repo_root() . '/include/corral/module.h') =~ /^#define CORRAL_ABI_VERSION (\d+)$/m;
+ok($abi, "CORRAL_ABI_VERSION is $abi");
+# Is this corrald an AddressSanitizer build (make check-asan)?
+my $asan_server = asan_build($node->{build});
+
 # Configures the node with the given modules (in order), then checks that
 # both --check-config and a real start refuse with exit code $code and the
-# line "FATAL [module] $msg", and that nothing listens afterwards.
+# line "FATAL [module] $msg" ($msg: a string, or a qr// for the message),
+# and that nothing listens afterwards.  Returns the stderr of
+# --check-config.
 sub refused
 {
 	my ($name, $modules, $msg, %o) = @_;
 	my $code = $o{code} // 3;
+	my $re = ref $msg eq 'Regexp' ? $msg : qr/\Q$msg\E/;
 	$node->init(module_path => [ $rdir, $mdir ], modules => ordered(@$modules));
+	my $stderr;
 	subtest $name => sub {
 		my ($rc, $out, $err) = $node->run_corrald('--check-config', '-c', $node->config_file);
+		$stderr = $err;
 		is($rc,  $code, "--check-config: exit code $code");
 		is($out, '',    '--check-config: nothing on stdout');
-		like($err, qr/^$fatal\Q$msg\E$/m, '--check-config: the refusal is logged')
+		like($err, qr/^$fatal$re$/m, '--check-config: the refusal is logged')
 		  or diag("expected: $msg");
 		if ($o{alone})
 		{
-			like($err, qr/\A$fatal\Q$msg\E\n\z/, '--check-config: nothing else is logged');
+			like($err, qr/\A$fatal$re\n\z/, '--check-config: nothing else is logged');
 		}
 
 		ok(!$node->start(fail_ok => 1), 'start fails');
 		is($node->exit_code, $code, "start: exit code $code");
-		ok($node->log_contains(qr/^$fatal\Q$msg\E$/m, $node->{log_offset}), 'start: the refusal is logged');
+		ok($node->log_contains(qr/^$fatal$re$/m, $node->{log_offset}), 'start: the refusal is logged');
 		unlike($node->log_content($node->{log_offset}), qr/ready: serving clients/, 'start: never ready');
 		ok(!$node->can_connect, 'start: nothing listens afterwards');
 	};
-	return;
+	return $stderr;
 }
 
 # ---- refusals ---------------------------------------------------------------------
@@ -65,10 +76,24 @@ refused('no magic block', [ no_magic => {} ],
 	qq{module "no_magic" ($rdir/no_magic.so): is not a Corral module: it has no magic block (add CORRAL_MODULE_MAGIC)},
 	alone => 1);
 refused('wrong ABI version', [ bad_abi => {} ],
-	qq{module "bad_abi" ($rdir/bad_abi.so): was built for module ABI version 999, but this server has version 1},
+	qq{module "bad_abi" ($rdir/bad_abi.so): was built for module ABI version 999, but this server has version $abi},
 	alone => 1);
-refused('another data model', [ bad_compat => {} ],
-	qq{module "bad_compat" ($rdir/bad_compat.so): is not binary compatible with this server (magic block size 40, pointer size 2, long size 8; expected 40, 8, 8)},
+# The build signature: the data model and the size of every ABI struct
+# without a size field of its own are compared, and each difference named.
+my $err = refused('another data model and a vtable of another size', [ bad_compat => {} ],
+	qr/\Qmodule "bad_compat" ($rdir\/bad_compat.so): is not binary compatible with this server: \E
+	   \Qpointers are 2 bytes in the module, 8 in this server; \E
+	   struct\ CorralStorage\ is\ \d+\ bytes\ in\ the\ module,\ \d+\ in\ this\ server/x,
+	alone => 1);
+my ($theirs, $ours) = ($err // '') =~ /struct CorralStorage is (\d+) bytes in the module, (\d+) in this server/;
+ok(defined $ours && $theirs == $ours + 8 && $ours > 0, "the sizes named are the module's and the server's ($theirs, $ours)");
+# other_build.so is the same kind of module as any other, built with the
+# other sanitizer setting than this corrald (regress/modules/build.mk).
+refused('built with other sanitizer flags', [ other_build => {} ],
+	qq{module "other_build" ($rdir/other_build.so): is not binary compatible with this server: }
+	  . ($asan_server
+		? 'the module was built without AddressSanitizer, this server with it'
+		: 'the module was built with AddressSanitizer, this server without'),
 	alone => 1);
 refused('magic block names another module', [ wrong_name => {} ],
 	qq{module "wrong_name" ($rdir/wrong_name.so): its magic block names it "someone_else"},
@@ -87,7 +112,7 @@ refused('init fails without a reason', [ init_fails => { silent => 'true' } ],
 	alone => 1);
 # A bad module after a good one: nothing starts half-loaded.
 refused('a refused module after a good one', [ fourlw => { allow => ['*'] }, bad_abi => {} ],
-	qq{module "bad_abi" ($rdir/bad_abi.so): was built for module ABI version 999, but this server has version 1});
+	qq{module "bad_abi" ($rdir/bad_abi.so): was built for module ABI version 999, but this server has version $abi});
 
 # ---- registering outside init -------------------------------------------------
 # late_word registers a four-letter word from its start hook: the core refuses
@@ -102,6 +127,9 @@ refused('a refused module after a good one', [ fourlw => { allow => ['*'] }, bad
 	ok($node->log_contains(qr/ERROR \[module\] module late_word: a four-letter word may only be registered during its init$/m,
 			$node->{log_offset}),
 		'late_word: the late registration is refused and logged');
+	ok($node->log_contains(qr/ERROR \[module\] module late_word: an event hook may only be registered during its init$/m,
+			$node->{log_offset}),
+		'late_word: the late hook registration is refused and logged');
 	ok($node->log_contains(
 			qr/^$fatal\Qmodule "late_word" ($rdir\/late_word.so): failed to start: registering "late" after init was refused\E$/m,
 			$node->{log_offset}),
@@ -153,6 +181,17 @@ settings_error('module settings are not a map', " [count]\n", '6:16', 'expected 
 		'the module is logged with its version and file');
 	is($node->fourlw('stcf'), "count=3\nlabel=hello\nverbose=1\ntags=2\n",
 		'its four-letter word sees the settings it validated');
+	is($node->stop, 0, 'and stops cleanly');
+}
+
+# ---- a module with the first ABI's positional magic block -----------------------
+# CORRAL_MODULE_MAGIC("name", "version") still compiles and loads.
+{
+	$node->init(module_path => [ $rdir, $mdir ], modules => ordered(fourlw => { allow => ['*'] }, positional_magic => {}));
+	ok($node->start, 'a module with a positional magic block starts');
+	ok($node->log_contains(qr/INFO \[module\] loaded module positional_magic 0\.9 from \Q$rdir\/positional_magic.so\E$/m),
+		'its name and version are read from the positional magic block');
+	is($node->fourlw('posm'), "positional magic loaded\n", 'its four-letter word answers');
 	is($node->stop, 0, 'and stops cleanly');
 }
 

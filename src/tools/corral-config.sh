@@ -15,6 +15,10 @@
 
 version='@VERSION@'
 cc='@CC@'
+# The sanitizer flags corrald was built with (make SAN=1): a module must be
+# built with them too, or its build signature differs from the server's
+# and corrald refuses it ("is not binary compatible").
+sanflags='@SANFLAGS@'
 
 self=$0
 case $self in
@@ -41,7 +45,8 @@ Usage: corral-config [OPTION]...
 Prints what building a Corral module needs, one answer a line, in the
 order of the options given (all of them, labelled, without options).
 
-  --cflags       compiler flags for a module's sources
+  --cflags       compiler flags for a module's sources (with the sanitizer
+                 flags corrald was built with, if any)
   --ldflags      linker flags that make a module (.so)
   --libs         libraries a module must link (none: the server provides
                  the module API, as postgres does for extensions)
@@ -61,8 +66,8 @@ EOF
 
 answer() {
     case $1 in
-    --cflags) echo "-I$includedir -std=gnu11 -fPIC -fvisibility=hidden -pthread -D_GNU_SOURCE" ;;
-    --ldflags) echo "-shared -pthread" ;;
+    --cflags) echo "-I$includedir -std=gnu11 -fPIC -fvisibility=hidden -pthread -D_GNU_SOURCE${sanflags:+ $sanflags}" ;;
+    --ldflags) echo "-shared -pthread${sanflags:+ $sanflags}" ;;
     --libs) echo "" ;;
     --cc) echo "$cc" ;;
     --prefix) echo "$prefix" ;;

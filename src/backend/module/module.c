@@ -2,8 +2,10 @@
  * src/backend/module/module.c: dlopen, magic checks, init, registries.
  *
  * Refusals follow nginx's ngx_add_module: each says precisely what is wrong
- * and names the file.  The magic block is compared field by field so the
- * message can tell an ABI version mismatch from a different data model.
+ * and names the file.  The ABI values of the magic block are compared with
+ * memcmp; when they differ, field by field, so that the message can tell an
+ * ABI version mismatch from a different data model, other sanitizers or a
+ * struct of another size.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "module/hooks.h"
 #include "module/module.h"
 #include "utils/alloc.h"
 
@@ -204,6 +207,16 @@ int corral_register_metrics_exporter(CorralModule *m, const CorralMetricsExporte
     return corral_on_start(m, e->start, e->arg) < 0 ? -1 : corral_on_stop(m, e->stop, e->arg);
 }
 
+int corral_register_hooks(CorralModule *m, const CorralHooks *h)
+{
+    if (check_registering(m, "an event hook") < 0)
+        return -1;
+    if (!h || check_vtable(m, h->abi_version, h->size, (uint32_t)offsetof(CorralHooks, reserved), "event hook") < 0)
+        return -1;
+    hooks_subscribe(h);
+    return 0;
+}
+
 static int add_hook(CorralModule *m, CorralStartFn start, CorralStopFn stop, void *arg)
 {
     if (check_registering(m, "a lifecycle hook") < 0)
@@ -294,6 +307,69 @@ static char *find_module_file(const char *name)
     return NULL;
 }
 
+static const char *const abi_struct_names[] = {
+#define CORRAL_ABI_NAME_(T) #T,
+    CORRAL_ABI_STRUCTS(CORRAL_ABI_NAME_)
+#undef CORRAL_ABI_NAME_
+};
+
+static const struct {
+    uint32_t bit;
+    const char *name;
+} build_flag_names[] = {
+    {CORRAL_BUILD_ASAN, "AddressSanitizer"},
+    {CORRAL_BUILD_TSAN, "ThreadSanitizer"},
+    {CORRAL_BUILD_UBSAN, "UndefinedBehaviorSanitizer"},
+    {CORRAL_BUILD_MSAN, "MemorySanitizer"},
+};
+
+/* Says what differs between two build signatures of the same ABI version,
+ * e.g. "the module was built with AddressSanitizer, this server without;
+ * struct CorralStorage is 160 bytes in the module, 152 in this server". */
+static void abi_difference(const CorralModuleAbi *mod, const CorralModuleAbi *ours, char *out, size_t outlen)
+{
+    size_t off = 0;
+    out[0] = '\0';
+#define SAY(...) \
+    do { \
+        if (off < outlen) \
+            off += (size_t)snprintf(out + off, outlen - off, "%s", off ? "; " : ""); \
+        if (off < outlen) \
+            off += (size_t)snprintf(out + off, outlen - off, __VA_ARGS__); \
+    } while (0)
+    for (size_t i = 0; i < sizeof build_flag_names / sizeof *build_flag_names; i++) {
+        uint32_t bit = build_flag_names[i].bit;
+        if ((mod->build & bit) != (ours->build & bit))
+            SAY("the module was built %s %s, this server %s", mod->build & bit ? "with" : "without",
+                build_flag_names[i].name, ours->build & bit ? "with it" : "without");
+    }
+    uint32_t unknown = (mod->build ^ ours->build) & ~(uint32_t)(CORRAL_BUILD_ASAN | CORRAL_BUILD_TSAN |
+                                                                  CORRAL_BUILD_UBSAN | CORRAL_BUILD_MSAN);
+    if (unknown)
+        SAY("build flags 0x%x in the module, 0x%x in this server", mod->build, ours->build);
+    if (mod->pointer_size != ours->pointer_size)
+        SAY("pointers are %u bytes in the module, %u in this server", mod->pointer_size, ours->pointer_size);
+    if (mod->long_size != ours->long_size)
+        SAY("long is %u bytes in the module, %u in this server", mod->long_size, ours->long_size);
+    if (mod->int64_align != ours->int64_align)
+        SAY("int64_t is aligned on %u bytes in the module, %u in this server", mod->int64_align, ours->int64_align);
+    if (mod->reserved != ours->reserved)
+        SAY("reserved field %u in the module, %u in this server", mod->reserved, ours->reserved);
+    for (size_t i = 0; i < CORRAL_ABI_MAX_STRUCTS; i++) {
+        if (mod->struct_sizes[i] == ours->struct_sizes[i])
+            continue;
+        if (i < sizeof abi_struct_names / sizeof *abi_struct_names)
+            SAY("struct %s is %u bytes in the module, %u in this server", abi_struct_names[i], mod->struct_sizes[i],
+                ours->struct_sizes[i]);
+        else
+            SAY("ABI struct #%zu is %u bytes in the module, %u in this server", i, mod->struct_sizes[i],
+                ours->struct_sizes[i]);
+    }
+#undef SAY
+    if (off >= outlen && outlen > 4)
+        memcpy(out + outlen - 4, "...", 4);
+}
+
 static int load_one(const char *name, const CorralConfig *conf)
 {
     char *file = find_module_file(name);
@@ -331,17 +407,20 @@ static int load_one(const char *name, const CorralConfig *conf)
         return set_error("module \"%s\" (%s): is not a Corral module: it has no magic block (add CORRAL_MODULE_MAGIC)",
                          name, file);
     const CorralModuleMagic *magic = magic_fn();
-    static const CorralModuleAbi ours = CORRAL_MODULE_ABI_DATA;
-    if (!magic || magic->size < offsetof(CorralModuleMagic, name))
+    if (!magic || magic->size < offsetof(CorralModuleMagic, abi) + sizeof magic->abi.abi_version)
         return set_error("module \"%s\" (%s): has a malformed magic block", name, file);
-    if (magic->abi.abi_version != ours.abi_version)
+    if (magic->abi.abi_version != CORRAL_ABI_VERSION)
         return set_error("module \"%s\" (%s): was built for module ABI version %u, but this server has version %u",
-                         name, file, magic->abi.abi_version, ours.abi_version);
-    if (magic->size != sizeof(CorralModuleMagic) || memcmp(&magic->abi, &ours, sizeof ours) != 0)
-        return set_error("module \"%s\" (%s): is not binary compatible with this server "
-                         "(magic block size %u, pointer size %u, long size %u; expected %zu, %u, %u)",
-                         name, file, magic->size, magic->abi.pointer_size, magic->abi.long_size,
-                         sizeof(CorralModuleMagic), ours.pointer_size, ours.long_size);
+                         name, file, magic->abi.abi_version, CORRAL_ABI_VERSION);
+    if (magic->size != sizeof(CorralModuleMagic))
+        return set_error("module \"%s\" (%s): is not binary compatible with this server: its magic block is %u bytes, "
+                         "this server's %zu", name, file, magic->size, sizeof(CorralModuleMagic));
+    static const CorralModuleAbi ours = CORRAL_MODULE_ABI_DATA;
+    if (memcmp(&magic->abi, &ours, sizeof ours) != 0) {
+        char why[512];
+        abi_difference(&magic->abi, &ours, why, sizeof why);
+        return set_error("module \"%s\" (%s): is not binary compatible with this server: %s", name, file, why);
+    }
     if (!magic->name || strcmp(magic->name, name) != 0)
         return set_error("module \"%s\" (%s): its magic block names it \"%s\"", name, file,
                          magic->name ? magic->name : "(null)");
@@ -400,11 +479,14 @@ int module_run_start_hooks(void)
             return set_error("module \"%s\" (%s): failed to start%s%s", h->module->name, h->module->file,
                              h->module->error[0] ? ": " : "", h->module->error);
     }
+    /* Every module is ready: events flow from now on until the stop hooks. */
+    hooks_arm();
     return 0;
 }
 
 void module_run_stop_hooks(void)
 {
+    hooks_disarm();
     for (size_t i = reg.nhooks; i-- > 0;)
         if (reg.hooks[i].stop)
             reg.hooks[i].stop(reg.hooks[i].arg);
@@ -415,6 +497,7 @@ void module_unload_all(void)
     /* Handles are closed only at exit: vtables and strings registered by a
      * module point into it.  Sanitizer builds skip dlclose so that leak
      * reports keep the module's symbols. */
+    hooks_disarm();
     for (size_t i = 0; i < reg.nmods; i++) {
         CorralModule *m = reg.mods[i];
         free(m->name);

@@ -15,6 +15,7 @@
 
 #include "corral/log.h"
 #include "corral/metrics.h"
+#include "module/hooks.h"
 #include "module/module.h"
 #include "net/eventloop.h"
 #include "net/net.h"
@@ -664,6 +665,7 @@ static void accept_ready(int fd, int events, void *arg)
         }
         net.conns[cfd] = c;
         net.nconns++;
+        HOOK_CLIENT_CONNECTED(c->id, c->peer_ip, c->peer_port);
         hello_push(c);
         if (el_watch(cfd, CORRAL_EV_READ, conn_io, c) < 0)
             net_conn_close(c, "cannot watch the socket");

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "corral/module.h"
+#include "module/hooks.h"
 #include "jute_records.h"
 #include "net/net.h"
 #include "session/session.h"

@@ -252,6 +252,7 @@ static void write_reply(ClientConn *cc, const TxnHeader *h, const TxnResult *res
     int err = h->type == ZOO_OP_MULTI ? 0 : res->err;
     ReplyHeader rh = {h->cxid, h->zxid, err};
     jute_write_ReplyHeader(&c->out, &rh);
+    HOOK_REQUEST_REPLY(c->id, h->cxid, res->err, h->zxid);
     if (h->type == ZOO_OP_MULTI) {
         int failed = 0;
         for (int i = 0; i < res->nsub; i++)
@@ -403,6 +404,7 @@ static int storage_truncate(int64_t zxid)
         corral_log(CORRAL_LOG_ERROR, "replication", "storage %s cannot truncate", srv.storage->name);
         return -1;
     }
+    HOOK_TRUNCATED(zxid);
     char err[256] = "";
     if (srv.storage->truncate(srv.store, zxid, err, sizeof err) < 0) {
         corral_log(CORRAL_LOG_FATAL, "replication", "storage truncate to 0x%llx failed: %s; exiting",
@@ -516,6 +518,7 @@ static void snapshot_stored_event(int fd, int events, void *arg)
 
 int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
 {
+    HOOK_TRUNCATED(zxid);
     snapshot_join();
     drop_clients(NULL);
     server_snapshot_finish();
@@ -813,6 +816,7 @@ static void try_complete_syncs(void)
                 size_t off = wbuf_begin_frame(&c->out);
                 ReplyHeader rh = {rc->out[0].xid, srv.last_zxid, 0};
                 jute_write_ReplyHeader(&c->out, &rh);
+                HOOK_REQUEST_REPLY(c->id, rh.xid, 0, srv.last_zxid);
                 SyncResponse resp = {zk_bytes_cstr(rc->out[0].path)};
                 jute_write_SyncResponse(&c->out, &resp);
                 wbuf_end_frame(&c->out, off);
@@ -893,6 +897,7 @@ static void expire_one(void *ctx, Session *s)
     corral_log(CORRAL_LOG_INFO, "session", "Expiring session 0x%llx, timeout of %dms exceeded",
                (unsigned long long)s->id, s->timeout_ms);
     ClientConn *cc = s->client;
+    HOOK_SESSION_EXPIRING(s->id);
     txn_close_session(s->id, el_now_ms());
     if (cc) {
         cc->session = NULL;

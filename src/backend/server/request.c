@@ -36,6 +36,7 @@ static size_t reply_begin(ClientConn *cc, int32_t xid, int64_t zxid, int err)
     size_t off = wbuf_begin_frame(&c->out);
     ReplyHeader rh = {xid, zxid, err};
     jute_write_ReplyHeader(&c->out, &rh);
+    HOOK_REQUEST_REPLY(c->id, xid, err, srv.last_zxid);
     cc->last_zxid = zxid;
     return off;
 }
@@ -607,6 +608,15 @@ malformed:
 
 static void add_id_cb(void *ctx, const char *scheme, const char *id) { acl_add_id(ctx, scheme, id); }
 
+/* The identities a successful addauth or SASL exchange added (from index
+ * `had` on) go to the client_authenticated hook. */
+static void report_new_ids(ClientConn *cc, size_t had)
+{
+    for (size_t i = had; i < cc->nids; i++)
+        HOOK_CLIENT_AUTHENTICATED(cc->conn->id, cc->session ? cc->session->id : 0, cc->conn->peer_ip,
+                                  cc->conn->peer_port, cc->ids[i].scheme, cc->ids[i].id);
+}
+
 static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body)
 {
     AuthPacket q;
@@ -617,6 +627,7 @@ static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body)
     char *scheme = arena_strndup(&srv.req_arena, q.scheme.data ? q.scheme.data : "", q.scheme.len > 0 ? (size_t)q.scheme.len : 0);
     const CorralAuthScheme *s = module_find_auth(scheme);
     int rc = ZERR_AUTHFAILED;
+    size_t had = cc->nids;
     if (s) {
         CorralAuthClient who = {cc->conn->peer_ip, cc->conn->peer_port, cc->session ? cc->session->id : 0};
         rc = s->authenticate(s->arg, &who, q.auth.data, q.auth.len > 0 ? (size_t)q.auth.len : 0, add_id_cb, cc);
@@ -628,6 +639,7 @@ static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body)
         net_conn_close_after_flush(cc->conn);
         return;
     }
+    report_new_ids(cc, had);
     reply_error(cc, XID_AUTH, ZERR_OK);
 }
 
@@ -664,6 +676,7 @@ static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body)
     }
     const void *out = NULL;
     size_t outlen = 0;
+    size_t had = cc->nids;
     int rc = s->sasl_step(s->arg, cc->sasl_state, q.token.data, q.token.len > 0 ? (size_t)q.token.len : 0, &out,
                           &outlen, add_id_cb, cc);
     if (rc < 0) {
@@ -678,6 +691,8 @@ static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body)
         net_conn_close_after_flush(cc->conn);
         return;
     }
+    if (rc == 1)
+        report_new_ids(cc, had);
     SetSASLResponse resp = {{out, out ? (int32_t)outlen : -1}};
     size_t off = reply_begin(cc, h->xid, srv.last_zxid, 0);
     jute_write_SetSASLResponse(&cc->conn->out, &resp);
@@ -721,6 +736,7 @@ static ClientConn *client_new(Conn *c)
 void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
 {
     ClientConn *cc = c->proto ? c->proto : client_new(c);
+    HOOK_REQUEST_BEGIN(c->id, cc->session ? cc->session->id : 0, frame, len, el_now_ms());
     if (replication_active() && replication_client_frame(cc, frame, len))
         return;
     RBuf r;
@@ -815,6 +831,7 @@ void request_on_close(Conn *c)
     ClientConn *cc = c->proto;
     if (!cc)
         return;
+    HOOK_CONN_CLOSED(c->id);
     if (replication_active())
         replication_client_closed(cc);
     if (cc->session && cc->session->client == cc) {

@@ -104,6 +104,7 @@ void server_commit_point(int64_t zxid)
         srv.pend_len--;
     }
     net_set_durable_zxid(zxid);
+    HOOK_COMMIT_POINT(zxid);
 }
 
 static void on_durable(void *ctx, int64_t zxid)
@@ -154,6 +155,7 @@ static void expire_one(void *ctx, Session *s)
                (unsigned long long)s->id, s->timeout_ms);
     ClientConn *cc = s->client;
     int64_t id = s->id;
+    HOOK_SESSION_EXPIRING(id);
     txn_close_session(id, el_now_ms());
     if (cc) {
         cc->session = NULL;

@@ -453,6 +453,7 @@ static void single_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int
     size_t off = wbuf_begin_frame(&c->out);
     ReplyHeader rh = {h->xid, th.zxid, rc ? rc : res.err};
     jute_write_ReplyHeader(&c->out, &rh);
+    HOOK_REQUEST_REPLY(c->id, h->xid, rh.err, th.zxid);
     if (!rc && res.err == 0)
         write_op_result(&c->out, h->type, &res);
     wbuf_end_frame(&c->out, off);
@@ -530,6 +531,7 @@ static void multi_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
         size_t off = wbuf_begin_frame(&c->out);
         ReplyHeader rh = {h->xid, th.zxid, 0};
         jute_write_ReplyHeader(&c->out, &rh);
+        HOOK_REQUEST_REPLY(c->id, h->xid, fail_rc, th.zxid);
         for (int i = 0; i < n; i++) {
             int err = i < failed_at ? 0 : i == failed_at ? fail_rc : ZERR_RUNTIMEINCONSISTENCY;
             MultiHeader mh = {ZOO_OP_ERROR, false, err};
@@ -559,6 +561,7 @@ static void multi_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
         size_t off = wbuf_begin_frame(&c->out);
         ReplyHeader rh = {h->xid, th.zxid, 0};
         jute_write_ReplyHeader(&c->out, &rh);
+        HOOK_REQUEST_REPLY(c->id, h->xid, 0, th.zxid);
         for (int i = 0; i < n && i < res.nsub; i++) {
             MultiHeader mh = {ops[i], false, 0};
             jute_write_MultiHeader(&c->out, &mh);

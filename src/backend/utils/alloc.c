@@ -1,11 +1,15 @@
 /*
  * src/backend/utils/alloc.c: aborting allocators and the arena.
+ *
+ * The aborting allocators are also the module API of corral/alloc.h: each
+ * corral_x* name is an alias of the function below (one body, two names).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "corral/alloc.h"
 #include "corral/log.h"
 #include "utils/alloc.h"
 
@@ -39,6 +43,15 @@ void *xrealloc(void *p, size_t n)
     return q;
 }
 
+void *xreallocarray(void *p, size_t nmemb, size_t size)
+{
+    if (size && nmemb > SIZE_MAX / size) {
+        corral_log(CORRAL_LOG_FATAL, "alloc", "out of memory allocating %zu elements of %zu bytes", nmemb, size);
+        abort();
+    }
+    return xrealloc(p, nmemb * size);
+}
+
 char *xstrdup(const char *s) { return xstrndup(s, strlen(s)); }
 
 char *xstrndup(const char *s, size_t n)
@@ -48,6 +61,14 @@ char *xstrndup(const char *s, size_t n)
     p[n] = '\0';
     return p;
 }
+
+/* corral/alloc.h, for modules. */
+void *corral_xmalloc(size_t n) __attribute__((alias("xmalloc")));
+void *corral_xcalloc(size_t nmemb, size_t size) __attribute__((alias("xcalloc")));
+void *corral_xrealloc(void *p, size_t n) __attribute__((alias("xrealloc")));
+void *corral_xreallocarray(void *p, size_t nmemb, size_t size) __attribute__((alias("xreallocarray")));
+char *corral_xstrdup(const char *s) __attribute__((alias("xstrdup")));
+char *corral_xstrndup(const char *s, size_t n) __attribute__((alias("xstrndup")));
 
 struct ArenaBlock {
     ArenaBlock *next;

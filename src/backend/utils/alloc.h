@@ -1,8 +1,9 @@
 /*
  * src/backend/utils/alloc.h: allocation helpers and the arena.
  *
- * xmalloc/xcalloc/xrealloc/xstrdup abort on out-of-memory with a log line:
- * they never return NULL.  Callers therefore never check.
+ * xmalloc/xcalloc/xrealloc/xreallocarray/xstrdup abort on out-of-memory
+ * with a log line: they never return NULL.  Callers therefore never check.
+ * Modules get the same functions as corral_xmalloc... (corral/alloc.h).
  *
  * Arena: a bump allocator for objects sharing one lifetime (a decoded
  * request, a loop turn).  arena_reset() frees everything at once but keeps
@@ -16,6 +17,7 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t size);   /* aborts on overflow too */
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 

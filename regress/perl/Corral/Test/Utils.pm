@@ -46,7 +46,7 @@ use Time::HiRes qw(usleep time);
 
 our @EXPORT = qw(
   build_dir repo_root tmp_check_dir test_name timeout_default
-  run_command slurp_file write_file append_file
+  run_command slurp_file write_file append_file asan_build
   yaml_dump yaml_quote ordered
   allocate_port release_port
   wait_until exit_code_of
@@ -159,6 +159,21 @@ sub append_file
 	print $fh $text;
 	close $fh or croak "cannot append to $path: $!";
 	return;
+}
+
+=item asan_build($build)
+
+True when the corrald of the build directory C<$build> is an
+AddressSanitizer build (C<make check-asan>, C<SAN=1>): it then needs
+F<libasan.so>.  Modules loaded into it must be built the same way (their
+build signature says so).
+
+=cut
+
+sub asan_build
+{
+	my ($build) = @_;
+	return index(slurp_file("$build/bin/corrald"), 'libasan.so') >= 0 ? 1 : 0;
 }
 
 =item exit_code_of($wait_status)
