@@ -36,7 +36,7 @@
 #define MODULE_VERSION "1.0"   /* corral-module.mk passes -DMODULE_VERSION */
 #endif
 
-CORRAL_MODULE_MAGIC("auth_token", MODULE_VERSION);
+CORRAL_MODULE_MAGIC(.name = "auth_token", .version = MODULE_VERSION);
 
 #define LOG_SUB "auth_token"
 #define ZERR_AUTHFAILED (-115)
@@ -145,9 +145,7 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     size_t n = corral_config_len(conf.tokens);
     if (n == 0)
         return corral_config_error(conf.tokens, "\"tokens\" is empty: nobody could authenticate");
-    tokens = calloc(n, sizeof *tokens);
-    if (!tokens)
-        return corral_module_fail(self, "out of memory");
+    tokens = corral_xcalloc(n, sizeof *tokens);   /* aborts on out-of-memory, as the core */
     for (size_t i = 0; i < n; i++) {
         const CorralConfig *item = corral_config_at(conf.tokens, i);
         EntryConf e = {NULL, NULL};

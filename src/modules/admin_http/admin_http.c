@@ -51,7 +51,7 @@
 #define CORRAL_VERSION "dev"
 #endif
 
-CORRAL_MODULE_MAGIC("admin_http", CORRAL_VERSION);
+CORRAL_MODULE_MAGIC(.name = "admin_http", .version = CORRAL_VERSION);
 
 #define LOG_SUB "admin_http"
 #define JSON_TYPE "application/json"
@@ -84,22 +84,6 @@ static int64_t metric_value(const char *name, int64_t dflt)
     CorralMetricView v;
     corral_metric_read(m, &v);
     return v.type == CORRAL_METRIC_HISTOGRAM ? (int64_t)v.count : v.value;
-}
-
-static void *xrealloc_arr(void *p, size_t n, size_t size)
-{
-    void *q = realloc(p, (n ? n : 1) * size);
-    if (!q)
-        abort();   /* as the core: out of memory is fatal */
-    return q;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort();
-    return d;
 }
 
 /* Peers come as ZooKeeper prints an InetSocketAddress ("/127.0.0.1:5000");
@@ -351,9 +335,9 @@ static int mntr_claim(Mntr *m, const char *key)
             return 0;
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 64;
-        m->keys = xrealloc_arr(m->keys, m->cap, sizeof *m->keys);
+        m->keys = corral_xreallocarray(m->keys, m->cap, sizeof *m->keys);
     }
-    m->keys[m->n++] = xstrdup(key);
+    m->keys[m->n++] = corral_xstrdup(key);
     return 1;
 }
 
@@ -522,7 +506,7 @@ static void dump_session(void *ctx, int64_t session, int64_t timeout_ms)
     DumpCtx *d = ctx;
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 16;
-        d->s = xrealloc_arr(d->s, d->cap, sizeof *d->s);
+        d->s = corral_xreallocarray(d->s, d->cap, sizeof *d->s);
     }
     d->s[d->n++] = (Sess){session, timeout_ms, 0, 0};
 }
@@ -560,7 +544,7 @@ static void cmd_dump(Json *j, const CorralServerInfo *info)
 
     json_key(j, "expiry_time_to_session_ids");
     json_obj_begin(j);
-    Sess *sorted = xrealloc_arr(NULL, d.n, sizeof *sorted);
+    Sess *sorted = corral_xreallocarray(NULL, d.n, sizeof *sorted);
     if (d.n)
         memcpy(sorted, d.s, d.n * sizeof *sorted);
     qsort(sorted, d.n, sizeof *sorted, by_expiry);
@@ -894,14 +878,14 @@ static int on_start(void *arg)
     ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
     if (n > 0) {
         buf[n] = '\0';
-        env.exe = xstrdup(buf);
+        env.exe = corral_xstrdup(buf);
     }
     /* NSS lookups may block: done once here, never while serving */
     struct passwd pw, *res = NULL;
     char pwbuf[4096];
     if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res) {
-        env.user_name = xstrdup(pw.pw_name);
-        env.user_home = xstrdup(pw.pw_dir);
+        env.user_name = corral_xstrdup(pw.pw_name);
+        env.user_home = corral_xstrdup(pw.pw_dir);
     }
 
     char err[256];
@@ -965,7 +949,7 @@ static int load_token(const CorralConfig *config)
         if (!valid_token(adm.conf.auth_token, len))
             return corral_config_error(tnode, "\"auth_token\" must be a non-empty string of printable characters "
                                               "without spaces");
-        adm.token = xstrdup(adm.conf.auth_token);
+        adm.token = corral_xstrdup(adm.conf.auth_token);
         adm.token_len = len;
     } else if (fnode) {
         FILE *f = fopen(adm.conf.auth_token_file, "re");
@@ -985,7 +969,7 @@ static int load_token(const CorralConfig *config)
                                               "spaces, at most 1000 bytes",
                                        adm.conf.auth_token_file);
         }
-        adm.token = xstrdup(buf);
+        adm.token = corral_xstrdup(buf);
         adm.token_len = len;
         memset(buf, 0, sizeof buf);
     }

@@ -37,7 +37,7 @@
 #define CORRAL_VERSION "dev"
 #endif
 
-CORRAL_MODULE_MAGIC("auth_digest", CORRAL_VERSION);
+CORRAL_MODULE_MAGIC(.name = "auth_digest", .version = CORRAL_VERSION);
 
 #define LOG_SUB "auth_digest"
 
@@ -53,25 +53,21 @@ static const CorralConfigKey conf_keys[] = {
 static char *super_digest;   /* NULL when not configured */
 
 /* ZooKeeper's generateDigest over the bytes Java would hash.  Returns a
- * malloc'd "user:BASE64" or NULL (out of memory, or a NUL in the input). */
+ * malloc'd "user:BASE64", or NULL when the input holds a NUL. */
 static char *generate_digest(const void *data, size_t len)
 {
     if (memchr(data, '\0', len))
         return NULL;
-    unsigned char *s = malloc(3 * len + 1);
-    if (!s)
-        return NULL;
+    unsigned char *s = corral_xmalloc(3 * len + 1);
     size_t n = java_utf8_sanitize(data, len, s);
     uint8_t h[SHA1_LEN];
     sha1(s, n, h);
     const unsigned char *colon = memchr(s, ':', n);
     size_t ulen = colon ? (size_t)(colon - s) : n;
-    char *id = malloc(ulen + 1 + BASE64_LEN(SHA1_LEN));
-    if (id) {
-        memcpy(id, s, ulen);
-        id[ulen] = ':';
-        base64_encode(h, SHA1_LEN, id + ulen + 1);
-    }
+    char *id = corral_xmalloc(ulen + 1 + BASE64_LEN(SHA1_LEN));
+    memcpy(id, s, ulen);
+    id[ulen] = ':';
+    base64_encode(h, SHA1_LEN, id + ulen + 1);
     memset(s, 0, 3 * len + 1);   /* it held the password */
     free(s);
     return id;
@@ -185,9 +181,7 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
                                        "\"super_digest\" must be \"USER:DIGEST\", the DIGEST being the 28 "
                                        "characters of base64(SHA1(\"USER:PASSWORD\")), as ZooKeeper's "
                                        "DigestAuthenticationProvider prints it");
-        super_digest = strdup(conf.super_digest);
-        if (!super_digest)
-            return corral_module_fail(self, "out of memory");
+        super_digest = corral_xstrdup(conf.super_digest);
     }
     if (corral_register_auth(self, &digest_scheme) < 0 || corral_on_stop(self, on_stop, NULL) < 0) {
         on_stop(NULL);

@@ -44,7 +44,7 @@
 #define CORRAL_VERSION "dev"
 #endif
 
-CORRAL_MODULE_MAGIC("auth_ip", CORRAL_VERSION);
+CORRAL_MODULE_MAGIC(.name = "auth_ip", .version = CORRAL_VERSION);
 
 typedef struct IpConf {
     int ipv6;

@@ -56,7 +56,7 @@
 #define CORRAL_VERSION "dev"
 #endif
 
-CORRAL_MODULE_MAGIC("auth_sasl", CORRAL_VERSION);
+CORRAL_MODULE_MAGIC(.name = "auth_sasl", .version = CORRAL_VERSION);
 
 #define LOG_SUB "auth_sasl"
 #define SERVICE "zookeeper"
@@ -244,9 +244,7 @@ static int auxprop_init(const sasl_utils_t *utils, int max_version, int *out_ver
 
 static void *sasl_start_cb(void *arg, const CorralAuthClient *client)
 {
-    SaslState *st = calloc(1, sizeof *st);
-    if (!st)
-        return NULL;
+    SaslState *st = corral_xcalloc(1, sizeof *st);
     snprintf(st->peer, sizeof st->peer, "%s:%d", client->peer_ip, client->peer_port);
     if (!G.initialised) {
         corral_log(CORRAL_LOG_ERROR, LOG_SUB, "SASL is not initialised");
@@ -438,9 +436,7 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
         return corral_config_error(users, "\"users\" must be a map of user names to passwords, not %s",
                                    corral_config_type_name(users));
     size_t n = corral_config_len(users);
-    G.users = calloc(n ? n : 1, sizeof *G.users);
-    if (!G.users)
-        return corral_module_fail(self, "out of memory");
+    G.users = corral_xcalloc(n, sizeof *G.users);
     for (size_t i = 0; i < n; i++) {
         const CorralConfig *k = corral_config_key_at(users, i);
         const CorralConfig *v = corral_config_at(users, i);

@@ -46,7 +46,7 @@
 #define CORRAL_VERSION "dev"
 #endif
 
-CORRAL_MODULE_MAGIC("fourlw", CORRAL_VERSION);
+CORRAL_MODULE_MAGIC(.name = "fourlw", .version = CORRAL_VERSION);
 
 #define LOG_SUB "fourlw"
 
@@ -81,24 +81,6 @@ static int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *xstrdup_or_null(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        abort();   /* as the core's allocators: out of memory is fatal */
-    return d;
-}
-
-static void *xrealloc_arr(void *p, size_t n, size_t size)
-{
-    void *q = realloc(p, (n ? n : 1) * size);
-    if (!q)
-        abort();
-    return q;
 }
 
 /* ---- ruok / isro ---------------------------------------------------------- */
@@ -258,9 +240,9 @@ static void conf_collect(void *ctx, const char *key, const char *value)
     ConfList *l = ctx;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
-        l->kv = xrealloc_arr(l->kv, l->cap, sizeof *l->kv);
+        l->kv = corral_xreallocarray(l->kv, l->cap, sizeof *l->kv);
     }
-    l->kv[l->n++] = (ConfKv){xstrdup_or_null(key ? key : ""), xstrdup_or_null(value ? value : "")};
+    l->kv[l->n++] = (ConfKv){corral_xstrdup(key ? key : ""), corral_xstrdup(value ? value : "")};
 }
 
 static const char *conf_find(const ConfList *l, const char *key)
@@ -337,8 +319,8 @@ static int collect_object(struct dl_phdr_info *pi, size_t size, void *data)
 {
     ObjList *l = data;
     if (pi->dlpi_name && pi->dlpi_name[0]) {
-        l->names = xrealloc_arr(l->names, l->n + 1, sizeof *l->names);
-        l->names[l->n++] = xstrdup_or_null(pi->dlpi_name);
+        l->names = corral_xreallocarray(l->names, l->n + 1, sizeof *l->names);
+        l->names[l->n++] = corral_xstrdup(pi->dlpi_name);
     }
     return 0;
 }
@@ -388,8 +370,8 @@ static void find_modules(void)
         free(l.names[i]);
     }
     free(l.names);
-    env.modules = xstrdup_or_null(mods.data ? mods.data : "");
-    env.module_path = xstrdup_or_null(dirs.data ? dirs.data : "");
+    env.modules = corral_xstrdup(mods.data ? mods.data : "");
+    env.module_path = corral_xstrdup(dirs.data ? dirs.data : "");
     corral_strbuf_free(&mods);
     corral_strbuf_free(&dirs);
 }
@@ -401,19 +383,20 @@ static int on_start(void *arg)
     ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
     if (n > 0) {
         buf[n] = '\0';
-        env.exe = xstrdup_or_null(buf);
+        env.exe = corral_xstrdup(buf);
     }
     find_modules();
     struct passwd pw, *res = NULL;
     char pwbuf[4096];
     if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res) {
-        env.user_name = xstrdup_or_null(pw.pw_name);
-        env.user_home = xstrdup_or_null(pw.pw_dir);
+        env.user_name = corral_xstrdup(pw.pw_name);
+        env.user_home = corral_xstrdup(pw.pw_dir);
     }
-    if (!env.user_name)
-        env.user_name = xstrdup_or_null(getenv("USER"));
-    if (!env.user_home)
-        env.user_home = xstrdup_or_null(getenv("HOME"));
+    const char *user = getenv("USER"), *home = getenv("HOME");
+    if (!env.user_name && user)
+        env.user_name = corral_xstrdup(user);
+    if (!env.user_home && home)
+        env.user_home = corral_xstrdup(home);
     env.ready = 1;
     return 0;
 }
@@ -546,9 +529,9 @@ static int mntr_claim(Mntr *m, const char *key)
             return 0;
     if (m->nkeys == m->capkeys) {
         m->capkeys = m->capkeys ? m->capkeys * 2 : 64;
-        m->keys = xrealloc_arr(m->keys, m->capkeys, sizeof *m->keys);
+        m->keys = corral_xreallocarray(m->keys, m->capkeys, sizeof *m->keys);
     }
-    m->keys[m->nkeys++] = xstrdup_or_null(key);
+    m->keys[m->nkeys++] = corral_xstrdup(key);
     return 1;
 }
 
@@ -771,7 +754,7 @@ static void dump_session(void *vctx, int64_t session, int64_t timeout_ms)
     DumpCtx *d = vctx;
     if (d->nsess == d->capsess) {
         d->capsess = d->capsess ? d->capsess * 2 : 16;
-        d->sess = xrealloc_arr(d->sess, d->capsess, sizeof *d->sess);
+        d->sess = corral_xreallocarray(d->sess, d->capsess, sizeof *d->sess);
     }
     d->sess[d->nsess++] = (SessRec){session, timeout_ms};
 }
@@ -781,10 +764,10 @@ static void dump_conn(void *vctx, const CorralConnInfo *c)
     DumpCtx *d = vctx;
     if (d->nconns == d->capconns) {
         d->capconns = d->capconns ? d->capconns * 2 : 16;
-        d->conns = xrealloc_arr(d->conns, d->capconns, sizeof *d->conns);
+        d->conns = corral_xreallocarray(d->conns, d->capconns, sizeof *d->conns);
     }
     int64_t last = c->last_response_ms > c->established_ms ? c->last_response_ms : c->established_ms;
-    d->conns[d->nconns++] = (ConnRec){xstrdup_or_null(c->peer ? c->peer : "null"), c->session_id, c->timeout_ms, last};
+    d->conns[d->nconns++] = (ConnRec){corral_xstrdup(c->peer ? c->peer : "null"), c->session_id, c->timeout_ms, last};
 }
 
 static void dump_ephemeral(void *ctx, int64_t session, const char *path, size_t len)
@@ -815,8 +798,8 @@ static void word_dump(void *arg, const CorralFourlwRequest *req, CorralStrbuf *o
      * the session's connection (now, for a session without one) plus the
      * timeout, rounded up to the next tick. */
     size_t nitems = d.nsess > d.nconns ? d.nsess : d.nconns;
-    FourlwExpiry *items = xrealloc_arr(NULL, nitems, sizeof *items);
-    char (*texts)[96] = xrealloc_arr(NULL, nitems, sizeof *texts);
+    FourlwExpiry *items = corral_xreallocarray(NULL, nitems, sizeof *items);
+    char (*texts)[96] = corral_xreallocarray(NULL, nitems, sizeof *texts);
     for (size_t i = 0; i < d.nsess; i++) {
         int64_t last = now;
         for (size_t j = 0; j < d.nconns; j++)
@@ -854,12 +837,12 @@ static void word_dump(void *arg, const CorralFourlwRequest *req, CorralStrbuf *o
      * expires a session timeout after its last activity, others after
      * sessionlessCnxnTimeout. */
     CorralStrbuf ctext = CORRAL_STRBUF_INIT;
-    char **conn_texts = xrealloc_arr(NULL, d.nconns, sizeof *conn_texts);
+    char **conn_texts = corral_xreallocarray(NULL, d.nconns, sizeof *conn_texts);
     for (size_t i = 0; i < d.nconns; i++) {
         ConnRec *c = &d.conns[i];
         corral_strbuf_reset(&ctext);
         corral_strbuf_printf(&ctext, "ip: %s sessionId: 0x%llx", c->peer, (ull)c->session_id);
-        conn_texts[i] = xstrdup_or_null(ctext.data);
+        conn_texts[i] = corral_xstrdup(ctext.data);
         int64_t timeout = c->session_id && c->timeout_ms > 0 ? c->timeout_ms : SESSIONLESS_CNXN_TIMEOUT_MS;
         int64_t last = c->last_active_ms > 0 ? c->last_active_ms : now;
         items[i] = (FourlwExpiry){fourlw_round_next(last + timeout, SESSIONLESS_CNXN_TIMEOUT_MS), conn_texts[i], 0};
@@ -939,7 +922,7 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
             return corral_config_error(conf.allow, "\"allow\" must be a list of four-letter words, not %s",
                                        corral_config_type_name(conf.allow));
         size_t len = corral_config_len(conf.allow);
-        allowed = xrealloc_arr(NULL, len + 1, sizeof *allowed);
+        allowed = corral_xreallocarray(NULL, len + 1, sizeof *allowed);
         for (size_t i = 0; i < len; i++) {
             const CorralConfig *item = corral_config_at(conf.allow, i);
             const char *w = corral_config_scalar(item);
@@ -963,7 +946,7 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
             allowed[n++] = w;
         }
     } else {
-        allowed = xrealloc_arr(NULL, 1, sizeof *allowed);
+        allowed = corral_xreallocarray(NULL, 1, sizeof *allowed);
     }
     /* zkServer.sh depends on srvr: ZooKeeper always allows it. */
     int has_srvr = 0;

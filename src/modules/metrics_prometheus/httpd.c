@@ -515,10 +515,8 @@ static void on_accept(int fd, int events, void *arg)
             refuse_busy(cfd);
             continue;
         }
-        HttpdConn *c = calloc(1, sizeof *c);
-        char *in = malloc(h->max_request + 1);
-        if (!c || !in)
-            abort();   /* out of memory is fatal, as in the core */
+        HttpdConn *c = corral_xcalloc(1, sizeof *c);
+        char *in = corral_xmalloc(h->max_request + 1);
         c->h = h;
         c->fd = cfd;
         c->in = in;

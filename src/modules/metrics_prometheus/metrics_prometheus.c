@@ -48,7 +48,7 @@
 #define CORRAL_VERSION "dev"
 #endif
 
-CORRAL_MODULE_MAGIC("metrics_prometheus", CORRAL_VERSION);
+CORRAL_MODULE_MAGIC(.name = "metrics_prometheus", .version = CORRAL_VERSION);
 
 #define LOG_SUB "metrics_prometheus"
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corral/alloc.h"
 #include "prom_format.h"
 
 void prom_out_init(PromOut *o, CorralStrbuf *out)
@@ -32,14 +33,9 @@ static int claim(PromOut *o, const char *name)
             return 0;
     if (o->n == o->cap) {
         o->cap = o->cap ? o->cap * 2 : 64;
-        o->names = realloc(o->names, o->cap * sizeof *o->names);
-        if (!o->names)
-            abort();
+        o->names = corral_xreallocarray(o->names, o->cap, sizeof *o->names);
     }
-    o->names[o->n] = strdup(name);
-    if (!o->names[o->n])
-        abort();
-    o->n++;
+    o->names[o->n++] = corral_xstrdup(name);
     return 1;
 }
 

@@ -40,7 +40,7 @@
 
 #include "wal_format.h"
 
-CORRAL_MODULE_MAGIC("storage_file", "0.1");
+CORRAL_MODULE_MAGIC(.name = "storage_file", .version = "0.1");
 
 #define SUB "storage"
 #define MIB ((int64_t)1 << 20)

@@ -14,7 +14,7 @@
 
 #include <corral/module.h>
 
-CORRAL_MODULE_MAGIC("storage_memory", "0.1");
+CORRAL_MODULE_MAGIC(.name = "storage_memory", .version = "0.1");
 
 typedef struct MemStore {
     CorralStorageEnv env;
@@ -30,11 +30,7 @@ static void *mem_open(void *arg, const CorralStorageEnv *env, char *err, size_t 
         snprintf(err, errlen, "the core gave no durable callback");
         return NULL;
     }
-    MemStore *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    MemStore *s = corral_xcalloc(1, sizeof *s);
     s->env = *env;
     corral_log(CORRAL_LOG_WARN, "storage",
                "storage_memory: nothing is durable: every transaction is lost when the server stops");
