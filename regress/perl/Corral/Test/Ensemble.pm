@@ -104,10 +104,11 @@ sub node      { my ($s, $id) = @_; return $s->{nodes}[ $id - 1 ]; }
 sub voters    { return grep { !$_->{zab_observer} } @{ $_[0]{nodes} }; }
 sub observers { return grep { $_->{zab_observer} } @{ $_[0]{nodes} }; }
 
-=item $e->init(server => {...}, server_for => { ID => {...} }, modules => {...}, storage => NAME)
+=item $e->init(server => {...}, server_for => { ID => {...} }, modules => {...}, modules_for => { ID => {...} }, module_path => [...], storage => NAME)
 
-Writes every member's configuration (C<server_for>: settings of one
-member only).  Server defaults: C<tick_ms: 100>,
+Writes every member's configuration (C<server_for>, C<modules_for>:
+settings or modules of one member only; C<module_path>: where to find
+modules, default the build's).  Server defaults: C<tick_ms: 100>,
 C<init_limit: 10>, C<sync_limit: 5>, session timeouts 1..30 s.
 
 =cut
@@ -138,9 +139,13 @@ sub init
 			max_session_timeout_ms => 30000,
 			%{ $args{server} // {} },
 			%{ ($args{server_for} // {})->{ $node->{zab_id} } // {} });
-		my %modules = %{ $args{modules} // {} };
+		my %modules = (%{ $args{modules} // {} }, %{ ($args{modules_for} // {})->{ $node->{zab_id} } // {} });
 		$modules{$storage} //= {} if $storage;
-		$node->init(server => \%server, ensemble => \@ens, modules => \%modules);
+		$node->init(
+			server   => \%server,
+			ensemble => \@ens,
+			modules  => \%modules,
+			($args{module_path} ? (module_path => $args{module_path}) : ()));
 	}
 	return;
 }
