@@ -17,7 +17,8 @@ use Test::More;
 use Corral::Test::Cluster;
 use Corral::Test::Ensemble;
 use Corral::Test::Utils;
-use Corral::Test::Wire qw(frame ustring buffer path_body create_body OP_CREATE OP_DELETE OP_GETDATA OP_SETDATA OP_PING);
+use Corral::Test::Wire
+  qw(frame ustring buffer path_body create_body multi_read_body OP_CREATE OP_DELETE OP_GETDATA OP_SETDATA OP_PING OP_MULTI_READ);
 
 use constant {
 	OP_MULTI         => 14,
@@ -77,7 +78,13 @@ sub failing_multi_body
 # ---- --check-config runs no start hook: nothing is written --------------------
 $node->init(
 	module_path => [ $rdir, $mdir ],
-	server      => { tick_ms => 200, min_session_timeout_ms => 600, max_session_timeout_ms => 20000 },
+	server      => {
+		tick_ms                => 200,
+		min_session_timeout_ms => 600,
+		max_session_timeout_ms => 20000,
+		max_request_bytes      => 4096,
+		max_reply_bytes        => 8192
+	},
 	modules     => ordered(fourlw => { allow => ['*'] }, auth_digest => {}, hook_audit => { file => $audit }));
 {
 	my ($rc, $out, $err) = $node->run_corrald('--check-config', '-c', $node->config_file);
@@ -128,7 +135,11 @@ my ($e4, $z4) = request(4, OP_MULTI, failing_multi_body('/m1'), 'a multi that fa
 my ($e5, $z5) = request(5, OP_SETDATA, ustring('/audited') . buffer('v3') . pack('l>', -1), 'setData /audited');
 is($e5, 0, 'setData: ok');
 request(XID_PING, OP_PING, '', 'ping');
-my ($e6, $z6) = request(6, OP_CLOSE_SESSION, '', 'closeSession');
+request(6, OP_CREATE, create_body('/big', 'x' x 3000, 0), 'create /big (3000 bytes)');
+# Built in steps, dropped half-way for MarshallingError: the error counts.
+my ($e7) = request(7, OP_MULTI_READ, multi_read_body(('/big') x 4), 'multiRead above max_reply_bytes');
+is($e7, -5, 'multiRead above max_reply_bytes: MarshallingError');
+my ($e6, $z6) = request(8, OP_CLOSE_SESSION, '', 'closeSession');
 is($e6, 0, 'closeSession: ok');
 ok($c->wait_closed(timeout_default()), 'the server closes the connection after closeSession');
 $c->close;
@@ -157,6 +168,8 @@ for my $i (0 .. $#replies)
 like($req[1] // '', qr/ op=1\/create err=0\/Ok /,          'names: create, Ok');
 like($req[2] // '', qr/ op=1\/create err=-110\/NodeExists /, 'names: NodeExists');
 like($req[3] // '', qr/ op=4\/getData err=-101\/NoNode /,    'names: getData, NoNode');
+like($req[8] // '', qr/ xid=7 op=22\/multiRead err=-5\/MarshallingError /,
+	'a multiRead answered MarshallingError after a partial reply was dropped: the error sent is reported');
 
 # txn_committed: the writes, in zxid order, with their types and paths.
 my @txn = grep { /^txn / } @lines;

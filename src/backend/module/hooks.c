@@ -253,6 +253,12 @@ void hook_request_reply(uint64_t conn_id, int32_t xid, int32_t err, int64_t zxid
     push_waiting(W_REQUEST, zxid)->req = ev;
 }
 
+void hook_request_reply_frame(uint64_t conn_id, const uint8_t *frame, int64_t zxid)
+{
+    /* length (4), then ReplyHeader: xid (4), zxid (8), err (4) */
+    hook_request_reply(conn_id, be32(frame + 4), be32(frame + 16), zxid);
+}
+
 void hook_conn_closed(uint64_t conn_id)
 {
     size_t k = 0;

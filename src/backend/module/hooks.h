@@ -45,6 +45,12 @@ extern unsigned hook_mask;
  * writes a ReplyHeader for a request). */
 #define HOOK_REQUEST_REPLY(conn_id, xid, err, zxid) \
     do { if (hook_mask & HOOK_EV_REQUEST) hook_request_reply(conn_id, xid, err, zxid); } while (0)
+/* The same, read from a reply frame just completed (its 4-byte length,
+ * then the ReplyHeader): for replies built in several steps, where only the
+ * frame that is finally sent counts (multiRead drops a partial reply and
+ * answers an error instead). */
+#define HOOK_REQUEST_REPLY_FRAME(conn_id, frame, zxid) \
+    do { if (hook_mask & HOOK_EV_REQUEST) hook_request_reply_frame(conn_id, frame, zxid); } while (0)
 /* The connection is gone: its unanswered requests are forgotten. */
 #define HOOK_CONN_CLOSED(conn_id) \
     do { if (hook_mask & HOOK_EV_REQUEST) hook_conn_closed(conn_id); } while (0)
@@ -67,6 +73,7 @@ void hook_fire_authenticated(uint64_t conn_id, int64_t session, const char *ip, 
                              const char *id);
 void hook_request_begin(uint64_t conn_id, int64_t session, const uint8_t *frame, size_t len, int64_t now_ms);
 void hook_request_reply(uint64_t conn_id, int32_t xid, int32_t err, int64_t zxid);
+void hook_request_reply_frame(uint64_t conn_id, const uint8_t *frame, int64_t zxid);
 void hook_conn_closed(uint64_t conn_id);
 void hook_txn_applied(const uint8_t *data, size_t len);
 void hook_session_expiring(int64_t session);

@@ -36,7 +36,6 @@ static size_t reply_begin(ClientConn *cc, int32_t xid, int64_t zxid, int err)
     size_t off = wbuf_begin_frame(&c->out);
     ReplyHeader rh = {xid, zxid, err};
     jute_write_ReplyHeader(&c->out, &rh);
-    HOOK_REQUEST_REPLY(c->id, xid, err, srv.last_zxid);
     cc->last_zxid = zxid;
     return off;
 }
@@ -44,6 +43,7 @@ static size_t reply_begin(ClientConn *cc, int32_t xid, int64_t zxid, int err)
 static void reply_end(ClientConn *cc, size_t off)
 {
     wbuf_end_frame(&cc->conn->out, off);
+    HOOK_REQUEST_REPLY_FRAME(cc->conn->id, cc->conn->out.data + off, srv.last_zxid);
     net_count_sent(cc->conn);
     cc->conn->last_response_ms = el_wall_ms();
     net_conn_flush_later(cc->conn);
