@@ -165,23 +165,8 @@ static int enqueue(ReplClient *rc, const uint8_t *frame, size_t len)
     return 1;
 }
 
-static int op_is_write(int32_t type)
-{
-    switch (type) {
-    case ZOO_OP_CREATE:
-    case ZOO_OP_CREATE2:
-    case ZOO_OP_CREATE_CONTAINER:
-    case ZOO_OP_CREATE_TTL:
-    case ZOO_OP_DELETE:
-    case ZOO_OP_SETDATA:
-    case ZOO_OP_SETACL:
-    case ZOO_OP_CHECK:
-    case ZOO_OP_MULTI:
-        return 1;
-    default:
-        return 0;
-    }
-}
+/* A request that becomes a transaction (forwarded to the leader). */
+static int op_is_write(int32_t type) { return zk_op_is(type, ZK_OPC_WRITE); }
 
 /* May this frame be handled now (else it waits behind the outstanding
  * requests)?  A learner pipelines writes behind writes (the leader keeps
@@ -975,7 +960,7 @@ static int read_only_frame(ClientConn *cc, const uint8_t *frame, size_t len)
     RequestHeader h;
     if (jute_read_RequestHeader(&r, &srv.req_arena, &h) < 0)
         return 0;
-    if (op_is_write(h.type) || h.type == ZOO_OP_SYNC) {
+    if (zk_op_has(h.type, ZK_OPF_NEEDS_QUORUM)) {
         cc->last_op = h.type == ZOO_OP_SYNC ? "SYNC" : "WRIT";
         reply_error(cc, h.xid, ZERR_NOTREADONLY);
         return 1;

@@ -393,19 +393,6 @@ void write_op_result(WBuf *o, int op, const TxnResult *r)
     }
 }
 
-static const char *op_abbrev(int op)
-{
-    switch (op) {
-    case ZOO_OP_CREATE: case ZOO_OP_CREATE2: case ZOO_OP_CREATE_CONTAINER: case ZOO_OP_CREATE_TTL: return "CREA";
-    case ZOO_OP_DELETE: return "DELE";
-    case ZOO_OP_SETDATA: return "SETD";
-    case ZOO_OP_SETACL: return "SETA";
-    case ZOO_OP_CHECK: return "CHEC";
-    case ZOO_OP_MULTI: return "MULT";
-    default: return "UNKN";
-    }
-}
-
 /* Logs and applies an encoded txn; returns its zxid. */
 static int64_t commit(WBuf *txn, int64_t zxid, int64_t start, TxnResult *res)
 {
@@ -485,6 +472,8 @@ static void multi_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
             ops = xrealloc(ops, (size_t)cap * sizeof *ops);
             offs = xrealloc(offs, ((size_t)cap + 1) * sizeof *offs);
         }
+        if (!zk_op_has(mh.type, ZK_OPF_IN_MULTI))
+            goto malformed;
         offs[n] = recs.len;
         ops[n] = mh.type;
         PrepOut po = {0};
@@ -589,7 +578,6 @@ malformed:
 
 void write_request(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
-    cc->last_op = op_abbrev(h->type);
     if (h->type == ZOO_OP_MULTI)
         multi_write(cc, h, body, start);
     else
