@@ -58,11 +58,9 @@ typedef struct ReplClient {
 static struct {
     int active;
     const CoreConfig *cfg;
-    uint64_t logged_count;
     uint64_t next_token;
     int replaying;
     ReplClient *clients;
-    Conn dummy;               /* output sink for forwarded requests on the leader */
     Arena arena;
 } rp;
 
@@ -229,45 +227,6 @@ static void refuse_in_order(ReplClient *rc, int32_t xid, int err)
 /* ---- replies built on a learner ------------------------------------------ */
 
 
-static void write_reply(ClientConn *cc, const TxnHeader *h, const TxnResult *res, int64_t start)
-{
-    Conn *c = cc->conn;
-    net_conn_hold(c, h->zxid);
-    size_t off = wbuf_begin_frame(&c->out);
-    int err = h->type == ZOO_OP_MULTI ? 0 : res->err;
-    ReplyHeader rh = {h->cxid, h->zxid, err};
-    jute_write_ReplyHeader(&c->out, &rh);
-    if (h->type == ZOO_OP_MULTI) {
-        int failed = 0;
-        for (int i = 0; i < res->nsub; i++)
-            if (res->sub[i].type == ZOO_OP_ERROR)
-                failed = 1;
-        for (int i = 0; i < res->nsub; i++) {
-            if (failed) {
-                MultiHeader mh = {ZOO_OP_ERROR, false, res->sub[i].err};
-                ErrorResponse er = {res->sub[i].err};
-                jute_write_MultiHeader(&c->out, &mh);
-                jute_write_ErrorResponse(&c->out, &er);
-            } else {
-                MultiHeader mh = {res->sub[i].type, false, 0};
-                jute_write_MultiHeader(&c->out, &mh);
-                if (res->sub[i].type != ZOO_OP_CHECK)
-                    write_op_result(&c->out, res->sub[i].type, &res->sub[i]);
-            }
-        }
-        MultiHeader end = {-1, true, -1};
-        jute_write_MultiHeader(&c->out, &end);
-    } else if (err == 0 && h->type != ZOO_OP_ERROR) {
-        write_op_result(&c->out, h->type, res);
-    }
-    wbuf_end_frame(&c->out, off);
-    cc->last_zxid = h->zxid;
-    net_count_sent(c);
-    c->last_response_ms = el_wall_ms();
-    net_conn_flush_later(c);
-    server_touch_latency(cc, start);
-}
-
 static void send_connect_response(ClientConn *cc, Session *s)
 {
     Conn *c = cc->conn;
@@ -343,7 +302,8 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
     ReplClient *rc = cc ? cc->repl : NULL;
     if (!rc || !rc->nout || rc->out[0].kind != OUT_WRITE || rc->out[0].xid != h.cxid)
         return;
-    write_reply(cc, &h, &res, rc->out[0].start_ms);
+    write_reply(cc, &h, &res);
+    server_touch_latency(cc, rc->out[0].start_ms);
     complete_head(rc);
     return;
 broken:
@@ -547,15 +507,8 @@ int64_t zab_host_snapshot(WBuf *w) { return server_serialize_state(w); }
 /* Logs and applies a txn made here (leader). */
 static void log_and_apply(WBuf *w, int64_t zxid, int64_t start)
 {
-    server_log_txn(w, zxid);
-    server_pending_write(zxid, start);
-    TxnResult res;
     arena_reset(&rp.arena);
-    if (txn_apply(w->data, w->len, &rp.arena, &res) < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "cannot apply the txn just logged at 0x%llx; exiting",
-                   (unsigned long long)zxid);
-        _exit(1);
-    }
+    txn_commit(w, zxid, start, &rp.arena, NULL);
 }
 
 static void log_error_txn(int64_t session, int32_t cxid, int err, int64_t start)
@@ -567,67 +520,6 @@ static void log_error_txn(int64_t session, int32_t cxid, int err, int64_t start)
     jute_write_ErrorTxn(&w, &e);
     log_and_apply(&w, h.zxid, start);
     wbuf_free(&w);
-}
-
-/* A forwarded write failed validation: the reply write.c produced in the
- * sink says how; log it as an ErrorTxn (a MultiTxn of them for a multi). */
-static void log_failed_write(int64_t session, int32_t cxid, int32_t type, int64_t start)
-{
-    WBuf *o = &rp.dummy.out;
-    RBuf r;
-    rbuf_init(&r, o->data, o->len);
-    if (o->len < 4) {
-        log_error_txn(session, cxid, ZERR_MARSHALLINGERROR, start);
-        return;
-    }
-    rbuf_get_int(&r);
-    ReplyHeader rh;
-    arena_reset(&rp.arena);
-    if (jute_read_ReplyHeader(&r, &rp.arena, &rh) < 0) {
-        log_error_txn(session, cxid, ZERR_MARSHALLINGERROR, start);
-        return;
-    }
-    if (type != ZOO_OP_MULTI || rh.err != 0) {
-        log_error_txn(session, cxid, rh.err ? rh.err : ZERR_MARSHALLINGERROR, start);
-        return;
-    }
-    WBuf recs = WBUF_INIT;
-    size_t offs[1025];
-    int errs[1024];
-    int n = 0;
-    for (;;) {
-        MultiHeader mh;
-        if (jute_read_MultiHeader(&r, &rp.arena, &mh) < 0 || mh.done)
-            break;
-        ErrorResponse er;
-        if (jute_read_ErrorResponse(&r, &rp.arena, &er) < 0 || n == 1024)
-            break;
-        offs[n] = recs.len;
-        errs[n] = er.err;
-        ErrorTxn et = {er.err};
-        jute_write_ErrorTxn(&recs, &et);
-        n++;
-    }
-    offs[n] = recs.len;
-    Txn *items = arena_alloc(&rp.arena, (size_t)(n ? n : 1) * sizeof *items);
-    for (int i = 0; i < n; i++)
-        items[i] = (Txn){ZOO_OP_ERROR, {(const char *)recs.data + offs[i], (int32_t)(offs[i + 1] - offs[i])}};
-    (void)errs;
-    MultiTxn mt = {{n, items}};
-    TxnHeader h = {session, cxid, server_next_zxid(), el_wall_ms(), ZOO_OP_MULTI};
-    WBuf w = WBUF_INIT;
-    jute_write_TxnHeader(&w, &h);
-    jute_write_MultiTxn(&w, &mt);
-    wbuf_free(&recs);
-    log_and_apply(&w, h.zxid, start);
-    wbuf_free(&w);
-}
-
-static void reset_dummy(void)
-{
-    rp.dummy.out.len = 0;
-    rp.dummy.out_sent = 0;
-    rp.dummy.nmarks = rp.dummy.mark_head = 0;
 }
 
 void zab_host_forwarded(int kind, int64_t session, int32_t cxid, int32_t type, int32_t timeout, const ZabAuth *ids,
@@ -662,27 +554,28 @@ void zab_host_forwarded(int kind, int64_t session, int32_t cxid, int32_t type, i
         }
         return;
     }
-    ClientConn shadow;
-    memset(&shadow, 0, sizeof shadow);
-    shadow.conn = &rp.dummy;
-    shadow.session = s;
-    shadow.connected = 1;
-    shadow.ro_layout = -1;
-    shadow.last_op = "NA";
+    /* The write runs for the client's principal (its session and the
+     * identities its follower sent), through the same validation as a
+     * client of this member; the follower answers its client when the
+     * commit arrives.  An undecodable request is logged as an ErrorTxn so
+     * that the follower can answer it too. */
+    arena_reset(&srv.req_arena);
+    AuthId *who_ids = arena_alloc(&srv.req_arena, (nids ? nids : 1) * sizeof *who_ids);
     for (size_t i = 0; i < nids; i++)
-        acl_add_id(&shadow, ids[i].scheme, ids[i].id);
+        who_ids[i] = (AuthId){ids[i].scheme, ids[i].id};
+    Principal who = {session, who_ids, nids};
     RequestHeader h = {cxid, type};
     RBuf rb;
     rbuf_init(&rb, body, len);
-    uint64_t before = rp.logged_count;
-    reset_dummy();
-    arena_reset(&srv.req_arena);
-    if (op_is_write(type))
-        write_request(&shadow, &h, &rb, start);
-    if (rp.logged_count == before)
-        log_failed_write(session, cxid, type, start);
-    reset_dummy();
-    acl_free_ids(&shadow);
+    WBuf txn = WBUF_INIT;
+    TxnHeader th;
+    if (!op_is_write(type) || write_prepare(&who, &h, &rb, &txn, &th) < 0) {
+        wbuf_free(&txn);
+        log_error_txn(session, cxid, ZERR_MARSHALLINGERROR, start);
+        return;
+    }
+    txn_commit(&txn, th.zxid, start, &srv.req_arena, NULL);
+    wbuf_free(&txn);
 }
 
 void zab_host_start_epoch(int64_t epoch, int64_t first_counter)
@@ -857,7 +750,6 @@ static void start_sync(ClientConn *cc, ReplClient *rc, const RequestHeader *h, R
 
 void replication_logged(const WBuf *txn, int64_t zxid)
 {
-    rp.logged_count++;
     if (zab_propose(zxid, txn->data, txn->len) < 0) {
         corral_log(CORRAL_LOG_FATAL, "replication",
                    "a txn (0x%llx) was made while this member is not an established leader; exiting",
@@ -1103,10 +995,6 @@ int replication_init(const CoreConfig *cfg)
     rp.cfg = cfg;
     rp.active = 1;
     arena_init(&rp.arena, 65536);
-    wbuf_init(&rp.dummy.out);
-    rp.dummy.fd = -1;
-    rp.dummy.closed = 1;
-    snprintf(rp.dummy.peer_desc, sizeof rp.dummy.peer_desc, "(forwarded)");
     corral_metric_gauge_fn("followers", "Learners connected to this leader", g_followers, NULL);
     corral_metric_gauge_fn("synced_followers", "Voting followers synced with this leader", g_synced, NULL);
     corral_metric_gauge_fn("synced_observers", "Observers synced with this leader", g_synced_obs, NULL);
@@ -1131,9 +1019,6 @@ void replication_shutdown(void)
         snapjob.efd = -1;
     }
     zab_shutdown();
-    wbuf_free(&rp.dummy.out);
-    free(rp.dummy.marks);
-    rp.dummy.marks = NULL;
     arena_free(&rp.arena);
     free(psyncs);
     psyncs = NULL;

@@ -139,10 +139,7 @@ static void handle_connect(ClientConn *cc, RBuf *r)
         WBuf w = WBUF_INIT;
         jute_write_TxnHeader(&w, &h);
         jute_write_CreateSessionTxn(&w, &t);
-        server_log_txn(&w, h.zxid);
-        server_pending_write(h.zxid, el_now_ms());
-        TxnResult res;
-        txn_apply(w.data, w.len, &srv.req_arena, &res);
+        txn_commit(&w, h.zxid, el_now_ms(), &srv.req_arena, NULL);
         wbuf_free(&w);
         Session *s = session_find(sid);
         attach(cc, s);
@@ -226,13 +223,14 @@ static int watch_admitted(ClientConn *cc, bool watch)
 
 static int read_get_data(ClientConn *cc, const GetDataRequest *q, GetDataResponse *out)
 {
+    Principal who = client_principal(cc);
     int rc = watch_admitted(cc, q->watch);
     if (rc)
         return rc;
     ZNode *n = lookup(q->path);
     if (!n)
         return ZERR_NONODE;
-    if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ)))
+    if ((rc = acl_check(&who, tree_node_acl(n), ZOO_PERM_READ)))
         return rc;
     const char *d;
     int32_t dl;
@@ -248,13 +246,14 @@ static int read_get_data(ClientConn *cc, const GetDataRequest *q, GetDataRespons
 
 static int read_children(ClientConn *cc, ZkBytes path, bool watch, JuteVec_ustring *kids, Stat *stat)
 {
+    Principal who = client_principal(cc);
     int rc = watch_admitted(cc, watch);
     if (rc)
         return rc;
     ZNode *n = lookup(path);
     if (!n)
         return ZERR_NONODE;
-    if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ)))
+    if ((rc = acl_check(&who, tree_node_acl(n), ZOO_PERM_READ)))
         return rc;
     ChildList l = {0};
     tree_children(srv.tree, n, collect_child, &l);
@@ -374,14 +373,15 @@ static const char *redact_digest(const char *id)
 
 static void handle_get_acl(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
+    Principal who = client_principal(cc);
     READ_REQ(GetACLRequest, q);
     ZNode *n = lookup(q.path);
-    int rc = n ? acl_check(cc, tree_node_acl(n), ZOO_PERM_READ | ZOO_PERM_ADMIN) : ZERR_NONODE;
+    int rc = n ? acl_check(&who, tree_node_acl(n), ZOO_PERM_READ | ZOO_PERM_ADMIN) : ZERR_NONODE;
     if (rc) {
         reply_error(cc, h->xid, rc);
         return;
     }
-    int redact = acl_check(cc, tree_node_acl(n), ZOO_PERM_ADMIN) != 0;
+    int redact = acl_check(&who, tree_node_acl(n), ZOO_PERM_ADMIN) != 0;
     const TreeAclEntry *acl;
     int na = 0;
     if (tree_acl_get(srv.tree, tree_node_acl(n), &acl, &na) < 0)
@@ -403,9 +403,10 @@ static void handle_get_acl(ClientConn *cc, const RequestHeader *h, RBuf *body, i
 
 static void handle_all_children_number(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
+    Principal who = client_principal(cc);
     READ_REQ(GetAllChildrenNumberRequest, q);
     ZNode *n = lookup(q.path);
-    int rc = n ? acl_check(cc, tree_node_acl(n), ZOO_PERM_READ) : ZERR_NONODE;
+    int rc = n ? acl_check(&who, tree_node_acl(n), ZOO_PERM_READ) : ZERR_NONODE;
     if (rc) {
         reply_error(cc, h->xid, rc);
         return;

@@ -193,11 +193,9 @@ static void reap(const char *path)
     WBuf w = WBUF_INIT;
     jute_write_TxnHeader(&w, &h);
     jute_write_DeleteTxn(&w, &d);
-    server_log_txn(&w, h.zxid);
     Arena a;
     arena_init(&a, 4096);
-    TxnResult res;
-    txn_apply(w.data, w.len, &a, &res);
+    txn_commit(&w, h.zxid, -1, &a, NULL);
     arena_free(&a);
     wbuf_free(&w);
 }
