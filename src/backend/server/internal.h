@@ -91,6 +91,8 @@ void server_pending_write(int64_t zxid, int64_t start_ms);
 /* Releases replies up to zxid (the durable point standalone, the quorum
  * commit point in an ensemble). */
 void server_commit_point(int64_t zxid);
+/* Empties the tree, watches and sessions (startup, a state rebuilt). */
+void server_reset_state(void);
 /* Closes and reopens storage, recovering the state from it (ensemble TRUNC). */
 int server_reopen_storage(void);
 
@@ -98,6 +100,10 @@ int server_reopen_storage(void);
 void request_register_metrics(void);
 void request_on_frame(Conn *c, const uint8_t *frame, size_t len);
 void request_on_close(Conn *c);
+/* The session timeout granted for a requested one (min/max_session_timeout_ms). */
+int32_t session_negotiated_timeout(int32_t requested);
+/* Closes cc (logged) when server.max_sessions sessions exist: returns 1. */
+int session_refused_for_limit(ClientConn *cc);
 /* Reply helpers: header + optional body (via a writer callback). */
 void reply_error(ClientConn *cc, int32_t xid, int err);
 ClientConn *client_of_session(int64_t session_id);

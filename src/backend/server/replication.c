@@ -233,7 +233,10 @@ static void send_connect_response(ClientConn *cc, Session *s)
     net_conn_hold(c, srv.last_zxid);
     size_t off = wbuf_begin_frame(&c->out);
     ConnectResponse r = {0, s->timeout_ms, s->id, {(const char *)s->passwd, SESSION_PASSWD_LEN}};
-    wire_write_connect_response(&c->out, &r, cc->ro_layout < 0 ? -1 : 0);
+    /* readOnly true for a read-only member's local session (the client
+     * shows CONNECTED_RO); absent when the client sent no readOnly byte. */
+    const ReplClient *rc = cc->repl;
+    wire_write_connect_response(&c->out, &r, rc && rc->read_only ? 1 : cc->ro_layout < 0 ? -1 : 0);
     wbuf_end_frame(&c->out, off);
     net_count_sent(c);
     net_conn_flush_later(c);
@@ -378,15 +381,7 @@ int zab_host_reload(int64_t zxid)
     if (storage_truncate(zxid) < 0)
         return -1;
     drop_clients(NULL);
-    watch_free(srv.watches);
-    srv.watches = watch_new();
-    session_table_free();
-    session_table_init(rp.cfg->tick_ms, rp.cfg->max_session_timeout_ms, rp.cfg->server_id, el_now_ms(),
-                       el_wall_ms());
-    tree_free(srv.tree);
-    srv.tree = tree_new();
-    srv.last_zxid = 0;
-    srv.epoch = 0;
+    server_reset_state();
     if (server_reopen_storage() < 0) {
         corral_log(CORRAL_LOG_FATAL, "replication", "cannot reopen the storage after truncating it; exiting");
         _exit(1);
@@ -464,11 +459,7 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
     snapshot_join();
     drop_clients(NULL);
     server_snapshot_finish();
-    watch_free(srv.watches);
-    srv.watches = watch_new();
-    session_table_free();
-    session_table_init(rp.cfg->tick_ms, rp.cfg->max_session_timeout_ms, rp.cfg->server_id, el_now_ms(),
-                       el_wall_ms());
+    server_reset_state();
     if (server_load_snapshot(zxid, data, len) < 0)
         return -1;
     srv.epoch = zxid >> 32;
@@ -805,174 +796,147 @@ void zab_host_role_changed(ZabState old_state, ZabState new_state)
     npsyncs = 0;
 }
 
-/* A frame while this member has no quorum: read-only clients only. */
-static int read_only_frame(ClientConn *cc, const uint8_t *frame, size_t len)
+/* A read-only member (no quorum, readonlymode.enabled): ZooKeeper's
+ * read-only server gives every read-only client a new local session; it
+ * is never replicated and dies with the connection. */
+static int read_only_connect(ClientConn *cc, const ConnectRequest *req, int ro)
 {
-    ReplClient *rc = cc->repl;
-    RBuf r;
-    rbuf_init(&r, frame, len);
-    arena_reset(&srv.req_arena);
-    if (!cc->connected) {
-        ConnectRequest req;
-        int ro;
-        if (!replication_read_only() || wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0 || ro != 1) {
-            net_conn_close(cc->conn, NULL);
-            return 1;
-        }
-        rc = rc_of(cc);
-        rc->read_only = 1;
-        cc->ro_layout = ro;
-        int32_t timeout = req.timeOut;
-        if (timeout < rp.cfg->min_session_timeout_ms)
-            timeout = (int32_t)rp.cfg->min_session_timeout_ms;
-        if (timeout > rp.cfg->max_session_timeout_ms)
-            timeout = (int32_t)rp.cfg->max_session_timeout_ms;
-        /* ZooKeeper's read-only server gives every client a new local
-         * session; it is never replicated and dies with the connection. */
-        int64_t sid = session_next_id();
-        Session *s = session_add(sid, timeout, el_now_ms());
-        s->client = cc;
-        cc->session = s;
-        cc->connected = 1;
-        net_conn_established(cc->conn);
-        Conn *c = cc->conn;
-        net_conn_hold(c, srv.last_zxid);
-        size_t off = wbuf_begin_frame(&c->out);
-        ConnectResponse resp = {0, timeout, sid, {(const char *)s->passwd, SESSION_PASSWD_LEN}};
-        wire_write_connect_response(&c->out, &resp, 1);
-        wbuf_end_frame(&c->out, off);
-        net_count_sent(c);
-        net_conn_flush_later(c);
-        return 1;
-    }
-    if (!rc || !rc->read_only || !replication_read_only()) {
+    if (!replication_read_only() || ro != 1) {
         net_conn_close(cc->conn, NULL);
         return 1;
     }
-    RequestHeader h;
-    if (jute_read_RequestHeader(&r, &srv.req_arena, &h) < 0)
-        return 0;
-    if (zk_op_has(h.type, ZK_OPF_NEEDS_QUORUM)) {
-        cc->last_op = h.type == ZOO_OP_SYNC ? "SYNC" : "WRIT";
-        reply_error(cc, h.xid, ZERR_NOTREADONLY);
+    ReplClient *rc = rc_of(cc);
+    rc->read_only = 1;
+    cc->ro_layout = ro;
+    int32_t timeout = session_negotiated_timeout(req->timeOut);
+    int64_t sid = session_next_id();
+    Session *s = session_add(sid, timeout, el_now_ms());
+    s->client = cc;
+    cc->session = s;
+    cc->connected = 1;
+    net_conn_established(cc->conn);
+    send_connect_response(cc, s);
+    return 1;
+}
+
+static int read_only_request(ClientConn *cc, const RequestHeader *h)
+{
+    if (zk_op_has(h->type, ZK_OPF_NEEDS_QUORUM)) {
+        cc->last_op = h->type == ZOO_OP_SYNC ? "SYNC" : "WRIT";
+        reply_error(cc, h->xid, ZERR_NOTREADONLY);
         return 1;
     }
-    if (h.type == ZOO_OP_CLOSE_SESSION) {
-        reply_error(cc, h.xid, ZERR_OK);
+    if (h->type == ZOO_OP_CLOSE_SESSION) {
+        reply_error(cc, h->xid, ZERR_OK);
         net_conn_close_after_flush(cc->conn);
         return 1;
     }
     return 0;   /* reads, pings, watches: served from the state we have */
 }
 
-int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len)
+int replication_defer(ClientConn *cc, const uint8_t *frame, size_t len)
 {
-    if (!zab_serving())
-        return read_only_frame(cc, frame, len);
+    if (!zab_serving()) {
+        ReplClient *rc = cc->repl;
+        if (cc->connected && (!rc || !rc->read_only || !replication_read_only())) {
+            net_conn_close(cc->conn, NULL);
+            return 1;
+        }
+        return 0;
+    }
     ReplClient *rc = rc_of(cc);
     if (rc->read_only) {
         net_conn_close(cc->conn, "this member serves read-write again");
         return 1;
     }
-    if (!rp.replaying && rc->nq)
+    if ((!rp.replaying && rc->nq) || !may_run(rc, frame, len))
         return enqueue(rc, frame, len);
-    if (!may_run(rc, frame, len))
-        return enqueue(rc, frame, len);
-    int leader = zab_is_leader();
-    RBuf r;
-    rbuf_init(&r, frame, len);
-    if (!cc->connected) {
-        if (leader) {
-            if (zab_can_write())
-                return 0;   /* the core creates (or reattaches) the session */
+    return 0;
+}
+
+/* A session we do not know may be one created a moment ago through another
+ * member: catch up with the leader (a sync round) before answering, as
+ * ZooKeeper revalidates it.  The ConnectRequest waits in the queue. */
+static int revalidate(ClientConn *cc, ReplClient *rc, const uint8_t *frame, size_t len)
+{
+    uint64_t token = ++rp.next_token;
+    rc->revalidated = 1;
+    if (zab_sync(token) < 0)
+        return 0;
+    push_out(rc, OUT_REVALIDATE, 0, token, NULL, 0);
+    if (npsyncs == cappsyncs) {
+        cappsyncs = cappsyncs ? cappsyncs * 2 : 16;
+        psyncs = xrealloc(psyncs, cappsyncs * sizeof *psyncs);
+    }
+    psyncs[npsyncs++] = (PendingSync){token, cc, 0, 0};
+    return enqueue(rc, frame, len);
+}
+
+int replication_route_connect(ClientConn *cc, const ConnectRequest *req, int ro, const uint8_t *frame, size_t len)
+{
+    if (!zab_serving())
+        return read_only_connect(cc, req, ro);
+    if (zab_is_leader()) {
+        if (zab_can_write())
+            return 0;   /* the core creates (or reattaches) the session */
+        net_conn_close(cc->conn, "the leader cannot take writes now");
+        return 1;
+    }
+    if (req->lastZxidSeen > srv.last_zxid)
+        return 0;   /* the core refuses it */
+    ReplClient *rc = rc_of(cc);
+    if (req->sessionId != 0) {
+        if (session_find(req->sessionId) || rc->revalidated)
+            return 0;   /* the core reattaches, or says it expired */
+        return revalidate(cc, rc, frame, len);
+    }
+    cc->ro_layout = ro;
+    if (session_refused_for_limit(cc))
+        return 1;
+    int32_t timeout = session_negotiated_timeout(req->timeOut);
+    int64_t sid = session_next_id();
+    if (zab_forward(ZAB_REQ_CREATE_SESSION, sid, 0, ZOO_OP_CREATE_SESSION, timeout, NULL, 0, NULL, 0) < 0) {
+        net_conn_close(cc->conn, NULL);
+        return 1;
+    }
+    rc->pending_sid = sid;
+    push_out(rc, OUT_CREATE, 0, 0, NULL, 0);
+    return 1;
+}
+
+int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body, const uint8_t *frame, size_t len)
+{
+    if (!zab_serving())
+        return read_only_request(cc, h);
+    ReplClient *rc = rc_of(cc);
+    if (h->type == ZOO_OP_SYNC) {
+        start_sync(cc, rc, h, body);
+        return 1;
+    }
+    int kind = op_is_write(h->type) ? ZAB_REQ_WRITE : h->type == ZOO_OP_CLOSE_SESSION ? ZAB_REQ_CLOSE_SESSION : 0;
+    if (zab_is_leader()) {
+        if (kind && !zab_can_write()) {
             net_conn_close(cc->conn, "the leader cannot take writes now");
             return 1;
         }
-        ConnectRequest req;
-        int ro;
-        arena_reset(&srv.req_arena);
-        if (wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0 || req.lastZxidSeen > srv.last_zxid)
-            return 0;   /* the core answers (error, refusal) */
-        if (req.sessionId != 0) {
-            if (session_find(req.sessionId) || rc->revalidated)
-                return 0;   /* the core reattaches, or says it expired */
-            /* A session we do not know may be one created a moment ago
-             * through another member: catch up with the leader (a sync
-             * round) before answering, as ZooKeeper revalidates it. */
-            uint64_t token = ++rp.next_token;
-            rc->revalidated = 1;
-            if (zab_sync(token) < 0)
-                return 0;
-            push_out(rc, OUT_REVALIDATE, 0, token, NULL, 0);
-            if (npsyncs == cappsyncs) {
-                cappsyncs = cappsyncs ? cappsyncs * 2 : 16;
-                psyncs = xrealloc(psyncs, cappsyncs * sizeof *psyncs);
-            }
-            psyncs[npsyncs++] = (PendingSync){token, cc, 0, 0};
-            return enqueue(rc, frame, len);
-        }
-        cc->ro_layout = ro;
-        if (rp.cfg->max_sessions > 0 && session_count() >= rp.cfg->max_sessions) {
-            net_conn_close(cc->conn, "too many sessions (server.max_sessions)");
-            return 1;
-        }
-        int32_t timeout = req.timeOut;
-        if (timeout < rp.cfg->min_session_timeout_ms)
-            timeout = (int32_t)rp.cfg->min_session_timeout_ms;
-        if (timeout > rp.cfg->max_session_timeout_ms)
-            timeout = (int32_t)rp.cfg->max_session_timeout_ms;
-        int64_t sid = session_next_id();
-        if (zab_forward(ZAB_REQ_CREATE_SESSION, sid, 0, ZOO_OP_CREATE_SESSION, timeout, NULL, 0, NULL, 0) < 0) {
-            net_conn_close(cc->conn, NULL);
-            return 1;
-        }
-        rc->pending_sid = sid;
-        push_out(rc, OUT_CREATE, 0, 0, NULL, 0);
-        return 1;
+        return 0;   /* the leader's own clients: the core's write path proposes */
     }
-    if (!cc->session)
-        return 0;
-    RequestHeader h;
-    arena_reset(&srv.req_arena);
-    if (jute_read_RequestHeader(&r, &srv.req_arena, &h) < 0)
-        return 0;
-    if (h.type == ZOO_OP_SYNC) {
-        session_touch(cc->session, el_now_ms());
-        if (h.xid >= 0)
-            cc->last_cxid = h.xid;
-        start_sync(cc, rc, &h, &r);
-        return 1;
-    }
-    if (leader) {
-        if ((op_is_write(h.type) || h.type == ZOO_OP_CLOSE_SESSION) && !zab_can_write()) {
-            net_conn_close(cc->conn, "the leader cannot take writes now");
-            return 1;
-        }
-        return 0;
-    }
-    int kind = op_is_write(h.type) ? ZAB_REQ_WRITE : h.type == ZOO_OP_CLOSE_SESSION ? ZAB_REQ_CLOSE_SESSION : 0;
     if (!kind)
         return 0;   /* a read: served here */
-    session_touch(cc->session, el_now_ms());
-    if (h.xid >= 0)
-        cc->last_cxid = h.xid;
-    int refused = admission_check_request(cc, h.type, len);
-    if (refused) {
-        refuse_in_order(rc, h.xid, refused);
-        return 1;
-    }
     ZabAuth ids[64];
     size_t nids = cc->nids < 64 ? cc->nids : 64;
     for (size_t i = 0; i < nids; i++)
         ids[i] = (ZabAuth){cc->ids[i].scheme, cc->ids[i].id};
-    size_t hdr = 8;
-    if (zab_forward(kind, cc->session->id, h.xid, h.type, 0, ids, nids, frame + hdr, len - hdr) < 0) {
+    size_t hdr = 8;   /* the RequestHeader: xid and type travel as arguments */
+    if (zab_forward(kind, cc->session->id, h->xid, h->type, 0, ids, nids, frame + hdr, len - hdr) < 0) {
         net_conn_close(cc->conn, "this member stopped serving");
         return 1;
     }
-    push_out(rc, kind == ZAB_REQ_WRITE ? OUT_WRITE : OUT_CLOSE, h.xid, 0, NULL, 0);
+    push_out(rc, kind == ZAB_REQ_WRITE ? OUT_WRITE : OUT_CLOSE, h->xid, 0, NULL, 0);
     return 1;
 }
+
+void replication_refuse(ClientConn *cc, int32_t xid, int err) { refuse_in_order(rc_of(cc), xid, err); }
 
 /* ---- lifecycle ------------------------------------------------------------- */
 

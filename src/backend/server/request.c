@@ -105,14 +105,28 @@ static void attach(ClientConn *cc, Session *s)
     net_conn_established(cc->conn);
 }
 
-static void handle_connect(ClientConn *cc, RBuf *r)
+int32_t session_negotiated_timeout(int32_t requested)
 {
-    ConnectRequest req;
-    int ro;
-    if (wire_read_connect_request(r, &srv.req_arena, &req, &ro) < 0) {
-        net_conn_close(cc->conn, "malformed ConnectRequest");
-        return;
+    int32_t timeout = requested;
+    if (timeout < srv.cfg->min_session_timeout_ms)
+        timeout = (int32_t)srv.cfg->min_session_timeout_ms;
+    if (timeout > srv.cfg->max_session_timeout_ms)
+        timeout = (int32_t)srv.cfg->max_session_timeout_ms;
+    return timeout;
+}
+
+int session_refused_for_limit(ClientConn *cc)
+{
+    if (srv.cfg->max_sessions > 0 && session_count() >= srv.cfg->max_sessions) {
+        net_conn_close(cc->conn, "too many sessions (server.max_sessions)");
+        return 1;
     }
+    return 0;
+}
+
+static void handle_connect(ClientConn *cc, const ConnectRequest *rq, int ro)
+{
+    const ConnectRequest req = *rq;
     cc->ro_layout = ro;
     if (req.lastZxidSeen > srv.last_zxid) {
         corral_log(CORRAL_LOG_INFO, "session",
@@ -122,17 +136,11 @@ static void handle_connect(ClientConn *cc, RBuf *r)
         net_conn_close(cc->conn, NULL);
         return;
     }
-    int32_t timeout = req.timeOut;
-    if (timeout < srv.cfg->min_session_timeout_ms)
-        timeout = (int32_t)srv.cfg->min_session_timeout_ms;
-    if (timeout > srv.cfg->max_session_timeout_ms)
-        timeout = (int32_t)srv.cfg->max_session_timeout_ms;
+    int32_t timeout = session_negotiated_timeout(req.timeOut);
 
     if (req.sessionId == 0) {
-        if (srv.cfg->max_sessions > 0 && session_count() >= srv.cfg->max_sessions) {
-            net_conn_close(cc->conn, "too many sessions (server.max_sessions)");
+        if (session_refused_for_limit(cc))
             return;
-        }
         int64_t sid = session_next_id();
         TxnHeader h = {sid, 0, server_next_zxid(), el_wall_ms(), ZOO_OP_CREATE_SESSION};
         CreateSessionTxn t = {timeout};
@@ -752,17 +760,29 @@ static ClientConn *client_new(Conn *c)
     return cc;
 }
 
+/* Every frame of a client connection: decoded once here; in an ensemble,
+ * replication says whether it is handled there (forwarded to the leader,
+ * waiting behind forwarded requests, refused by a read-only member) or
+ * here. */
 void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
 {
     ClientConn *cc = c->proto ? c->proto : client_new(c);
-    if (replication_active() && replication_client_frame(cc, frame, len))
+    int repl = replication_active();
+    arena_reset(&srv.req_arena);
+    if (repl && replication_defer(cc, frame, len))
         return;
     RBuf r;
     rbuf_init(&r, frame, len);
-    arena_reset(&srv.req_arena);
     int64_t start = el_now_ms();
     if (!cc->connected) {
-        handle_connect(cc, &r);
+        ConnectRequest req;
+        int ro;
+        if (wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0) {
+            net_conn_close(c, "malformed ConnectRequest");
+            return;
+        }
+        if (!repl || !replication_route_connect(cc, &req, ro, frame, len))
+            handle_connect(cc, &req, ro);
         return;
     }
     if (!cc->session) {
@@ -780,9 +800,14 @@ void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
     int refused = admission_check_request(cc, h.type, len);
     if (refused) {
         cc->last_op = "THRO";
-        reply_error(cc, h.xid, refused);
+        if (repl)
+            replication_refuse(cc, h.xid, refused);   /* in its place among forwarded requests */
+        else
+            reply_error(cc, h.xid, refused);
         return;
     }
+    if (repl && replication_route_request(cc, &h, &r, frame, len))
+        return;
     dispatch(cc, &h, &r, start);
 }
 
