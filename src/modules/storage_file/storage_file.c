@@ -2,16 +2,17 @@
  * src/modules/storage_file/storage_file.c: the durable storage backend of
  * corrald: a write-ahead log with group commit, zstd snapshots, crash
  * recovery and retention.  doc/storage.md is the design note; the file
- * formats are in wal_format.h.
+ * formats are in wal_format.h, the writer thread in wal_writer.c, what the
+ * two share in storage_file.h.
  *
  * Threads:
  *   loop thread    open, recover, append (copies records into `pending`,
  *                  never touches the disk), close, and the eventfd callback
- *                  that reports `durable` / `failed` / `request_snapshot`.
- *   writer thread  takes the whole of `pending` at once (group commit),
- *                  writes it, fdatasyncs, publishes the new durable zxid and
- *                  pokes the eventfd.  While it syncs, appends pile up in
- *                  `pending` and the next sync covers all of them.
+ *                  (wal_writer.c) that reports `durable` / `failed` /
+ *                  `request_snapshot`.
+ *   writer thread  wal_writer.c: takes the whole of `pending` at once (group
+ *                  commit), writes it, fdatasyncs, publishes the new durable
+ *                  zxid and pokes the eventfd.
  *   snapshot       the core's snapshot thread calls sf_snapshot: it waits
  *                  until the WAL holds every record up to the snapshot's
  *                  zxid, writes and publishes the file, then applies the
@@ -26,39 +27,23 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <corral/module.h>
-
+#include "storage_file.h"
 #include "wal_format.h"
 
 CORRAL_MODULE_MAGIC("storage_file", "0.1");
 
-#define SUB "storage"
-#define MIB ((int64_t)1 << 20)
 /* How long a snapshot waits for the WAL to catch up with its zxid. */
 #define SNAPSHOT_WAL_WAIT_S 300
 
 /* ---- settings (modules.storage_file) ------------------------------------ */
-
-typedef struct Settings {
-    int fsync;
-    int64_t snapshot_every_txns;
-    int64_t zstd_level;
-    int64_t keep_snapshots;
-    int64_t segment_bytes;
-    int accept_truncation;
-    const char *dir;
-    int64_t max_backlog_bytes;
-} Settings;
 
 static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB};
 static Settings g_set;
@@ -74,108 +59,7 @@ static const CorralConfigKey g_keys[] = {
     {"max_backlog_bytes", CORRAL_KEY_INT, offsetof(Settings, max_backlog_bytes), 0, MIB, 16384 * MIB},
     CORRAL_CONFIG_KEYS_END};
 
-static struct {
-    CorralMetric *fsync_ms, *fsyncs, *wal_bytes, *txns_per_fsync, *snap_ms, *snap_size, *snapshots, *backpressure;
-} M;
-
-/* ---- the store ---------------------------------------------------------- */
-
-typedef struct Buf {
-    unsigned char *p;
-    size_t len, cap;
-} Buf;
-
-typedef struct SegInfo {
-    uint64_t seq;
-    int64_t first_zxid;
-    int64_t prev_zxid;     /* INT64_MAX when the header could not be read */
-} SegInfo;
-
-typedef struct Store {
-    Settings set;
-    CorralStorageEnv env;
-    char *dir, *waldir;
-    int dirfd, waldirfd, lockfd, efd;
-    int watching;
-    int recovered;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv_work;      /* writer: pending has data, or closing */
-    pthread_cond_t cv_space;     /* append: the writer took pending */
-    pthread_cond_t cv_durable;   /* snapshot: durable_zxid moved, or the writer ended */
-    Buf pending;
-    int64_t durable_zxid;
-    uint64_t durable_count;      /* records made durable since recovery */
-    int closing, failed, writer_done;
-    char why[512];
-    SegInfo *segs;
-    size_t nsegs, capsegs;
-    pthread_t writer;
-    int writer_started;
-
-    /* writer thread (set up by recover) */
-    Buf writing;
-    int seg_fd;
-    char seg_name[40];
-    uint64_t seg_off, seg_records, next_seq;
-    int64_t last_logged;         /* zxid of the last record in the WAL */
-    int prealloc_warned;
-
-    /* loop thread */
-    int64_t appended_zxid, reported_zxid;
-    uint64_t reported_count, since_snapshot;
-    int fail_reported;
-    int64_t last_backlog_warn_ms;
-
-    pthread_mutex_t snap_mu;     /* one snapshot at a time; close waits for it */
-} Store;
-
-/* snprintf that may cut (messages and paths are bounded; file names were
- * length-checked when parsed). */
-static void sfmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void sfmt(char *buf, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, n, fmt, ap);
-    va_end(ap);
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static int64_t rd64(const unsigned char *p)
-{
-    return (int64_t)((uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32);
-}
-
-static void wr32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void wr64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_ms_f(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
+SfMetrics M;
 
 static int buf_reserve(Buf *b, size_t extra)
 {
@@ -194,22 +78,6 @@ static int buf_reserve(Buf *b, size_t extra)
         return -1;
     b->p = p;
     b->cap = cap;
-    return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-    const unsigned char *p = buf;
-    while (n) {
-        ssize_t r = pwrite(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
     return 0;
 }
 
@@ -256,247 +124,6 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
         return -1;
     }
     return 0;
-}
-
-/* ---- failure and notification ------------------------------------------- */
-
-static void notify(Store *s)
-{
-    uint64_t one = 1;
-    ssize_t r = write(s->efd, &one, sizeof one);
-    (void)r;   /* EAGAIN only if the counter is about to overflow: already signalled */
-}
-
-static void set_failed_locked(Store *s, const char *why)
-{
-    if (!s->failed) {
-        s->failed = 1;
-        sfmt(s->why, sizeof s->why, "%s", why);
-        corral_log(CORRAL_LOG_ERROR, SUB, "%s", why);
-    }
-    pthread_cond_broadcast(&s->cv_space);
-    pthread_cond_broadcast(&s->cv_durable);
-}
-
-/* Runs on the loop thread when the writer poked the eventfd. */
-static void on_writer_event(int fd, int events, void *arg)
-{
-    Store *s = arg;
-    uint64_t v;
-    ssize_t r = read(fd, &v, sizeof v);
-    (void)r;
-    pthread_mutex_lock(&s->mu);
-    int64_t z = s->durable_zxid;
-    uint64_t cnt = s->durable_count;
-    int failed = s->failed;
-    char why[sizeof s->why];
-    memcpy(why, s->why, sizeof why);
-    pthread_mutex_unlock(&s->mu);
-    if (failed) {
-        /* Nothing more is ever reported durable: the core must stop. */
-        if (!s->fail_reported) {
-            s->fail_reported = 1;
-            if (s->env.failed)
-                s->env.failed(s->env.ctx, why);
-        }
-        return;
-    }
-    if (z > s->reported_zxid) {
-        s->reported_zxid = z;
-        s->env.durable(s->env.ctx, z);
-    }
-    s->since_snapshot += cnt - s->reported_count;
-    s->reported_count = cnt;
-    if (s->set.snapshot_every_txns > 0 && s->since_snapshot >= (uint64_t)s->set.snapshot_every_txns) {
-        s->since_snapshot = 0;
-        if (s->env.request_snapshot)
-            s->env.request_snapshot(s->env.ctx);
-    }
-}
-
-/* ---- the writer thread ---------------------------------------------------- */
-
-static void publish_durable(Store *s, int64_t zxid, uint64_t n)
-{
-    pthread_mutex_lock(&s->mu);
-    s->durable_zxid = zxid;
-    s->durable_count += n;
-    pthread_cond_broadcast(&s->cv_durable);
-    pthread_mutex_unlock(&s->mu);
-    notify(s);
-}
-
-/* Creates the next segment: written as NAME.tmp (preallocated, header,
- * synced), renamed, directory synced, so a segment under its final name
- * always has a complete header. */
-static int create_segment(Store *s, int64_t first_zxid, char *why, size_t whylen)
-{
-    char name[40], path[PATH_MAX], tmp[PATH_MAX];
-    uint64_t seq = s->next_seq;
-    walf_seg_name(name, sizeof name, seq, first_zxid);
-    sfmt(path, sizeof path, "%s/%s", s->waldir, name);
-    sfmt(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        sfmt(why, whylen, "cannot create WAL segment %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    if (fallocate(fd, 0, 0, (off_t)s->set.segment_bytes) < 0) {
-        if (errno != EOPNOTSUPP && errno != ENOSYS) {
-            sfmt(why, whylen, "cannot preallocate %lld bytes for WAL segment %s: %s",
-                     (long long)s->set.segment_bytes, tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        if (!s->prealloc_warned) {
-            s->prealloc_warned = 1;
-            corral_log(CORRAL_LOG_INFO, SUB, "the file system of %s cannot preallocate; WAL segments grow as written",
-                       s->waldir);
-        }
-    }
-    WalfSegHeader h = {WALF_VERSION, seq, first_zxid, s->last_logged, (uint32_t)s->set.segment_bytes};
-    unsigned char hdr[WALF_SEG_HEADER_SIZE];
-    walf_seg_header_encode(hdr, &h);
-    if (pwrite_full(fd, hdr, sizeof hdr, 0) < 0) {
-        sfmt(why, whylen, "cannot write the header of WAL segment %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    if (s->set.fsync && fsync(fd) < 0) {
-        sfmt(why, whylen, "fsync of new WAL segment %s failed: %s", tmp, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        sfmt(why, whylen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (s->set.fsync && fsync(s->waldirfd) < 0) {
-        sfmt(why, whylen, "fsync of directory %s failed: %s", s->waldir, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    pthread_mutex_lock(&s->mu);
-    if (s->nsegs == s->capsegs) {
-        size_t ncap = s->capsegs ? s->capsegs * 2 : 16;
-        SegInfo *n = realloc(s->segs, ncap * sizeof *n);
-        if (!n) {
-            pthread_mutex_unlock(&s->mu);
-            sfmt(why, whylen, "out of memory");
-            close(fd);
-            return -1;
-        }
-        s->segs = n;
-        s->capsegs = ncap;
-    }
-    s->segs[s->nsegs++] = (SegInfo){seq, first_zxid, s->last_logged};
-    pthread_mutex_unlock(&s->mu);
-    s->seg_fd = fd;
-    sfmt(s->seg_name, sizeof s->seg_name, "%s", name);
-    s->seg_off = WALF_SEG_HEADER_SIZE;
-    s->seg_records = 0;
-    s->next_seq = seq + 1;
-    corral_log(CORRAL_LOG_DEBUG, SUB, "new WAL segment %s", name);
-    return 0;
-}
-
-/* Writes `writing` (records encoded by append, CRC and write-unit offset
- * still zero) to the log.  Each write unit (the part of a batch that goes
- * to one segment) is one pwrite and one fdatasync, and becomes durable as
- * a whole. */
-static int write_batch(Store *s, char *why, size_t whylen)
-{
-    Buf *b = &s->writing;
-    size_t pos = 0;
-    while (pos < b->len) {
-        if (s->seg_fd < 0 && create_segment(s, rd64(b->p + pos + 8), why, whylen) < 0)
-            return -1;
-        uint64_t unit = s->seg_off;
-        size_t start = pos;
-        uint64_t n = 0;
-        int64_t last = 0;
-        while (pos < b->len) {
-            unsigned char *h = b->p + pos;
-            uint32_t len = rd32(h + 4);
-            size_t rl = WALF_REC_HEADER_SIZE + (size_t)len;
-            if ((s->seg_records || n) && s->seg_off + (pos - start) + rl > (uint64_t)s->set.segment_bytes)
-                break;
-            last = rd64(h + 8);
-            walf_rec_header_encode(h, last, unit, h + WALF_REC_HEADER_SIZE, len);
-            pos += rl;
-            n++;
-        }
-        if (n == 0) {
-            /* Full: its last unit was synced already. */
-            close(s->seg_fd);
-            s->seg_fd = -1;
-            continue;
-        }
-        if (pwrite_full(s->seg_fd, b->p + start, pos - start, s->seg_off) < 0) {
-            sfmt(why, whylen, "write to WAL segment %s/%s at offset %" PRIu64 " failed: %s", s->waldir,
-                     s->seg_name, s->seg_off, strerror(errno));
-            return -1;
-        }
-        s->seg_off += pos - start;
-        s->seg_records += n;
-        corral_metric_add(M.wal_bytes, (int64_t)(pos - start));
-        if (s->set.fsync) {
-            double t0 = mono_ms_f();
-            if (fdatasync(s->seg_fd) < 0) {
-                /* Never retried: after a failed fsync the kernel may have
-                 * dropped the dirty pages (PostgreSQL's "fsyncgate"). */
-                sfmt(why, whylen, "fdatasync of WAL segment %s/%s failed: %s", s->waldir, s->seg_name,
-                         strerror(errno));
-                return -1;
-            }
-            corral_metric_observe(M.fsync_ms, mono_ms_f() - t0);
-            corral_metric_inc(M.fsyncs);
-            corral_metric_observe(M.txns_per_fsync, (double)n);
-        }
-        s->last_logged = last;
-        publish_durable(s, last, n);
-    }
-    return 0;
-}
-
-static void *writer_main(void *arg)
-{
-    Store *s = arg;
-    char why[512];
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!s->pending.len && !s->closing && !s->failed)
-            pthread_cond_wait(&s->cv_work, &s->mu);
-        if (s->failed || (!s->pending.len && s->closing))
-            break;
-        Buf t = s->writing;
-        s->writing = s->pending;
-        s->pending = t;
-        s->pending.len = 0;
-        pthread_cond_broadcast(&s->cv_space);
-        pthread_mutex_unlock(&s->mu);
-        int rc = write_batch(s, why, sizeof why);
-        s->writing.len = 0;
-        if (s->writing.cap > (size_t)s->set.max_backlog_bytes * 2) {
-            /* One huge append grew it: do not keep that memory. */
-            free(s->writing.p);
-            s->writing = (Buf){0};
-        }
-        pthread_mutex_lock(&s->mu);
-        if (rc < 0) {
-            set_failed_locked(s, why);
-            break;
-        }
-    }
-    s->writer_done = 1;
-    pthread_cond_broadcast(&s->cv_durable);
-    pthread_cond_broadcast(&s->cv_space);
-    pthread_mutex_unlock(&s->mu);
-    notify(s);
-    return NULL;
 }
 
 /* ---- open --------------------------------------------------------------- */
@@ -562,7 +189,7 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
         sfmt(err, errlen, "eventfd: %s", strerror(errno));
         goto fail;
     }
-    if (corral_loop_watch_fd(s->efd, CORRAL_EV_READ, on_writer_event, s) < 0) {
+    if (corral_loop_watch_fd(s->efd, CORRAL_EV_READ, wal_on_writer_event, s) < 0) {
         sfmt(err, errlen, "cannot watch the writer's eventfd: %s", strerror(errno));
         goto fail;
     }
@@ -761,16 +388,6 @@ static const char *kind_name(WalfStopKind k)
     return k == WALF_STOP_CORRUPT ? "damaged" : k == WALF_STOP_TORN ? "torn" : "clean";
 }
 
-static int start_writer(Store *s, char *err, size_t errlen)
-{
-    int rc = pthread_create(&s->writer, NULL, writer_main, s);
-    if (rc != 0) {
-        sfmt(err, errlen, "cannot start the WAL writer thread: %s", strerror(rc));
-        return -1;
-    }
-    s->writer_started = 1;
-    return 0;
-}
 
 static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t errlen)
 {
@@ -1114,7 +731,7 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
     int64_t top = wal_last > S ? wal_last : S;
     s->durable_zxid = s->appended_zxid = s->reported_zxid = top;
     s->since_snapshot = replayed;
-    if (start_writer(s, err, errlen) < 0)
+    if (wal_start_writer(s, err, errlen) < 0)
         goto out;
     s->recovered = 1;
     if (have_snap)
