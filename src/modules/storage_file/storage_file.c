@@ -148,14 +148,14 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
     }
     s->set = g_set;
     s->env = *env;
-    s->dirfd = s->waldirfd = s->lockfd = s->efd = s->seg_fd = -1;
+    s->dirfd = s->waldirfd = s->lockfd = s->efd = s->seg_fd = s->spare_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->snap_mu, NULL);
-    pthread_cond_init(&s->cv_work, NULL);
     pthread_cond_init(&s->cv_space, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv_work, &ca);
     pthread_cond_init(&s->cv_durable, &ca);
     pthread_condattr_destroy(&ca);
 
@@ -204,6 +204,10 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
         corral_log(CORRAL_LOG_WARN, SUB,
                    "fsync is off (modules.storage_file.fsync: false): acknowledged writes may be lost on a power "
                    "failure or OS crash");
+    /* The spare segment: a size that can never fit is refused here, not at
+     * the first write after ready; no room now only starts short of space. */
+    if (wal_open_spare(s, err, errlen) < 0)
+        goto fail;
     return s;
 fail:
     sf_close(s);
@@ -239,8 +243,9 @@ static int cmp_snap_desc(const void *a, const void *b)
 }
 
 /* Removes NAME.tmp files a crash left behind (a segment or snapshot being
- * created; never referenced by anything). */
-static void remove_tmp_files(const char *dirpath, int dfd, const char *prefix)
+ * created; never referenced by anything), but `keep` (the spare segment,
+ * which open prepared). */
+static void remove_tmp_files(const char *dirpath, int dfd, const char *prefix, const char *keep)
 {
     DIR *d = opendir(dirpath);
     if (!d)
@@ -249,7 +254,8 @@ static void remove_tmp_files(const char *dirpath, int dfd, const char *prefix)
     int removed = 0;
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
-        if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0 && strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+        if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0 && strncmp(e->d_name, prefix, strlen(prefix)) == 0 &&
+            !(keep && strcmp(e->d_name, keep) == 0)) {
             if (unlinkat(dfd, e->d_name, 0) == 0) {
                 corral_log(CORRAL_LOG_INFO, SUB, "removed %s/%s left by an interrupted write", dirpath, e->d_name);
                 removed = 1;
@@ -415,8 +421,8 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
         sfmt(err, errlen, "no recovery sink");
         return -1;
     }
-    remove_tmp_files(s->dir, s->dirfd, "snapshot.");
-    remove_tmp_files(s->waldir, s->waldirfd, "");
+    remove_tmp_files(s->dir, s->dirfd, "snapshot.", NULL);
+    remove_tmp_files(s->waldir, s->waldirfd, "", WAL_SPARE);
     if (list_segments(s, &segs, &nsegs, err, errlen) < 0 || list_snapshots(s->dir, &snaps, &nsnaps, err, errlen) < 0)
         goto out;
 
@@ -741,6 +747,9 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
     else
         corral_log(CORRAL_LOG_INFO, SUB, "recovered from %s: no snapshot, %" PRIu64 " WAL records; last zxid 0x%" PRIx64,
                    s->dir, replayed, (uint64_t)top);
+    /* Out of space since open: the core refuses writes from the start and
+     * serves reads (and clears what a previous store reported). */
+    wal_report_space(s);
     rc = 0;
 out:
     free(snap_data);
@@ -778,9 +787,13 @@ static int sf_append(void *store, const CorralTxnRecord *recs, size_t n, char *e
     }
     pthread_mutex_lock(&s->mu);
     /* Backpressure: a backlog above max_backlog_bytes waits (on the loop
-     * thread) until the writer takes it, i.e. at most one write + fsync. */
+     * thread) until the writer takes it, i.e. at most one write + fsync.
+     * Not while the writer waits for disk space: that wait has no bound,
+     * and the core then only sends what shrinks the tree (deletes, closed
+     * and expired sessions), whose records cost about the memory they
+     * free. */
     while (s->pending.len && s->pending.len + bytes > (size_t)s->set.max_backlog_bytes && !s->failed &&
-           !s->writer_done) {
+           !s->writer_done && !s->space_stalled) {
         int64_t now = mono_ms();
         corral_metric_inc(M.backpressure);
         if (now - s->last_backlog_warn_ms > 10000) {
@@ -893,24 +906,26 @@ static int sf_snapshot(void *store, int64_t last_zxid, const void *data, size_t 
     }
     pthread_mutex_lock(&s->snap_mu);
     double t0 = mono_ms_f();
-    int rc = -1;
+    int rc = -1, e = 0;
+    char what[PATH_MAX + 320];
 
     /* A snapshot is published only once the WAL holds every record up to
      * its zxid: the WAL alone can then always rebuild any state from an
-     * older snapshot, which is what makes falling back safe. */
+     * older snapshot, which is what makes falling back safe.  A writer that
+     * waits for disk space will not get there soon: no waiting then. */
     pthread_mutex_lock(&s->mu);
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
     dl.tv_sec += SNAPSHOT_WAL_WAIT_S;
-    while (s->durable_zxid < last_zxid && !s->failed && !s->writer_done)
+    while (s->durable_zxid < last_zxid && !s->failed && !s->writer_done && !s->space_stalled)
         if (pthread_cond_timedwait(&s->cv_durable, &s->mu, &dl) == ETIMEDOUT)
             break;
     int64_t durable = s->durable_zxid;
+    int stalled = s->space_stalled;
     pthread_mutex_unlock(&s->mu);
     if (durable < last_zxid) {
-        sfmt(err, errlen,
-                 "storage_file: snapshot at zxid 0x%" PRIx64 " not stored: the WAL is durable only up to zxid 0x%" PRIx64,
-                 (uint64_t)last_zxid, (uint64_t)durable);
+        sfmt(what, sizeof what, "snapshot at zxid 0x%" PRIx64 " not stored: the WAL is durable only up to zxid 0x%" PRIx64
+             "%s", (uint64_t)last_zxid, (uint64_t)durable, stalled ? " (its writer waits for disk space)" : "");
         goto out;
     }
 
@@ -919,28 +934,33 @@ static int sf_snapshot(void *store, int64_t last_zxid, const void *data, size_t 
     walf_snap_name(tmp, sizeof tmp, last_zxid, "tmp");
     int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        sfmt(err, errlen, "storage_file: cannot create %s/%s: %s", s->dir, tmp, strerror(errno));
+        e = errno;
+        sfmt(what, sizeof what, "cannot create %s/%s: %s", s->dir, tmp, strerror(e));
         goto out;
     }
     uint64_t size = 0;
     char why[256];
     if (walf_snapshot_write(fd, last_zxid, data, len, (int)s->set.zstd_level, &size, why, sizeof why) < 0) {
-        sfmt(err, errlen, "storage_file: writing %s/%s: %s", s->dir, tmp, why);
+        e = errno;
+        sfmt(what, sizeof what, "writing %s/%s: %s", s->dir, tmp, why);
         close(fd);
         unlinkat(s->dirfd, tmp, 0);
         goto out;
     }
     /* Snapshots are synced even with fsync: false: they are rare, and a
-     * renamed but empty file would cost a fallback at the next start. */
+     * renamed but empty file would cost a fallback at the next start.  A
+     * failed fsync drops the file (it is never retried nor published). */
     if (fsync(fd) < 0) {
-        sfmt(err, errlen, "storage_file: fsync of %s/%s failed: %s", s->dir, tmp, strerror(errno));
+        e = errno;
+        sfmt(what, sizeof what, "fsync of %s/%s failed: %s", s->dir, tmp, strerror(e));
         close(fd);
         unlinkat(s->dirfd, tmp, 0);
         goto out;
     }
     close(fd);
     if (renameat(s->dirfd, tmp, s->dirfd, name) < 0 || fsync(s->dirfd) < 0) {
-        sfmt(err, errlen, "storage_file: cannot publish %s/%s: %s", s->dir, name, strerror(errno));
+        e = errno;
+        sfmt(what, sizeof what, "cannot publish %s/%s: %s", s->dir, name, strerror(e));
         unlinkat(s->dirfd, tmp, 0);
         goto out;
     }
@@ -955,6 +975,18 @@ static int sf_snapshot(void *store, int64_t last_zxid, const void *data, size_t 
     rc = 0;
 out:
     pthread_mutex_unlock(&s->snap_mu);
+    if (rc < 0) {
+        /* Nothing was deleted (retention runs only after a stored
+         * snapshot), and the WAL still holds every record: the next
+         * request tries again. */
+        corral_metric_inc(M.snapshot_failures);
+        if (e == ENOSPC || e == EDQUOT)
+            sfmt(err, errlen,
+                 "storage_file: snapshot at zxid 0x%" PRIx64 " skipped for lack of space (%s); the WAL still holds "
+                 "every transaction", (uint64_t)last_zxid, what);
+        else
+            sfmt(err, errlen, "storage_file: %s", what);
+    }
     return rc;
 }
 
@@ -984,6 +1016,8 @@ static void sf_close(void *store)
         close(s->efd);
     if (s->seg_fd >= 0)
         close(s->seg_fd);
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);     /* wal/spare.tmp stays: the next open takes it again */
     if (s->waldirfd >= 0)
         close(s->waldirfd);
     if (s->dirfd >= 0)
@@ -1116,11 +1150,17 @@ static int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen)
     }
     pthread_mutex_lock(&s->snap_mu);
     pthread_mutex_lock(&s->mu);
-    while ((s->pending.len || s->durable_zxid < s->appended_zxid) && !s->failed && !s->writer_done)
+    while ((s->pending.len || s->durable_zxid < s->appended_zxid) && !s->failed && !s->writer_done &&
+           !s->space_stalled)
         pthread_cond_wait(&s->cv_durable, &s->mu);
     int rc = -1;
     if (s->failed || s->writer_done) {
         sfmt(err, errlen, "storage_file: %s", s->failed ? s->why : "the WAL writer has stopped");
+    } else if (s->space_stalled) {
+        /* The writer holds records it cannot write: waiting here would
+         * block the loop thread for as long as the disk stays full. */
+        sfmt(err, errlen, "storage_file: cannot truncate while the WAL writer waits for disk space (%s)",
+             s->space_why);
     } else {
         int64_t last = s->last_logged;
         rc = cut_log(s, zxid, &last, err, errlen);
@@ -1174,9 +1214,15 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     M.snap_size = corral_metric_gauge("snapshot_size_bytes", "Size on disk of the last snapshot written");
     M.snapshots = corral_metric_counter("snapshots_total", "Snapshots written");
     M.backpressure = corral_metric_counter("wal_backpressure_waits", "Appends that waited for the WAL writer");
+    M.space_low = corral_metric_gauge("wal_space_low",
+                                      "1 while the next WAL segment cannot be prepared for lack of disk space");
+    M.space_failures = corral_metric_counter("wal_space_failures",
+                                             "WAL preallocations and writes that failed for lack of space (retries "
+                                             "included)");
+    M.snapshot_failures = corral_metric_counter("snapshot_failures", "Snapshots not stored (disk full, I/O error)");
 #undef NB
     if (!M.fsync_ms || !M.fsyncs || !M.wal_bytes || !M.txns_per_fsync || !M.snap_ms || !M.snap_size ||
-        !M.snapshots || !M.backpressure)
+        !M.snapshots || !M.backpressure || !M.space_low || !M.space_failures || !M.snapshot_failures)
         return corral_module_fail(self, "a metric name is already registered with another type");
     return corral_register_storage(self, &storage_file_def);
 }

@@ -25,6 +25,10 @@
 
 #define SUB "storage"
 #define MIB ((int64_t)1 << 20)
+/* The next WAL segment, preallocated ahead in wal/ (doc/storage.md). */
+#define WAL_SPARE "spare.tmp"
+/* How often the writer tries again for room. */
+#define SPACE_RETRY_MS 1000
 
 typedef struct Settings {
     int fsync;
@@ -39,6 +43,7 @@ typedef struct Settings {
 
 typedef struct SfMetrics {
     CorralMetric *fsync_ms, *fsyncs, *wal_bytes, *txns_per_fsync, *snap_ms, *snap_size, *snapshots, *backpressure;
+    CorralMetric *space_low, *space_failures, *snapshot_failures;
 } SfMetrics;
 
 extern SfMetrics M;
@@ -63,7 +68,7 @@ typedef struct Store {
     int recovered;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv_work;      /* writer: pending has data, or closing */
+    pthread_cond_t cv_work;      /* writer: pending has data, or closing (CLOCK_MONOTONIC) */
     pthread_cond_t cv_space;     /* append: the writer took pending */
     pthread_cond_t cv_durable;   /* snapshot: durable_zxid moved, or the writer ended */
     Buf pending;
@@ -75,6 +80,13 @@ typedef struct Store {
     size_t nsegs, capsegs;
     pthread_t writer;
     int writer_started;
+    /* Disk space as the writer sees it (set by the writer, or by open
+     * before it runs; reported by the loop thread with env->space). */
+    int space_low;               /* no spare segment can be prepared (or writes wait for room) */
+    int space_stalled;           /* the writer holds records it cannot write for lack of room */
+    uint64_t space_gen;          /* bumped at every change of space_low or space_why */
+    char space_why[400];
+    int64_t space_low_since_ms;
 
     /* writer thread (set up by recover) */
     Buf writing;
@@ -82,12 +94,16 @@ typedef struct Store {
     char seg_name[40];
     uint64_t seg_off, seg_records, next_seq;
     int64_t last_logged;         /* zxid of the last record in the WAL */
-    int prealloc_warned;
+    int spare_fd;                /* wal/spare.tmp, preallocated, zeros; -1 when not ready */
+    int no_prealloc;             /* the file system cannot fallocate: free space is watched instead */
+    int64_t next_space_try_ms;   /* when the writer looks at the spare / free space again */
 
     /* loop thread */
     int64_t appended_zxid, reported_zxid;
     uint64_t reported_count, since_snapshot;
     int fail_reported;
+    int space_reported;          /* wal_report_space ran once */
+    uint64_t space_reported_gen;
     int64_t last_backlog_warn_ms;
 
     pthread_mutex_t snap_mu;     /* one snapshot at a time; close waits for it */
@@ -165,5 +181,12 @@ static inline int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 void wal_on_writer_event(int fd, int events, void *arg);
 /* Starts the writer thread (end of recovery): 0, or -1 with err. */
 int wal_start_writer(Store *s, char *err, size_t errlen);
+/* At open, before the writer runs: refuses (-1, err) a segment size the
+ * file system can never hold twice or preallocate; prepares the spare
+ * segment, or records that there is no room for it. */
+int wal_open_spare(Store *s, char *err, size_t errlen);
+/* Loop thread: calls env->space when the space state changed since the
+ * last call (and on the first call). */
+void wal_report_space(Store *s);
 
 #endif
