@@ -9,9 +9,12 @@
 #   * set, create and multi are refused, delete works;
 #   * mntr says zk_write_admission 2 (disk) and zk_wal_space_low 1;
 #   * ruok answers imok promptly throughout (a pinger runs all along);
-# the filler is removed, writes are taken again within a bounded wait, and
-# after kill -9 and a restart every acknowledged write is there and every
-# acknowledged delete stays done.
+# the filler is removed, writes are taken again within a bounded wait.
+# After kill -9 with no room left at all, corrald starts anyway, serves
+# every acknowledged write and refuses writes until there is room; after
+# another kill -9 every acknowledged write is there and every acknowledged
+# delete stays done.  Last, a segment size the file system cannot hold twice
+# is refused at startup (exit 1) with a message that says why.
 #
 # kazoo 2.8 has no exception for -127: its reader thread dies on the unknown
 # code (RuntimeError 'Invalid error code' in _read_response) and the call
@@ -139,22 +142,22 @@ def op_read(hosts, acked, deleted):
     c.stop()
     sys.exit(1 if bad or not ok else 0)
 
-def op_again(hosts, acked, limit):
+def op_again(hosts, acked, limit, base):
     c = client(hosts)
     t0 = time.time()
     while True:
         try:
-            c.create('/after', data('/after'))
+            c.create(base, data(base))
             break
         except Throttled:
             if time.time() - t0 > limit:
                 print('BAD still throttled after %.1f s' % (time.time() - t0))
                 sys.exit(1)
             time.sleep(0.1)
-    log_ack(acked, '/after')
+    log_ack(acked, base)
     print('writes taken again after %.1f s' % (time.time() - t0))
     for i in range(5):
-        p = '/after/n%d' % i
+        p = '%s/n%d' % (base, i)
         c.create(p, data(p))
         log_ack(acked, p)
     c.set('/fill', b'set again')
@@ -191,7 +194,7 @@ if op == 'fill':
 elif op == 'read':
     op_read(sys.argv[2], sys.argv[3], sys.argv[4])
 elif op == 'again':
-    op_again(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    op_again(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5])
 else:
     op_check(sys.argv[2], sys.argv[3], sys.argv[4])
 EOP
@@ -228,6 +231,25 @@ sub start_pinger
 		printf $fh "%s %.3f\n", ($r eq 'imok' ? 'imok' : 'bad'), time() - $t0;
 		usleep(100_000);
 	}
+}
+
+# Appends to $path until the file system is full; returns the bytes added.
+sub fill_disk
+{
+	my ($path) = @_;
+	open(my $f, '>>', $path) or die "$path: $!";
+	my $n = 0;
+	for (my $sz = 65536; $sz >= 512; $sz /= 2)
+	{
+		while (1)
+		{
+			my $w = syswrite($f, "\xa5" x $sz);
+			last unless $w;
+			$n += $w;
+		}
+	}
+	close $f;
+	return $n;
 }
 
 # 8 MiB that the test frees later, to give the server room again.
@@ -272,7 +294,7 @@ ok($node->is_running, 'corrald still runs');
 # 3. Room again: writes are taken within a bounded wait.
 $pos = $node->log_position;
 unlink $filler or die "unlink $filler: $!";
-($rc, $out, $err) = py('again', $node->address, $acked, 15);
+($rc, $out, $err) = py('again', $node->address, $acked, 15, '/after');
 is($rc, 0, 'after the filler is removed, writes are taken again within 15 s') or diag($out . $err);
 ok($node->wait_for_log(qr/INFO \[storage\] room for the WAL again/, $pos, 5), 'storage_file logs room again');
 ok($node->log_contains(qr/INFO \[server\] taking writes again: storage out of space no longer holds/, $pos),
@@ -291,7 +313,27 @@ my ($max) = sort { $b <=> $a } map { $_->[1] } @pings;
 ok(@pings >= 5 && !@bad, scalar(@pings) . ' ruok while the disk filled and emptied: all imok');
 ok(($max // 99) < 1.0, sprintf('the slowest answered in %.3f s', $max // 99));
 
-# 4. kill -9, restart: nothing acknowledged is lost.
+# 4. kill -9, and no room at all when it starts again (the spare gone
+# too): it starts, serves every acknowledged write, refuses writes.
+$node->kill9;
+unlink("$mnt/data/wal/spare.tmp") or die "unlink spare.tmp: $!";
+my $filled = fill_disk($filler);
+ok($filled > 0, "no room left on the tmpfs ($filled bytes more in the filler)");
+$pos = $node->log_position;
+$node->start;
+my $log = $node->log_content($pos);
+like($log, qr/WARN \[storage\] out of space for the WAL: .*spare\.tmp: No space left on device/,
+	'restart without room: storage_file says so');
+unlike($log, qr/FATAL|ERROR/, 'and starts without error');
+is(mntr()->{zk_write_admission}, 2, 'mntr: zk_write_admission 2 from the start');
+($rc, $out, $err) = py('check', $node->address, $acked, $deleted);
+is($rc, 0, 'every acknowledged write is there (read while writes are refused)') or diag($out . $err);
+$pos = $node->log_position;
+unlink $filler or die "unlink $filler: $!";
+($rc, $out, $err) = py('again', $node->address, $acked, 15, '/after2');
+is($rc, 0, 'room again: writes are taken without a restart') or diag($out . $err);
+
+# 5. kill -9, restart: nothing acknowledged is lost.
 $node->kill9;
 $pos = $node->log_position;
 $node->start;
@@ -300,6 +342,17 @@ unlike($node->log_content($pos), qr/FATAL|ERROR/, 'restart after kill -9 without
 is($rc, 0, 'every acknowledged write is there, every acknowledged delete stays done') or diag($out . $err);
 unlike($node->log_content, qr/FATAL/, 'no FATAL in the whole log');
 is($node->stop, 0, 'clean stop');
+
+# 6. A segment size this file system cannot hold twice: refused at startup.
+$node->init(
+	server  => { data_dir => "$mnt/data" },
+	modules => { storage_file => { segment_bytes => 16777216 } });
+$pos = $node->log_position;
+ok(!$node->start(fail_ok => 1), 'segment_bytes of 16 MiB on a 24 MiB file system: corrald does not start');
+is($node->exit_code, 1, 'exit code 1');
+like($node->log_content($pos),
+	qr/FATAL \[server\] storage storage_file: cannot open \S+: WAL segments of 16777216 bytes \(modules\.storage_file\.segment_bytes\) do not fit on the file system of \S+: it holds 25165824 bytes in all, and the WAL needs room for two/,
+	'with a message that says why');
 note(sprintf('took %.1f s', time() - $t_start));
 
 done_testing();
