@@ -1154,8 +1154,8 @@ static void test_spare(void)
         st->close(h);
 
     /* A segment that cannot be preallocated at all (here: beyond the file
-     * size limit, EFBIG) is refused at open, not at the first write. */
-    mkdir_case(dir, sizeof dir, "spare_efbig");
+     * size limit) is refused at open, not at the first write. */
+    mkdir_case(dir, sizeof dir, "spare_refused");
     struct rlimit old, small;
     getrlimit(RLIMIT_FSIZE, &old);
     small = old;
@@ -1168,10 +1168,25 @@ static void test_spare(void)
     setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, SIG_DFL);
     diag("%s", err);
-    ok(!h && contains(err, "WAL segments of 1048576 bytes cannot be preallocated in") && contains(err, "File too large"),
-       "a segment size that cannot be preallocated at all: open refuses");
+    ok(!h && contains(err, "WAL segments of 1048576 bytes cannot be preallocated in") &&
+           contains(err, "the file size limit of this process (ulimit -f, RLIMIT_FSIZE) is 524288 bytes"),
+       "a segment size above the file size limit: open refuses (before fallocate could raise SIGXFSZ)");
     if (h)
         st->close(h);
+    /* Any other error preparing the spare (here: EISDIR) is no lack of
+     * space: open refuses too. */
+    snprintf(p, sizeof p, "%s/wal", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/wal/spare.tmp", dir);
+    mkdir(p, 0755);
+    err[0] = '\0';
+    h = st->open(st->arg, &env, err, sizeof err);
+    diag("%s", err);
+    ok(!h && contains(err, "cannot be preallocated in") && contains(err, "spare.tmp: Is a directory"),
+       "an error other than ENOSPC preparing the spare: open refuses with it");
+    if (h)
+        st->close(h);
+    rmdir(p);
     rec_base = 16;
 }
 

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -209,6 +210,17 @@ int wal_open_spare(Store *s, char *err, size_t errlen)
                  "and a spare)", (long long)s->set.segment_bytes, s->waldir, total);
             return -1;
         }
+    }
+    /* Checked here: past the limit, fallocate would raise SIGXFSZ, which
+     * kills the process unless the signal is ignored. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)s->set.segment_bytes) {
+        sfmt(err, errlen,
+             "WAL segments of %lld bytes cannot be preallocated in %s: the file size limit of this process "
+             "(ulimit -f, RLIMIT_FSIZE) is %llu bytes", (long long)s->set.segment_bytes, s->waldir,
+             (unsigned long long)rl.rlim_cur);
+        return -1;
     }
     char why[sizeof s->space_why];
     int r = space_check(s, why, sizeof why);
