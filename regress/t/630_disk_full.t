@@ -2,9 +2,10 @@
 #
 # corrald runs storage_file on a 24 MiB tmpfs (mounted here, so root only)
 # with 2 MiB WAL segments; an 8 MiB filler file sits next to the data.  A
-# kazoo client writes 64 KiB nodes until the server refuses a write with
-# ZooKeeper's Throttled error (-127): storage_file could not prepare the
-# next spare segment and said so (CorralStorageEnv.space).  Then:
+# kazoo client writes 64 KiB nodes until the server refuses a write (degraded
+# mode answers NotReadOnly, -119, as ZooKeeper's read-only server does; kazoo
+# raises NotReadOnlyCallError): storage_file could not prepare the next spare
+# segment and said so (CorralStorageEnv.space).  Then:
 #   * every acknowledged node reads back, from a second client too;
 #   * set, create and multi are refused, delete works;
 #   * mntr says zk_write_admission 2 (disk) and zk_wal_space_low 1;
@@ -16,10 +17,11 @@
 # delete stays done.  Last, a segment size the file system cannot hold twice
 # is refused at startup (exit 1) with a message that says why.
 #
-# kazoo 2.8 has no exception for -127: its reader thread dies on the unknown
-# code (RuntimeError 'Invalid error code' in _read_response) and the call
-# never returns.  The script registers ThrottledError for -127 the way
-# kazoo's own table registers the codes it knows.
+# The refusal must be NotReadOnly, and nothing else.  kazoo 2.8 has no
+# exception for ZooKeeper 3.6's Throttled (-127): its reader thread dies on
+# that code (RuntimeError 'Invalid error code') and the call never returns;
+# the script registers one for -127, so that a server answering -127 fails
+# this test at once instead of hanging it.
 use strict;
 use warnings;
 
@@ -64,7 +66,7 @@ if -127 not in ke.EXCEPTIONS:
     @ke._zookeeper_exception(-127)
     class ThrottledError(ke.ZookeeperError):
         pass
-Throttled = ke.EXCEPTIONS[-127]
+Refused = ke.NotReadOnlyCallError
 
 def data(p):
     return ((p + ':') * (65536 // (len(p) + 1) + 1))[:65536].encode()
@@ -83,8 +85,11 @@ def log_ack(path, p):
 def refused(what, fn):
     try:
         fn()
-    except Throttled:
+    except Refused:
         return True
+    except ke.KazooException as e:
+        print('BAD %s was refused with %s, not NotReadOnly' % (what, type(e).__name__))
+        return False
     print('BAD %s was not refused' % what)
     return False
 
@@ -97,14 +102,14 @@ def op_fill(hosts, acked):
         p = '/fill/n%05d' % i
         try:
             c.create(p, data(p))
-        except Throttled:
+        except Refused:
             break
         log_ack(acked, p)
         n += 1
     else:
         print('BAD never throttled after 2000 writes of 64 KiB')
         sys.exit(1)
-    print('throttled after %d nodes' % n)
+    print('refused (NotReadOnly) after %d nodes' % n)
     ok = refused('setData', lambda: c.set('/fill/n00000', b'x'))
     ok = refused('create', lambda: c.create('/other', b'')) and ok
     def multi():
@@ -149,9 +154,9 @@ def op_again(hosts, acked, limit, base):
         try:
             c.create(base, data(base))
             break
-        except Throttled:
+        except Refused:
             if time.time() - t0 > limit:
-                print('BAD still throttled after %.1f s' % (time.time() - t0))
+                print('BAD still refused after %.1f s' % (time.time() - t0))
                 sys.exit(1)
             time.sleep(0.1)
     log_ack(acked, base)
@@ -268,14 +273,14 @@ $pinger = start_pinger("$tmp/pings");
 # 1. Fill the disk until writes are refused.
 my $pos = $node->log_position;
 my ($rc, $out, $err) = py('fill', $node->address, $acked);
-is($rc, 0, 'writes of 64 KiB nodes until one is refused with Throttled (-127); set, create, multi refused')
+is($rc, 0, 'writes of 64 KiB nodes until one is refused with NotReadOnly (-119); set, create, multi refused')
   or diag($out . $err);
-like($out, qr/throttled after (\d+) nodes/, 'the client saw ThrottledOp');
-my ($nfill) = $out =~ /throttled after (\d+) nodes/;
+like($out, qr/refused \(NotReadOnly\) after (\d+) nodes/, 'the client saw NotReadOnly');
+my ($nfill) = $out =~ /refused \(NotReadOnly\) after (\d+) nodes/;
 ok(($nfill // 0) >= 20, 'only once the disk was nearly full (' . ($nfill // 0) . ' nodes of 64 KiB)');
 ok($node->log_contains(qr/WARN \[storage\] out of space for the WAL: cannot preallocate 2097152 bytes for the next WAL segment \S+\/wal\/spare\.tmp: No space left on device/, $pos),
 	'storage_file logs why: the spare segment, its size, ENOSPC');
-ok($node->log_contains(qr/WARN \[server\] refusing writes \(ThrottledOp\) until this clears: /, $pos),
+ok($node->log_contains(qr/WARN \[server\] refusing writes \(NotReadOnly\) until this clears: cannot preallocate/, $pos),
 	'the core says it refuses writes');
 
 # 2. Degraded mode: reads, a new session, deletes; mntr.
