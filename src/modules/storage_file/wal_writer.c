@@ -8,6 +8,14 @@
  * `durable` / `failed` / `request_snapshot` to the core.  While it syncs,
  * appends pile up in `pending` and the next sync covers all of them.
  * See doc/storage.md, "The write path".
+ *
+ * Disk space ("Disk full" there): the writer keeps the next segment
+ * preallocated ahead (wal/spare.tmp) and prepares a new one right after it
+ * puts the spare into use, so a lack of space is seen while a whole segment
+ * of room remains.  Without room it records why (set_space; the loop thread
+ * passes it on with env->space) and tries again every second; with records
+ * and nowhere to write them it waits, the records queued.  ENOSPC/EDQUOT
+ * are never fatal; every other error, and every fdatasync error, is.
  */
 #include <errno.h>
 #include <fcntl.h>
