@@ -130,12 +130,14 @@ typedef struct ConnCtx {
     int brief;
 } ConnCtx;
 
-/* ServerCnxn.getConnectionInfo(brief) */
-static void conn_info(void *vctx, const CorralConnInfo *c)
+/* ServerCnxn.getConnectionInfo(brief): one item of the answer. */
+static int conn_info(void *vctx, const CorralConnInfo *c)
 {
     const ConnCtx *ctx = vctx;
     Json *j = ctx->j;
     int brief = ctx->brief;
+    JsonMark m;
+    json_mark(j, &m);
     json_obj_begin(j);
     json_kstr(j, "remote_socket_address", bare_peer(c->peer));
     json_kint(j, "interest_ops", 1);   /* OP_READ: an idle connection, as ZooKeeper shows it */
@@ -156,6 +158,7 @@ static void conn_info(void *vctx, const CorralConnInfo *c)
         json_kint(j, "max_latency", c->max_latency_ms);
     }
     json_obj_end(j);
+    return !json_keep(j, &m);
 }
 
 static void connections(Json *j, const char *key, int brief)
@@ -163,7 +166,7 @@ static void connections(Json *j, const char *key, int brief)
     ConnCtx ctx = {j, brief};
     json_key(j, key);
     json_arr_begin(j);
-    corral_server_foreach_conn(conn_info, &ctx);
+    corral_server_visit_conns(conn_info, &ctx);
     json_arr_end(j);
 }
 
@@ -449,9 +452,21 @@ typedef struct Group {
     CorralStrbuf last_path;
 } Group;
 
-static void group_by_session(void *ctx, int64_t session, const char *path, size_t len)
+/* One item: an element, with the opening of its group when it starts one. */
+static int group_kept(Group *g, const JsonMark *m, int was_open)
+{
+    if (json_keep(g->j, m))
+        return 1;
+    g->open = was_open;   /* the group opened by the item was taken back too */
+    return 0;
+}
+
+static int group_by_session(void *ctx, int64_t session, const char *path, size_t len)
 {
     Group *g = ctx;
+    JsonMark m;
+    json_mark(g->j, &m);
+    int was_open = g->open;
     if (!g->open || session != g->last_session) {
         if (g->open)
             json_arr_end(g->j);
@@ -463,11 +478,15 @@ static void group_by_session(void *ctx, int64_t session, const char *path, size_
         g->last_session = session;
     }
     json_strn(g->j, path, len);
+    return !group_kept(g, &m, was_open);
 }
 
-static void group_by_path(void *ctx, int64_t session, const char *path, size_t len)
+static int group_by_path(void *ctx, int64_t session, const char *path, size_t len)
 {
     Group *g = ctx;
+    JsonMark m;
+    json_mark(g->j, &m);
+    int was_open = g->open;
     if (!g->open || len != g->last_path.len || (len && memcmp(path, g->last_path.data, len) != 0)) {
         if (g->open)
             json_arr_end(g->j);
@@ -478,6 +497,7 @@ static void group_by_path(void *ctx, int64_t session, const char *path, size_t l
         corral_strbuf_append(&g->last_path, path, len);
     }
     json_int(g->j, session);
+    return !group_kept(g, &m, was_open);
 }
 
 static void cmd_wchc(Json *j, const CorralServerInfo *info)
@@ -485,7 +505,7 @@ static void cmd_wchc(Json *j, const CorralServerInfo *info)
     Group g = {j, 0, 0, CORRAL_STRBUF_INIT};
     json_key(j, "session_id_to_watched_paths");
     json_obj_begin(j);
-    corral_server_watches_by_session(group_by_session, &g);
+    corral_server_visit_watches_by_session(group_by_session, &g);
     if (g.open)
         json_arr_end(j);
     json_obj_end(j);
@@ -497,7 +517,7 @@ static void cmd_wchp(Json *j, const CorralServerInfo *info)
     Group g = {j, 0, 0, CORRAL_STRBUF_INIT};
     json_key(j, "path_to_session_ids");
     json_obj_begin(j);
-    corral_server_watches_by_path(group_by_path, &g);
+    corral_server_visit_watches_by_path(group_by_path, &g);
     if (g.open)
         json_arr_end(j);
     json_obj_end(j);
@@ -544,7 +564,31 @@ static int by_expiry(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void dump_ephemeral(void *ctx, int64_t session, const char *path, size_t len) { json_strn(ctx, path, len); }
+/* session_id_to_ephemeral_paths: a session's key opens with its first
+ * path (sessions without ephemerals are left out, as
+ * DataTree.getEphemerals does); each path is an item. */
+typedef struct EphJson {
+    Json *j;
+    size_t paths;
+} EphJson;
+
+static int dump_ephemeral(void *ctx, int64_t session, const char *path, size_t len)
+{
+    EphJson *e = ctx;
+    JsonMark m;
+    json_mark(e->j, &m);
+    if (!e->paths) {
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (ll)session);
+        json_key(e->j, key);
+        json_arr_begin(e->j);
+    }
+    json_strn(e->j, path, len);
+    if (!json_keep(e->j, &m))
+        return 1;
+    e->paths++;
+    return 0;
+}
 
 static void cmd_dump(Json *j, const CorralServerInfo *info)
 {
@@ -564,7 +608,11 @@ static void cmd_dump(Json *j, const CorralServerInfo *info)
     if (d.n)
         memcpy(sorted, d.s, d.n * sizeof *sorted);
     qsort(sorted, d.n, sizeof *sorted, by_expiry);
+    int open = 0;
     for (size_t i = 0; i < d.n; i++) {
+        JsonMark m;
+        json_mark(j, &m);
+        int was_open = open;
         if (i == 0 || sorted[i].expire_ms != sorted[i - 1].expire_ms) {
             if (i)
                 json_arr_end(j);
@@ -572,34 +620,27 @@ static void cmd_dump(Json *j, const CorralServerInfo *info)
             snprintf(key, sizeof key, "%lld", (ll)sorted[i].expire_ms);
             json_key(j, key);
             json_arr_begin(j);
+            open = 1;
         }
         json_int(j, sorted[i].id);
+        if (!json_keep(j, &m)) {
+            open = was_open;
+            break;
+        }
     }
-    if (d.n)
+    if (open)
         json_arr_end(j);
     json_obj_end(j);
     free(sorted);
 
     json_key(j, "session_id_to_ephemeral_paths");
     json_obj_begin(j);
-    CorralStrbuf probe = CORRAL_STRBUF_INIT;
-    for (size_t i = 0; i < d.n; i++) {
-        /* only sessions that hold ephemerals, as DataTree.getEphemerals */
-        corral_strbuf_reset(&probe);
-        Json pj;
-        json_init(&pj, &probe);
-        json_arr_begin(&pj);
-        corral_server_session_ephemerals(d.s[i].id, dump_ephemeral, &pj);
-        if (pj.count[0] == 0)
-            continue;
-        char key[32];
-        snprintf(key, sizeof key, "%lld", (ll)d.s[i].id);
-        json_key(j, key);
-        json_arr_begin(j);
-        corral_server_session_ephemerals(d.s[i].id, dump_ephemeral, j);
-        json_arr_end(j);
+    for (size_t i = 0; i < d.n && !j->truncated; i++) {
+        EphJson e = {j, 0};
+        corral_server_visit_session_ephemerals(d.s[i].id, dump_ephemeral, &e);
+        if (e.paths)
+            json_arr_end(j);
     }
-    corral_strbuf_free(&probe);
     json_obj_end(j);
     free(d.s);
 }
@@ -726,7 +767,10 @@ typedef struct AdminConf {
     int allow_remote;
     const char *auth_token;
     const char *auth_token_file;
+    int64_t max_answer_bytes;
 } AdminConf;
+
+#define MAX_ANSWER_SETTING "modules.admin_http.max_answer_bytes"
 
 static struct {
     CorralModule *self;
@@ -878,12 +922,25 @@ static void handle(void *arg, const HttpdRequest *req, HttpdResponse *resp)
     resp->content_type = JSON_TYPE;
     Json j;
     json_init(&j, &resp->body);
+    j.max = (size_t)adm.conf.max_answer_bytes;
     json_obj_begin(&j);
     c->run(&j, &info);
-    /* CommandResponse.toMap: the data, then command and error */
+    int truncated = j.truncated;
+    j.truncated = 0;
+    /* CommandResponse.toMap: the data, then command and error; a truncated
+     * answer says so in both a field and the error */
+    if (truncated)
+        json_kbool(&j, "truncated", 1);
     json_kstr(&j, "command", primary);
     json_key(&j, "error");
-    json_null(&j);
+    if (truncated) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "truncated: the answer reached %s (%lld bytes); raise it to see everything",
+                 MAX_ANSWER_SETTING, (ll)adm.conf.max_answer_bytes);
+        json_str(&j, msg);
+    } else {
+        json_null(&j);
+    }
     json_obj_end(&j);
     corral_strbuf_puts(&resp->body, "\n");
 }
@@ -941,6 +998,7 @@ static const CorralConfigKey conf_keys[] = {
     {"allow_remote", CORRAL_KEY_BOOL, offsetof(AdminConf, allow_remote), 0, 0, 0},
     {"auth_token", CORRAL_KEY_STRING, offsetof(AdminConf, auth_token), 0, 0, 0},
     {"auth_token_file", CORRAL_KEY_STRING, offsetof(AdminConf, auth_token_file), 0, 0, 0},
+    {"max_answer_bytes", CORRAL_KEY_INT, offsetof(AdminConf, max_answer_bytes), 0, 1024, INT64_C(1) << 30},
     CORRAL_CONFIG_KEYS_END,
 };
 
@@ -1046,6 +1104,7 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     adm.httpd.fd = -1;
     snprintf(adm.conf.listen.host, sizeof adm.conf.listen.host, "127.0.0.1");
     adm.conf.listen.port = 8080;   /* ZooKeeper's admin.serverPort */
+    adm.conf.max_answer_bytes = 1 << 20;
     if (corral_config_type(config) != CORRAL_CFG_NULL && corral_config_type(config) != CORRAL_CFG_MAP)
         return corral_config_error(config, "expected a map of settings (listen, commands, allow_remote, auth_token), "
                                            "not %s",

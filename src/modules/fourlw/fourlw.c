@@ -60,6 +60,12 @@ static const char zk_not_serving[] = "This ZooKeeper instance is not currently s
 typedef long long ll;
 typedef unsigned long long ull;
 
+/* The size cap of an answer (modules.fourlw.max_answer_bytes) and the
+ * answer being written: the event loop runs one word at a time. */
+#define MAX_ANSWER_SETTING "modules.fourlw.max_answer_bytes"
+static int64_t max_answer_bytes = 1 << 20;
+static FourlwCap answer;
+
 /* ---- server views --------------------------------------------------------- */
 
 static void get_info(CorralServerInfo *info)
@@ -124,10 +130,12 @@ typedef struct ConnCtx {
     int brief;
 } ConnCtx;
 
-/* ServerCnxn.dumpConnectionInfo followed by the caller's println. */
-static void conn_line(void *vctx, const CorralConnInfo *c)
+/* ServerCnxn.dumpConnectionInfo followed by the caller's println: one item
+ * of the answer. */
+static int conn_line(void *vctx, const CorralConnInfo *c)
 {
     ConnCtx *ctx = vctx;
+    size_t mark = ctx->out->len;
     const char *peer = c->peer ? c->peer : "null";
     /* NIO interest ops: the connection running the word has none (0), any
      * other is waiting to read (OP_READ = 1), as ZooKeeper shows them. */
@@ -147,6 +155,7 @@ static void conn_line(void *vctx, const CorralConnInfo *c)
                              (ll)c->min_latency_ms, (ll)c->avg_latency_ms, (ll)c->max_latency_ms);
     }
     corral_strbuf_puts(ctx->out, ")\n");
+    return !fourlw_cap_keep(&answer, mark);
 }
 
 /* ServerStats.toString. */
@@ -188,7 +197,7 @@ static void stat_common(const CorralFourlwRequest *req, CorralStrbuf *out, int w
     if (with_clients) {
         corral_strbuf_puts(out, "Clients:\n");
         ConnCtx ctx = {out, req->peer, 1};
-        corral_server_foreach_conn(conn_line, &ctx);
+        corral_server_visit_conns(conn_line, &ctx);
         corral_strbuf_puts(out, "\n");
     }
     server_stats(out, &info);
@@ -211,7 +220,7 @@ static void word_cons(void *arg, const CorralFourlwRequest *req, CorralStrbuf *o
         return;
     }
     ConnCtx ctx = {out, req->peer, 0};
-    corral_server_foreach_conn(conn_line, &ctx);
+    corral_server_visit_conns(conn_line, &ctx);
     corral_strbuf_puts(out, "\n");
 }
 
@@ -680,10 +689,13 @@ typedef struct WatchDump {
     CorralStrbuf last_path;
 } WatchDump;
 
-/* WatchManager.dumpWatches(pw, false): "0xSESSION" then "\tPATH" lines. */
-static void watch_by_session(void *ctx, int64_t session, const char *path, size_t len)
+/* WatchManager.dumpWatches(pw, false): "0xSESSION" then "\tPATH" lines.
+ * An item of the answer is a path line, with its session's line if it
+ * opens the group. */
+static int watch_by_session(void *ctx, int64_t session, const char *path, size_t len)
 {
     WatchDump *w = ctx;
+    size_t mark = w->out->len;
     if (!w->started || session != w->last_session)
         corral_strbuf_printf(w->out, "0x%llx\n", (ull)session);
     w->started = 1;
@@ -691,12 +703,14 @@ static void watch_by_session(void *ctx, int64_t session, const char *path, size_
     corral_strbuf_puts(w->out, "\t");
     corral_strbuf_append(w->out, path, len);
     corral_strbuf_puts(w->out, "\n");
+    return !fourlw_cap_keep(&answer, mark);
 }
 
 /* WatchManager.dumpWatches(pw, true): "PATH" then "\t0xSESSION" lines. */
-static void watch_by_path(void *ctx, int64_t session, const char *path, size_t len)
+static int watch_by_path(void *ctx, int64_t session, const char *path, size_t len)
 {
     WatchDump *w = ctx;
+    size_t mark = w->out->len;
     if (!w->started || len != w->last_path.len || (len && memcmp(path, w->last_path.data, len) != 0)) {
         corral_strbuf_append(w->out, path, len);
         corral_strbuf_puts(w->out, "\n");
@@ -705,6 +719,7 @@ static void watch_by_path(void *ctx, int64_t session, const char *path, size_t l
     }
     w->started = 1;
     corral_strbuf_printf(w->out, "\t0x%llx\n", (ull)session);
+    return !fourlw_cap_keep(&answer, mark);
 }
 
 static void watch_dump(CorralStrbuf *out, int by_path)
@@ -717,9 +732,9 @@ static void watch_dump(CorralStrbuf *out, int by_path)
     }
     WatchDump w = {out, 0, 0, CORRAL_STRBUF_INIT};
     if (by_path)
-        corral_server_watches_by_path(watch_by_path, &w);
+        corral_server_visit_watches_by_path(watch_by_path, &w);
     else
-        corral_server_watches_by_session(watch_by_session, &w);
+        corral_server_visit_watches_by_session(watch_by_session, &w);
     corral_strbuf_free(&w.last_path);
     corral_strbuf_puts(out, "\n");   /* WatchCommand's final println */
 }
@@ -787,12 +802,24 @@ static void dump_conn(void *vctx, const CorralConnInfo *c)
     d->conns[d->nconns++] = (ConnRec){xstrdup_or_null(c->peer ? c->peer : "null"), c->session_id, c->timeout_ms, last};
 }
 
-static void dump_ephemeral(void *ctx, int64_t session, const char *path, size_t len)
+/* One "\tPATH" line of dumpEphemerals: an item of the answer. */
+typedef struct EphCtx {
+    FourlwCap *cap;
+    size_t paths;
+} EphCtx;
+
+static int dump_ephemeral(void *ctx, int64_t session, const char *path, size_t len)
 {
-    CorralStrbuf *sb = ctx;
+    EphCtx *e = ctx;
+    CorralStrbuf *sb = e->cap->out;
+    size_t mark = sb->len;
     corral_strbuf_puts(sb, "\t");
     corral_strbuf_append(sb, path, len);
     corral_strbuf_puts(sb, "\n");
+    if (!fourlw_cap_keep(e->cap, mark))
+        return 1;
+    e->paths++;
+    return 0;
 }
 
 static void word_dump(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
@@ -828,26 +855,36 @@ static void word_dump(void *arg, const CorralFourlwRequest *req, CorralStrbuf *o
         items[i] = (FourlwExpiry){fourlw_round_next(last + d.sess[i].timeout_ms, tick), texts[i], 0};
     }
     corral_strbuf_puts(out, "SessionTracker dump:\nSession ");
-    fourlw_dump_expiry(out, items, d.nsess);
+    fourlw_dump_expiry(&answer, items, d.nsess);
 
-    /* ZooKeeperServer.dumpEphemerals. */
+    /* ZooKeeperServer.dumpEphemerals.  The count of sessions comes first,
+     * so the lines are gathered apart, each session's as one item, within
+     * what the cap leaves (minus room for the count line). */
     corral_strbuf_puts(out, "ephemeral nodes dump:\n");
-    CorralStrbuf eph = CORRAL_STRBUF_INIT, paths = CORRAL_STRBUF_INIT;
+    CorralStrbuf eph = CORRAL_STRBUF_INIT;
+    FourlwCap eph_cap;
+    size_t used = out->len + 64;
+    fourlw_cap_init(&eph_cap, &eph, used < (size_t)max_answer_bytes ? (size_t)max_answer_bytes - used : 1);
     size_t with_eph = 0;
-    for (size_t i = 0; i < d.nsess; i++) {
-        corral_strbuf_reset(&paths);
-        corral_server_session_ephemerals(d.sess[i].id, dump_ephemeral, &paths);
-        if (!paths.len)
-            continue;
-        with_eph++;
+    for (size_t i = 0; i < d.nsess && !answer.truncated && !eph_cap.truncated; i++) {
+        size_t mark = eph.len;
         corral_strbuf_printf(&eph, "0x%llx:\n", (ull)d.sess[i].id);
-        corral_strbuf_append(&eph, paths.data, paths.len);
+        EphCtx e = {&eph_cap, 0};
+        if (fourlw_cap_keep(&eph_cap, mark))
+            corral_server_visit_session_ephemerals(d.sess[i].id, dump_ephemeral, &e);
+        if (e.paths) {
+            with_eph++;
+        } else {   /* no ephemerals (or none fitted): no header either */
+            eph.len = mark;
+            eph.data[mark] = '\0';
+        }
     }
     corral_strbuf_printf(out, "Sessions with Ephemerals (%zu):\n", with_eph);
     if (eph.len)
         corral_strbuf_append(out, eph.data, eph.len);
+    if (eph_cap.truncated)
+        fourlw_cap_stop(&answer);
     corral_strbuf_free(&eph);
-    corral_strbuf_free(&paths);
 
     /* NIOServerCnxnFactory.dumpConnections: the connection expiry queue,
      * whose interval is sessionlessCnxnTimeout; a connection with a session
@@ -865,7 +902,7 @@ static void word_dump(void *arg, const CorralFourlwRequest *req, CorralStrbuf *o
         items[i] = (FourlwExpiry){fourlw_round_next(last + timeout, SESSIONLESS_CNXN_TIMEOUT_MS), conn_texts[i], 0};
     }
     corral_strbuf_puts(out, "Connections dump:\nConnections ");
-    fourlw_dump_expiry(out, items, d.nconns);
+    fourlw_dump_expiry(&answer, items, d.nconns);
     corral_strbuf_free(&ctext);
 
     for (size_t i = 0; i < d.nconns; i++) {
@@ -881,54 +918,53 @@ static void word_dump(void *arg, const CorralFourlwRequest *req, CorralStrbuf *o
 
 /* ---- registration and configuration ---------------------------------------- */
 
-#define WORD(W, FN, DESC) {CORRAL_ABI_VERSION, (uint32_t)sizeof(CorralFourlw), W, DESC, FN, NULL, {NULL}}
+typedef void (*WordFn)(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out);
 
-static const CorralFourlw words[] = {
-    WORD("ruok", word_ruok, "tests if the server is running in a non-error state: answers imok"),
-    WORD("srvr", word_srvr, "full details of the server: version, latency, packets, zxid, mode, node count"),
-    WORD("stat", word_stat, "srvr with the list of connected clients"),
-    WORD("conf", word_conf, "the serving configuration, key=value"),
-    WORD("envi", word_envi, "the server's environment: version, host, OS, user, memory"),
-    WORD("mntr", word_mntr, "monitoring variables (zk_* tab-separated), then every registry metric"),
-    WORD("isro", word_isro, "rw, or ro when the server serves read-only clients only"),
-    WORD("dirs", word_dirs, "bytes used by the data directory (datadir_size, logdir_size)"),
-    WORD("cons", word_cons, "every client connection with its statistics"),
-    WORD("crst", word_crst, "resets the statistics of every connection"),
-    WORD("srst", word_srst, "resets the server statistics (latency, packet counts)"),
-    WORD("wchs", word_wchs, "summary of the watches"),
-    WORD("wchc", word_wchc, "watches by session"),
-    WORD("wchp", word_wchp, "watches by path"),
-    WORD("dump", word_dump, "sessions, their ephemeral nodes, and connections by expiry time"),
-    WORD("hash", word_hash, "the tree digest and the zxid it covers (ZXID_HEX: DIGEST)"),
+/* What the core calls for every word: the word's function, within the cap. */
+static void run_capped(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+{
+    const WordFn *fn = arg;
+    fourlw_cap_init(&answer, out, (size_t)max_answer_bytes);
+    (*fn)(NULL, req, out);
+    fourlw_cap_finish_text(&answer, MAX_ANSWER_SETTING);
+}
+
+static const struct {
+    const char *word;
+    WordFn fn;
+} word_fns[] = {
+    {"ruok", word_ruok}, {"srvr", word_srvr}, {"stat", word_stat}, {"conf", word_conf},
+    {"envi", word_envi}, {"mntr", word_mntr}, {"isro", word_isro}, {"dirs", word_dirs},
+    {"cons", word_cons}, {"crst", word_crst}, {"srst", word_srst}, {"wchs", word_wchs},
+    {"wchc", word_wchc}, {"wchp", word_wchp}, {"dump", word_dump}, {"hash", word_hash},
 };
-
-/* Every word Apache ZooKeeper 3.8 knows, to warn about typos in `allow`. */
-static const char *const zk_words[] = {"conf", "cons", "crst", "dump", "envi", "gtmk", "ruok", "stmk", "srst",
-                                       "srvr", "stat", "wchc", "wchp", "wchs", "mntr", "isro", "hash", "dirs",
-                                       "icfg", "sysp", NULL};
+#define NWORDS (sizeof word_fns / sizeof word_fns[0])
+static CorralFourlw words[NWORDS];
 
 typedef struct FourlwConf {
     const CorralConfig *allow;
+    int64_t max_answer_bytes;
 } FourlwConf;
 
 static const CorralConfigKey conf_keys[] = {
     {"allow", CORRAL_KEY_NODE, offsetof(FourlwConf, allow), 0, 0, 0},
+    {"max_answer_bytes", CORRAL_KEY_INT, offsetof(FourlwConf, max_answer_bytes), 0, 1024, INT64_C(1) << 30},
     CORRAL_CONFIG_KEYS_END,
 };
 
+/* A word of ZooKeeper's (server/words.c), to warn about typos in `allow`. */
 static int known_word(const char *w)
 {
-    for (size_t i = 0; zk_words[i]; i++)
-        if (strcmp(zk_words[i], w) == 0)
-            return 1;
-    return 0;
+    const CorralZkWord *zw = corral_zk_word_find(w, strlen(w));
+    return zw && (zw->flags & CORRAL_WORD_FOURLW) && strcmp(zw->word, w) == 0;
 }
 
 int corral_module_init(CorralModule *self, const CorralConfig *config)
 {
-    FourlwConf conf = {NULL};
+    FourlwConf conf = {NULL, 1 << 20};
     if (corral_config_apply(config, conf_keys, &conf) < 0)
         return -1;
+    max_answer_bytes = conf.max_answer_bytes;
 
     /* ZooKeeper's default whitelist is srvr alone (plus isro when
      * readonlymode.enabled, which a module cannot see: list it). */
@@ -972,7 +1008,12 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     if (!has_srvr)
         allowed[n++] = "srvr";
 
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    for (size_t i = 0; i < NWORDS; i++) {
+        const CorralZkWord *zw = corral_zk_word_find(word_fns[i].word, 4);
+        words[i] = (CorralFourlw){CORRAL_ABI_VERSION, (uint32_t)sizeof(CorralFourlw), word_fns[i].word,
+                                  zw ? zw->description : "", run_capped, (void *)&word_fns[i].fn, {NULL}};
+    }
+    for (size_t i = 0; i < NWORDS; i++)
         if (corral_register_fourlw(self, &words[i]) < 0) {
             free(allowed);
             return -1;
