@@ -10,118 +10,56 @@
 # cons counts a reply as sent once it is written to the socket: a client
 # that pipelines requests and reads nothing shows sent < recved.
 #
-# Every client here speaks the wire protocol on a raw socket (no kazoo).
+# Every client here speaks the wire protocol on a raw socket
+# (Corral::Test::Wire; no kazoo).
 use strict;
 use warnings;
 
-use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
-use Socket qw(AF_INET SOCK_STREAM SOL_SOCKET SO_RCVBUF inet_aton pack_sockaddr_in);
 use Test::More;
-use Time::HiRes qw(time sleep);
 use Corral::Test::Cluster;
 use Corral::Test::Utils;
+use Corral::Test::Wire qw(create_body path_body OP_CREATE OP_EXISTS OP_GETDATA);
+
+sub request_bytes { return Corral::Test::Wire::request_bytes(@_); }
 
 my $NWATCH = 3000;    # exists watches of one session: about 110 kB of wchp
 my $NEPH   = 300;     # ephemeral nodes of that session: about 7 kB of dump
 my $CAP    = 4096;
 
-# ---- the wire ----------------------------------------------------------------------
-sub frame   { return pack('N', length $_[0]) . $_[0]; }
-sub ustring { return pack('N', length $_[0]) . $_[0]; }
-sub request { my ($xid, $type, $body) = @_; return frame(pack('N N', $xid, $type) . ($body // '')); }
-my $OPEN_ACL = pack('N N', 1, 31) . ustring('world') . ustring('anyone');
-sub create_req { my ($xid, $path, $data, $flags) = @_; return request($xid, 1, ustring($path) . ustring($data) . $OPEN_ACL . pack('N', $flags)); }
-sub exists_req { my ($xid, $path) = @_; return request($xid, 3, ustring($path) . "\x01"); }
-sub get_req    { my ($xid, $path) = @_; return request($xid, 4, ustring($path) . "\x00"); }
+# ---- clients ------------------------------------------------------------------------
 
-# One frame's body, or undef after $secs without it.
-sub read_frame
-{
-	my ($s, $buf, $secs) = @_;
-	my $deadline = time() + ($secs // 10);
-	my $sel = IO::Select->new($s);
-	while (1)
-	{
-		if (length $$buf >= 4)
-		{
-			my $len = unpack('N', $$buf);
-			if (length $$buf >= 4 + $len)
-			{
-				my $body = substr($$buf, 4, $len);
-				substr($$buf, 0, 4 + $len) = '';
-				return $body;
-			}
-		}
-		my $left = $deadline - time();
-		return undef if $left <= 0 || !$sel->can_read($left);
-		my $n = sysread($s, my $chunk, 1 << 20);
-		return undef unless $n;
-		$$buf .= $chunk;
-	}
-}
-
-# A session on a raw socket: returns (socket, session id).
-sub open_session
-{
-	my ($node, $rcvbuf) = @_;
-	my $s;
-	if ($rcvbuf)
-	{
-		# a small receive window, set before connecting
-		socket($s, AF_INET, SOCK_STREAM, 0) or die "socket: $!";
-		setsockopt($s, SOL_SOCKET, SO_RCVBUF, $rcvbuf) or die "setsockopt: $!";
-		connect($s, pack_sockaddr_in($node->port, inet_aton($node->host))) or die "connect: $!";
-	}
-	else
-	{
-		$s = $node->connect or die "connect: $!";
-	}
-	binmode $s;
-	syswrite($s, frame(pack('N q> N q> N a16 C', 0, 0, 30000, 0, 16, "\0" x 16, 0)));
-	my $buf = '';
-	my $body = read_frame($s, \$buf) // die 'no connect response';
-	my (undef, $timeout, $sid) = unpack('N N q>', $body);
-	die 'session refused' unless $timeout > 0;
-	return ($s, $sid, \$buf);
-}
-
-# Sends the requests in one write, then reads as many replies; returns
-# the error codes.
+# Sends the requests [op, body] in one write, then reads as many replies;
+# returns their error codes.
 sub pipeline
 {
-	my ($s, $buf, @reqs) = @_;
-	my $all = join '', @reqs;
-	local $SIG{PIPE} = 'IGNORE';
-	for (my $off = 0; $off < length $all;)
-	{
-		my $w = syswrite($s, $all, length($all) - $off, $off) // die "write: $!";
-		$off += $w;
-	}
+	my ($c, @reqs) = @_;
+	my $xid = $c->{next_xid} //= 1;
+	$c->send_raw(join '', map { request_bytes($xid++, @$_) } @reqs) or die "write: $!";
+	$c->{next_xid} = $xid;
 	my @err;
 	for (1 .. @reqs)
 	{
-		my $body = read_frame($s, $buf) // last;
-		my ($xid, $zxid, $err) = unpack('l> q> l>', $body);
+		my (undef, undef, $err) = $c->read_reply(10);
+		last unless defined $err;
 		push @err, $err;
 	}
 	return @err;
 }
 
 # A session holding $NWATCH data watches (exists on missing nodes) and
-# $NEPH ephemeral nodes; returns (socket, session id).
+# $NEPH ephemeral nodes.
 sub hold_watches
 {
 	my ($node) = @_;
-	my ($s, $sid, $buf) = open_session($node);
-	my @e = pipeline($s, $buf, create_req(1, '/limits', '', 0));
-	my $xid = 2;
-	push @e, pipeline($s, $buf, map { create_req($xid++, sprintf('/limits/e-%04d', $_), 'x', 1) } 0 .. $NEPH - 1);
-	push @e, pipeline($s, $buf, map { exists_req($xid++, sprintf('/limits/w-%05d', $_)) } 0 .. $NWATCH - 1);
+	my $c = Corral::Test::Wire->connect($node->address, timeout => 30000) or die 'no session';
+	my @e = pipeline($c, [ OP_CREATE, create_body('/limits', '', 0) ]);
+	push @e, pipeline($c, map { [ OP_CREATE, create_body(sprintf('/limits/e-%04d', $_), 'x', 1) ] } 0 .. $NEPH - 1);
+	push @e, pipeline($c, map { [ OP_EXISTS, path_body(sprintf('/limits/w-%05d', $_), 1) ] } 0 .. $NWATCH - 1);
 	my @bad = grep { $_ != 0 && $_ != -101 } @e;    # -101: NoNode, the watch is set anyway
 	is(scalar(@e) . ' ' . scalar(@bad), (1 + $NEPH + $NWATCH) . ' 0', "a session with $NWATCH watches and $NEPH ephemeral nodes");
-	return ($s, $sid);
+	return $c;
 }
 
 my $TRUNC_RE = qr/^\*\*\* truncated: the answer reached modules\.fourlw\.max_answer_bytes \((\d+) bytes\); raise it to see everything\n\z/m;
@@ -156,8 +94,8 @@ my $aport = $node->allocate_port;
 $node->init(modules => { fourlw => { allow => ['*'], max_answer_bytes => $CAP },
 	admin_http => { listen => "127.0.0.1:$aport" } });
 $node->start;
-my ($s1, $sid1) = hold_watches($node);
-my $hex = sprintf('0x%x', $sid1);
+my $c1 = hold_watches($node);
+my $hex = sprintf('0x%x', $c1->session_id);
 
 {
 	my $full = http_get($aport, '/commands/wchp');
@@ -196,7 +134,7 @@ my $hex = sprintf('0x%x', $sid1);
 	is($wchs, "1 connections watching $NWATCH paths\nTotal watches:$NWATCH\n", 'wchs: the whole summary');
 	unlike($node->fourlw('cons') // '', qr/truncated/, 'cons within the cap: not truncated');
 }
-close $s1;
+$c1->close;
 is($node->stop, 0, 'stopped cleanly');
 
 # ---- 2. admin_http capped, fourlw not -------------------------------------------------------
@@ -205,7 +143,7 @@ $node = Corral::Test::Cluster->new('limits2');
 $node->init(modules => { fourlw => { allow => ['*'] },
 	admin_http => { listen => "127.0.0.1:$aport", max_answer_bytes => $CAP } });
 $node->start;
-my ($s2, $sid2) = hold_watches($node);
+my $c2 = hold_watches($node);
 {
 	my $t = $node->fourlw('wchp') // '';
 	my ($body, $line) = split_truncated($t);
@@ -235,14 +173,14 @@ my ($s2, $sid2) = hold_watches($node);
 	my @wp = @{ (values %$w)[0] // [] };
 	is_deeply(\@wp, [ @paths[ 0 .. $#wp ] ], 'admin wchc: a prefix of the session\'s paths');
 	my $d = http_get($aport, '/commands/dump')->{json} // {};
-	is_deeply($d->{expiry_time_to_session_ids} && [ map { @$_ } values %{ $d->{expiry_time_to_session_ids} } ], [$sid2],
+	is_deeply($d->{expiry_time_to_session_ids} && [ map { @$_ } values %{ $d->{expiry_time_to_session_ids} } ], [ $c2->session_id ],
 		'admin dump: the expiry map is whole');
 	my @eph = map { @$_ } values %{ $d->{session_id_to_ephemeral_paths} // {} };
 	cmp_ok(scalar @eph, '<', $NEPH, 'admin dump: the ephemerals stop at the cap');
 	my $srvr = http_get($aport, '/commands/srvr')->{json} // {};
 	ok(!defined $srvr->{error} && !exists $srvr->{truncated}, 'admin srvr within the cap: untouched');
 }
-close $s2;
+$c2->close;
 is($node->stop, 0, 'stopped cleanly');
 
 # ---- 3. the setting is checked ---------------------------------------------------------------
@@ -267,13 +205,12 @@ $node = Corral::Test::Cluster->new('counts');
 $node->init(modules => { fourlw => { allow => ['*'] } });
 $node->start;
 {
-	my ($cl, $sid, $buf) = open_session($node, 8192);
-	my @e = pipeline($cl, $buf, create_req(1, '/big', 'b' x 200000, 0));
+	my $cl = Corral::Test::Wire->connect($node->address, rcvbuf => 8192) or die 'no session';
+	my @e = pipeline($cl, [ OP_CREATE, create_body('/big', 'b' x 200000, 0) ]);
 	is_deeply(\@e, [0], 'a 200 kB node');
 	my $n = 60;
-	local $SIG{PIPE} = 'IGNORE';
-	syswrite($cl, join('', map { get_req(1 + $_, '/big') } 1 .. $n));
-	my $hexsid = sprintf('0x%x', $sid);
+	$cl->send_raw(join('', map { request_bytes(1 + $_, OP_GETDATA, path_body('/big', 0)) } 1 .. $n));
+	my $hexsid = sprintf('0x%x', $cl->session_id);
 	my $cons_line = sub {
 		my $cons = $node->fourlw('cons') // '';
 		my ($l) = grep { /,sid=\Q$hexsid\E,/ } split /\n/, $cons;
@@ -289,13 +226,13 @@ $node->start;
 
 	# read every reply: then everything answered was written
 	my $got = 0;
-	while (defined(my $body = read_frame($cl, $buf, 10))) { last if ++$got == $n; }
+	while (defined(my $body = $cl->read_frame(10))) { last if ++$got == $n; }
 	is($got, $n, "the client reads its $n replies");
 	my ($r2, $s2) = (0, -1);
 	wait_until(sub { ($r2, $s2) = $cons_line->(); defined $r2 && $r2 == $s2 }, 10);
 	is($s2, $r2, "cons after reading: sent ($s2) = recved ($r2)");
 	cmp_ok($r2, '>=', $n + 2, 'cons after reading: every request counted');
-	close $cl;
+	$cl->close;
 }
 is($node->stop, 0, 'stopped cleanly');
 
