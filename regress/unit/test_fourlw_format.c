@@ -142,24 +142,25 @@ static void test_dates_and_expiry(void)
     corral_strbuf_free(&sb);
 }
 
+/* Appends one item and asks the cap whether it stays. */
+static int item(FourlwCap *cap, const char *s)
+{
+    size_t mark = cap->out->len;
+    corral_strbuf_puts(cap->out, s);
+    return fourlw_cap_keep(cap, mark);
+}
+
 static void test_cap(void)
 {
     CorralStrbuf sb = CORRAL_STRBUF_INIT;
     FourlwCap cap;
     fourlw_cap_init(&cap, &sb, 10);
-    size_t mark = sb.len;
-    corral_strbuf_puts(&sb, "abcd\n");
-    is_int(fourlw_cap_keep(&cap, mark), 1, "an item within the cap stays");
-    mark = sb.len;
-    corral_strbuf_puts(&sb, "efgh\n");
-    is_int(fourlw_cap_keep(&cap, mark), 1, "an item that ends exactly at the cap stays");
-    mark = sb.len;
-    corral_strbuf_puts(&sb, "i\n");
-    is_int(fourlw_cap_keep(&cap, mark), 0, "an item past the cap is refused");
+    is_int(item(&cap, "abcd\n"), 1, "an item within the cap stays");
+    is_int(item(&cap, "efgh\n"), 1, "an item that ends exactly at the cap stays");
+    is_int(item(&cap, "i\n"), 0, "an item past the cap is refused");
     is_str(sb.data, "abcd\nefgh\n", "and taken back");
     ok(cap.truncated, "the answer is marked truncated");
-    corral_strbuf_puts(&sb, "\n");
-    is_int(fourlw_cap_keep(&cap, sb.len - 1), 0, "after a truncation nothing more is kept");
+    is_int(item(&cap, "\n"), 0, "after a truncation nothing more is kept");
     is_str(sb.data, "abcd\nefgh\n", "not even what was written after it");
     corral_strbuf_puts(&sb, "closing\n");
     fourlw_cap_finish_text(&cap, "S");
