@@ -150,6 +150,18 @@ static int item(FourlwCap *cap, const char *s)
     return fourlw_cap_keep(cap, mark);
 }
 
+/* text written in one go into an answer capped at max, then finished */
+static const char *finished(size_t max, const char *text)
+{
+    static CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    FourlwCap cap;
+    corral_strbuf_reset(&sb);
+    fourlw_cap_init(&cap, &sb, max);
+    corral_strbuf_puts(&sb, text);
+    fourlw_cap_finish_text(&cap, "S");
+    return sb.data;
+}
+
 static void test_cap(void)
 {
     CorralStrbuf sb = CORRAL_STRBUF_INIT;
@@ -167,26 +179,17 @@ static void test_cap(void)
     is_str(sb.data, "abcd\nefgh\n*** truncated: the answer reached S (10 bytes); raise it to see everything\n",
            "finish: cut where the walk stopped, then the truncation line");
 
-    /* An answer written in one go: cut after its last complete line. */
-    corral_strbuf_reset(&sb);
-    fourlw_cap_init(&cap, &sb, 12);
-    corral_strbuf_puts(&sb, "line one\nline two\nline three\n");
-    fourlw_cap_finish_text(&cap, "S");
-    is_str(sb.data, "line one\n*** truncated: the answer reached S (12 bytes); raise it to see everything\n",
+    /* An answer written in one go: cut after its last complete line.
+     * Within the cap, or without one (max 0): untouched. */
+    is_str(finished(12, "line one\nline two\nline three\n"),
+           "line one\n*** truncated: the answer reached S (12 bytes); raise it to see everything\n",
            "finish: a long answer keeps its complete lines within the cap");
-
-    /* Within the cap, or without one: untouched. */
-    corral_strbuf_reset(&sb);
-    fourlw_cap_init(&cap, &sb, 100);
-    corral_strbuf_puts(&sb, "short\n");
-    fourlw_cap_finish_text(&cap, "S");
-    is_str(sb.data, "short\n", "an answer within the cap is untouched");
+    is_str(finished(100, "short\n"), "short\n", "an answer within the cap is untouched");
+    is_str(finished(0, "no cap at all\n"), "no cap at all\n", "max 0: no cap, untouched");
     corral_strbuf_reset(&sb);
     fourlw_cap_init(&cap, &sb, 0);
-    corral_strbuf_puts(&sb, "no cap at all\n");
-    is_int(fourlw_cap_keep(&cap, 0), 1, "max 0: no cap");
-    fourlw_cap_finish_text(&cap, "S");
-    is_str(sb.data, "no cap at all\n", "max 0: untouched");
+    corral_strbuf_puts(&sb, "no cap\n");
+    is_int(fourlw_cap_keep(&cap, 0), 1, "max 0: every item stays");
     corral_strbuf_free(&sb);
 }
 

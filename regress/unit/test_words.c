@@ -11,15 +11,7 @@
 #include "corral/server.h"
 #include "tap.h"
 
-static int lowercase4(const char *w)
-{
-    if (!w || strlen(w) != 4)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        if (w[i] < 'a' || w[i] > 'z')
-            return 0;
-    return 1;
-}
+static int lowercase4(const char *w) { return w && strlen(w) == 4 && strspn(w, "abcdefghijklmnopqrstuvwxyz") == 4; }
 
 /* The words having flag, in table order, space-separated. */
 static const char *words_with(uint32_t flag)

@@ -233,17 +233,24 @@ static void word_wchs(Text *t)
                          (ll)t->v->watching_sessions, (ll)t->v->watch_paths, (ll)t->v->info.watch_count);
 }
 
+/* "0xSESSION" and suffix when the session's group opens, then "\tPATH":
+ * one item (wchc, and the ephemeral nodes of dump). */
+static int session_path(FourlwCap *cap, const char *suffix, int first, int64_t session, const char *path, size_t len)
+{
+    size_t mark = cap->out->len;
+    if (first)
+        corral_strbuf_printf(cap->out, "0x%llx%s\n", (ull)session, suffix);
+    corral_strbuf_puts(cap->out, "\t");
+    corral_strbuf_append(cap->out, path, len);
+    corral_strbuf_puts(cap->out, "\n");
+    return !fourlw_cap_keep(cap, mark);
+}
+
 /* WatchManager.dumpWatches(pw, false): "0xSESSION" then "\tPATH" lines. */
 static int watch_by_session(void *ctx, int first, int64_t session, const char *path, size_t len)
 {
     Text *t = ctx;
-    size_t mark = t->out->len;
-    if (first)
-        corral_strbuf_printf(t->out, "0x%llx\n", (ull)session);
-    corral_strbuf_puts(t->out, "\t");
-    corral_strbuf_append(t->out, path, len);
-    corral_strbuf_puts(t->out, "\n");
-    return !kept(t, mark);
+    return session_path(&t->cap, "", first, session, path, len);
 }
 
 /* WatchManager.dumpWatches(pw, true): "PATH" then "\t0xSESSION" lines. */
@@ -292,14 +299,7 @@ static void word_hash(Text *t)
  * then "\tPATH"; each path is an item of a part gathered apart. */
 static int eph_line(void *ctx, int first, int64_t session, const char *path, size_t len)
 {
-    FourlwCap *cap = ctx;
-    size_t mark = cap->out->len;
-    if (first)
-        corral_strbuf_printf(cap->out, "0x%llx:\n", (ull)session);
-    corral_strbuf_puts(cap->out, "\t");
-    corral_strbuf_append(cap->out, path, len);
-    corral_strbuf_puts(cap->out, "\n");
-    return !fourlw_cap_keep(cap, mark);
+    return session_path(ctx, ":", first, session, path, len);
 }
 
 /* ZooKeeperServer.dumpEphemerals: the count of sessions comes first, so
