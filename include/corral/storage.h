@@ -43,8 +43,8 @@ typedef struct CorralStorageEnv {
     /* Called on the loop thread when the backend foresees that it will run
      * out of space (why != NULL: e.g. the next WAL segment cannot be
      * preallocated, ENOSPC) and again when it has room again (why == NULL).
-     * While out of space the core refuses new client writes (ZooKeeper's
-     * Throttled error) and keeps serving reads, so the backend must keep
+     * While out of space the core refuses new client writes (NotReadOnly,
+     * as a read-only ZooKeeper does) and keeps serving reads, so the backend must keep
      * enough room in reserve for what the core already handed it.  May be
      * NULL-checked by the backend: an older core leaves it NULL. */
     void (*space)(void *ctx, const char *why);
