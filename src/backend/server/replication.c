@@ -310,9 +310,8 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
     complete_head(rc);
     return;
 broken:
-    corral_log(CORRAL_LOG_FATAL, "replication", "cannot apply the committed txn 0x%llx; exiting",
+    corral_fatal("replication", "cannot apply the committed txn 0x%llx; exiting",
                (unsigned long long)zxid);
-    _exit(1);
 }
 
 static void try_complete_syncs(void);
@@ -336,8 +335,7 @@ int zab_host_log(const ZabTxn *t, size_t n)
     int rc = srv.storage->append(srv.store, recs, n, err, sizeof err);
     free(recs);
     if (rc < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "storage append failed: %s; exiting", err);
-        _exit(1);
+        corral_fatal("replication", "storage append failed: %s; exiting", err);
     }
     return 0;
 }
@@ -353,9 +351,8 @@ static int storage_truncate(int64_t zxid)
     }
     char err[256] = "";
     if (srv.storage->truncate(srv.store, zxid, err, sizeof err) < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "storage truncate to 0x%llx failed: %s; exiting",
+        corral_fatal("replication", "storage truncate to 0x%llx failed: %s; exiting",
                    (unsigned long long)zxid, err);
-        _exit(1);
     }
     return 0;
 }
@@ -383,8 +380,7 @@ int zab_host_reload(int64_t zxid)
     drop_clients(NULL);
     server_reset_state();
     if (server_reopen_storage() < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "cannot reopen the storage after truncating it; exiting");
-        _exit(1);
+        corral_fatal("replication", "cannot reopen the storage after truncating it; exiting");
     }
     corral_log(CORRAL_LOG_INFO, "replication", "state rebuilt from storage up to 0x%llx (TRUNC to 0x%llx)",
                (unsigned long long)srv.last_zxid, (unsigned long long)zxid);
@@ -435,8 +431,7 @@ static void snapshot_join(void)
     ssize_t r = read(snapjob.efd, &v, sizeof v);
     (void)r;
     if (!snapjob.ok) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "storing the leader's snapshot failed: %s; exiting", snapjob.err);
-        _exit(1);
+        corral_fatal("replication", "storing the leader's snapshot failed: %s; exiting", snapjob.err);
     }
     corral_log(CORRAL_LOG_INFO, "replication", "the leader's snapshot at 0x%llx is stored",
                (unsigned long long)snapjob.zxid);
@@ -470,8 +465,7 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
             if (snapjob.efd < 0) {
                 snapjob.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
                 if (snapjob.efd < 0 || el_watch(snapjob.efd, CORRAL_EV_READ, snapshot_stored_event, NULL) < 0) {
-                    corral_log(CORRAL_LOG_FATAL, "replication", "cannot create an eventfd; exiting");
-                    _exit(1);
+                    corral_fatal("replication", "cannot create an eventfd; exiting");
                 }
             }
             snapjob.zxid = zxid;
@@ -480,8 +474,7 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
             memcpy(snapjob.data, data, len);
             snapjob.ok = 0;
             if (pthread_create(&snapjob.thread, NULL, snapshot_store_thread, NULL) != 0) {
-                corral_log(CORRAL_LOG_FATAL, "replication", "cannot start a thread to store the snapshot; exiting");
-                _exit(1);
+                corral_fatal("replication", "cannot start a thread to store the snapshot; exiting");
             }
             snapjob.running = 1;
             return 1;
@@ -742,10 +735,8 @@ static void start_sync(ClientConn *cc, ReplClient *rc, const RequestHeader *h, R
 void replication_logged(const WBuf *txn, int64_t zxid)
 {
     if (zab_propose(zxid, txn->data, txn->len) < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication",
-                   "a txn (0x%llx) was made while this member is not an established leader; exiting",
+        corral_fatal("replication", "a txn (0x%llx) was made while this member is not an established leader; exiting",
                    (unsigned long long)zxid);
-        _exit(1);
     }
 }
 

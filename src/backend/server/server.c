@@ -119,8 +119,7 @@ static void on_storage_failed(void *ctx, const char *why)
 {
     /* Nothing after the failure may be acknowledged: stop at once.  The
      * on-disk state is the truth; recovery starts from it. */
-    corral_log(CORRAL_LOG_FATAL, "server", "storage failed: %s; exiting without acknowledging pending writes", why);
-    _exit(CORRAL_EXIT_RUNTIME);
+    corral_fatal("server", "storage failed: %s; exiting without acknowledging pending writes", why);
 }
 
 /* Storage foresees running out of space (why) or has room again (NULL). */

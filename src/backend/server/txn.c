@@ -9,9 +9,7 @@
  * only refuses what would corrupt the tree.
  */
 #include <string.h>
-#include <unistd.h>
 
-#include "module/module.h"
 #include "net/eventloop.h"
 #include "server/internal.h"
 
@@ -268,9 +266,8 @@ void txn_commit(const WBuf *txn, int64_t zxid, int64_t start_ms, Arena *a, TxnRe
     if (txn_apply(txn->data, txn->len, a, res ? res : &scratch) < 0) {
         /* Cannot happen for a txn this server just made; if it does, the
          * tree and the log disagree: stop before acknowledging anything. */
-        corral_log(CORRAL_LOG_FATAL, "server", "cannot apply the transaction just logged at zxid 0x%llx; exiting",
+        corral_fatal("server", "cannot apply the transaction just logged at zxid 0x%llx; exiting",
                    (unsigned long long)zxid);
-        _exit(CORRAL_EXIT_RUNTIME);
     }
 }
 
