@@ -81,10 +81,46 @@ typedef void (*CorralSessionFn)(void *ctx, int64_t session, int64_t timeout_ms);
 void corral_server_foreach_session(CorralSessionFn fn, void *ctx);
 void corral_server_session_ephemerals(int64_t session, CorralWatchFn fn, void *ctx);
 
+/* The same walks, for answers with a size cap: fn returns nonzero to stop
+ * the walk there (the answer is full), and the walk then returns nonzero.
+ * Nothing else differs from the functions above, which these implement. */
+typedef int (*CorralConnVisitFn)(void *ctx, const CorralConnInfo *c);
+typedef int (*CorralWatchVisitFn)(void *ctx, int64_t session, const char *path, size_t len);
+int corral_server_visit_conns(CorralConnVisitFn fn, void *ctx);
+int corral_server_visit_watches_by_session(CorralWatchVisitFn fn, void *ctx);
+int corral_server_visit_watches_by_path(CorralWatchVisitFn fn, void *ctx);
+int corral_server_visit_session_ephemerals(int64_t session, CorralWatchVisitFn fn, void *ctx);
+
 /* The configuration as ZooKeeper's `conf` prints it: key=value lines. */
 void corral_server_conf(void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 
 /* The core's tree digest (for the digest word), and the zxid it covers. */
 uint64_t corral_server_tree_digest(int64_t *zxid);
+
+/* ---- ZooKeeper's words: one table ----------------------------------------
+ * Every four-letter word of ZooKeeper 3.8 (FourLetterCommands) with the
+ * names of the matching AdminServer command (admin.Commands), in one table
+ * (src/backend/server/words.c): the core recognises the words on the client
+ * port with it, fourlw answers them as text and admin_http as JSON.  A
+ * module answers the entries it implements; the others are refused. */
+#define CORRAL_WORD_FOURLW        0x01u   /* a four-letter word (else an admin command only) */
+#define CORRAL_WORD_CHANGES_STATE 0x02u   /* resets or sets something (crst, srst, stmk) */
+#define CORRAL_WORD_4LW_ANY_STATE 0x04u   /* the word answers while the server is not serving */
+#define CORRAL_WORD_ADMIN_ANY_STATE 0x08u /* so does the admin command (CommandBase.serverRequired false) */
+
+typedef struct CorralZkWord {
+    uint32_t size;                /* sizeof(CorralZkWord) as the core was built */
+    const char *word;             /* four lowercase letters */
+    const char *names[4];         /* the AdminServer command's names, primary first,
+                                   * then NULLs; names[0] NULL: no admin command */
+    uint32_t flags;               /* CORRAL_WORD_* */
+    const char *description;      /* one line */
+} CorralZkWord;
+
+/* The i-th entry (from 0), NULL past the last one. */
+const CorralZkWord *corral_zk_word(size_t i);
+/* The entry whose word, or one of whose admin names, is name[0..len);
+ * NULL when there is none. */
+const CorralZkWord *corral_zk_word_find(const char *name, size_t len);
 
 #endif

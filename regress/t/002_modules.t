@@ -164,10 +164,7 @@ settings_error('module setting: not a bool', "\n    count: 1\n    verbose: loud\
 	'"verbose" must be true or false, not "loud"');
 settings_error('module setting: not a list', "\n    count: 1\n    tags: a\n", '8:11', '"tags" must be a list, not a scalar');
 settings_error('module settings are not a map', " [count]\n", '6:16', 'expected a map of settings, not a list');
-{
-	local $TODO = 'corral_config_apply loses the position of a null map ("(none):0:0: ...")';
-	settings_error('module settings are null but a key is required', "\n", '6:15', 'missing required key "count"');
-}
+settings_error('module settings are null but a key is required', "\n", '6:15', 'missing required key "count"');
 
 # ---- a good module -----------------------------------------------------------------
 {

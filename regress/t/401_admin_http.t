@@ -239,6 +239,13 @@ for my $w (sort keys %expect)
 	my @missing = grep { !exists $m->{ substr($_, 3) } } grep { !/^zk_(version|server_state)$/ } keys %word;
 	is_deeply(\@missing, [], 'mntr: every key of the mntr word, without zk_');
 	is($m->{znode_count}, $word{zk_znode_count}, 'mntr: the same values as the word');
+	# The word and the command render one view: the same keys, in the same order.
+	my @word_keys = map { /^zk_([^\t]+)\t/ ? $1 : () } split /\n/, $node->fourlw('mntr');
+	my @json_keys = grep { $_ ne 'command' && $_ ne 'error' } @{ $answer{mntr}{keys} };
+	is_deeply(\@json_keys, \@word_keys, 'mntr: the keys of the word, in its order');
+	my @envi_word = map { /^([^=]+)=/ ? $1 : () } split /\n/, $node->fourlw('envi');
+	my @envi_json = grep { $_ ne 'command' && $_ ne 'error' } @{ $answer{envi}{keys} };
+	is_deeply(\@envi_json, \@envi_word, 'envi: the lines of the word, in its order');
 	my $h = $answer{hash}{json}{digests};
 	is(ref $h, 'ARRAY', 'hash: digests is a list');
 	my ($wz, $wd) = ($node->fourlw('hash') // '') =~ /^([0-9a-f]+): (-?\d+)$/m;

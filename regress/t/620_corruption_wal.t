@@ -25,97 +25,14 @@ use JSON::PP;
 use Test::More;
 use Corral::Test::Cluster;
 use Corral::Test::Utils;
+use Corral::Test::Storage;
 use Corral::Test::ZooKeeper qw(python3 have_kazoo);
 
 plan skip_all => 'python3-kazoo is not installed' unless have_kazoo();
 plan skip_all => 'the storage_file module is not built'
   unless -e Corral::Test::Cluster->new('probe')->modules_dir . '/storage_file.so';
 
-my $tmp  = File::Temp::tempdir(test_name() . '_XXXX', DIR => tmp_check_dir(), CLEANUP => 1);
 my $json = JSON::PP->new->utf8;
-my $ctl;
-
-# create COUNT nodes /c/PREFIXnnnn of SIZE bytes, one at a time (each its own
-# write unit: acknowledged before the next is sent); or list /c.
-write_file("$tmp/c.py", <<'EOP');
-import sys, logging
-logging.disable(logging.CRITICAL)
-from kazoo.client import KazooClient
-c = KazooClient(sys.argv[1], timeout=10); c.start(10)
-if sys.argv[2] == 'create':
-    prefix, count, size = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-    c.ensure_path('/c')
-    for i in range(count):
-        p = '/c/%s%04d' % (prefix, i)
-        c.create(p, (p * (size // len(p) + 1)).encode()[:size])
-else:
-    for ch in sorted(c.get_children('/c')):
-        d, st = c.get('/c/' + ch)
-        print(ch, len(d))
-c.stop()
-EOP
-
-sub fresh
-{
-	my ($name, %storage) = @_;
-	my $n = Corral::Test::Cluster->new($name);
-	$n->init(modules => { storage_file => {%storage} });
-	$ctl //= $n->build_dir . '/bin/corralctl';
-	return $n;
-}
-
-sub client
-{
-	my ($n, @args) = @_;
-	my ($rc, $out, $err) = run_command([ python3(), "$tmp/c.py", $n->address, @args ], timeout => 120);
-	die "c.py @args: $err" if $rc;
-	return $out;
-}
-
-# The znodes under /c, as "name size" lines.
-sub listing { return client($_[0], 'list'); }
-
-sub ctl { return run_command([ $ctl, @_ ], timeout => 60); }
-
-# Records of the WAL, from wal-dump --json.
-sub records
-{
-	my ($dir) = @_;
-	my ($rc, $out) = ctl('wal-dump', '--json', $dir);
-	return grep { $_->{kind} eq 'record' } map { $json->decode($_) } split /\n/, $out;
-}
-
-sub verify_json
-{
-	my ($dir) = @_;
-	my ($rc, $out) = ctl('verify', '--json', $dir);
-	return ($rc, $json->decode($out));
-}
-
-sub md5_of
-{
-	open(my $fh, '<:raw', $_[0]) or return '';
-	return Digest::MD5->new->addfile($fh)->hexdigest;
-}
-
-sub patch
-{
-	my ($file, $off, $bytes) = @_;
-	open(my $fh, '+<:raw', $file) or die "$file: $!";
-	sysseek($fh, $off, 0);
-	syswrite($fh, $bytes) == length $bytes or die "write $file: $!";
-	close $fh;
-}
-
-sub flip_byte
-{
-	my ($file, $off) = @_;
-	open(my $fh, '<:raw', $file) or die "$file: $!";
-	sysseek($fh, $off, 0);
-	sysread($fh, my $b, 1);
-	close $fh;
-	patch($file, $off, chr(ord($b) ^ 0xff));
-}
 
 # Expected listing of /c from the records that created nodes up to zxid Z.
 sub expected_listing
@@ -132,13 +49,13 @@ sub expected_listing
 
 # ---- 1. a flipped byte in the middle of a segment ----------------------------
 {
-	my $n = fresh('flip');
+	my $n = storage_node('flip');
 	$n->start;
-	client($n, 'create', 'n', 60, 100);
+	kazoo_c($n, 'create', 'n', 60, 100);
 	my $before = listing($n);
 	is($n->stop, 0, 'flip: clean stop');
 	my $dir  = $n->data_dir;
-	my @recs = records($dir);
+	my @recs = wal_records($dir);
 	my ($k)  = grep { ($recs[$_]{path} // '') eq '/c/n0030' } 0 .. $#recs;
 	my ($r, $prev, $next) = @recs[ $k, $k - 1, $k + 1 ];
 	my $seg = $r->{file};
@@ -187,12 +104,12 @@ sub expected_listing
 
 # ---- 2. a truncated tail, and garbage after the last record ----------------
 {
-	my $n = fresh('torn');
+	my $n = storage_node('torn');
 	$n->start;
-	client($n, 'create', 't', 40, 300);
+	kazoo_c($n, 'create', 't', 40, 300);
 	$n->kill9;
 	my $dir  = $n->data_dir;
-	my @recs = records($dir);
+	my @recs = wal_records($dir);
 	my ($last, $prev) = @recs[ -1, -2 ];
 	my $seg  = $last->{file};
 	my $cut  = $last->{offset} + 24 + int($last->{len} / 2);
@@ -226,9 +143,9 @@ sub expected_listing
 
 	# Garbage after the last record (a write that got no further than a few
 	# bytes of a header).
-	client($n, 'create', 'u', 5, 50);
+	kazoo_c($n, 'create', 'u', 5, 50);
 	$n->kill9;
-	@recs = records($dir);
+	@recs = wal_records($dir);
 	$last = $recs[-1];
 	my $end = $last->{offset} + 24 + $last->{len};
 	patch($last->{file}, $end, "\xab" x 10);
@@ -246,12 +163,12 @@ sub expected_listing
 
 # ---- 3. a missing segment in the middle ------------------------------------
 {
-	my $n = fresh('hole', segment_bytes => 1048576);
+	my $n = storage_node('hole', segment_bytes => 1048576);
 	$n->start;
-	client($n, 'create', 'h', 60, 50000);
+	kazoo_c($n, 'create', 'h', 60, 50000);
 	is($n->stop, 0, 'hole: clean stop');
 	my $dir  = $n->data_dir;
-	my @recs = records($dir);
+	my @recs = wal_records($dir);
 	my @segs = sort glob("$dir/wal/*.wal");
 	ok(@segs >= 3, 'hole: the WAL has ' . scalar(@segs) . ' segments');
 	my ($s1, $s2, $s3) = map { (split m{/}, $_)[-1] } @segs[ 0 .. 2 ];
@@ -300,9 +217,9 @@ sub expected_listing
 
 # ---- 4. the first segment missing, and no snapshot -------------------------
 {
-	my $n = fresh('nofirst', segment_bytes => 1048576);
+	my $n = storage_node('nofirst', segment_bytes => 1048576);
 	$n->start;
-	client($n, 'create', 'f', 30, 50000);
+	kazoo_c($n, 'create', 'f', 30, 50000);
 	is($n->stop, 0, 'nofirst: clean stop');
 	my $dir  = $n->data_dir;
 	my @segs = sort glob("$dir/wal/*.wal");
@@ -330,12 +247,12 @@ sub expected_listing
 
 # ---- 5. accept_truncation under a newer snapshot, then that snapshot lost --
 {
-	my $n = fresh('under', snapshot_every_txns => 20);
+	my $n = storage_node('under', snapshot_every_txns => 20);
 	$n->start;
 	for my $b (1 .. 3)
 	{
 		my %had = map { $_ => 1 } glob($n->data_dir . '/snapshot.*.zst');
-		client($n, 'create', "u$b-", 25, 100);
+		kazoo_c($n, 'create', "u$b-", 25, 100);
 		ok(wait_until(sub { grep { !$had{$_} } glob($n->data_dir . '/snapshot.*.zst') }, 60),
 			"under: a new snapshot after batch $b");
 	}
@@ -346,7 +263,7 @@ sub expected_listing
 	my ($older) = $snaps[-2] =~ /snapshot\.([0-9a-f]{16})\.zst$/;
 	my ($newer) = $snaps[-1] =~ /snapshot\.([0-9a-f]{16})\.zst$/;
 	# damage a record between the two newest snapshots
-	my @recs = records($dir);
+	my @recs = wal_records($dir);
 	my ($r) = grep { hex($_->{zxid}) == hex($older) + 2 } @recs;
 	ok($r && hex($r->{zxid}) < hex($newer), "under: damaging zxid $r->{zxid}, covered by the snapshot at 0x$newer");
 	flip_byte($r->{file}, $r->{offset} + 24 + int($r->{len} / 2));
@@ -354,7 +271,7 @@ sub expected_listing
 
 	$n->init(modules => { storage_file => { snapshot_every_txns => 20, accept_truncation => 'true' } });
 	$n->start;
-	client($n, 'create', 'late-', 5, 100);
+	kazoo_c($n, 'create', 'late-', 5, 100);
 	my $before = listing($n);
 	is($n->stop, 0, 'under: accepted, 5 more writes, clean stop');
 	my ($rc, $v) = verify_json($dir);

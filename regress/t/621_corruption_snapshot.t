@@ -20,86 +20,14 @@ use JSON::PP;
 use Test::More;
 use Corral::Test::Cluster;
 use Corral::Test::Utils;
+use Corral::Test::Storage;
 use Corral::Test::ZooKeeper qw(python3 have_kazoo);
 
 plan skip_all => 'python3-kazoo is not installed' unless have_kazoo();
 plan skip_all => 'the storage_file module is not built'
   unless -e Corral::Test::Cluster->new('probe')->modules_dir . '/storage_file.so';
 
-my $tmp  = File::Temp::tempdir(test_name() . '_XXXX', DIR => tmp_check_dir(), CLEANUP => 1);
 my $json = JSON::PP->new->utf8;
-my $ctl;
-
-write_file("$tmp/c.py", <<'EOP');
-import sys, logging
-logging.disable(logging.CRITICAL)
-from kazoo.client import KazooClient
-c = KazooClient(sys.argv[1], timeout=10); c.start(10)
-if sys.argv[2] == 'create':
-    prefix, count, size = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-    c.ensure_path('/c')
-    for i in range(count):
-        p = '/c/%s%04d' % (prefix, i)
-        c.create(p, (p * (size // len(p) + 1)).encode()[:size])
-else:
-    for ch in sorted(c.get_children('/c')):
-        d, st = c.get('/c/' + ch)
-        print(ch, len(d))
-c.stop()
-EOP
-
-sub fresh
-{
-	my ($name, %storage) = @_;
-	my $n = Corral::Test::Cluster->new($name);
-	$n->init(modules => { storage_file => {%storage} });
-	$ctl //= $n->build_dir . '/bin/corralctl';
-	return $n;
-}
-
-sub client
-{
-	my ($n, @args) = @_;
-	my ($rc, $out, $err) = run_command([ python3(), "$tmp/c.py", $n->address, @args ], timeout => 120);
-	die "c.py @args: $err" if $rc;
-	return $out;
-}
-
-sub listing { return client($_[0], 'list'); }
-
-sub ctl { return run_command([ $ctl, @_ ], timeout => 60); }
-
-sub verify_json
-{
-	my ($dir) = @_;
-	my ($rc, $out) = ctl('verify', '--json', $dir);
-	return ($rc, $json->decode($out));
-}
-
-sub patch
-{
-	my ($file, $off, $bytes) = @_;
-	open(my $fh, '+<:raw', $file) or die "$file: $!";
-	sysseek($fh, $off, 0);
-	syswrite($fh, $bytes) == length $bytes or die "write $file: $!";
-	close $fh;
-}
-
-sub flip_byte
-{
-	my ($file, $off) = @_;
-	open(my $fh, '<:raw', $file) or die "$file: $!";
-	sysseek($fh, $off, 0);
-	sysread($fh, my $b, 1);
-	close $fh;
-	patch($file, $off, chr(ord($b) ^ 0xff));
-}
-
-sub md5_of
-{
-	open(my $fh, '<:raw', $_[0]) or return '';
-	return Digest::MD5->new->addfile($fh)->hexdigest;
-}
 
 sub snaps { return sort glob("$_[0]/snapshot.*.zst"); }
 
@@ -113,7 +41,7 @@ sub load_with_snapshots
 	for my $b (1 .. $batches)
 	{
 		my %had = map { $_ => 1 } snaps($n->data_dir);
-		client($n, 'create', "$prefix$b-", $per, $size);
+		kazoo_c($n, 'create', "$prefix$b-", $per, $size);
 		ok(wait_until(sub { grep { !$had{$_} } snaps($n->data_dir) }, 60),
 			$n->name . ": a new snapshot after batch $b");
 	}
@@ -145,7 +73,7 @@ sub predicted
 sub newest_damaged
 {
 	my ($label, $how, $reason_re) = @_;
-	my $n = fresh($label, snapshot_every_txns => 20);
+	my $n = storage_node($label, snapshot_every_txns => 20);
 	$n->start;
 	load_with_snapshots($n, 's', 4, 25, 200);
 	my $before = listing($n);
@@ -200,7 +128,7 @@ newest_damaged('truncated', sub {
 
 # ---- 3. every snapshot damaged; the WAL reaches back to the start ----------
 {
-	my $n = fresh('walonly', snapshot_every_txns => 20);
+	my $n = storage_node('walonly', snapshot_every_txns => 20);
 	$n->start;
 	load_with_snapshots($n, 'w', 4, 25, 200);
 	my $before = listing($n);
@@ -230,7 +158,7 @@ newest_damaged('truncated', sub {
 
 # ---- 4. every snapshot damaged; retention removed the first segments -------
 {
-	my $n = fresh('nosnap', snapshot_every_txns => 20, keep_snapshots => 2, segment_bytes => 1048576);
+	my $n = storage_node('nosnap', snapshot_every_txns => 20, keep_snapshots => 2, segment_bytes => 1048576);
 	$n->start;
 	load_with_snapshots($n, 'r', 4, 25, 50000);
 	is($n->stop, 0, 'nosnap: clean stop');

@@ -106,7 +106,9 @@ static void test_dates_and_expiry(void)
     is_int(fourlw_round_next(777, 0), 777, "round_next without interval");
 
     CorralStrbuf sb = CORRAL_STRBUF_INIT;
-    fourlw_dump_expiry(&sb, NULL, 0);
+    FourlwCap cap;
+    fourlw_cap_init(&cap, &sb, 0);
+    fourlw_dump_expiry(&cap, NULL, 0);
     is_str(sb.data, "Sets (0)/(0):\n", "empty expiry queue, as the fixture");
     corral_strbuf_reset(&sb);
     FourlwExpiry e[] = {
@@ -114,7 +116,7 @@ static void test_dates_and_expiry(void)
         {1795326160000LL, "0x1", 0},
         {1795326170000LL, "0x3", 0},
     };
-    fourlw_dump_expiry(&sb, e, 3);
+    is_int(fourlw_dump_expiry(&cap, e, 3), 1, "an uncapped dump runs to its end");
     is_str(sb.data,
            "Sets (2)/(3):\n"
            "1 expire at Sun Nov 22 05:42:40 UTC 2026:\n"
@@ -123,6 +125,71 @@ static void test_dates_and_expiry(void)
            "\t0x2\n"
            "\t0x3\n",
            "buckets ascending, elements in input order");
+
+    /* With a cap of 70 bytes: the header (14) and the first bucket line
+     * (42) fit, its element (5) too; the second bucket line does not. */
+    corral_strbuf_reset(&sb);
+    fourlw_cap_init(&cap, &sb, 70);
+    is_int(fourlw_dump_expiry(&cap, e, 3), 0, "a capped dump says it stopped");
+    is_str(sb.data, "Sets (2)/(3):\n1 expire at Sun Nov 22 05:42:40 UTC 2026:\n\t0x1\n",
+           "a capped dump keeps whole lines only");
+    fourlw_cap_finish_text(&cap, "modules.fourlw.max_answer_bytes");
+    is_str(sb.data,
+           "Sets (2)/(3):\n1 expire at Sun Nov 22 05:42:40 UTC 2026:\n\t0x1\n"
+           "*** truncated: the answer reached modules.fourlw.max_answer_bytes (70 bytes); raise it to see "
+           "everything\n",
+           "and ends with the truncation line naming the setting");
+    corral_strbuf_free(&sb);
+}
+
+/* Appends one item and asks the cap whether it stays. */
+static int item(FourlwCap *cap, const char *s)
+{
+    size_t mark = cap->out->len;
+    corral_strbuf_puts(cap->out, s);
+    return fourlw_cap_keep(cap, mark);
+}
+
+/* text written in one go into an answer capped at max, then finished */
+static const char *finished(size_t max, const char *text)
+{
+    static CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    FourlwCap cap;
+    corral_strbuf_reset(&sb);
+    fourlw_cap_init(&cap, &sb, max);
+    corral_strbuf_puts(&sb, text);
+    fourlw_cap_finish_text(&cap, "S");
+    return sb.data;
+}
+
+static void test_cap(void)
+{
+    CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    FourlwCap cap;
+    fourlw_cap_init(&cap, &sb, 10);
+    is_int(item(&cap, "abcd\n"), 1, "an item within the cap stays");
+    is_int(item(&cap, "efgh\n"), 1, "an item that ends exactly at the cap stays");
+    is_int(item(&cap, "i\n"), 0, "an item past the cap is refused");
+    is_str(sb.data, "abcd\nefgh\n", "and taken back");
+    ok(cap.truncated, "the answer is marked truncated");
+    is_int(item(&cap, "\n"), 0, "after a truncation nothing more is kept");
+    is_str(sb.data, "abcd\nefgh\n", "not even what was written after it");
+    corral_strbuf_puts(&sb, "closing\n");
+    fourlw_cap_finish_text(&cap, "S");
+    is_str(sb.data, "abcd\nefgh\n*** truncated: the answer reached S (10 bytes); raise it to see everything\n",
+           "finish: cut where the walk stopped, then the truncation line");
+
+    /* An answer written in one go: cut after its last complete line.
+     * Within the cap, or without one (max 0): untouched. */
+    is_str(finished(12, "line one\nline two\nline three\n"),
+           "line one\n*** truncated: the answer reached S (12 bytes); raise it to see everything\n",
+           "finish: a long answer keeps its complete lines within the cap");
+    is_str(finished(100, "short\n"), "short\n", "an answer within the cap is untouched");
+    is_str(finished(0, "no cap at all\n"), "no cap at all\n", "max 0: no cap, untouched");
+    corral_strbuf_reset(&sb);
+    fourlw_cap_init(&cap, &sb, 0);
+    corral_strbuf_puts(&sb, "no cap\n");
+    is_int(fourlw_cap_keep(&cap, 0), 1, "max 0: every item stays");
     corral_strbuf_free(&sb);
 }
 
@@ -203,5 +270,6 @@ int main(void)
     test_dates_and_expiry();
     test_words_and_keys();
     test_dir_size();
+    test_cap();
     return done_testing();
 }

@@ -18,8 +18,12 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,6 +98,19 @@ static void cb_failed(void *ctx, const char *why)
 
 static void cb_request_snapshot(void *ctx) { T.snapreq++; }
 
+/* What `space` said last (not cleared by reset_t: recovery reports it). */
+static struct {
+    int calls, low;
+    char why[512];
+} SP;
+
+static void cb_space(void *ctx, const char *why)
+{
+    SP.calls++;
+    SP.low = why != NULL;
+    snprintf(SP.why, sizeof SP.why, "%s", why ? why : "");
+}
+
 static int64_t on_timeout(void *arg)
 {
     *(int *)arg = 1;
@@ -116,6 +133,34 @@ static int wait_durable(int64_t z)
     return T.last >= z;
 }
 
+static int (*until_fn)(void);
+
+static int64_t until_tick(void *arg)
+{
+    if (until_fn && until_fn()) {
+        el_stop();
+        return -1;
+    }
+    return 20;
+}
+
+/* Runs the loop until fn() holds (checked every 20 ms) or ms passed;
+ * returns fn(). */
+static int run_until(int (*fn)(void), int64_t ms)
+{
+    if (fn && fn())
+        return 1;
+    until_fn = fn;
+    int timed_out = 0;
+    uint64_t t = el_add_timer(ms, on_timeout, &timed_out);
+    uint64_t k = el_add_timer(20, until_tick, NULL);
+    el_run();
+    el_cancel_timer(t);
+    el_cancel_timer(k);
+    until_fn = NULL;
+    return fn ? fn() : 0;
+}
+
 static void reset_t(int64_t last)
 {
     memset(&T, 0, sizeof T);
@@ -124,7 +169,7 @@ static void reset_t(int64_t last)
 
 static CorralStorageEnv env_for(const char *dir)
 {
-    return (CorralStorageEnv){dir, cb_durable, cb_failed, cb_request_snapshot, NULL, NULL};
+    return (CorralStorageEnv){dir, cb_durable, cb_failed, cb_request_snapshot, NULL, cb_space};
 }
 
 /* ---- records and snapshots the test can recognise ------------------------- */
@@ -1026,7 +1071,9 @@ static void test_leftovers(void)
     capture_end();
     ok(w == (ssize_t)sizeof hdr && h && g.n == 100 && g.bad == 0, "an empty last segment and .tmp files: recovery fine");
     is_int(count_suffix(wal, ".wal"), 1, "the empty segment was removed");
-    is_int(count_suffix(dir, ".tmp") + count_suffix(wal, ".tmp"), 0, ".tmp leftovers removed");
+    snprintf(p, sizeof p, "%s/spare.tmp", wal);
+    ok(count_suffix(dir, ".tmp") + count_suffix(wal, ".tmp") == 1 && access(p, F_OK) == 0,
+       ".tmp leftovers removed, the spare segment kept");
     if (h) {
         ok(append_units(st, h, 101, 150, 50) == 0, "append after that");
         st->close(h);
@@ -1062,6 +1109,256 @@ static void test_header_mismatch(void)
        "first record and header disagree: recovery refuses");
     if (h)
         st->close(h);
+}
+
+/* ---- tests: the spare segment and a full disk ------------------------------ */
+
+static int file_info(const char *path, struct stat *st) { return stat(path, st); }
+
+/* The next segment is prepared ahead (wal/spare.tmp, preallocated) and is
+ * the very file the next segment becomes. */
+static void test_spare(void)
+{
+    char dir[PATH_MAX], wal[PATH_MAX], spare[PATH_MAX], p[PATH_MAX];
+    Got g;
+    mkdir_case(dir, sizeof dir, "spare");
+    snprintf(wal, sizeof wal, "%s/wal", dir);
+    snprintf(spare, sizeof spare, "%s/spare.tmp", wal);
+    rec_base = 3000;
+    const CorralStorage *st = sf("{segment_bytes: 1048576, snapshot_every_txns: 0}");
+    if (!st)
+        return;
+    memset(&SP, 0, sizeof SP);
+    void *h = open_recover(st, dir, &g);
+    if (!h)
+        return;
+    struct stat s0, s1, s2;
+    ok(file_info(spare, &s0) == 0 && s0.st_size == 1048576 && (int64_t)s0.st_blocks * 512 >= 1048576,
+       "open prepares wal/spare.tmp, preallocated to segment_bytes");
+    ok(SP.calls == 1 && !SP.low, "recovery reports room (space(NULL)) once");
+    ok(append_units(st, h, 1, 100, 50) == 0, "first records");
+    ok(nth_file(wal, ".wal", 0, p, sizeof p) == 0 && file_info(p, &s1) == 0 && s1.st_ino == s0.st_ino,
+       "the first segment is the former spare (same inode)");
+    ok(file_info(spare, &s2) == 0 && s2.st_ino != s0.st_ino && s2.st_size == 1048576,
+       "a new spare is prepared once the spare is in use");
+    ok(append_units(st, h, 101, 800, 100) == 0 && count_suffix(wal, ".wal") >= 3, "roll over to more segments");
+    ok(file_info(spare, &s0) == 0 && s0.st_size == 1048576, "a spare is always ready");
+    is_int(counter("wal_space_low"), 0, "wal_space_low is 0");
+    st->close(h);
+    capture_start();
+    h = open_recover(st, dir, &g);
+    const char *log = capture_end();
+    ok(h && g.n == 800 && g.bad == 0, "recovery across segments made from spares");
+    ok(!strstr(log, "spare.tmp"), "recovery keeps the spare without a word");
+    if (h)
+        st->close(h);
+
+    /* A segment that cannot be preallocated at all (here: beyond the file
+     * size limit) is refused at open, not at the first write. */
+    mkdir_case(dir, sizeof dir, "spare_refused");
+    struct rlimit old, small;
+    getrlimit(RLIMIT_FSIZE, &old);
+    small = old;
+    small.rlim_cur = 512 * 1024;
+    signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &small);
+    char err[1024] = "";
+    CorralStorageEnv env = env_for(dir);
+    h = st->open(st->arg, &env, err, sizeof err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_DFL);
+    diag("%s", err);
+    ok(!h && contains(err, "WAL segments of 1048576 bytes cannot be preallocated in") &&
+           contains(err, "the file size limit of this process (ulimit -f, RLIMIT_FSIZE) is 524288 bytes"),
+       "a segment size above the file size limit: open refuses (before fallocate could raise SIGXFSZ)");
+    if (h)
+        st->close(h);
+    /* Any other error preparing the spare (here: EISDIR) is no lack of
+     * space: open refuses too. */
+    snprintf(p, sizeof p, "%s/wal", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/wal/spare.tmp", dir);
+    mkdir(p, 0755);
+    err[0] = '\0';
+    h = st->open(st->arg, &env, err, sizeof err);
+    diag("%s", err);
+    ok(!h && contains(err, "cannot be preallocated in") && contains(err, "spare.tmp: Is a directory"),
+       "an error other than ENOSPC preparing the spare: open refuses with it");
+    if (h)
+        st->close(h);
+    rmdir(p);
+    rec_base = 16;
+}
+
+static int tmpfs_ok;
+static char tmpfs_why[256] = "not tried";
+
+/* A private mount namespace, so that the test's tmpfs is nobody else's and
+ * goes away with the process.  Must run before any thread exists. */
+static void tmpfs_setup(void)
+{
+    if (geteuid() != 0) {
+        snprintf(tmpfs_why, sizeof tmpfs_why, "not root: no tmpfs to fill");
+        return;
+    }
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        snprintf(tmpfs_why, sizeof tmpfs_why, "no private mount namespace: %s", strerror(errno));
+        return;
+    }
+    tmpfs_ok = 1;
+}
+
+/* Takes every free byte of the file system of `path` into that file. */
+static long long fill_disk(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0)
+        return -1;
+    static char chunk[65536];
+    memset(chunk, 'f', sizeof chunk);
+    long long n = 0;
+    for (size_t sz = sizeof chunk; sz >= 512; sz /= 2) {
+        ssize_t w;
+        while ((w = write(fd, chunk, sz)) > 0)
+            n += w;
+    }
+    close(fd);
+    return n;
+}
+
+static int space_is_low(void) { return SP.low; }
+static int space_is_back(void) { return !SP.low; }
+static int never(void) { return 0; }
+
+static void test_disk_full(void)
+{
+    const int ntests = 24;
+    char mnt[PATH_MAX], dir[PATH_MAX], wal[PATH_MAX], filler[PATH_MAX], p[PATH_MAX], err[1024];
+    snprintf(mnt, sizeof mnt, "%s/tmpfs", root);
+    mkdir(mnt, 0755);
+    if (tmpfs_ok && mount("tmpfs", mnt, "tmpfs", 0, "size=8m") < 0) {
+        snprintf(tmpfs_why, sizeof tmpfs_why, "cannot mount a tmpfs: %s", strerror(errno));
+        tmpfs_ok = 0;
+    }
+    if (!tmpfs_ok) {
+        for (int i = 0; i < ntests; i++)
+            printf("ok %d # skip disk full: %s\n", ++tap_run, tmpfs_why);
+        return;
+    }
+    int ran = tap_run;
+    Got g;
+    snprintf(dir, sizeof dir, "%s/data", mnt);
+    snprintf(wal, sizeof wal, "%s/wal", dir);
+    snprintf(filler, sizeof filler, "%s/filler", mnt);
+    rec_base = 3000;
+    const CorralStorage *st = sf("{segment_bytes: 1048576, snapshot_every_txns: 0}");
+    if (!st)
+        goto done;
+    memset(&SP, 0, sizeof SP);
+    void *h = open_recover(st, dir, &g);
+    if (!h)
+        goto done;
+    ok(fill_disk(filler) > 0, "a filler file takes every free byte of the 8 MiB tmpfs");
+
+    /* The spare becomes the first segment; no room for the next spare. */
+    capture_start();
+    int rc = append_units(st, h, 1, 100, 50);
+    int low = run_until(space_is_low, 5000);
+    const char *log = capture_end();
+    ok(rc == 0, "writes go on in the segment that was the spare");
+    ok(low && contains(SP.why, "spare.tmp") && contains(SP.why, "No space left on device") &&
+           contains(SP.why, "1048576 bytes"),
+       "space(why) is reported while the current segment still has room, naming the file, size and error");
+    ok(contains(log, "WARN [storage] out of space for the WAL: "), "and logged once as a WARN");
+    is_int(counter("wal_space_low"), 1, "wal_space_low is 1");
+
+    /* A snapshot without room is skipped; nothing is removed. */
+    SnapJob j = {st, h, 100, -1, ""};
+    pthread_t th;
+    pthread_create(&th, NULL, snap_thread, &j);
+    pthread_join(th, NULL);
+    ok(j.rc < 0 && contains(j.err, "skipped for lack of space") && contains(j.err, "the WAL still holds every"),
+       "a snapshot without room is skipped with a clear message");
+    is_int(count_suffix(dir, ".zst") + count_suffix(dir, ".tmp"), 0, "and leaves no file behind");
+
+    /* Past the end of the segment, with no spare: the writer waits. */
+    int64_t f0 = counter("wal_space_failures");
+    ok(append_range(st, h, 101, 500, err, sizeof err) == 0, "400 more records (more than the segment holds)");
+    run_until(never, 2500);
+    int64_t stuck = T.last;
+    ok(stuck >= 100 && stuck < 500, "what fits is durable, the rest waits");
+    diag("durable up to %lld of 500", (long long)stuck);
+    is_int(T.failed, 0, "no failure: the writer waits for room");
+    ok(counter("wal_space_failures") - f0 >= 2, "and retries (wal_space_failures counts the attempts)");
+    ok(append_range(st, h, 501, 510, err, sizeof err) == 0, "append still takes records while the writer waits");
+
+    /* Room again: the queued records go out, then a new spare. */
+    capture_start();
+    unlink(filler);
+    int back = wait_durable(510);
+    back = back && run_until(space_is_back, 5000);
+    log = capture_end();
+    ok(back && T.disorder == 0 && T.failed == 0, "room again: every queued record becomes durable, in order");
+    ok(contains(log, "INFO [storage] room for the WAL again"), "space(NULL) reported and logged");
+    is_int(counter("wal_space_low"), 0, "wal_space_low back to 0");
+    st->close(h);
+    h = open_recover(st, dir, &g);
+    ok(h && g.n == 510 && g.last == 510 && g.bad == 0, "recovery: records 1..510, intact");
+    if (!h)
+        goto done;
+
+    /* Closing while the writer waits for room: close does not hang, and
+     * recovery finds exactly what was durable. */
+    fill_disk(filler);
+    rc = append_range(st, h, 511, 1500, err, sizeof err);
+    run_until(never, 2500);
+    stuck = T.last;
+    ok(rc == 0 && stuck >= 510 && stuck < 1500, "disk full again: the writer waits with records queued");
+    capture_start();
+    st->close(h);
+    log = capture_end();
+    ok(contains(log, "closing without room for the WAL"), "close gives up on what it cannot write, and says so");
+    unlink(filler);
+    h = open_recover(st, dir, &g);
+    ok(h && g.last == stuck && g.bad == 0, "recovery: exactly what was durable");
+    diag("recovered up to %lld", (long long)g.last);
+    if (h)
+        st->close(h);
+
+    /* No room at startup: open and recovery work, space(why) is reported
+     * at once, and room coming back clears it. */
+    snprintf(p, sizeof p, "%s/spare.tmp", wal);
+    unlink(p);
+    fill_disk(filler);
+    memset(&SP, 0, sizeof SP);
+    int64_t want = stuck;
+    h = open_recover(st, dir, &g);
+    ok(h && g.last == want, "no room at startup: open and recovery still work");
+    ok(SP.low && contains(SP.why, "spare.tmp"), "space(why) is reported by recovery");
+    if (h) {
+        unlink(filler);
+        ok(run_until(space_is_back, 5000), "room again: space(NULL) without any write");
+        ok(append_units(st, h, want + 1, want + 10, 10) == 0, "and writes work");
+        st->close(h);
+    } else {
+        ok(0, "room again: space(NULL) without any write");
+        ok(0, "and writes work");
+    }
+
+    /* A segment size the file system cannot hold twice is refused at open. */
+    st = sf("{segment_bytes: 8388608}");
+    CorralStorageEnv env = env_for(dir);
+    h = st ? st->open(st->arg, &env, err, sizeof err) : NULL;
+    diag("%s", err);
+    ok(!h && contains(err, "do not fit on the file system") && contains(err, "8388608"),
+       "segment_bytes above half the file system: open refuses with a clear message");
+    if (h)
+        st->close(h);
+done:
+    while (tap_run < ran + ntests)
+        ok(0, "disk full test did not get this far");
+    rec_base = 16;
+    umount2(mnt, MNT_DETACH);
 }
 
 static void test_memory(void)
@@ -1120,6 +1417,7 @@ int main(void)
     }
     const char *tmp = getenv("TMPDIR");
     snprintf(root, sizeof root, "%s/corral-storage-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    tmpfs_setup();
     if (!mkdtemp(root)) {
         printf("Bail out! mkdtemp: %s\n", strerror(errno));
         return 1;
@@ -1143,6 +1441,8 @@ int main(void)
     test_damage();
     test_leftovers();
     test_header_mismatch();
+    test_spare();
+    test_disk_full();
     test_memory();
 
     module_unload_all();

@@ -412,10 +412,12 @@ static void test_counts(void)
 
 static char rep[4096];
 
-static void rep_fn(void *ctx, WatcherId w, const char *path, size_t len)
+/* ctx, when not NULL, counts down the entries to take before stopping. */
+static int rep_fn(void *ctx, WatcherId w, const char *path, size_t len)
 {
-    (void)ctx;
     snprintf(rep + strlen(rep), sizeof rep - strlen(rep), "%llu:%.*s ", (unsigned long long)w, (int)len, path);
+    int *left = ctx;
+    return left && --*left == 0;
 }
 
 static void rep_sess(void *ctx, WatcherId w, int64_t n)
@@ -450,6 +452,18 @@ static void test_reports(void)
     watch_report_by_path(wm, rep_fn, NULL);
     is_str(rep, "18446744073709551615:/ 16:/a 48:/a 16:/a/b 48:/a/b 16:/ab 48:/z ",
            "wchp: paths ascending, sessions ascending");
+    /* A callback that returns nonzero stops the report (a capped answer). */
+    int left = 3;
+    rep[0] = '\0';
+    is_int(watch_report_by_path(wm, rep_fn, &left), 1, "wchp stopped by its callback: says so");
+    is_str(rep, "18446744073709551615:/ 16:/a 48:/a ", "wchp stopped after the third entry");
+    left = 4;
+    rep[0] = '\0';
+    is_int(watch_report_by_session(wm, rep_fn, &left), 1, "wchc stopped by its callback: says so");
+    is_str(rep, "16:/a 16:/a/b 16:/ab 48:/a ", "wchc stopped after the fourth entry, across sessions");
+    left = 100;
+    rep[0] = '\0';
+    is_int(watch_report_by_path(wm, rep_fn, &left), 0, "a report that runs to its end returns 0");
 
     is_str(trig(wm, "/z", ZEV_NODE_DATA_CHANGED), "48", "fire /z");
     is_str(trig(wm, "/", ZEV_NODE_DATA_CHANGED), "18446744073709551615", "fire /");

@@ -1,7 +1,10 @@
 /*
  * src/backend/config/builtin.c: the configuration corrald runs on when it is
  * started without -c: a standalone server on 127.0.0.1:2181 with the
- * four-letter words ZooKeeper operators use most.
+ * four-letter words ZooKeeper operators use most, minus those that show
+ * session ids (cons, dump, wchc, wchp list every session with what it
+ * watches or owns, to anyone who reaches the port); ZooKeeper's default
+ * allow list (srvr alone) leaves them out too.
  */
 #include "config/config.h"
 
@@ -13,4 +16,4 @@ const char corral_builtin_config[] =
     "  max_client_connections: 60\n"
     "  max_request_bytes: 1048575\n"
     "modules:\n"
-    "  fourlw: { allow: [ruok, srvr, stat, mntr, conf, envi, isro, dirs, cons, wchs] }\n";
+    "  fourlw: { allow: [ruok, srvr, stat, mntr, conf, envi, isro, dirs, wchs, hash] }\n";

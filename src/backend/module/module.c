@@ -494,9 +494,9 @@ void module_run_stop_hooks(void)
 
 void module_unload_all(void)
 {
-    /* Handles are closed only at exit: vtables and strings registered by a
-     * module point into it.  Sanitizer builds skip dlclose so that leak
-     * reports keep the module's symbols. */
+    /* The dlopen handles are never closed: vtables and strings a module
+     * registered point into it until the process exits (and leak reports
+     * keep the module's symbols). */
     hooks_disarm();
     for (size_t i = 0; i < reg.nmods; i++) {
         CorralModule *m = reg.mods[i];

@@ -1,8 +1,10 @@
 /*
  * src/backend/net/eventloop.c: epoll loop with timers and before-sleep hooks.
  *
- * Timers live in a binary heap ordered by due time; cancelled timers are
- * marked and dropped when they surface, so cancel is O(1).
+ * Timers live in a binary heap ordered by due time.  A cancelled timer
+ * stays in the heap and its id goes into a small unsorted set; it is
+ * dropped when it surfaces.  Cancel and the check are linear in the number
+ * of cancellations pending (a handful: timers are few and long-lived).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,7 +42,7 @@ static struct {
     int nfds;
     Timer *heap;
     size_t nheap, capheap;
-    uint64_t *cancelled;        /* sorted small set of cancelled ids in heap */
+    uint64_t *cancelled;        /* unsorted set of the cancelled ids still in the heap */
     size_t ncancelled, capcancelled;
     uint64_t next_timer_id;
     Hook *hooks;

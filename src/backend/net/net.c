@@ -382,18 +382,15 @@ static void before_sleep(void *arg)
 
 /* ---- four-letter words -------------------------------------------------- */
 
-/* Every word Apache ZooKeeper 3.8 knows (FourLetterCommands.java): a word
- * in this list that is not allowed (or not provided by a module) is
- * answered with ZooKeeper's refusal, not treated as a frame length. */
-static const char *const zk_words[] = {"conf", "cons", "crst", "dump", "envi", "gtmk", "ruok", "stmk", "srst",
-                                       "srvr", "stat", "wchc", "wchp", "wchs", "mntr", "isro", "hash", "dirs",
-                                       NULL};
-
+/* Every word Apache ZooKeeper 3.8 knows (FourLetterCommands.java, the
+ * table of server/words.c): a word in it that is not allowed (or not
+ * provided by a module) is answered with ZooKeeper's refusal, not treated
+ * as a frame length. */
 static int is_known_word(const char *w)
 {
-    for (int i = 0; zk_words[i]; i++)
-        if (memcmp(zk_words[i], w, 4) == 0)
-            return 1;
+    const CorralZkWord *zw = corral_zk_word_find(w, 4);
+    if (zw && (zw->flags & CORRAL_WORD_FOURLW) && memcmp(zw->word, w, 4) == 0)
+        return 1;
     return module_find_fourlw(w) != NULL;
 }
 

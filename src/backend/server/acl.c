@@ -24,25 +24,25 @@ void acl_add_id(ClientConn *cc, const char *scheme, const char *id)
 void acl_free_ids(ClientConn *cc)
 {
     for (size_t i = 0; i < cc->nids; i++) {
-        free(cc->ids[i].scheme);
-        free(cc->ids[i].id);
+        free((char *)cc->ids[i].scheme);
+        free((char *)cc->ids[i].id);
     }
     free(cc->ids);
     cc->ids = NULL;
     cc->nids = 0;
 }
 
-int acl_is_super(const ClientConn *cc)
+int acl_is_super(const Principal *who)
 {
-    for (size_t i = 0; cc && i < cc->nids; i++)
-        if (strcmp(cc->ids[i].scheme, "super") == 0)
+    for (size_t i = 0; who && i < who->nids; i++)
+        if (strcmp(who->ids[i].scheme, "super") == 0)
             return 1;
     return 0;
 }
 
-int acl_check_list(const ClientConn *cc, const TreeAclEntry *acl, int n, int perm)
+int acl_check_list(const Principal *who, const TreeAclEntry *acl, int n, int perm)
 {
-    if (n <= 0 || acl_is_super(cc))
+    if (n <= 0 || acl_is_super(who))
         return ZERR_OK;
     for (int i = 0; i < n; i++) {
         if ((acl[i].perms & perm) == 0)
@@ -50,32 +50,32 @@ int acl_check_list(const ClientConn *cc, const TreeAclEntry *acl, int n, int per
         if (strcmp(acl[i].scheme, "world") == 0 && strcmp(acl[i].id, "anyone") == 0)
             return ZERR_OK;
         const CorralAuthScheme *s = module_find_auth(acl[i].scheme);
-        if (!s || !cc)
+        if (!s || !who)
             continue;
-        for (size_t j = 0; j < cc->nids; j++)
-            if (strcmp(cc->ids[j].scheme, acl[i].scheme) == 0 && s->matches(s->arg, cc->ids[j].id, acl[i].id))
+        for (size_t j = 0; j < who->nids; j++)
+            if (strcmp(who->ids[j].scheme, acl[i].scheme) == 0 && s->matches(s->arg, who->ids[j].id, acl[i].id))
                 return ZERR_OK;
     }
     return ZERR_NOAUTH;
 }
 
-int acl_check(const ClientConn *cc, uint32_t acl_id, int perm)
+int acl_check(const Principal *who, uint32_t acl_id, int perm)
 {
     const TreeAclEntry *acl;
     int n;
     if (tree_acl_get(srv.tree, acl_id, &acl, &n) < 0)
         return ZERR_OK;   /* no ACL: open, as ZooKeeper treats an empty list */
-    return acl_check_list(cc, acl, n, perm);
+    return acl_check_list(who, acl, n, perm);
 }
 
 static int bytes_is(ZkBytes b, const char *s) { return zk_bytes_eq_cstr(b, s); }
 
-int acl_fixup(const ClientConn *cc, const JuteVec_ACL *in, Arena *a, JuteVec_ACL *out)
+int acl_fixup(const Principal *who, const JuteVec_ACL *in, Arena *a, JuteVec_ACL *out)
 {
     if (in->count <= 0)
         return ZERR_INVALIDACL;
     /* Room for every entry, plus the expansion of "auth" entries. */
-    size_t cap = (size_t)in->count * (cc->nids + 1);
+    size_t cap = (size_t)in->count * (who->nids + 1);
     ACL *v = arena_alloc(a, cap * sizeof *v);
     int32_t n = 0;
     for (int32_t i = 0; i < in->count; i++) {
@@ -99,13 +99,13 @@ int acl_fixup(const ClientConn *cc, const JuteVec_ACL *in, Arena *a, JuteVec_ACL
         } else if (bytes_is(e->id.scheme, "auth")) {
             /* The id of an "auth" entry is ignored (kazoo sends null). */
             int valid = 0;
-            for (size_t j = 0; j < cc->nids; j++) {
-                const CorralAuthScheme *s = module_find_auth(cc->ids[j].scheme);
+            for (size_t j = 0; j < who->nids; j++) {
+                const CorralAuthScheme *s = module_find_auth(who->ids[j].scheme);
                 if (s && s->is_authenticated && s->is_authenticated(s->arg)) {
                     valid = 1;
                     v[n].perms = e->perms;
-                    v[n].id.scheme = zk_bytes_cstr(cc->ids[j].scheme);
-                    v[n].id.id = zk_bytes_cstr(cc->ids[j].id);
+                    v[n].id.scheme = zk_bytes_cstr(who->ids[j].scheme);
+                    v[n].id.id = zk_bytes_cstr(who->ids[j].id);
                     n++;
                 }
             }

@@ -138,32 +138,6 @@ void admission_shutdown(void)
 
 /* ---- per request ---------------------------------------------------------- */
 
-/* Writes that only shrink the state, and what keeps a session alive, go on
- * in degraded mode: a client must be able to delete to make room. */
-static int changes_state(int32_t op)
-{
-    switch (op) {
-    case ZOO_OP_CREATE:
-    case ZOO_OP_CREATE2:
-    case ZOO_OP_CREATE_CONTAINER:
-    case ZOO_OP_CREATE_TTL:
-    case ZOO_OP_SETDATA:
-    case ZOO_OP_SETACL:
-    case ZOO_OP_MULTI:
-    case ZOO_OP_RECONFIG:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* What must never be refused: without it a session dies or cannot end. */
-static int exempt(int32_t op)
-{
-    return op == ZOO_OP_PING || op == ZOO_OP_CLOSE_SESSION || op == ZOO_OP_AUTH || op == ZOO_OP_SASL ||
-           op == ZOO_OP_SET_WATCHES || op == ZOO_OP_SET_WATCHES2;
-}
-
 static int throttled(void)
 {
     corral_metric_inc(adm.m_throttled);
@@ -192,7 +166,9 @@ static int over_rate(ClientConn *cc, size_t frame_len)
 
 int admission_check_request(ClientConn *cc, int32_t op, size_t frame_len)
 {
-    if (exempt(op))
+    /* What must never be refused (a session would die or could not end)
+     * and what degraded mode refuses are columns of wire/zk_ops.def. */
+    if (zk_op_has(op, ZK_OPF_NEVER_REFUSED))
         return 0;
     const CoreConfig *cfg = adm.cfg;
     if (cfg->max_outstanding_requests > 0 &&
@@ -200,7 +176,7 @@ int admission_check_request(ClientConn *cc, int32_t op, size_t frame_len)
         return throttled();
     if (cfg->max_session_bytes_per_second > 0 && over_rate(cc, frame_len))
         return throttled();
-    if (adm.reasons && changes_state(op)) {
+    if (adm.reasons && zk_op_has(op, ZK_OPF_GROWS)) {
         /* What ZooKeeper's read-only server answers: every client knows
          * it (kazoo 2.8 does not know Throttled and drops its connection
          * thread on it), and it says what holds: reads only, for now. */

@@ -70,14 +70,20 @@ void corral_server_info(CorralServerInfo *info)
     info->size = size;
 }
 
+/* net_foreach_conn cannot stop; once the visitor said stop, the remaining
+ * connections are skipped without building their view (there are at most
+ * as many as file descriptors). */
 typedef struct ConnIter {
-    void (*fn)(void *ctx, const CorralConnInfo *c);
+    CorralConnVisitFn fn;
     void *ctx;
+    int stopped;
 } ConnIter;
 
 static void conn_visit(void *ctx, Conn *c)
 {
     ConnIter *it = ctx;
+    if (it->stopped)
+        return;
     ClientConn *cc = c->proto;
     CorralConnInfo ci;
     memset(&ci, 0, sizeof ci);
@@ -101,13 +107,41 @@ static void conn_visit(void *ctx, Conn *c)
         ci.last_op = "NA";
         ci.last_cxid = -1;
     }
-    it->fn(it->ctx, &ci);
+    it->stopped = it->fn(it->ctx, &ci) != 0;
+}
+
+int corral_server_visit_conns(CorralConnVisitFn fn, void *ctx)
+{
+    ConnIter it = {fn, ctx, 0};
+    net_foreach_conn(conn_visit, &it);
+    return it.stopped;
+}
+
+/* The void-callback forms of corral/server.h, on top of the visits. */
+typedef struct VoidCall {
+    void (*conn)(void *ctx, const CorralConnInfo *c);
+    CorralWatchFn path;
+    void *ctx;
+} VoidCall;
+
+static int void_conn(void *ctx, const CorralConnInfo *c)
+{
+    VoidCall *v = ctx;
+    v->conn(v->ctx, c);
+    return 0;
+}
+
+static int void_path(void *ctx, int64_t session, const char *path, size_t len)
+{
+    VoidCall *v = ctx;
+    v->path(v->ctx, session, path, len);
+    return 0;
 }
 
 void corral_server_foreach_conn(void (*fn)(void *ctx, const CorralConnInfo *c), void *ctx)
 {
-    ConnIter it = {fn, ctx};
-    net_foreach_conn(conn_visit, &it);
+    VoidCall v = {fn, NULL, ctx};
+    corral_server_visit_conns(void_conn, &v);
 }
 
 static void reset_conn(void *ctx, Conn *c)
@@ -134,28 +168,38 @@ int64_t corral_server_watch_paths(void) { return srv.watches ? watch_path_count(
 int64_t corral_server_watching_sessions(void) { return srv.watches ? watch_watcher_count(srv.watches) : 0; }
 
 typedef struct WatchIter {
-    CorralWatchFn fn;
+    CorralWatchVisitFn fn;
     void *ctx;
 } WatchIter;
 
-static void watch_visit(void *ctx, WatcherId w, const char *path, size_t len)
+static int watch_visit(void *ctx, WatcherId w, const char *path, size_t len)
 {
     WatchIter *it = ctx;
-    it->fn(it->ctx, (int64_t)w, path, len);
+    return it->fn(it->ctx, (int64_t)w, path, len);
+}
+
+int corral_server_visit_watches_by_session(CorralWatchVisitFn fn, void *ctx)
+{
+    WatchIter it = {fn, ctx};
+    return srv.watches ? watch_report_by_session(srv.watches, watch_visit, &it) : 0;
+}
+
+int corral_server_visit_watches_by_path(CorralWatchVisitFn fn, void *ctx)
+{
+    WatchIter it = {fn, ctx};
+    return srv.watches ? watch_report_by_path(srv.watches, watch_visit, &it) : 0;
 }
 
 void corral_server_watches_by_session(CorralWatchFn fn, void *ctx)
 {
-    WatchIter it = {fn, ctx};
-    if (srv.watches)
-        watch_report_by_session(srv.watches, watch_visit, &it);
+    VoidCall v = {NULL, fn, ctx};
+    corral_server_visit_watches_by_session(void_path, &v);
 }
 
 void corral_server_watches_by_path(CorralWatchFn fn, void *ctx)
 {
-    WatchIter it = {fn, ctx};
-    if (srv.watches)
-        watch_report_by_path(srv.watches, watch_visit, &it);
+    VoidCall v = {NULL, fn, ctx};
+    corral_server_visit_watches_by_path(void_path, &v);
 }
 
 typedef struct SessIter {
@@ -176,22 +220,27 @@ void corral_server_foreach_session(CorralSessionFn fn, void *ctx)
 }
 
 typedef struct EphIter {
-    CorralWatchFn fn;
+    CorralWatchVisitFn fn;
     void *ctx;
     int64_t session;
 } EphIter;
 
-static void eph_visit(void *ctx, const char *path, size_t len)
+static int eph_visit(void *ctx, const char *path, size_t len)
 {
     EphIter *it = ctx;
-    it->fn(it->ctx, it->session, path, len);
+    return it->fn(it->ctx, it->session, path, len);
+}
+
+int corral_server_visit_session_ephemerals(int64_t session, CorralWatchVisitFn fn, void *ctx)
+{
+    EphIter it = {fn, ctx, session};
+    return srv.tree ? tree_session_ephemerals_visit(srv.tree, session, eph_visit, &it) : 0;
 }
 
 void corral_server_session_ephemerals(int64_t session, CorralWatchFn fn, void *ctx)
 {
-    EphIter it = {fn, ctx, session};
-    if (srv.tree)
-        tree_session_ephemerals(srv.tree, session, eph_visit, &it);
+    VoidCall v = {NULL, fn, ctx};
+    corral_server_visit_session_ephemerals(session, void_path, &v);
 }
 
 void corral_server_conf(void (*fn)(void *ctx, const char *key, const char *value), void *ctx)

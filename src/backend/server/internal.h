@@ -21,9 +21,19 @@
 
 /* An identity a connection holds (ZooKeeper's Id in cnxn.authInfo). */
 typedef struct AuthId {
-    char *scheme;
-    char *id;
+    const char *scheme;
+    const char *id;
 } AuthId;
+
+/* Who a request acts for: its session and the identities it holds.  A
+ * client's own request and a write a follower forwarded to the leader both
+ * carry one; the write path and the ACL checks see nothing else of the
+ * client (no connection). */
+typedef struct Principal {
+    int64_t session_id;
+    const AuthId *ids;
+    size_t nids;
+} Principal;
 
 /* Per client connection state (Conn.proto). */
 typedef struct ClientConn {
@@ -82,6 +92,8 @@ void server_pending_write(int64_t zxid, int64_t start_ms);
 /* Releases replies up to zxid (the durable point standalone, the quorum
  * commit point in an ensemble). */
 void server_commit_point(int64_t zxid);
+/* Empties the tree, watches and sessions (startup, a state rebuilt). */
+void server_reset_state(void);
 /* Closes and reopens storage, recovering the state from it (ensemble TRUNC). */
 int server_reopen_storage(void);
 
@@ -89,6 +101,10 @@ int server_reopen_storage(void);
 void request_register_metrics(void);
 void request_on_frame(Conn *c, const uint8_t *frame, size_t len);
 void request_on_close(Conn *c);
+/* The session timeout granted for a requested one (min/max_session_timeout_ms). */
+int32_t session_negotiated_timeout(int32_t requested);
+/* Closes cc (logged) when server.max_sessions sessions exist: returns 1. */
+int session_refused_for_limit(ClientConn *cc);
 /* Reply helpers: header + optional body (via a writer callback). */
 void reply_error(ClientConn *cc, int32_t xid, int err);
 ClientConn *client_of_session(int64_t session_id);
@@ -105,25 +121,47 @@ typedef struct TxnResult {
 /* Decodes and applies one encoded txn (TxnHeader + record).  Watches fire
  * (events queued behind the txn's zxid).  Results are allocated from a. */
 int txn_apply(const uint8_t *data, size_t len, Arena *a, TxnResult *res);
+/* Logs (storage, and the proposal on a leader) and applies a transaction
+ * this server made: the one way such a txn enters the state.  start_ms is
+ * when the client asked (>= 0: counted in the write latency), -1 for a
+ * txn no client waits for.  Results from a (res may be NULL).  An apply
+ * failure is fatal. */
+void txn_commit(const WBuf *txn, int64_t zxid, int64_t start_ms, Arena *a, TxnResult *res);
 /* Close a session by a transaction listing its ephemerals; returns zxid. */
 int64_t txn_close_session(int64_t session_id, int64_t start_ms);
 
 /* write.c: validating write requests into transactions. */
-/* Handles create/create2/createContainer/createTTL/delete/setData/setACL/
- * check/multi: validates, logs and applies the txn, and queues the reply. */
+/* Validates the write request h/body of `who` (create, create2,
+ * createContainer, createTTL, delete, setData, setACL, check, multi)
+ * against the state into a transaction (TxnHeader with the next zxid +
+ * record) in txn.  A request that fails validation still becomes one: an
+ * ErrorTxn (a MultiTxn of them for multi), as ZooKeeper logs failed writes.
+ * Returns 0 with the header in *th, or -1 for an undecodable request
+ * (txn empty, no zxid taken). */
+int write_prepare(const Principal *who, const RequestHeader *h, RBuf *body, WBuf *txn, TxnHeader *th);
+/* A client's write: write_prepare, txn_commit, reply (MarshallingError
+ * without a txn for an undecodable request). */
 void write_request(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start_ms);
-void write_op_result(WBuf *o, int op, const TxnResult *r);
+/* The reply to a committed write: header (xid, zxid, error) and the result
+ * records, from the txn's header and what applying it did.  On a leader or
+ * standalone for the client's own request; on a learner when the leader's
+ * commit of a forwarded request arrives. */
+void write_reply(ClientConn *cc, const TxnHeader *h, const TxnResult *res);
 
 /* acl.c */
+static inline Principal client_principal(const ClientConn *cc)
+{
+    return (Principal){cc->session ? cc->session->id : 0, cc->ids, cc->nids};
+}
 /* 0 or ZERR_NOAUTH. */
-int acl_check(const ClientConn *cc, uint32_t acl_id, int perm);
-int acl_check_list(const ClientConn *cc, const TreeAclEntry *acl, int n, int perm);
+int acl_check(const Principal *who, uint32_t acl_id, int perm);
+int acl_check_list(const Principal *who, const TreeAclEntry *acl, int n, int perm);
 /* fixupACL: validates a request's ACL list and expands the "auth" scheme;
  * returns 0 or ZERR_INVALIDACL, with the result allocated from a. */
-int acl_fixup(const ClientConn *cc, const JuteVec_ACL *in, Arena *a, JuteVec_ACL *out);
+int acl_fixup(const Principal *who, const JuteVec_ACL *in, Arena *a, JuteVec_ACL *out);
 void acl_add_id(ClientConn *cc, const char *scheme, const char *id);
 void acl_free_ids(ClientConn *cc);
-int acl_is_super(const ClientConn *cc);
+int acl_is_super(const Principal *who);
 
 /* quota.c: ZooKeeper's quota stats nodes, kept by txn_apply. */
 void quota_on_create(const char *path, size_t len, int32_t dlen);

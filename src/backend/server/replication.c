@@ -58,11 +58,9 @@ typedef struct ReplClient {
 static struct {
     int active;
     const CoreConfig *cfg;
-    uint64_t logged_count;
     uint64_t next_token;
     int replaying;
     ReplClient *clients;
-    Conn dummy;               /* output sink for forwarded requests on the leader */
     Arena arena;
 } rp;
 
@@ -165,23 +163,8 @@ static int enqueue(ReplClient *rc, const uint8_t *frame, size_t len)
     return 1;
 }
 
-static int op_is_write(int32_t type)
-{
-    switch (type) {
-    case ZOO_OP_CREATE:
-    case ZOO_OP_CREATE2:
-    case ZOO_OP_CREATE_CONTAINER:
-    case ZOO_OP_CREATE_TTL:
-    case ZOO_OP_DELETE:
-    case ZOO_OP_SETDATA:
-    case ZOO_OP_SETACL:
-    case ZOO_OP_CHECK:
-    case ZOO_OP_MULTI:
-        return 1;
-    default:
-        return 0;
-    }
-}
+/* A request that becomes a transaction (forwarded to the leader). */
+static int op_is_write(int32_t type) { return zk_op_is(type, ZK_OPC_WRITE); }
 
 /* May this frame be handled now (else it waits behind the outstanding
  * requests)?  A learner pipelines writes behind writes (the leader keeps
@@ -244,53 +227,16 @@ static void refuse_in_order(ReplClient *rc, int32_t xid, int err)
 /* ---- replies built on a learner ------------------------------------------ */
 
 
-static void write_reply(ClientConn *cc, const TxnHeader *h, const TxnResult *res, int64_t start)
-{
-    Conn *c = cc->conn;
-    net_conn_hold(c, h->zxid);
-    size_t off = wbuf_begin_frame(&c->out);
-    int err = h->type == ZOO_OP_MULTI ? 0 : res->err;
-    ReplyHeader rh = {h->cxid, h->zxid, err};
-    jute_write_ReplyHeader(&c->out, &rh);
-    HOOK_REQUEST_REPLY(c->id, h->cxid, res->err, h->zxid);
-    if (h->type == ZOO_OP_MULTI) {
-        int failed = 0;
-        for (int i = 0; i < res->nsub; i++)
-            if (res->sub[i].type == ZOO_OP_ERROR)
-                failed = 1;
-        for (int i = 0; i < res->nsub; i++) {
-            if (failed) {
-                MultiHeader mh = {ZOO_OP_ERROR, false, res->sub[i].err};
-                ErrorResponse er = {res->sub[i].err};
-                jute_write_MultiHeader(&c->out, &mh);
-                jute_write_ErrorResponse(&c->out, &er);
-            } else {
-                MultiHeader mh = {res->sub[i].type, false, 0};
-                jute_write_MultiHeader(&c->out, &mh);
-                if (res->sub[i].type != ZOO_OP_CHECK)
-                    write_op_result(&c->out, res->sub[i].type, &res->sub[i]);
-            }
-        }
-        MultiHeader end = {-1, true, -1};
-        jute_write_MultiHeader(&c->out, &end);
-    } else if (err == 0 && h->type != ZOO_OP_ERROR) {
-        write_op_result(&c->out, h->type, res);
-    }
-    wbuf_end_frame(&c->out, off);
-    cc->last_zxid = h->zxid;
-    net_count_sent(c);
-    c->last_response_ms = el_wall_ms();
-    net_conn_flush_later(c);
-    server_touch_latency(cc, start);
-}
-
 static void send_connect_response(ClientConn *cc, Session *s)
 {
     Conn *c = cc->conn;
     net_conn_hold(c, srv.last_zxid);
     size_t off = wbuf_begin_frame(&c->out);
     ConnectResponse r = {0, s->timeout_ms, s->id, {(const char *)s->passwd, SESSION_PASSWD_LEN}};
-    wire_write_connect_response(&c->out, &r, cc->ro_layout < 0 ? -1 : 0);
+    /* readOnly true for a read-only member's local session (the client
+     * shows CONNECTED_RO); absent when the client sent no readOnly byte. */
+    const ReplClient *rc = cc->repl;
+    wire_write_connect_response(&c->out, &r, rc && rc->read_only ? 1 : cc->ro_layout < 0 ? -1 : 0);
     wbuf_end_frame(&c->out, off);
     net_count_sent(c);
     net_conn_flush_later(c);
@@ -359,13 +305,13 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
     ReplClient *rc = cc ? cc->repl : NULL;
     if (!rc || !rc->nout || rc->out[0].kind != OUT_WRITE || rc->out[0].xid != h.cxid)
         return;
-    write_reply(cc, &h, &res, rc->out[0].start_ms);
+    write_reply(cc, &h, &res);
+    server_touch_latency(cc, rc->out[0].start_ms);
     complete_head(rc);
     return;
 broken:
-    corral_log(CORRAL_LOG_FATAL, "replication", "cannot apply the committed txn 0x%llx; exiting",
+    corral_fatal("replication", "cannot apply the committed txn 0x%llx; exiting",
                (unsigned long long)zxid);
-    _exit(1);
 }
 
 static void try_complete_syncs(void);
@@ -389,8 +335,7 @@ int zab_host_log(const ZabTxn *t, size_t n)
     int rc = srv.storage->append(srv.store, recs, n, err, sizeof err);
     free(recs);
     if (rc < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "storage append failed: %s; exiting", err);
-        _exit(1);
+        corral_fatal("replication", "storage append failed: %s; exiting", err);
     }
     return 0;
 }
@@ -407,9 +352,8 @@ static int storage_truncate(int64_t zxid)
     HOOK_TRUNCATED(zxid);
     char err[256] = "";
     if (srv.storage->truncate(srv.store, zxid, err, sizeof err) < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "storage truncate to 0x%llx failed: %s; exiting",
+        corral_fatal("replication", "storage truncate to 0x%llx failed: %s; exiting",
                    (unsigned long long)zxid, err);
-        _exit(1);
     }
     return 0;
 }
@@ -435,18 +379,9 @@ int zab_host_reload(int64_t zxid)
     if (storage_truncate(zxid) < 0)
         return -1;
     drop_clients(NULL);
-    watch_free(srv.watches);
-    srv.watches = watch_new();
-    session_table_free();
-    session_table_init(rp.cfg->tick_ms, rp.cfg->max_session_timeout_ms, rp.cfg->server_id, el_now_ms(),
-                       el_wall_ms());
-    tree_free(srv.tree);
-    srv.tree = tree_new();
-    srv.last_zxid = 0;
-    srv.epoch = 0;
+    server_reset_state();
     if (server_reopen_storage() < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "cannot reopen the storage after truncating it; exiting");
-        _exit(1);
+        corral_fatal("replication", "cannot reopen the storage after truncating it; exiting");
     }
     corral_log(CORRAL_LOG_INFO, "replication", "state rebuilt from storage up to 0x%llx (TRUNC to 0x%llx)",
                (unsigned long long)srv.last_zxid, (unsigned long long)zxid);
@@ -497,8 +432,7 @@ static void snapshot_join(void)
     ssize_t r = read(snapjob.efd, &v, sizeof v);
     (void)r;
     if (!snapjob.ok) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "storing the leader's snapshot failed: %s; exiting", snapjob.err);
-        _exit(1);
+        corral_fatal("replication", "storing the leader's snapshot failed: %s; exiting", snapjob.err);
     }
     corral_log(CORRAL_LOG_INFO, "replication", "the leader's snapshot at 0x%llx is stored",
                (unsigned long long)snapjob.zxid);
@@ -522,11 +456,7 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
     snapshot_join();
     drop_clients(NULL);
     server_snapshot_finish();
-    watch_free(srv.watches);
-    srv.watches = watch_new();
-    session_table_free();
-    session_table_init(rp.cfg->tick_ms, rp.cfg->max_session_timeout_ms, rp.cfg->server_id, el_now_ms(),
-                       el_wall_ms());
+    server_reset_state();
     if (server_load_snapshot(zxid, data, len) < 0)
         return -1;
     srv.epoch = zxid >> 32;
@@ -537,8 +467,7 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
             if (snapjob.efd < 0) {
                 snapjob.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
                 if (snapjob.efd < 0 || el_watch(snapjob.efd, CORRAL_EV_READ, snapshot_stored_event, NULL) < 0) {
-                    corral_log(CORRAL_LOG_FATAL, "replication", "cannot create an eventfd; exiting");
-                    _exit(1);
+                    corral_fatal("replication", "cannot create an eventfd; exiting");
                 }
             }
             snapjob.zxid = zxid;
@@ -547,8 +476,7 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
             memcpy(snapjob.data, data, len);
             snapjob.ok = 0;
             if (pthread_create(&snapjob.thread, NULL, snapshot_store_thread, NULL) != 0) {
-                corral_log(CORRAL_LOG_FATAL, "replication", "cannot start a thread to store the snapshot; exiting");
-                _exit(1);
+                corral_fatal("replication", "cannot start a thread to store the snapshot; exiting");
             }
             snapjob.running = 1;
             return 1;
@@ -565,15 +493,8 @@ int64_t zab_host_snapshot(WBuf *w) { return server_serialize_state(w); }
 /* Logs and applies a txn made here (leader). */
 static void log_and_apply(WBuf *w, int64_t zxid, int64_t start)
 {
-    server_log_txn(w, zxid);
-    server_pending_write(zxid, start);
-    TxnResult res;
     arena_reset(&rp.arena);
-    if (txn_apply(w->data, w->len, &rp.arena, &res) < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication", "cannot apply the txn just logged at 0x%llx; exiting",
-                   (unsigned long long)zxid);
-        _exit(1);
-    }
+    txn_commit(w, zxid, start, &rp.arena, NULL);
 }
 
 static void log_error_txn(int64_t session, int32_t cxid, int err, int64_t start)
@@ -585,67 +506,6 @@ static void log_error_txn(int64_t session, int32_t cxid, int err, int64_t start)
     jute_write_ErrorTxn(&w, &e);
     log_and_apply(&w, h.zxid, start);
     wbuf_free(&w);
-}
-
-/* A forwarded write failed validation: the reply write.c produced in the
- * sink says how; log it as an ErrorTxn (a MultiTxn of them for a multi). */
-static void log_failed_write(int64_t session, int32_t cxid, int32_t type, int64_t start)
-{
-    WBuf *o = &rp.dummy.out;
-    RBuf r;
-    rbuf_init(&r, o->data, o->len);
-    if (o->len < 4) {
-        log_error_txn(session, cxid, ZERR_MARSHALLINGERROR, start);
-        return;
-    }
-    rbuf_get_int(&r);
-    ReplyHeader rh;
-    arena_reset(&rp.arena);
-    if (jute_read_ReplyHeader(&r, &rp.arena, &rh) < 0) {
-        log_error_txn(session, cxid, ZERR_MARSHALLINGERROR, start);
-        return;
-    }
-    if (type != ZOO_OP_MULTI || rh.err != 0) {
-        log_error_txn(session, cxid, rh.err ? rh.err : ZERR_MARSHALLINGERROR, start);
-        return;
-    }
-    WBuf recs = WBUF_INIT;
-    size_t offs[1025];
-    int errs[1024];
-    int n = 0;
-    for (;;) {
-        MultiHeader mh;
-        if (jute_read_MultiHeader(&r, &rp.arena, &mh) < 0 || mh.done)
-            break;
-        ErrorResponse er;
-        if (jute_read_ErrorResponse(&r, &rp.arena, &er) < 0 || n == 1024)
-            break;
-        offs[n] = recs.len;
-        errs[n] = er.err;
-        ErrorTxn et = {er.err};
-        jute_write_ErrorTxn(&recs, &et);
-        n++;
-    }
-    offs[n] = recs.len;
-    Txn *items = arena_alloc(&rp.arena, (size_t)(n ? n : 1) * sizeof *items);
-    for (int i = 0; i < n; i++)
-        items[i] = (Txn){ZOO_OP_ERROR, {(const char *)recs.data + offs[i], (int32_t)(offs[i + 1] - offs[i])}};
-    (void)errs;
-    MultiTxn mt = {{n, items}};
-    TxnHeader h = {session, cxid, server_next_zxid(), el_wall_ms(), ZOO_OP_MULTI};
-    WBuf w = WBUF_INIT;
-    jute_write_TxnHeader(&w, &h);
-    jute_write_MultiTxn(&w, &mt);
-    wbuf_free(&recs);
-    log_and_apply(&w, h.zxid, start);
-    wbuf_free(&w);
-}
-
-static void reset_dummy(void)
-{
-    rp.dummy.out.len = 0;
-    rp.dummy.out_sent = 0;
-    rp.dummy.nmarks = rp.dummy.mark_head = 0;
 }
 
 void zab_host_forwarded(int kind, int64_t session, int32_t cxid, int32_t type, int32_t timeout, const ZabAuth *ids,
@@ -680,27 +540,28 @@ void zab_host_forwarded(int kind, int64_t session, int32_t cxid, int32_t type, i
         }
         return;
     }
-    ClientConn shadow;
-    memset(&shadow, 0, sizeof shadow);
-    shadow.conn = &rp.dummy;
-    shadow.session = s;
-    shadow.connected = 1;
-    shadow.ro_layout = -1;
-    shadow.last_op = "NA";
+    /* The write runs for the client's principal (its session and the
+     * identities its follower sent), through the same validation as a
+     * client of this member; the follower answers its client when the
+     * commit arrives.  An undecodable request is logged as an ErrorTxn so
+     * that the follower can answer it too. */
+    arena_reset(&srv.req_arena);
+    AuthId *who_ids = arena_alloc(&srv.req_arena, (nids ? nids : 1) * sizeof *who_ids);
     for (size_t i = 0; i < nids; i++)
-        acl_add_id(&shadow, ids[i].scheme, ids[i].id);
+        who_ids[i] = (AuthId){ids[i].scheme, ids[i].id};
+    Principal who = {session, who_ids, nids};
     RequestHeader h = {cxid, type};
     RBuf rb;
     rbuf_init(&rb, body, len);
-    uint64_t before = rp.logged_count;
-    reset_dummy();
-    arena_reset(&srv.req_arena);
-    if (op_is_write(type))
-        write_request(&shadow, &h, &rb, start);
-    if (rp.logged_count == before)
-        log_failed_write(session, cxid, type, start);
-    reset_dummy();
-    acl_free_ids(&shadow);
+    WBuf txn = WBUF_INIT;
+    TxnHeader th;
+    if (!op_is_write(type) || write_prepare(&who, &h, &rb, &txn, &th) < 0) {
+        wbuf_free(&txn);
+        log_error_txn(session, cxid, ZERR_MARSHALLINGERROR, start);
+        return;
+    }
+    txn_commit(&txn, th.zxid, start, &srv.req_arena, NULL);
+    wbuf_free(&txn);
 }
 
 void zab_host_start_epoch(int64_t epoch, int64_t first_counter)
@@ -876,12 +737,9 @@ static void start_sync(ClientConn *cc, ReplClient *rc, const RequestHeader *h, R
 
 void replication_logged(const WBuf *txn, int64_t zxid)
 {
-    rp.logged_count++;
     if (zab_propose(zxid, txn->data, txn->len) < 0) {
-        corral_log(CORRAL_LOG_FATAL, "replication",
-                   "a txn (0x%llx) was made while this member is not an established leader; exiting",
+        corral_fatal("replication", "a txn (0x%llx) was made while this member is not an established leader; exiting",
                    (unsigned long long)zxid);
-        _exit(1);
     }
 }
 
@@ -933,174 +791,147 @@ void zab_host_role_changed(ZabState old_state, ZabState new_state)
     npsyncs = 0;
 }
 
-/* A frame while this member has no quorum: read-only clients only. */
-static int read_only_frame(ClientConn *cc, const uint8_t *frame, size_t len)
+/* A read-only member (no quorum, readonlymode.enabled): ZooKeeper's
+ * read-only server gives every read-only client a new local session; it
+ * is never replicated and dies with the connection. */
+static int read_only_connect(ClientConn *cc, const ConnectRequest *req, int ro)
 {
-    ReplClient *rc = cc->repl;
-    RBuf r;
-    rbuf_init(&r, frame, len);
-    arena_reset(&srv.req_arena);
-    if (!cc->connected) {
-        ConnectRequest req;
-        int ro;
-        if (!replication_read_only() || wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0 || ro != 1) {
-            net_conn_close(cc->conn, NULL);
-            return 1;
-        }
-        rc = rc_of(cc);
-        rc->read_only = 1;
-        cc->ro_layout = ro;
-        int32_t timeout = req.timeOut;
-        if (timeout < rp.cfg->min_session_timeout_ms)
-            timeout = (int32_t)rp.cfg->min_session_timeout_ms;
-        if (timeout > rp.cfg->max_session_timeout_ms)
-            timeout = (int32_t)rp.cfg->max_session_timeout_ms;
-        /* ZooKeeper's read-only server gives every client a new local
-         * session; it is never replicated and dies with the connection. */
-        int64_t sid = session_next_id();
-        Session *s = session_add(sid, timeout, el_now_ms());
-        s->client = cc;
-        cc->session = s;
-        cc->connected = 1;
-        net_conn_established(cc->conn);
-        Conn *c = cc->conn;
-        net_conn_hold(c, srv.last_zxid);
-        size_t off = wbuf_begin_frame(&c->out);
-        ConnectResponse resp = {0, timeout, sid, {(const char *)s->passwd, SESSION_PASSWD_LEN}};
-        wire_write_connect_response(&c->out, &resp, 1);
-        wbuf_end_frame(&c->out, off);
-        net_count_sent(c);
-        net_conn_flush_later(c);
-        return 1;
-    }
-    if (!rc || !rc->read_only || !replication_read_only()) {
+    if (!replication_read_only() || ro != 1) {
         net_conn_close(cc->conn, NULL);
         return 1;
     }
-    RequestHeader h;
-    if (jute_read_RequestHeader(&r, &srv.req_arena, &h) < 0)
-        return 0;
-    if (op_is_write(h.type) || h.type == ZOO_OP_SYNC) {
-        cc->last_op = h.type == ZOO_OP_SYNC ? "SYNC" : "WRIT";
-        reply_error(cc, h.xid, ZERR_NOTREADONLY);
+    ReplClient *rc = rc_of(cc);
+    rc->read_only = 1;
+    cc->ro_layout = ro;
+    int32_t timeout = session_negotiated_timeout(req->timeOut);
+    int64_t sid = session_next_id();
+    Session *s = session_add(sid, timeout, el_now_ms());
+    s->client = cc;
+    cc->session = s;
+    cc->connected = 1;
+    net_conn_established(cc->conn);
+    send_connect_response(cc, s);
+    return 1;
+}
+
+static int read_only_request(ClientConn *cc, const RequestHeader *h)
+{
+    if (zk_op_has(h->type, ZK_OPF_NEEDS_QUORUM)) {
+        cc->last_op = h->type == ZOO_OP_SYNC ? "SYNC" : "WRIT";
+        reply_error(cc, h->xid, ZERR_NOTREADONLY);
         return 1;
     }
-    if (h.type == ZOO_OP_CLOSE_SESSION) {
-        reply_error(cc, h.xid, ZERR_OK);
+    if (h->type == ZOO_OP_CLOSE_SESSION) {
+        reply_error(cc, h->xid, ZERR_OK);
         net_conn_close_after_flush(cc->conn);
         return 1;
     }
     return 0;   /* reads, pings, watches: served from the state we have */
 }
 
-int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len)
+int replication_defer(ClientConn *cc, const uint8_t *frame, size_t len)
 {
-    if (!zab_serving())
-        return read_only_frame(cc, frame, len);
+    if (!zab_serving()) {
+        ReplClient *rc = cc->repl;
+        if (cc->connected && (!rc || !rc->read_only || !replication_read_only())) {
+            net_conn_close(cc->conn, NULL);
+            return 1;
+        }
+        return 0;
+    }
     ReplClient *rc = rc_of(cc);
     if (rc->read_only) {
         net_conn_close(cc->conn, "this member serves read-write again");
         return 1;
     }
-    if (!rp.replaying && rc->nq)
+    if ((!rp.replaying && rc->nq) || !may_run(rc, frame, len))
         return enqueue(rc, frame, len);
-    if (!may_run(rc, frame, len))
-        return enqueue(rc, frame, len);
-    int leader = zab_is_leader();
-    RBuf r;
-    rbuf_init(&r, frame, len);
-    if (!cc->connected) {
-        if (leader) {
-            if (zab_can_write())
-                return 0;   /* the core creates (or reattaches) the session */
+    return 0;
+}
+
+/* A session we do not know may be one created a moment ago through another
+ * member: catch up with the leader (a sync round) before answering, as
+ * ZooKeeper revalidates it.  The ConnectRequest waits in the queue. */
+static int revalidate(ClientConn *cc, ReplClient *rc, const uint8_t *frame, size_t len)
+{
+    uint64_t token = ++rp.next_token;
+    rc->revalidated = 1;
+    if (zab_sync(token) < 0)
+        return 0;
+    push_out(rc, OUT_REVALIDATE, 0, token, NULL, 0);
+    if (npsyncs == cappsyncs) {
+        cappsyncs = cappsyncs ? cappsyncs * 2 : 16;
+        psyncs = xrealloc(psyncs, cappsyncs * sizeof *psyncs);
+    }
+    psyncs[npsyncs++] = (PendingSync){token, cc, 0, 0};
+    return enqueue(rc, frame, len);
+}
+
+int replication_route_connect(ClientConn *cc, const ConnectRequest *req, int ro, const uint8_t *frame, size_t len)
+{
+    if (!zab_serving())
+        return read_only_connect(cc, req, ro);
+    if (zab_is_leader()) {
+        if (zab_can_write())
+            return 0;   /* the core creates (or reattaches) the session */
+        net_conn_close(cc->conn, "the leader cannot take writes now");
+        return 1;
+    }
+    if (req->lastZxidSeen > srv.last_zxid)
+        return 0;   /* the core refuses it */
+    ReplClient *rc = rc_of(cc);
+    if (req->sessionId != 0) {
+        if (session_find(req->sessionId) || rc->revalidated)
+            return 0;   /* the core reattaches, or says it expired */
+        return revalidate(cc, rc, frame, len);
+    }
+    cc->ro_layout = ro;
+    if (session_refused_for_limit(cc))
+        return 1;
+    int32_t timeout = session_negotiated_timeout(req->timeOut);
+    int64_t sid = session_next_id();
+    if (zab_forward(ZAB_REQ_CREATE_SESSION, sid, 0, ZOO_OP_CREATE_SESSION, timeout, NULL, 0, NULL, 0) < 0) {
+        net_conn_close(cc->conn, NULL);
+        return 1;
+    }
+    rc->pending_sid = sid;
+    push_out(rc, OUT_CREATE, 0, 0, NULL, 0);
+    return 1;
+}
+
+int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body, const uint8_t *frame, size_t len)
+{
+    if (!zab_serving())
+        return read_only_request(cc, h);
+    ReplClient *rc = rc_of(cc);
+    if (h->type == ZOO_OP_SYNC) {
+        start_sync(cc, rc, h, body);
+        return 1;
+    }
+    int kind = op_is_write(h->type) ? ZAB_REQ_WRITE : h->type == ZOO_OP_CLOSE_SESSION ? ZAB_REQ_CLOSE_SESSION : 0;
+    if (zab_is_leader()) {
+        if (kind && !zab_can_write()) {
             net_conn_close(cc->conn, "the leader cannot take writes now");
             return 1;
         }
-        ConnectRequest req;
-        int ro;
-        arena_reset(&srv.req_arena);
-        if (wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0 || req.lastZxidSeen > srv.last_zxid)
-            return 0;   /* the core answers (error, refusal) */
-        if (req.sessionId != 0) {
-            if (session_find(req.sessionId) || rc->revalidated)
-                return 0;   /* the core reattaches, or says it expired */
-            /* A session we do not know may be one created a moment ago
-             * through another member: catch up with the leader (a sync
-             * round) before answering, as ZooKeeper revalidates it. */
-            uint64_t token = ++rp.next_token;
-            rc->revalidated = 1;
-            if (zab_sync(token) < 0)
-                return 0;
-            push_out(rc, OUT_REVALIDATE, 0, token, NULL, 0);
-            if (npsyncs == cappsyncs) {
-                cappsyncs = cappsyncs ? cappsyncs * 2 : 16;
-                psyncs = xrealloc(psyncs, cappsyncs * sizeof *psyncs);
-            }
-            psyncs[npsyncs++] = (PendingSync){token, cc, 0, 0};
-            return enqueue(rc, frame, len);
-        }
-        cc->ro_layout = ro;
-        if (rp.cfg->max_sessions > 0 && session_count() >= rp.cfg->max_sessions) {
-            net_conn_close(cc->conn, "too many sessions (server.max_sessions)");
-            return 1;
-        }
-        int32_t timeout = req.timeOut;
-        if (timeout < rp.cfg->min_session_timeout_ms)
-            timeout = (int32_t)rp.cfg->min_session_timeout_ms;
-        if (timeout > rp.cfg->max_session_timeout_ms)
-            timeout = (int32_t)rp.cfg->max_session_timeout_ms;
-        int64_t sid = session_next_id();
-        if (zab_forward(ZAB_REQ_CREATE_SESSION, sid, 0, ZOO_OP_CREATE_SESSION, timeout, NULL, 0, NULL, 0) < 0) {
-            net_conn_close(cc->conn, NULL);
-            return 1;
-        }
-        rc->pending_sid = sid;
-        push_out(rc, OUT_CREATE, 0, 0, NULL, 0);
-        return 1;
+        return 0;   /* the leader's own clients: the core's write path proposes */
     }
-    if (!cc->session)
-        return 0;
-    RequestHeader h;
-    arena_reset(&srv.req_arena);
-    if (jute_read_RequestHeader(&r, &srv.req_arena, &h) < 0)
-        return 0;
-    if (h.type == ZOO_OP_SYNC) {
-        session_touch(cc->session, el_now_ms());
-        if (h.xid >= 0)
-            cc->last_cxid = h.xid;
-        start_sync(cc, rc, &h, &r);
-        return 1;
-    }
-    if (leader) {
-        if ((op_is_write(h.type) || h.type == ZOO_OP_CLOSE_SESSION) && !zab_can_write()) {
-            net_conn_close(cc->conn, "the leader cannot take writes now");
-            return 1;
-        }
-        return 0;
-    }
-    int kind = op_is_write(h.type) ? ZAB_REQ_WRITE : h.type == ZOO_OP_CLOSE_SESSION ? ZAB_REQ_CLOSE_SESSION : 0;
     if (!kind)
         return 0;   /* a read: served here */
-    session_touch(cc->session, el_now_ms());
-    if (h.xid >= 0)
-        cc->last_cxid = h.xid;
-    int refused = admission_check_request(cc, h.type, len);
-    if (refused) {
-        refuse_in_order(rc, h.xid, refused);
-        return 1;
-    }
     ZabAuth ids[64];
     size_t nids = cc->nids < 64 ? cc->nids : 64;
     for (size_t i = 0; i < nids; i++)
         ids[i] = (ZabAuth){cc->ids[i].scheme, cc->ids[i].id};
-    size_t hdr = 8;
-    if (zab_forward(kind, cc->session->id, h.xid, h.type, 0, ids, nids, frame + hdr, len - hdr) < 0) {
+    size_t hdr = 8;   /* the RequestHeader: xid and type travel as arguments */
+    if (zab_forward(kind, cc->session->id, h->xid, h->type, 0, ids, nids, frame + hdr, len - hdr) < 0) {
         net_conn_close(cc->conn, "this member stopped serving");
         return 1;
     }
-    push_out(rc, kind == ZAB_REQ_WRITE ? OUT_WRITE : OUT_CLOSE, h.xid, 0, NULL, 0);
+    push_out(rc, kind == ZAB_REQ_WRITE ? OUT_WRITE : OUT_CLOSE, h->xid, 0, NULL, 0);
     return 1;
 }
+
+void replication_refuse(ClientConn *cc, int32_t xid, int err) { refuse_in_order(rc_of(cc), xid, err); }
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
@@ -1123,10 +954,6 @@ int replication_init(const CoreConfig *cfg)
     rp.cfg = cfg;
     rp.active = 1;
     arena_init(&rp.arena, 65536);
-    wbuf_init(&rp.dummy.out);
-    rp.dummy.fd = -1;
-    rp.dummy.closed = 1;
-    snprintf(rp.dummy.peer_desc, sizeof rp.dummy.peer_desc, "(forwarded)");
     corral_metric_gauge_fn("followers", "Learners connected to this leader", g_followers, NULL);
     corral_metric_gauge_fn("synced_followers", "Voting followers synced with this leader", g_synced, NULL);
     corral_metric_gauge_fn("synced_observers", "Observers synced with this leader", g_synced_obs, NULL);
@@ -1151,9 +978,6 @@ void replication_shutdown(void)
         snapjob.efd = -1;
     }
     zab_shutdown();
-    wbuf_free(&rp.dummy.out);
-    free(rp.dummy.marks);
-    rp.dummy.marks = NULL;
     arena_free(&rp.arena);
     free(psyncs);
     psyncs = NULL;

@@ -29,7 +29,26 @@ void replication_logged(const WBuf *txn, int64_t zxid);
 void replication_local_durable(int64_t zxid);
 int64_t replication_expiry_tick(void);
 int replication_may_write(void);
-int replication_client_frame(ClientConn *cc, const uint8_t *frame, size_t len);
+/* The routing of a client's frames, in request_on_frame's order.  Each
+ * returns 1 when replication took the frame (queued it, forwarded it,
+ * answered it, or closed the connection), 0 when the core handles it.
+ *   defer:  before decoding: a frame that must wait behind the session's
+ *           forwarded requests is queued (and replayed through
+ *           request_on_frame later); a read-only member closes clients
+ *           that are not read-only ones.
+ *   route_connect: a ConnectRequest: a follower forwards createSession or
+ *           revalidates an unknown session; a read-only member makes a
+ *           local session.
+ *   route_request: sync waits for a round with the leader; a follower
+ *           forwards writes and closeSession; a read-only member refuses
+ *           what needs a quorum.
+ * The frame bytes are passed for queueing and forwarding. */
+int replication_defer(ClientConn *cc, const uint8_t *frame, size_t len);
+int replication_route_connect(ClientConn *cc, const ConnectRequest *req, int ro, const uint8_t *frame, size_t len);
+int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body, const uint8_t *frame, size_t len);
+/* Answers a request refused by admission in its place among the session's
+ * replies (after the forwarded requests before it). */
+void replication_refuse(ClientConn *cc, int32_t xid, int err);
 void replication_client_closed(ClientConn *cc);
 /* Requests of cc forwarded to the leader (or waiting for a sync round) and
  * not answered yet: in flight, as unsent replies are. */

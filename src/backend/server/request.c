@@ -106,14 +106,28 @@ static void attach(ClientConn *cc, Session *s)
     net_conn_established(cc->conn);
 }
 
-static void handle_connect(ClientConn *cc, RBuf *r)
+int32_t session_negotiated_timeout(int32_t requested)
 {
-    ConnectRequest req;
-    int ro;
-    if (wire_read_connect_request(r, &srv.req_arena, &req, &ro) < 0) {
-        net_conn_close(cc->conn, "malformed ConnectRequest");
-        return;
+    int32_t timeout = requested;
+    if (timeout < srv.cfg->min_session_timeout_ms)
+        timeout = (int32_t)srv.cfg->min_session_timeout_ms;
+    if (timeout > srv.cfg->max_session_timeout_ms)
+        timeout = (int32_t)srv.cfg->max_session_timeout_ms;
+    return timeout;
+}
+
+int session_refused_for_limit(ClientConn *cc)
+{
+    if (srv.cfg->max_sessions > 0 && session_count() >= srv.cfg->max_sessions) {
+        net_conn_close(cc->conn, "too many sessions (server.max_sessions)");
+        return 1;
     }
+    return 0;
+}
+
+static void handle_connect(ClientConn *cc, const ConnectRequest *rq, int ro)
+{
+    const ConnectRequest req = *rq;
     cc->ro_layout = ro;
     if (req.lastZxidSeen > srv.last_zxid) {
         corral_log(CORRAL_LOG_INFO, "session",
@@ -123,27 +137,18 @@ static void handle_connect(ClientConn *cc, RBuf *r)
         net_conn_close(cc->conn, NULL);
         return;
     }
-    int32_t timeout = req.timeOut;
-    if (timeout < srv.cfg->min_session_timeout_ms)
-        timeout = (int32_t)srv.cfg->min_session_timeout_ms;
-    if (timeout > srv.cfg->max_session_timeout_ms)
-        timeout = (int32_t)srv.cfg->max_session_timeout_ms;
+    int32_t timeout = session_negotiated_timeout(req.timeOut);
 
     if (req.sessionId == 0) {
-        if (srv.cfg->max_sessions > 0 && session_count() >= srv.cfg->max_sessions) {
-            net_conn_close(cc->conn, "too many sessions (server.max_sessions)");
+        if (session_refused_for_limit(cc))
             return;
-        }
         int64_t sid = session_next_id();
         TxnHeader h = {sid, 0, server_next_zxid(), el_wall_ms(), ZOO_OP_CREATE_SESSION};
         CreateSessionTxn t = {timeout};
         WBuf w = WBUF_INIT;
         jute_write_TxnHeader(&w, &h);
         jute_write_CreateSessionTxn(&w, &t);
-        server_log_txn(&w, h.zxid);
-        server_pending_write(h.zxid, el_now_ms());
-        TxnResult res;
-        txn_apply(w.data, w.len, &srv.req_arena, &res);
+        txn_commit(&w, h.zxid, el_now_ms(), &srv.req_arena, NULL);
         wbuf_free(&w);
         Session *s = session_find(sid);
         attach(cc, s);
@@ -227,13 +232,14 @@ static int watch_admitted(ClientConn *cc, bool watch)
 
 static int read_get_data(ClientConn *cc, const GetDataRequest *q, GetDataResponse *out)
 {
+    Principal who = client_principal(cc);
     int rc = watch_admitted(cc, q->watch);
     if (rc)
         return rc;
     ZNode *n = lookup(q->path);
     if (!n)
         return ZERR_NONODE;
-    if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ)))
+    if ((rc = acl_check(&who, tree_node_acl(n), ZOO_PERM_READ)))
         return rc;
     const char *d;
     int32_t dl;
@@ -249,13 +255,14 @@ static int read_get_data(ClientConn *cc, const GetDataRequest *q, GetDataRespons
 
 static int read_children(ClientConn *cc, ZkBytes path, bool watch, JuteVec_ustring *kids, Stat *stat)
 {
+    Principal who = client_principal(cc);
     int rc = watch_admitted(cc, watch);
     if (rc)
         return rc;
     ZNode *n = lookup(path);
     if (!n)
         return ZERR_NONODE;
-    if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ)))
+    if ((rc = acl_check(&who, tree_node_acl(n), ZOO_PERM_READ)))
         return rc;
     ChildList l = {0};
     tree_children(srv.tree, n, collect_child, &l);
@@ -280,228 +287,220 @@ static int cmp_auth_id(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
+/* ---- per-op handlers (wire/zk_ops.def binds them to opcodes) ------------- */
+
+/* Every handler: the decoded header, the body after it, the time the frame
+ * arrived.  A handler answers the request (or closes the connection). */
+typedef void (*OpHandler)(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start);
+
+/* Decodes the request record or answers MarshallingError: ZooKeeper answers
+ * an undecodable body so and keeps the connection. */
 #define READ_REQ(T, var) \
     T var; \
-    if (jute_read_##T(body, &srv.req_arena, &var) < 0) \
-        goto malformed
+    if (jute_read_##T(body, &srv.req_arena, &var) < 0) { \
+        reply_error(cc, h->xid, ZERR_MARSHALLINGERROR); \
+        return; \
+    }
 
-static void handle_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
+/* Replies with a record: header (error 0) + the record's jute encoding. */
+#define REPLY_WITH(T, resp) \
+    do { \
+        size_t off_ = reply_begin(cc, h->xid, srv.last_zxid, 0); \
+        jute_write_##T(&cc->conn->out, &(resp)); \
+        reply_end(cc, off_); \
+    } while (0)
+
+static void handle_exists(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
-    Conn *c = cc->conn;
-    int rc = 0;
-    size_t off;
-    switch (h->type) {
-    case ZOO_OP_EXISTS: {
-        READ_REQ(ExistsRequest, q);
-        cc->last_op = "EXIS";
-        if (q.path.len > 0 && memchr(q.path.data, '\0', (size_t)q.path.len)) {
-            rc = ZERR_BADARGUMENTS;   /* ZooKeeper checks exists paths for NUL */
-            break;
+    READ_REQ(ExistsRequest, q);
+    if (q.path.len > 0 && memchr(q.path.data, '\0', (size_t)q.path.len)) {
+        reply_error(cc, h->xid, ZERR_BADARGUMENTS);   /* ZooKeeper checks exists paths for NUL */
+        return;
+    }
+    int rc = watch_admitted(cc, q.watch);
+    if (rc) {
+        reply_error(cc, h->xid, rc);
+        return;
+    }
+    ZNode *n = lookup(q.path);
+    if (q.watch && q.path.len > 0)
+        watch_add(srv.watches, q.path.data, (size_t)q.path.len, (WatcherId)cc->session->id, WATCH_DATA);
+    if (!n) {
+        reply_error(cc, h->xid, ZERR_NONODE);
+        return;
+    }
+    ZStat st;
+    tree_stat(srv.tree, n, &st);
+    ExistsResponse resp;
+    stat_to_wire(&st, &resp.stat);
+    REPLY_WITH(ExistsResponse, resp);
+}
+
+static void handle_get_data(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    READ_REQ(GetDataRequest, q);
+    GetDataResponse resp;
+    int rc = read_get_data(cc, &q, &resp);
+    if (rc)
+        reply_error(cc, h->xid, rc);
+    else
+        REPLY_WITH(GetDataResponse, resp);
+}
+
+static void handle_get_children(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    READ_REQ(GetChildrenRequest, q);
+    GetChildrenResponse resp;
+    int rc = read_children(cc, q.path, q.watch, &resp.children, NULL);
+    if (rc)
+        reply_error(cc, h->xid, rc);
+    else
+        REPLY_WITH(GetChildrenResponse, resp);
+}
+
+static void handle_get_children2(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    READ_REQ(GetChildren2Request, q);
+    GetChildren2Response resp;
+    int rc = read_children(cc, q.path, q.watch, &resp.children, &resp.stat);
+    if (rc)
+        reply_error(cc, h->xid, rc);
+    else
+        REPLY_WITH(GetChildren2Response, resp);
+}
+
+/* ZooKeeper hides digests from clients without ADMIN: "user:x". */
+static const char *redact_digest(const char *id)
+{
+    const char *colon = strchr(id, ':');
+    size_t ul = colon ? (size_t)(colon - id) : strlen(id);
+    char *r = arena_alloc(&srv.req_arena, ul + 3);
+    memcpy(r, id, ul);
+    memcpy(r + ul, ":x", 3);
+    return r;
+}
+
+static void handle_get_acl(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    Principal who = client_principal(cc);
+    READ_REQ(GetACLRequest, q);
+    ZNode *n = lookup(q.path);
+    int rc = n ? acl_check(&who, tree_node_acl(n), ZOO_PERM_READ | ZOO_PERM_ADMIN) : ZERR_NONODE;
+    if (rc) {
+        reply_error(cc, h->xid, rc);
+        return;
+    }
+    int redact = acl_check(&who, tree_node_acl(n), ZOO_PERM_ADMIN) != 0;
+    const TreeAclEntry *acl;
+    int na = 0;
+    if (tree_acl_get(srv.tree, tree_node_acl(n), &acl, &na) < 0)
+        na = 0;
+    GetACLResponse resp;
+    resp.acl.count = na;
+    resp.acl.items = arena_alloc(&srv.req_arena, (size_t)(na ? na : 1) * sizeof(ACL));
+    for (int i = 0; i < na; i++) {
+        resp.acl.items[i].perms = acl[i].perms;
+        resp.acl.items[i].id.scheme = zk_bytes_cstr(acl[i].scheme);
+        const char *id = redact && strcmp(acl[i].scheme, "digest") == 0 ? redact_digest(acl[i].id) : acl[i].id;
+        resp.acl.items[i].id.id = zk_bytes_cstr(id);
+    }
+    ZStat st;
+    tree_stat(srv.tree, n, &st);
+    stat_to_wire(&st, &resp.stat);
+    REPLY_WITH(GetACLResponse, resp);
+}
+
+static void handle_all_children_number(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    Principal who = client_principal(cc);
+    READ_REQ(GetAllChildrenNumberRequest, q);
+    ZNode *n = lookup(q.path);
+    int rc = n ? acl_check(&who, tree_node_acl(n), ZOO_PERM_READ) : ZERR_NONODE;
+    if (rc) {
+        reply_error(cc, h->xid, rc);
+        return;
+    }
+    GetAllChildrenNumberResponse resp = {(int32_t)tree_all_children_number(srv.tree, n)};
+    REPLY_WITH(GetAllChildrenNumberResponse, resp);
+}
+
+static void handle_get_ephemerals(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    READ_REQ(GetEphemeralsRequest, q);
+    ChildList l = {0};
+    tree_session_ephemerals(srv.tree, cc->session->id, collect_child, &l);
+    int all = q.prefixPath.len <= 0 || (q.prefixPath.len == 1 && q.prefixPath.data[0] == '/');
+    GetEphemeralsResponse resp = {{0, l.v}};
+    for (int32_t i = 0; i < l.n; i++)
+        if (all || (l.v[i].len >= q.prefixPath.len &&
+                    memcmp(l.v[i].data, q.prefixPath.data, (size_t)q.prefixPath.len) == 0))
+            l.v[resp.ephemerals.count++] = l.v[i];
+    REPLY_WITH(GetEphemeralsResponse, resp);
+}
+
+/* Standalone (and on a leader): every earlier write is already applied. */
+static void handle_sync(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    READ_REQ(SyncRequest, q);
+    SyncResponse resp = {q.path};
+    REPLY_WITH(SyncResponse, resp);
+}
+
+/* checkWatches and removeWatches (the same request layout). */
+static void handle_check_watches(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    READ_REQ(CheckWatchesRequest, q);
+    if (q.path.len <= 0 || q.path.data[0] != '/') {
+        reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);   /* ZooKeeper's path walk throws on a relative path */
+        return;
+    }
+    size_t plen = (size_t)q.path.len;
+    WatcherId w = (WatcherId)cc->session->id;
+    int found = h->type == ZOO_OP_CHECK_WATCHES ? watch_contains(srv.watches, q.path.data, plen, w, q.type)
+                                                : watch_remove(srv.watches, q.path.data, plen, w, q.type);
+    reply_error(cc, h->xid, found == 1 ? 0 : found == 0 ? ZERR_NOWATCHER : ZERR_MARSHALLINGERROR);
+}
+
+static void handle_add_watch(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    READ_REQ(AddWatchRequest, q);
+    int rc = q.mode != 0 && q.mode != 1 ? ZERR_MARSHALLINGERROR : watch_admitted(cc, true);
+    if (rc) {
+        reply_error(cc, h->xid, rc);
+        return;
+    }
+    if (q.path.len > 0)
+        watch_add(srv.watches, q.path.data, (size_t)q.path.len, (WatcherId)cc->session->id,
+                  q.mode == 0 ? WATCH_PERSISTENT : WATCH_PERSISTENT_RECURSIVE);
+    ErrorResponse resp = {0};
+    REPLY_WITH(ErrorResponse, resp);
+}
+
+static void handle_whoami(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    WhoAmIResponse resp;
+    resp.clientInfo.count = (int32_t)cc->nids;
+    resp.clientInfo.items = arena_alloc(&srv.req_arena, (cc->nids ? cc->nids : 1) * sizeof(ClientInfo));
+    /* Sorted by scheme, then id: the order ZooKeeper's set of Ids comes out
+     * in for the usual schemes (digest before ip before super). */
+    qsort(cc->ids, cc->nids, sizeof *cc->ids, cmp_auth_id);
+    for (size_t i = 0; i < cc->nids; i++) {
+        resp.clientInfo.items[i].authScheme = zk_bytes_cstr(cc->ids[i].scheme);
+        const char *user = cc->ids[i].id;
+        const CorralAuthScheme *s = module_find_auth(cc->ids[i].scheme);
+        if (s && s->user_name) {
+            char *buf = arena_alloc(&srv.req_arena, 256);
+            user = s->user_name(s->arg, cc->ids[i].id, buf, 256);
         }
-        if ((rc = watch_admitted(cc, q.watch)))
-            break;
-        ZNode *n = lookup(q.path);
-        if (q.watch && q.path.len > 0)
-            watch_add(srv.watches, q.path.data, (size_t)q.path.len, (WatcherId)cc->session->id, WATCH_DATA);
-        if (!n) {
-            rc = ZERR_NONODE;
-            break;
-        }
-        ZStat st;
-        tree_stat(srv.tree, n, &st);
-        ExistsResponse resp;
-        stat_to_wire(&st, &resp.stat);
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_ExistsResponse(&c->out, &resp);
-        reply_end(cc, off);
-        return;
+        resp.clientInfo.items[i].user = zk_bytes_cstr(user);
     }
-    case ZOO_OP_GETDATA: {
-        READ_REQ(GetDataRequest, q);
-        cc->last_op = "GETD";
-        GetDataResponse resp;
-        if ((rc = read_get_data(cc, &q, &resp)))
-            break;
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_GetDataResponse(&c->out, &resp);
-        reply_end(cc, off);
-        return;
-    }
-    case ZOO_OP_GETCHILDREN: {
-        READ_REQ(GetChildrenRequest, q);
-        cc->last_op = "GETC";
-        GetChildrenResponse resp;
-        if ((rc = read_children(cc, q.path, q.watch, &resp.children, NULL)))
-            break;
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_GetChildrenResponse(&c->out, &resp);
-        reply_end(cc, off);
-        return;
-    }
-    case ZOO_OP_GETCHILDREN2: {
-        READ_REQ(GetChildren2Request, q);
-        cc->last_op = "GETC";
-        GetChildren2Response resp;
-        if ((rc = read_children(cc, q.path, q.watch, &resp.children, &resp.stat)))
-            break;
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_GetChildren2Response(&c->out, &resp);
-        reply_end(cc, off);
-        return;
-    }
-    case ZOO_OP_GETACL: {
-        READ_REQ(GetACLRequest, q);
-        cc->last_op = "GETA";
-        ZNode *n = lookup(q.path);
-        if (!n) {
-            rc = ZERR_NONODE;
-            break;
-        }
-        if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ | ZOO_PERM_ADMIN)))
-            break;
-        int redact = acl_check(cc, tree_node_acl(n), ZOO_PERM_ADMIN) != 0;
-        const TreeAclEntry *acl;
-        int na = 0;
-        if (tree_acl_get(srv.tree, tree_node_acl(n), &acl, &na) < 0)
-            na = 0;
-        GetACLResponse resp;
-        resp.acl.count = na;
-        resp.acl.items = arena_alloc(&srv.req_arena, (size_t)(na ? na : 1) * sizeof(ACL));
-        for (int i = 0; i < na; i++) {
-            resp.acl.items[i].perms = acl[i].perms;
-            resp.acl.items[i].id.scheme = zk_bytes_cstr(acl[i].scheme);
-            const char *id = acl[i].id;
-            if (redact && strcmp(acl[i].scheme, "digest") == 0) {
-                /* ZooKeeper hides digests from clients without ADMIN. */
-                const char *colon = strchr(id, ':');
-                size_t ul = colon ? (size_t)(colon - id) : strlen(id);
-                char *r = arena_alloc(&srv.req_arena, ul + 3);
-                memcpy(r, id, ul);
-                memcpy(r + ul, ":x", 3);
-                id = r;
-            }
-            resp.acl.items[i].id.id = zk_bytes_cstr(id);
-        }
-        ZStat st;
-        tree_stat(srv.tree, n, &st);
-        stat_to_wire(&st, &resp.stat);
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_GetACLResponse(&c->out, &resp);
-        reply_end(cc, off);
-        return;
-    }
-    case ZOO_OP_GET_ALL_CHILDREN_NUMBER: {
-        READ_REQ(GetAllChildrenNumberRequest, q);
-        cc->last_op = "GETACN";
-        ZNode *n = lookup(q.path);
-        if (!n) {
-            rc = ZERR_NONODE;
-            break;
-        }
-        if ((rc = acl_check(cc, tree_node_acl(n), ZOO_PERM_READ)))
-            break;
-        GetAllChildrenNumberResponse resp = {(int32_t)tree_all_children_number(srv.tree, n)};
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_GetAllChildrenNumberResponse(&c->out, &resp);
-        reply_end(cc, off);
-        return;
-    }
-    case ZOO_OP_GET_EPHEMERALS: {
-        READ_REQ(GetEphemeralsRequest, q);
-        cc->last_op = "GETE";
-        ChildList l = {0};
-        tree_session_ephemerals(srv.tree, cc->session->id, collect_child, &l);
-        int all = q.prefixPath.len <= 0 || (q.prefixPath.len == 1 && q.prefixPath.data[0] == '/');
-        GetEphemeralsResponse resp = {{0, l.v}};
-        for (int32_t i = 0; i < l.n; i++)
-            if (all || (l.v[i].len >= q.prefixPath.len && memcmp(l.v[i].data, q.prefixPath.data, (size_t)q.prefixPath.len) == 0))
-                l.v[resp.ephemerals.count++] = l.v[i];
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_GetEphemeralsResponse(&c->out, &resp);
-        reply_end(cc, off);
-        return;
-    }
-    case ZOO_OP_SYNC: {
-        READ_REQ(SyncRequest, q);
-        cc->last_op = "SYNC";
-        SyncResponse resp = {q.path};
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_SyncResponse(&c->out, &resp);
-        reply_end(cc, off);
-        return;
-    }
-    case ZOO_OP_CHECK_WATCHES:
-    case ZOO_OP_REMOVE_WATCHES: {
-        READ_REQ(CheckWatchesRequest, q);   /* same layout as RemoveWatchesRequest */
-        cc->last_op = h->type == ZOO_OP_CHECK_WATCHES ? "CHKW" : "REMW";
-        if (q.path.len <= 0 || q.path.data[0] != '/') {
-            rc = ZERR_MARSHALLINGERROR;   /* ZooKeeper's path walk throws on a relative path */
-            break;
-        }
-        int found = h->type == ZOO_OP_CHECK_WATCHES
-                        ? watch_contains(srv.watches, q.path.data, q.path.len > 0 ? (size_t)q.path.len : 0,
-                                         (WatcherId)cc->session->id, q.type)
-                        : watch_remove(srv.watches, q.path.data, q.path.len > 0 ? (size_t)q.path.len : 0,
-                                       (WatcherId)cc->session->id, q.type);
-        rc = found == 1 ? 0 : found == 0 ? ZERR_NOWATCHER : ZERR_MARSHALLINGERROR;
-        break;
-    }
-    case ZOO_OP_ADD_WATCH: {
-        READ_REQ(AddWatchRequest, q);
-        cc->last_op = "ADDW";
-        if (q.mode != 0 && q.mode != 1) {
-            rc = ZERR_MARSHALLINGERROR;
-            break;
-        }
-        if ((rc = watch_admitted(cc, true)))
-            break;
-        if (q.path.len > 0)
-            watch_add(srv.watches, q.path.data, (size_t)q.path.len, (WatcherId)cc->session->id,
-                      q.mode == 0 ? WATCH_PERSISTENT : WATCH_PERSISTENT_RECURSIVE);
-        ErrorResponse resp = {0};
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_ErrorResponse(&c->out, &resp);
-        reply_end(cc, off);
-        return;
-    }
-    case ZOO_OP_WHOAMI: {
-        cc->last_op = "HOMI";
-        WhoAmIResponse resp;
-        resp.clientInfo.count = (int32_t)cc->nids;
-        resp.clientInfo.items = arena_alloc(&srv.req_arena, (cc->nids ? cc->nids : 1) * sizeof(ClientInfo));
-        /* Sorted by scheme, then id: the order ZooKeeper's set of Ids
-         * comes out in for the usual schemes (digest before ip before
-         * super). */
-        qsort(cc->ids, cc->nids, sizeof *cc->ids, cmp_auth_id);
-        for (size_t i = 0; i < cc->nids; i++) {
-            resp.clientInfo.items[i].authScheme = zk_bytes_cstr(cc->ids[i].scheme);
-            const char *user = cc->ids[i].id;
-            const CorralAuthScheme *s = module_find_auth(cc->ids[i].scheme);
-            if (s && s->user_name) {
-                char *buf = arena_alloc(&srv.req_arena, 256);
-                user = s->user_name(s->arg, cc->ids[i].id, buf, 256);
-            }
-            resp.clientInfo.items[i].user = zk_bytes_cstr(user);
-        }
-        off = reply_begin(cc, h->xid, srv.last_zxid, 0);
-        jute_write_WhoAmIResponse(&c->out, &resp);
-        reply_end(cc, off);
-        return;
-    }
-    }
-    reply_error(cc, h->xid, rc);
-    return;
-malformed:
-    /* ZooKeeper answers an undecodable body with MarshallingError and
-     * keeps the connection. */
-    reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);
+    REPLY_WITH(WhoAmIResponse, resp);
 }
 
 /* multiRead: getChildren and getData, each answered or failed on its own. */
-static void handle_multi_read(ClientConn *cc, const RequestHeader *h, RBuf *body)
+static void handle_multi_read(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
     Conn *c = cc->conn;
-    cc->last_op = "MLTR";
     size_t off = reply_begin(cc, h->xid, srv.last_zxid, 0);
     for (int guard = 0; guard < 100000; guard++) {
         if (c->out.len - off > (size_t)srv.cfg->max_reply_bytes) {
@@ -580,9 +579,8 @@ static void set_watch_list(ClientConn *cc, enum WatchSetList which, const JuteVe
     }
 }
 
-static void handle_set_watches(ClientConn *cc, const RequestHeader *h, RBuf *body)
+static void handle_set_watches(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
-    cc->last_op = "SETW";
     if (h->type == ZOO_OP_SET_WATCHES) {
         SetWatches q;
         if (jute_read_SetWatches(body, &srv.req_arena, &q) < 0)
@@ -617,7 +615,7 @@ static void report_new_ids(ClientConn *cc, size_t had)
                                   cc->conn->peer_port, cc->ids[i].scheme, cc->ids[i].id);
 }
 
-static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body)
+static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
     AuthPacket q;
     if (jute_read_AuthPacket(body, &srv.req_arena, &q) < 0) {
@@ -653,9 +651,8 @@ static const CorralAuthScheme *sasl_provider(void)
 
 /* SASL (opcode 102): relays tokens between the client and the scheme
  * module that speaks SASL, until it reports completion or failure. */
-static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body)
+static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
-    cc->last_op = "SASL";
     GetSASLRequest q;
     if (jute_read_GetSASLRequest(body, &srv.req_arena, &q) < 0) {
         net_conn_close(cc->conn, "malformed SASL request");
@@ -699,9 +696,8 @@ static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body)
     reply_end(cc, off);
 }
 
-static void handle_close_session(ClientConn *cc, const RequestHeader *h, int64_t start)
+static void handle_close_session(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
-    cc->last_op = "CLOS";
     Session *s = cc->session;
     int64_t zxid = txn_close_session(s->id, start);
     cc->session = NULL;   /* txn removed it */
@@ -711,6 +707,52 @@ static void handle_close_session(ClientConn *cc, const RequestHeader *h, int64_t
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
+
+static void handle_ping(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    reply_end(cc, reply_begin(cc, XID_PING, srv.last_zxid, 0));
+}
+
+/* Dynamic reconfiguration is not implemented: ZooKeeper's answer when it is
+ * disabled. */
+static void handle_reconfig(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    reply_error(cc, h->xid, ZERR_RECONFIGDISABLED);
+}
+
+static void handle_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    write_request(cc, h, body, start);
+}
+
+/* Not a client request, or an opcode ZooKeeper does not have: ZooKeeper
+ * answers Unimplemented and closes the connection. */
+static void handle_none(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    cc->last_op = "UNKN";
+    reply_error(cc, h->xid, ZERR_UNIMPLEMENTED);
+    net_conn_close_after_flush(cc->conn);
+}
+
+static const OpHandler handlers[ZK_OP_SLOTS] = {
+#define ZK_OP(code, name, abbrev, class, flags, handler) [(code) + ZK_OP_BIAS] = handle_##handler,
+#include "wire/zk_ops.def"
+#undef ZK_OP
+};
+
+static void dispatch(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+{
+    const ZkOpInfo *op = zk_op_info(h->type);
+    if (!op) {
+        handle_none(cc, h, body, start);
+        return;
+    }
+    if (op->abbrev)
+        cc->last_op = op->abbrev;
+    handlers[h->type + ZK_OP_BIAS](cc, h, body, start);
+    if (op->cls == ZK_OPC_READ)
+        server_touch_latency(cc, start);
+}
 
 static ClientConn *client_new(Conn *c)
 {
@@ -733,18 +775,30 @@ static ClientConn *client_new(Conn *c)
     return cc;
 }
 
+/* Every frame of a client connection: decoded once here; in an ensemble,
+ * replication says whether it is handled there (forwarded to the leader,
+ * waiting behind forwarded requests, refused by a read-only member) or
+ * here. */
 void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
 {
     ClientConn *cc = c->proto ? c->proto : client_new(c);
     HOOK_REQUEST_BEGIN(c->id, cc->session ? cc->session->id : 0, frame, len, el_now_ms());
-    if (replication_active() && replication_client_frame(cc, frame, len))
+    int repl = replication_active();
+    arena_reset(&srv.req_arena);
+    if (repl && replication_defer(cc, frame, len))
         return;
     RBuf r;
     rbuf_init(&r, frame, len);
-    arena_reset(&srv.req_arena);
     int64_t start = el_now_ms();
     if (!cc->connected) {
-        handle_connect(cc, &r);
+        ConnectRequest req;
+        int ro;
+        if (wire_read_connect_request(&r, &srv.req_arena, &req, &ro) < 0) {
+            net_conn_close(c, "malformed ConnectRequest");
+            return;
+        }
+        if (!repl || !replication_route_connect(cc, &req, ro, frame, len))
+            handle_connect(cc, &req, ro);
         return;
     }
     if (!cc->session) {
@@ -762,68 +816,15 @@ void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
     int refused = admission_check_request(cc, h.type, len);
     if (refused) {
         cc->last_op = "THRO";
-        reply_error(cc, h.xid, refused);
+        if (repl)
+            replication_refuse(cc, h.xid, refused);   /* in its place among forwarded requests */
+        else
+            reply_error(cc, h.xid, refused);
         return;
     }
-    switch (h.type) {
-    case ZOO_OP_PING:
-        cc->last_op = "PING";
-        reply_end(cc, reply_begin(cc, XID_PING, srv.last_zxid, 0));
+    if (repl && replication_route_request(cc, &h, &r, frame, len))
         return;
-    case ZOO_OP_CLOSE_SESSION:
-        handle_close_session(cc, &h, start);
-        return;
-    case ZOO_OP_AUTH:
-        handle_auth(cc, &h, &r);
-        return;
-    case ZOO_OP_SET_WATCHES:
-    case ZOO_OP_SET_WATCHES2:
-        handle_set_watches(cc, &h, &r);
-        return;
-    case ZOO_OP_EXISTS:
-    case ZOO_OP_GETDATA:
-    case ZOO_OP_GETCHILDREN:
-    case ZOO_OP_GETCHILDREN2:
-    case ZOO_OP_GETACL:
-    case ZOO_OP_GET_ALL_CHILDREN_NUMBER:
-    case ZOO_OP_GET_EPHEMERALS:
-    case ZOO_OP_SYNC:
-    case ZOO_OP_CHECK_WATCHES:
-    case ZOO_OP_REMOVE_WATCHES:
-    case ZOO_OP_ADD_WATCH:
-    case ZOO_OP_WHOAMI:
-        handle_read(cc, &h, &r);
-        server_touch_latency(cc, start);
-        return;
-    case ZOO_OP_MULTI_READ:
-        handle_multi_read(cc, &h, &r);
-        server_touch_latency(cc, start);
-        return;
-    case ZOO_OP_CREATE:
-    case ZOO_OP_CREATE2:
-    case ZOO_OP_CREATE_CONTAINER:
-    case ZOO_OP_CREATE_TTL:
-    case ZOO_OP_DELETE:
-    case ZOO_OP_SETDATA:
-    case ZOO_OP_SETACL:
-    case ZOO_OP_CHECK:
-    case ZOO_OP_MULTI:
-        write_request(cc, &h, &r, start);
-        return;
-    case ZOO_OP_RECONFIG:
-        cc->last_op = "RECO";
-        reply_error(cc, h.xid, ZERR_RECONFIGDISABLED);
-        return;
-    case ZOO_OP_SASL:
-        handle_sasl(cc, &h, &r);
-        return;
-    default:
-        /* ZooKeeper answers Unimplemented and closes the connection. */
-        cc->last_op = "UNKN";
-        reply_error(cc, h.xid, ZERR_UNIMPLEMENTED);
-        net_conn_close_after_flush(c);
-        return;
-    }
+    dispatch(cc, &h, &r, start);
 }
 
 void request_on_close(Conn *c)

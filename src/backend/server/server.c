@@ -120,8 +120,7 @@ static void on_storage_failed(void *ctx, const char *why)
 {
     /* Nothing after the failure may be acknowledged: stop at once.  The
      * on-disk state is the truth; recovery starts from it. */
-    corral_log(CORRAL_LOG_FATAL, "server", "storage failed: %s; exiting without acknowledging pending writes", why);
-    _exit(CORRAL_EXIT_RUNTIME);
+    corral_fatal("server", "storage failed: %s; exiting without acknowledging pending writes", why);
 }
 
 /* Storage foresees running out of space (why) or has room again (NULL). */
@@ -195,11 +194,9 @@ static void reap(const char *path)
     WBuf w = WBUF_INIT;
     jute_write_TxnHeader(&w, &h);
     jute_write_DeleteTxn(&w, &d);
-    server_log_txn(&w, h.zxid);
     Arena a;
     arena_init(&a, 4096);
-    TxnResult res;
-    txn_apply(w.data, w.len, &a, &res);
+    txn_commit(&w, h.zxid, -1, &a, NULL);
     arena_free(&a);
     wbuf_free(&w);
 }
@@ -328,18 +325,34 @@ void server_register_metrics(void)
     corral_metric_gauge_fn("packets_sent", "Packets sent", g_sent, NULL);
 }
 
+/* The in-memory state (tree, watches, sessions) made empty, as at startup:
+ * the one place it is created anew (startup, and a member that rebuilds
+ * its state from storage or from the leader's snapshot). */
+void server_reset_state(void)
+{
+    if (srv.watches)
+        watch_free(srv.watches);
+    srv.watches = watch_new();
+    session_table_free();
+    session_table_init(srv.cfg->tick_ms, srv.cfg->max_session_timeout_ms, srv.cfg->server_id, el_now_ms(),
+                       el_wall_ms());
+    if (srv.tree)
+        tree_free(srv.tree);
+    srv.tree = tree_new();
+    srv.last_zxid = 0;
+    srv.epoch = 0;
+}
+
 int server_init(const CoreConfig *cfg)
 {
     memset(&srv, 0, sizeof srv);
     srv.cfg = cfg;
-    srv.tree = tree_new();
-    srv.watches = watch_new();
+    server_reset_state();
     srv.start_wall_ms = el_wall_ms();
     arena_init(&srv.req_arena, 16384);
     wbuf_init(&srv.txbuf);
     snprintf(srv.version_line, sizeof srv.version_line, "3.8.0-corral-%s, built on %s %s UTC", CORRAL_VERSION,
              __DATE__, __TIME__);
-    session_table_init(cfg->tick_ms, cfg->max_session_timeout_ms, cfg->server_id, el_now_ms(), el_wall_ms());
     admission_init(cfg);
     /* Before net_init: the commit hand-off must run before replies flush. */
     el_add_before_sleep(commit_turn, NULL);

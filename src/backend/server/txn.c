@@ -258,6 +258,20 @@ static void collect_eph(void *ctx, const char *path, size_t len)
     l->v[l->n++] = (ZkBytes){arena_strndup(l->a, path, len), (int32_t)len};
 }
 
+void txn_commit(const WBuf *txn, int64_t zxid, int64_t start_ms, Arena *a, TxnResult *res)
+{
+    server_log_txn(txn, zxid);
+    if (start_ms >= 0)
+        server_pending_write(zxid, start_ms);
+    TxnResult scratch;
+    if (txn_apply(txn->data, txn->len, a, res ? res : &scratch) < 0) {
+        /* Cannot happen for a txn this server just made; if it does, the
+         * tree and the log disagree: stop before acknowledging anything. */
+        corral_fatal("server", "cannot apply the transaction just logged at zxid 0x%llx; exiting",
+                   (unsigned long long)zxid);
+    }
+}
+
 int64_t txn_close_session(int64_t session_id, int64_t start_ms)
 {
     Arena a;
@@ -269,10 +283,7 @@ int64_t txn_close_session(int64_t session_id, int64_t start_ms)
     WBuf w = WBUF_INIT;
     jute_write_TxnHeader(&w, &h);
     jute_write_CloseSessionTxn(&w, &t);
-    server_log_txn(&w, h.zxid);
-    server_pending_write(h.zxid, start_ms);
-    TxnResult res;
-    txn_apply(w.data, w.len, &a, &res);
+    txn_commit(&w, h.zxid, start_ms, &a, NULL);
     wbuf_free(&w);
     arena_free(&a);
     return h.zxid;

@@ -36,7 +36,7 @@ typedef struct VNode {
 typedef struct View {
     VNode *v;
     size_t n, cap;
-    ClientConn *cc;
+    const Principal *who;
     Arena *a;
 } View;
 
@@ -79,14 +79,14 @@ static VNode *view_get(View *w, const char *path, size_t len)
 static int view_check_acl(View *w, const VNode *vn, int perm)
 {
     if (!vn->acl)
-        return acl_check(w->cc, vn->acl_id, perm);
+        return acl_check(w->who, vn->acl_id, perm);
     TreeAclEntry *e = arena_alloc(w->a, (size_t)(vn->nacl ? vn->nacl : 1) * sizeof *e);
     for (int32_t i = 0; i < vn->nacl; i++) {
         e[i].perms = vn->acl[i].perms;
         e[i].scheme = arena_strndup(w->a, vn->acl[i].id.scheme.data, (size_t)vn->acl[i].id.scheme.len);
         e[i].id = arena_strndup(w->a, vn->acl[i].id.id.data, (size_t)vn->acl[i].id.id.len);
     }
-    return acl_check_list(w->cc, e, vn->nacl, perm);
+    return acl_check_list(w->who, e, vn->nacl, perm);
 }
 
 static int check_and_inc_version(int32_t current, int32_t expected, int32_t *next)
@@ -156,7 +156,7 @@ static int prep_create(View *w, int op, RBuf *body, WBuf *rec, PrepOut *out)
     if (parent_of(q.path, &plen) < 0)
         return ZERR_BADARGUMENTS;
     JuteVec_ACL acl;
-    int rc = acl_fixup(w->cc, &q.acl, w->a, &acl);
+    int rc = acl_fixup(w->who, &q.acl, w->a, &acl);
     if (rc)
         return rc;
     VNode *parent = view_get(w, q.path.data, plen);
@@ -185,7 +185,7 @@ static int prep_create(View *w, int op, RBuf *body, WBuf *rec, PrepOut *out)
     /* server.max_ephemerals_per_session, against the nodes the session
      * owns already (not those created earlier in the same multi). */
     if (op != ZOO_OP_CREATE_CONTAINER && op != ZOO_OP_CREATE_TTL && zk_create_mode_is_ephemeral(mode) &&
-        (rc = admission_check_ephemeral(w->cc->session->id)))
+        (rc = admission_check_ephemeral(w->who->session_id)))
         return rc;
     int32_t new_cversion = parent->cversion + 1;
     parent->cversion = new_cversion;
@@ -206,7 +206,7 @@ static int prep_create(View *w, int op, RBuf *body, WBuf *rec, PrepOut *out)
         out->txn_type = ZOO_OP_CREATE_TTL;
     } else {
         int eph = zk_create_mode_is_ephemeral(mode);
-        node->owner = eph ? w->cc->session->id : 0;
+        node->owner = eph ? w->who->session_id : 0;
         CreateTxn t = {path, q.data, acl, eph, new_cversion};
         jute_write_CreateTxn(rec, &t);
         out->txn_type = op;   /* create or create2: the reply differs */
@@ -288,7 +288,7 @@ static int prep_set_acl(View *w, RBuf *body, WBuf *rec, PrepOut *out)
     if (bad_path(q.path))
         return ZERR_BADARGUMENTS;
     JuteVec_ACL acl;
-    int rc = acl_fixup(w->cc, &q.acl, w->a, &acl);
+    int rc = acl_fixup(w->who, &q.acl, w->a, &acl);
     if (rc)
         return rc;
     VNode *node;
@@ -356,9 +356,8 @@ static void stat_out(const ZStat *z, Stat *s)
                 z->ephemeral_owner, z->data_length, z->num_children, z->pzxid};
 }
 
-/* Writes the body of a successful op's result (also used by replication.c
- * for replies built on a learner). */
-void write_op_result(WBuf *o, int op, const TxnResult *r)
+/* Writes the body of a successful op's result. */
+static void write_op_result(WBuf *o, int op, const TxnResult *r)
 {
     Stat st;
     switch (op) {
@@ -393,44 +392,23 @@ void write_op_result(WBuf *o, int op, const TxnResult *r)
     }
 }
 
-static const char *op_abbrev(int op)
+/* The TxnHeader of a transaction made for who's request h, with the next
+ * zxid, then the record(s). */
+static void begin_txn(WBuf *txn, const Principal *who, const RequestHeader *h, int type, TxnHeader *th)
 {
-    switch (op) {
-    case ZOO_OP_CREATE: case ZOO_OP_CREATE2: case ZOO_OP_CREATE_CONTAINER: case ZOO_OP_CREATE_TTL: return "CREA";
-    case ZOO_OP_DELETE: return "DELE";
-    case ZOO_OP_SETDATA: return "SETD";
-    case ZOO_OP_SETACL: return "SETA";
-    case ZOO_OP_CHECK: return "CHEC";
-    case ZOO_OP_MULTI: return "MULT";
-    default: return "UNKN";
-    }
+    *th = (TxnHeader){who->session_id, h->xid, server_next_zxid(), el_wall_ms(), type};
+    jute_write_TxnHeader(txn, th);
 }
 
-/* Logs and applies an encoded txn; returns its zxid. */
-static int64_t commit(WBuf *txn, int64_t zxid, int64_t start, TxnResult *res)
+static int prepare_single(const Principal *who, const RequestHeader *h, RBuf *body, WBuf *txn, TxnHeader *th)
 {
-    server_log_txn(txn, zxid);
-    server_pending_write(zxid, start);
-    if (txn_apply(txn->data, txn->len, &srv.req_arena, res) < 0) {
-        /* Cannot happen for a txn we just validated and encoded; if it
-         * does, the tree and the log disagree: stop before acknowledging. */
-        corral_log(CORRAL_LOG_FATAL, "server", "cannot apply the transaction just logged at zxid 0x%llx",
-                   (unsigned long long)zxid);
-        _exit(1);
-    }
-    return zxid;
-}
-
-static void single_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
-{
-    View w = {NULL, 0, 0, cc, &srv.req_arena};
+    View w = {NULL, 0, 0, who, &srv.req_arena};
     WBuf rec = WBUF_INIT;
     PrepOut po = {0};
     int rc = prep_op(&w, h->type, body, &rec, &po);
     if (rc == -2) {
         wbuf_free(&rec);
-        reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);
-        return;
+        return -1;
     }
     if (rc) {
         /* As ZooKeeper: a failed write is logged as an error txn and takes
@@ -441,57 +419,43 @@ static void single_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int
         jute_write_ErrorTxn(&rec, &et);
         po.txn_type = ZOO_OP_ERROR;
     }
-    TxnHeader th = {cc->session->id, h->xid, server_next_zxid(), el_wall_ms(), po.txn_type};
-    WBuf txn = WBUF_INIT;
-    jute_write_TxnHeader(&txn, &th);
-    wbuf_put_raw(&txn, rec.data, rec.len);
+    begin_txn(txn, who, h, po.txn_type, th);
+    wbuf_put_raw(txn, rec.data, rec.len);
     wbuf_free(&rec);
-    TxnResult res;
-    commit(&txn, th.zxid, start, &res);
-    Conn *c = cc->conn;
-    net_conn_hold(c, th.zxid);
-    size_t off = wbuf_begin_frame(&c->out);
-    ReplyHeader rh = {h->xid, th.zxid, rc ? rc : res.err};
-    jute_write_ReplyHeader(&c->out, &rh);
-    HOOK_REQUEST_REPLY(c->id, h->xid, rh.err, th.zxid);
-    if (!rc && res.err == 0)
-        write_op_result(&c->out, h->type, &res);
-    wbuf_end_frame(&c->out, off);
-    wbuf_free(&txn);   /* res.path points into it */
-    net_count_sent(c);
-    c->last_response_ms = el_wall_ms();
-    net_conn_flush_later(c);
+    return 0;
 }
 
 #define MAX_MULTI_OPS 100000
 
-static void multi_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
+/* A multi: every op validated against the view of the earlier ones; one
+ * MultiTxn of their records, or, when one fails, a MultiTxn of ErrorTxns
+ * as ZooKeeper logs a failed multi (0 before the failing op, its code,
+ * RuntimeInconsistency after). */
+static int prepare_multi(const Principal *who, const RequestHeader *h, RBuf *body, WBuf *txn, TxnHeader *th)
 {
-    View w = {NULL, 0, 0, cc, &srv.req_arena};
+    View w = {NULL, 0, 0, who, &srv.req_arena};
     WBuf recs = WBUF_INIT;
-    int *types = NULL, *ops = NULL;
+    int *types = NULL;
     size_t *offs = NULL;
-    int n = 0, cap = 0, failed_at = -1, fail_rc = 0;
+    int n = 0, cap = 0, failed_at = -1, fail_rc = 0, result = -1;
     for (;;) {
         MultiHeader mh;
         if (jute_read_MultiHeader(body, &srv.req_arena, &mh) < 0)
-            goto malformed;
+            goto out;
         if (mh.done)
             break;
-        if (n == MAX_MULTI_OPS)
-            goto malformed;
+        if (n == MAX_MULTI_OPS || !zk_op_has(mh.type, ZK_OPF_IN_MULTI))
+            goto out;
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
             types = xrealloc(types, (size_t)cap * sizeof *types);
-            ops = xrealloc(ops, (size_t)cap * sizeof *ops);
             offs = xrealloc(offs, ((size_t)cap + 1) * sizeof *offs);
         }
         offs[n] = recs.len;
-        ops[n] = mh.type;
         PrepOut po = {0};
         int rc = prep_op(&w, mh.type, body, &recs, &po);
         if (rc == -2)
-            goto malformed;
+            goto out;
         types[n] = po.txn_type;
         n++;
         if (rc && failed_at < 0) {
@@ -503,98 +467,92 @@ static void multi_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
         }
         offs[n] = recs.len;
     }
-    Conn *c = cc->conn;
     if (failed_at >= 0) {
-        /* Logged like ZooKeeper's failed multi: one ErrorTxn per op (0
-         * before the failing op, its code, RuntimeInconsistency after). */
-        WBuf errs = WBUF_INIT;
-        Txn *items = arena_alloc(&srv.req_arena, (size_t)n * sizeof *items);
-        size_t *eoff = arena_alloc(&srv.req_arena, ((size_t)n + 1) * sizeof *eoff);
+        wbuf_reset(&recs);
         for (int i = 0; i < n; i++) {
-            eoff[i] = errs.len;
+            offs[i] = recs.len;
+            types[i] = ZOO_OP_ERROR;
             ErrorTxn et = {i < failed_at ? 0 : i == failed_at ? fail_rc : ZERR_RUNTIMEINCONSISTENCY};
-            jute_write_ErrorTxn(&errs, &et);
+            jute_write_ErrorTxn(&recs, &et);
         }
-        eoff[n] = errs.len;
-        for (int i = 0; i < n; i++)
-            items[i] = (Txn){ZOO_OP_ERROR, {(const char *)errs.data + eoff[i], (int32_t)(eoff[i + 1] - eoff[i])}};
-        MultiTxn mt = {{n, items}};
-        TxnHeader th = {cc->session->id, h->xid, server_next_zxid(), el_wall_ms(), ZOO_OP_MULTI};
-        WBuf txn = WBUF_INIT;
-        jute_write_TxnHeader(&txn, &th);
-        jute_write_MultiTxn(&txn, &mt);
-        TxnResult res;
-        commit(&txn, th.zxid, start, &res);
-        wbuf_free(&txn);
-        wbuf_free(&errs);
-        net_conn_hold(c, th.zxid);
-        size_t off = wbuf_begin_frame(&c->out);
-        ReplyHeader rh = {h->xid, th.zxid, 0};
-        jute_write_ReplyHeader(&c->out, &rh);
-        HOOK_REQUEST_REPLY(c->id, h->xid, fail_rc, th.zxid);
-        for (int i = 0; i < n; i++) {
-            int err = i < failed_at ? 0 : i == failed_at ? fail_rc : ZERR_RUNTIMEINCONSISTENCY;
-            MultiHeader mh = {ZOO_OP_ERROR, false, err};
-            ErrorResponse er = {err};
-            jute_write_MultiHeader(&c->out, &mh);
-            jute_write_ErrorResponse(&c->out, &er);
-        }
-        MultiHeader end = {-1, true, -1};
-        jute_write_MultiHeader(&c->out, &end);
-        wbuf_end_frame(&c->out, off);
-        net_count_sent(c);
-        net_conn_flush_later(c);
-        goto done;
+        offs[n] = recs.len;
     }
-    {
-        Txn *items = arena_alloc(&srv.req_arena, ((size_t)n + 1) * sizeof *items);
-        for (int i = 0; i < n; i++)
-            items[i] = (Txn){types[i], {(const char *)recs.data + offs[i], (int32_t)(offs[i + 1] - offs[i])}};
-        MultiTxn mt = {{n, items}};
-        TxnHeader th = {cc->session->id, h->xid, server_next_zxid(), el_wall_ms(), ZOO_OP_MULTI};
-        WBuf txn = WBUF_INIT;
-        jute_write_TxnHeader(&txn, &th);
-        jute_write_MultiTxn(&txn, &mt);
-        TxnResult res;
-        commit(&txn, th.zxid, start, &res);
-        net_conn_hold(c, th.zxid);
-        size_t off = wbuf_begin_frame(&c->out);
-        ReplyHeader rh = {h->xid, th.zxid, 0};
-        jute_write_ReplyHeader(&c->out, &rh);
-        HOOK_REQUEST_REPLY(c->id, h->xid, 0, th.zxid);
-        for (int i = 0; i < n && i < res.nsub; i++) {
-            MultiHeader mh = {ops[i], false, 0};
-            jute_write_MultiHeader(&c->out, &mh);
-            if (ops[i] != ZOO_OP_CHECK)   /* CheckResult has no body in a MultiResponse */
-                write_op_result(&c->out, ops[i], &res.sub[i]);
-        }
-        MultiHeader end = {-1, true, -1};
-        jute_write_MultiHeader(&c->out, &end);
-        wbuf_end_frame(&c->out, off);
-        wbuf_free(&txn);   /* results point into it */
-        net_count_sent(c);
-        c->last_response_ms = el_wall_ms();
-        net_conn_flush_later(c);
-    }
-done:
+    Txn *items = arena_alloc(&srv.req_arena, ((size_t)n + 1) * sizeof *items);
+    for (int i = 0; i < n; i++)
+        items[i] = (Txn){types[i], {(const char *)recs.data + offs[i], (int32_t)(offs[i + 1] - offs[i])}};
+    MultiTxn mt = {{n, items}};
+    begin_txn(txn, who, h, ZOO_OP_MULTI, th);
+    jute_write_MultiTxn(txn, &mt);
+    result = 0;
+out:
     wbuf_free(&recs);
     free(types);
-    free(ops);
     free(offs);
-    return;
-malformed:
-    wbuf_free(&recs);
-    free(types);
-    free(ops);
-    free(offs);
-    reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);
+    return result;
+}
+
+int write_prepare(const Principal *who, const RequestHeader *h, RBuf *body, WBuf *txn, TxnHeader *th)
+{
+    return h->type == ZOO_OP_MULTI ? prepare_multi(who, h, body, txn, th) : prepare_single(who, h, body, txn, th);
+}
+
+/* A multi's result: per op its result, or, when the multi failed (its
+ * records are ErrorTxns), every op's error. */
+static void write_multi_result(WBuf *o, const TxnResult *res)
+{
+    int failed = 0;
+    for (int i = 0; i < res->nsub; i++)
+        if (res->sub[i].type == ZOO_OP_ERROR)
+            failed = 1;
+    for (int i = 0; i < res->nsub; i++) {
+        if (failed) {
+            MultiHeader mh = {ZOO_OP_ERROR, false, res->sub[i].err};
+            ErrorResponse er = {res->sub[i].err};
+            jute_write_MultiHeader(o, &mh);
+            jute_write_ErrorResponse(o, &er);
+        } else {
+            MultiHeader mh = {res->sub[i].type, false, 0};
+            jute_write_MultiHeader(o, &mh);
+            if (res->sub[i].type != ZOO_OP_CHECK)   /* CheckResult has no body in a MultiResponse */
+                write_op_result(o, res->sub[i].type, &res->sub[i]);
+        }
+    }
+    MultiHeader end = {-1, true, -1};
+    jute_write_MultiHeader(o, &end);
+}
+
+void write_reply(ClientConn *cc, const TxnHeader *h, const TxnResult *res)
+{
+    Conn *c = cc->conn;
+    net_conn_hold(c, h->zxid);
+    size_t off = wbuf_begin_frame(&c->out);
+    int err = h->type == ZOO_OP_MULTI ? 0 : res->err;
+    ReplyHeader rh = {h->cxid, h->zxid, err};
+    jute_write_ReplyHeader(&c->out, &rh);
+    HOOK_REQUEST_REPLY(c->id, h->cxid, res->err, h->zxid);
+    if (h->type == ZOO_OP_MULTI)
+        write_multi_result(&c->out, res);
+    else if (err == 0 && h->type != ZOO_OP_ERROR)
+        write_op_result(&c->out, h->type, res);
+    wbuf_end_frame(&c->out, off);
+    cc->last_zxid = h->zxid;
+    net_count_sent(c);
+    c->last_response_ms = el_wall_ms();
+    net_conn_flush_later(c);
 }
 
 void write_request(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
-    cc->last_op = op_abbrev(h->type);
-    if (h->type == ZOO_OP_MULTI)
-        multi_write(cc, h, body, start);
-    else
-        single_write(cc, h, body, start);
+    Principal who = client_principal(cc);
+    WBuf txn = WBUF_INIT;
+    TxnHeader th;
+    if (write_prepare(&who, h, body, &txn, &th) < 0) {
+        wbuf_free(&txn);
+        reply_error(cc, h->xid, ZERR_MARSHALLINGERROR);
+        return;
+    }
+    TxnResult res;
+    txn_commit(&txn, th.zxid, start, &srv.req_arena, &res);
+    write_reply(cc, &th, &res);
+    wbuf_free(&txn);   /* results point into it */
 }

@@ -216,6 +216,10 @@ int tree_restore_node(Tree *, const char *path, size_t len, const void *data, in
  * call) but must make no other change to the tree. */
 typedef void (*TreePathFn)(void *ctx, const char *path, size_t len);
 void tree_session_ephemerals(const Tree *, int64_t session, TreePathFn fn, void *ctx);
+/* The same walk, stopped as soon as fn returns nonzero (an answer that
+ * reached its size cap); returns nonzero when it stopped early. */
+typedef int (*TreePathVisitFn)(void *ctx, const char *path, size_t len);
+int tree_session_ephemerals_visit(const Tree *, int64_t session, TreePathVisitFn fn, void *ctx);
 int64_t tree_session_ephemeral_count(const Tree *, int64_t session);
 typedef void (*TreeSessionFn)(void *ctx, int64_t session, int64_t count);
 void tree_ephemeral_sessions(const Tree *, TreeSessionFn fn, void *ctx); /* unordered */

@@ -155,18 +155,46 @@ uint32_t list_tail(Tree *T, int64_t owner)
  * Public: sets
  * ====================================================================== */
 
-static void list_paths(const Tree *T, uint32_t head, TreePathFn fn, void *ctx)
+static int visit_paths(const Tree *T, uint32_t head, TreePathVisitFn fn, void *ctx)
 {
     PathBuf b = {NULL, 0};
-    for (uint32_t id = head; id;) {
+    int stopped = 0;
+    for (uint32_t id = head; id && !stopped;) {
         Rec r;
         rec_decode(node_ptr(T, id), &r);
         uint32_t next = r.enext;
         size_t len = node_path(T, id, &b);
-        fn(ctx, b.p, len);
+        stopped = fn(ctx, b.p, len) != 0;
         id = next;
     }
     free(b.p);
+    return stopped;
+}
+
+typedef struct PathFnCall {
+    TreePathFn fn;
+    void *ctx;
+} PathFnCall;
+
+static int call_path_fn(void *ctx, const char *path, size_t len)
+{
+    PathFnCall *c = ctx;
+    c->fn(c->ctx, path, len);
+    return 0;
+}
+
+static void list_paths(const Tree *T, uint32_t head, TreePathFn fn, void *ctx)
+{
+    PathFnCall c = {fn, ctx};
+    visit_paths(T, head, call_path_fn, &c);
+}
+
+int tree_session_ephemerals_visit(const Tree *T, int64_t session, TreePathVisitFn fn, void *ctx)
+{
+    if (owner_kind(session) != K_SESSION)
+        return 0;
+    const SessEnt *s = sess_find(T, session);
+    return s ? visit_paths(T, s->head, fn, ctx) : 0;
 }
 
 void tree_session_ephemerals(const Tree *T, int64_t session, TreePathFn fn, void *ctx)

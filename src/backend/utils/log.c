@@ -62,3 +62,15 @@ void corral_log(CorralLogLevel level, const char *subsystem, const char *fmt, ..
     corral_vlog(level, subsystem, fmt, ap);
     va_end(ap);
 }
+
+void corral_fatal_at(const char *file, int line, const char *subsystem, const char *fmt, ...)
+{
+    char msg[1800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *base = strrchr(file, '/');
+    corral_log(CORRAL_LOG_FATAL, subsystem, "%s (%s:%d)", msg, base ? base + 1 : file, line);
+    _exit(1);
+}

@@ -789,10 +789,10 @@ static int cmp_sess(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-void watch_report_by_session_ex(const WatchManager *wm, WatchSessionFn head, WatchReportFn fn, void *ctx)
+int watch_report_by_session_ex(const WatchManager *wm, WatchSessionFn head, WatchReportFn fn, void *ctx)
 {
     if (wm->data_keys == 0)
-        return;
+        return 0;
     const SessEnt **ss = xmalloc((size_t)wm->data_keys * sizeof *ss);
     size_t ns = 0;
     uint32_t maxn = 0;
@@ -806,7 +806,8 @@ void watch_report_by_session_ex(const WatchManager *wm, WatchSessionFn head, Wat
     }
     qsort(ss, ns, sizeof *ss, cmp_sess);
     const PathEnt **ps = xmalloc(((size_t)maxn + 1) * sizeof *ps);
-    for (size_t i = 0; i < ns; i++) {
+    int stopped = 0;
+    for (size_t i = 0; i < ns && !stopped; i++) {
         const SessEnt *S = ss[i];
         size_t np = 0;
         for (uint32_t e = S->head; e != NIL; e = wm->ent[e].snext)
@@ -816,17 +817,18 @@ void watch_report_by_session_ex(const WatchManager *wm, WatchSessionFn head, Wat
         if (head)
             head(ctx, S->id, (int64_t)np);
         if (fn)
-            for (size_t j = 0; j < np; j++)
-                fn(ctx, S->id, ps[j]->str, ps[j]->len);
+            for (size_t j = 0; j < np && !stopped; j++)
+                stopped = fn(ctx, S->id, ps[j]->str, ps[j]->len) != 0;
     }
     free(ps);
     free(ss);
+    return stopped;
 }
 
-void watch_report_by_path_ex(const WatchManager *wm, WatchPathFn head, WatchReportFn fn, void *ctx)
+int watch_report_by_path_ex(const WatchManager *wm, WatchPathFn head, WatchReportFn fn, void *ctx)
 {
     if (wm->data_paths == 0)
-        return;
+        return 0;
     const PathEnt **ps = xmalloc((size_t)wm->data_paths * sizeof *ps);
     size_t np = 0;
     uint32_t maxn = 0;
@@ -840,7 +842,8 @@ void watch_report_by_path_ex(const WatchManager *wm, WatchPathFn head, WatchRepo
     }
     qsort(ps, np, sizeof *ps, cmp_path);
     WatcherId *ids = xmalloc(((size_t)maxn + 1) * sizeof *ids);
-    for (size_t i = 0; i < np; i++) {
+    int stopped = 0;
+    for (size_t i = 0; i < np && !stopped; i++) {
         const PathEnt *P = ps[i];
         size_t n = 0;
         for (uint32_t e = P->head; e != NIL; e = wm->ent[e].pnext)
@@ -850,21 +853,22 @@ void watch_report_by_path_ex(const WatchManager *wm, WatchPathFn head, WatchRepo
         if (head)
             head(ctx, P->str, P->len, (int64_t)n);
         if (fn)
-            for (size_t j = 0; j < n; j++)
-                fn(ctx, ids[j], P->str, P->len);
+            for (size_t j = 0; j < n && !stopped; j++)
+                stopped = fn(ctx, ids[j], P->str, P->len) != 0;
     }
     free(ids);
     free(ps);
+    return stopped;
 }
 
-void watch_report_by_session(const WatchManager *wm, WatchReportFn fn, void *ctx)
+int watch_report_by_session(const WatchManager *wm, WatchReportFn fn, void *ctx)
 {
-    watch_report_by_session_ex(wm, NULL, fn, ctx);
+    return watch_report_by_session_ex(wm, NULL, fn, ctx);
 }
 
-void watch_report_by_path(const WatchManager *wm, WatchReportFn fn, void *ctx)
+int watch_report_by_path(const WatchManager *wm, WatchReportFn fn, void *ctx)
 {
-    watch_report_by_path_ex(wm, NULL, fn, ctx);
+    return watch_report_by_path_ex(wm, NULL, fn, ctx);
 }
 
 /* ---- introspection ------------------------------------------------------ */

@@ -190,14 +190,16 @@ int64_t watch_recursive_count(const WatchManager *wm);/* recursive registrations
  * The _ex forms also call a header callback before each group (may be
  * NULL); watch_report_by_session_ex calls it also for a session whose
  * data watches all fired, which ZooKeeper prints as a bare "0x<id>" line.
+ * A WatchReportFn returns nonzero to stop the report there (an answer that
+ * reached its size cap); the report functions then return nonzero.
  */
-typedef void (*WatchReportFn)(void *ctx, WatcherId w, const char *path, size_t len);
+typedef int (*WatchReportFn)(void *ctx, WatcherId w, const char *path, size_t len);
 typedef void (*WatchSessionFn)(void *ctx, WatcherId w, int64_t npaths);
 typedef void (*WatchPathFn)(void *ctx, const char *path, size_t len, int64_t nsessions);
-void watch_report_by_session(const WatchManager *wm, WatchReportFn fn, void *ctx);
-void watch_report_by_path(const WatchManager *wm, WatchReportFn fn, void *ctx);
-void watch_report_by_session_ex(const WatchManager *wm, WatchSessionFn head, WatchReportFn fn, void *ctx);
-void watch_report_by_path_ex(const WatchManager *wm, WatchPathFn head, WatchReportFn fn, void *ctx);
+int watch_report_by_session(const WatchManager *wm, WatchReportFn fn, void *ctx);
+int watch_report_by_path(const WatchManager *wm, WatchReportFn fn, void *ctx);
+int watch_report_by_session_ex(const WatchManager *wm, WatchSessionFn head, WatchReportFn fn, void *ctx);
+int watch_report_by_path_ex(const WatchManager *wm, WatchPathFn head, WatchReportFn fn, void *ctx);
 
 /* Bytes the manager holds from malloc; *path_bytes (if not NULL) gets the
  * part spent on path storage (path records and strings). */

@@ -9,44 +9,25 @@
 
 /* ---- names -------------------------------------------------------------------- */
 
+/* Indexed by opcode + ZK_OP_BIAS; rows ZooKeeper does not have are empty. */
+static const ZkOpInfo op_table[ZK_OP_SLOTS] = {
+#define ZK_OP(code, name, abbrev, class, flags, handler) [(code) + ZK_OP_BIAS] = {code, name, abbrev, ZK_OPC_##class, flags},
+#include "wire/zk_ops.def"
+#undef ZK_OP
+};
+
+const ZkOpInfo *zk_op_info(int op)
+{
+    if (op < -ZK_OP_BIAS || op >= ZK_OP_SLOTS - ZK_OP_BIAS)
+        return NULL;
+    const ZkOpInfo *i = &op_table[op + ZK_OP_BIAS];
+    return i->name ? i : NULL;
+}
+
 const char *zk_op_name(int op)
 {
-    switch (op) {
-    case ZOO_OP_NOTIFICATION: return "notification";
-    case ZOO_OP_CREATE: return "create";
-    case ZOO_OP_DELETE: return "delete";
-    case ZOO_OP_EXISTS: return "exists";
-    case ZOO_OP_GETDATA: return "getData";
-    case ZOO_OP_SETDATA: return "setData";
-    case ZOO_OP_GETACL: return "getACL";
-    case ZOO_OP_SETACL: return "setACL";
-    case ZOO_OP_GETCHILDREN: return "getChildren";
-    case ZOO_OP_SYNC: return "sync";
-    case ZOO_OP_PING: return "ping";
-    case ZOO_OP_GETCHILDREN2: return "getChildren2";
-    case ZOO_OP_CHECK: return "check";
-    case ZOO_OP_MULTI: return "multi";
-    case ZOO_OP_CREATE2: return "create2";
-    case ZOO_OP_RECONFIG: return "reconfig";
-    case ZOO_OP_CHECK_WATCHES: return "checkWatches";
-    case ZOO_OP_REMOVE_WATCHES: return "removeWatches";
-    case ZOO_OP_CREATE_CONTAINER: return "createContainer";
-    case ZOO_OP_DELETE_CONTAINER: return "deleteContainer";
-    case ZOO_OP_CREATE_TTL: return "createTTL";
-    case ZOO_OP_MULTI_READ: return "multiRead";
-    case ZOO_OP_AUTH: return "auth";
-    case ZOO_OP_SET_WATCHES: return "setWatches";
-    case ZOO_OP_SASL: return "sasl";
-    case ZOO_OP_GET_EPHEMERALS: return "getEphemerals";
-    case ZOO_OP_GET_ALL_CHILDREN_NUMBER: return "getAllChildrenNumber";
-    case ZOO_OP_SET_WATCHES2: return "setWatches2";
-    case ZOO_OP_ADD_WATCH: return "addWatch";
-    case ZOO_OP_WHOAMI: return "whoAmI";
-    case ZOO_OP_CREATE_SESSION: return "createSession";
-    case ZOO_OP_CLOSE_SESSION: return "closeSession";
-    case ZOO_OP_ERROR: return "error";
-    }
-    return "unknown";
+    const ZkOpInfo *i = zk_op_info(op);
+    return i ? i->name : "unknown";
 }
 
 typedef struct ErrInfo {

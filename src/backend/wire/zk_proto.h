@@ -166,6 +166,39 @@ static inline int zk_create_mode_is_ttl(int m) { return m == 5 || m == 6; }
  * "whoAmI", "closeSession", ...); "unknown" for anything else.
  */
 const char *zk_op_name(int op);
+
+/* What kind of request an opcode is: one row of wire/zk_ops.def. */
+enum ZkOpClass { ZK_OPC_READ = 1, ZK_OPC_WRITE, ZK_OPC_SESSION, ZK_OPC_CONTROL };
+enum {
+    ZK_OPF_IN_MULTI = 1 << 0,        /* allowed inside multi */
+    ZK_OPF_IN_MULTI_READ = 1 << 1,   /* allowed inside multiRead */
+    ZK_OPF_NEEDS_QUORUM = 1 << 2,    /* refused by a read-only server */
+    ZK_OPF_GROWS = 1 << 3,           /* refused in degraded mode */
+    ZK_OPF_NEVER_REFUSED = 1 << 4,   /* never refused by a per-session cap */
+};
+typedef struct ZkOpInfo {
+    int op;
+    const char *name;
+    const char *abbrev;              /* cons' lop; NULL: leaves it */
+    int cls;                         /* enum ZkOpClass */
+    unsigned flags;
+} ZkOpInfo;
+/* Opcodes run from -11 to 107: tables indexed by opcode + ZK_OP_BIAS. */
+#define ZK_OP_BIAS 16
+#define ZK_OP_SLOTS (128 + ZK_OP_BIAS)
+/* The row of op, or NULL for an opcode ZooKeeper does not have. */
+const ZkOpInfo *zk_op_info(int op);
+/* True for an opcode whose row has every bit of `flags` / is of class cls. */
+static inline int zk_op_has(int op, unsigned flags)
+{
+    const ZkOpInfo *i = zk_op_info(op);
+    return i && (i->flags & flags) == flags;
+}
+static inline int zk_op_is(int op, int cls)
+{
+    const ZkOpInfo *i = zk_op_info(op);
+    return i && i->cls == cls;
+}
 /*
  * zk_err_name: a CamelCase name per code, the one KeeperException's messages
  * use where that is a name ("NoNode", "NodeExists", "BadVersion", "Ok") and

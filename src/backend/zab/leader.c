@@ -422,9 +422,8 @@ int leader_propose(int64_t zxid, const void *data, size_t len)
     }
     corral_metric_observe(m_proposal_size, (double)len);
     if ((zxid >> 32) != zab.epoch) {
-        corral_log(CORRAL_LOG_FATAL, "zab", "txn 0x%llx is not in the leader's epoch %lld; exiting",
+        corral_fatal("zab", "txn 0x%llx is not in the leader's epoch %lld; exiting",
                    (unsigned long long)zxid, (long long)zab.epoch);
-        _exit(1);
     }
     hist_append(zxid, data, len);
     for (Learner *l = ld.list; l; l = l->next)

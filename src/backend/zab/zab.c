@@ -34,8 +34,7 @@ void zab_persist_epochs(int64_t accepted, int64_t current)
     if (accepted == zab.accepted_epoch && current == zab.current_epoch)
         return;
     if (epochs_store(zab.cfg->data_dir, accepted, current) < 0) {
-        corral_log(CORRAL_LOG_FATAL, "zab", "cannot write %s/zab_epochs; exiting", zab.cfg->data_dir);
-        _exit(1);
+        corral_fatal("zab", "cannot write %s/zab_epochs; exiting", zab.cfg->data_dir);
     }
     zab.accepted_epoch = accepted;
     zab.current_epoch = current;

@@ -244,7 +244,11 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
     for (size_t i = 0; i < stmp.n; i++)
         msg_add(&notes, "%s/%s: left by an interrupted snapshot; recovery removes it", dir, stmp.v[i]);
     for (size_t i = 0; i < wtmp.n; i++)
-        msg_add(&notes, "%s/%s: left by an interrupted segment creation; recovery removes it", waldir, wtmp.v[i]);
+        if (strcmp(wtmp.v[i], "spare.tmp") == 0)
+            msg_add(&notes, "%s/%s: the next segment, preallocated ahead (storage_file keeps it)", waldir, wtmp.v[i]);
+        else
+            msg_add(&notes, "%s/%s: left by an interrupted segment creation; recovery removes it", waldir,
+                    wtmp.v[i]);
     for (size_t i = 0; i < corrupt.n; i++)
         msg_add(&notes, "%s/%s: set aside earlier as corrupt (never read)", dir, corrupt.v[i]);
     for (size_t i = 0; i < disc.n; i++)

@@ -21,28 +21,27 @@
  * 403 when no token is configured).  Without `commands`, every read-only
  * command is allowed.
  *
+ * This file is the JSON renderer of the admin views (../fourlw/views.h),
+ * which the fourlw module renders as text: what a command shows is
+ * collected there, once.  The commands, their names, which change the
+ * server and which run while it is not serving come from the core's table
+ * of ZooKeeper's words (corral_zk_word).  The lists in an answer stop at
+ * max_answer_bytes (json.h, json_keep).
+ *
  * Everything runs on the event loop, as the four-letter words do: the views
  * of corral/server.h, the metrics registry, and `dirs` walking the data
  * directory as ZooKeeper does.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
-#ifdef __GLIBC__
-#include <gnu/libc-version.h>
-#endif
 
 #include "../fourlw/fourlw_format.h"
+#include "../fourlw/views.h"
 #include "corral/module.h"
 #include "../metrics_prometheus/httpd.h"
 #include "json.h"
@@ -55,36 +54,9 @@ CORRAL_MODULE_MAGIC(.name = "admin_http", .version = CORRAL_VERSION);
 
 #define LOG_SUB "admin_http"
 #define JSON_TYPE "application/json"
-#define NOT_SERVING "This ZooKeeper instance is not currently serving requests"
 #define MIN_TOKEN_LEN 16
 
 typedef long long ll;
-
-/* ---- server views ----------------------------------------------------------- */
-
-static void get_info(CorralServerInfo *info)
-{
-    memset(info, 0, sizeof *info);
-    info->size = (uint32_t)sizeof *info;
-    info->open_fds = info->max_fds = -1;
-    corral_server_info(info);
-}
-
-static int serving(const CorralServerInfo *info)
-{
-    return info->mode && info->mode[0] && strcmp(info->mode, "looking") != 0;
-}
-
-/* A registry metric's value (a histogram's count), or dflt. */
-static int64_t metric_value(const char *name, int64_t dflt)
-{
-    CorralMetric *m = corral_metric_find(name);
-    if (!m)
-        return dflt;
-    CorralMetricView v;
-    corral_metric_read(m, &v);
-    return v.type == CORRAL_METRIC_HISTOGRAM ? (int64_t)v.count : v.value;
-}
 
 /* Peers come as ZooKeeper prints an InetSocketAddress ("/127.0.0.1:5000");
  * Jackson writes them without the slash. */
@@ -97,29 +69,19 @@ static const char *bare_peer(const char *peer)
 
 /* ---- commands --------------------------------------------------------------- */
 
-typedef struct Cmd Cmd;
-typedef void (*CmdFn)(Json *j, const CorralServerInfo *info);
-
-struct Cmd {
-    const char *word;           /* the four-letter name, as in `commands:` */
-    const char *names[4];       /* ZooKeeper's names, primary first */
-    int writes;                 /* changes the server: needs the token */
-    int needs_server;           /* CommandBase.serverRequired */
-    CmdFn run;
-    const char *description;
-};
-
 typedef struct ConnCtx {
     Json *j;
     int brief;
 } ConnCtx;
 
-/* ServerCnxn.getConnectionInfo(brief) */
-static void conn_info(void *vctx, const CorralConnInfo *c)
+/* ServerCnxn.getConnectionInfo(brief): one item of the answer. */
+static int conn_info(void *vctx, const CorralConnInfo *c)
 {
     const ConnCtx *ctx = vctx;
     Json *j = ctx->j;
     int brief = ctx->brief;
+    JsonMark m;
+    json_mark(j, &m);
     json_obj_begin(j);
     json_kstr(j, "remote_socket_address", bare_peer(c->peer));
     json_kint(j, "interest_ops", 1);   /* OP_READ: an idle connection, as ZooKeeper shows it */
@@ -140,32 +102,37 @@ static void conn_info(void *vctx, const CorralConnInfo *c)
         json_kint(j, "max_latency", c->max_latency_ms);
     }
     json_obj_end(j);
+    return !json_keep(j, &m);
 }
 
-static void connections(Json *j, const char *key, int brief)
+static void connections(Json *j, int brief)
 {
     ConnCtx ctx = {j, brief};
-    json_key(j, key);
+    json_key(j, "connections");
     json_arr_begin(j);
-    corral_server_foreach_conn(conn_info, &ctx);
+    corral_server_visit_conns(conn_info, &ctx);
+    json_arr_end(j);
+    json_key(j, "secure_connections");
+    json_arr_begin(j);
     json_arr_end(j);
 }
 
 /* BufferStats: -1 until a response was sent, as ZooKeeper. */
-static void buffer_stats(Json *j, const char *key)
+static void buffer_stats(Json *j, const char *key, const char *last, const char *min, const char *max)
 {
     json_key(j, key);
     json_obj_begin(j);
-    json_kint(j, "last_buffer_size", metric_value("last_client_response_size", -1));
-    json_kint(j, "min_buffer_size", metric_value("min_client_response_size", -1));
-    json_kint(j, "max_buffer_size", metric_value("max_client_response_size", -1));
+    json_kint(j, "last_buffer_size", view_metric(last, -1));
+    json_kint(j, "min_buffer_size", view_metric(min, -1));
+    json_kint(j, "max_buffer_size", view_metric(max, -1));
     json_obj_end(j);
 }
 
 /* SrvrCommand: version, read_only, server_stats (ServerStats' getters),
  * client_response, node_count. */
-static void cmd_srvr(Json *j, const CorralServerInfo *info)
+static void cmd_srvr(Json *j, const ServerView *v)
 {
+    const CorralServerInfo *info = &v->info;
     int64_t dir_size = fourlw_dir_size(info->data_dir);
     json_kstr(j, "version", info->version);
     json_kbool(j, "read_only", info->read_only);
@@ -173,8 +140,9 @@ static void cmd_srvr(Json *j, const CorralServerInfo *info)
     json_obj_begin(j);
     json_kint(j, "packets_sent", info->packets_sent);
     json_kint(j, "packets_received", info->packets_received);
-    json_kint(j, "fsync_threshold_exceed_count", metric_value("fsync_threshold_exceed_count", 0));
-    buffer_stats(j, "client_response_stats");
+    json_kint(j, "fsync_threshold_exceed_count", view_metric("fsync_threshold_exceed_count", 0));
+    buffer_stats(j, "client_response_stats", "last_client_response_size", "min_client_response_size",
+                 "max_client_response_size");
     json_kint(j, "data_dir_size", dir_size);
     json_kint(j, "log_dir_size", dir_size);   /* one data_dir holds snapshots and log */
     json_kbool(j, "provider_null", 0);
@@ -186,56 +154,42 @@ static void cmd_srvr(Json *j, const CorralServerInfo *info)
     json_kint(j, "min_latency", info->latency_min_ms);
     json_kint(j, "num_alive_client_connections", info->connections);
     json_kint(j, "uptime", info->uptime_ms);
-    json_kint(j, "auth_failed_count", metric_value("auth_failed_count", 0));
+    json_kint(j, "auth_failed_count", view_metric("auth_failed_count", 0));
     /* Jackson's SNAKE_CASE turns getNonMTLSRemoteConnCount into these */
-    json_kint(j, "non_mtlsremote_conn_count", metric_value("non_mtls_remote_conn_count", 0));
-    json_kint(j, "non_mtlslocal_conn_count", metric_value("non_mtls_local_conn_count", 0));
+    json_kint(j, "non_mtlsremote_conn_count", view_metric("non_mtls_remote_conn_count", 0));
+    json_kint(j, "non_mtlslocal_conn_count", view_metric("non_mtls_local_conn_count", 0));
     json_obj_end(j);
-    buffer_stats(j, "client_response");
-    if (info->mode && strcmp(info->mode, "leader") == 0) {
-        json_key(j, "proposal_stats");
-        json_obj_begin(j);
-        json_kint(j, "last_buffer_size", metric_value("last_proposal_size", -1));
-        json_kint(j, "min_buffer_size", metric_value("min_proposal_size", -1));
-        json_kint(j, "max_buffer_size", metric_value("max_proposal_size", -1));
-        json_obj_end(j);
-    }
+    buffer_stats(j, "client_response", "last_client_response_size", "min_client_response_size",
+                 "max_client_response_size");
+    if (v->leader)
+        buffer_stats(j, "proposal_stats", "last_proposal_size", "min_proposal_size", "max_proposal_size");
     json_kint(j, "node_count", info->node_count);
 }
 
-static void cmd_stat(Json *j, const CorralServerInfo *info)
+static void cmd_stat(Json *j, const ServerView *v)
 {
-    cmd_srvr(j, info);
-    connections(j, "connections", 1);
-    json_key(j, "secure_connections");
-    json_arr_begin(j);
-    json_arr_end(j);
+    cmd_srvr(j, v);
+    connections(j, 1);
 }
 
-static void cmd_cons(Json *j, const CorralServerInfo *info)
+static void cmd_cons(Json *j, const ServerView *v) { connections(j, 0); }
+
+static void cmd_ruok(Json *j, const ServerView *v) {}
+
+static void cmd_isro(Json *j, const ServerView *v) { json_kbool(j, "read_only", v->info.read_only); }
+
+static void cmd_dirs(Json *j, const ServerView *v)
 {
-    connections(j, "connections", 0);
-    json_key(j, "secure_connections");
-    json_arr_begin(j);
-    json_arr_end(j);
-}
-
-static void cmd_ruok(Json *j, const CorralServerInfo *info) {}
-
-static void cmd_isro(Json *j, const CorralServerInfo *info) { json_kbool(j, "read_only", info->read_only); }
-
-static void cmd_dirs(Json *j, const CorralServerInfo *info)
-{
-    int64_t size = fourlw_dir_size(info->data_dir);
+    int64_t size = fourlw_dir_size(v->info.data_dir);
     json_kint(j, "datadir_size", size);
     json_kint(j, "logdir_size", size);
 }
 
-static void cmd_crst(Json *j, const CorralServerInfo *info) { corral_server_reset_conn_stats(); }
+static void cmd_crst(Json *j, const ServerView *v) { corral_server_reset_conn_stats(); }
 
-static void cmd_srst(Json *j, const CorralServerInfo *info) { corral_server_reset_stats(); }
+static void cmd_srst(Json *j, const ServerView *v) { corral_server_reset_stats(); }
 
-static void cmd_hash(Json *j, const CorralServerInfo *info)
+static void cmd_hash(Json *j, const ServerView *v)
 {
     /* DataTree.getDigestLog: Corral keeps the current digest only. */
     int64_t zxid = 0;
@@ -251,9 +205,8 @@ static void cmd_hash(Json *j, const CorralServerInfo *info)
 
 /* conf: ZooKeeperServerConf.toMap names: the core's camelCase keys
  * (clientPort) in snake_case (client_port); numbers as numbers. */
-static void conf_kv(void *ctx, const char *key, const char *value)
+static void conf_kv(Json *j, const char *key, const char *value)
 {
-    Json *j = ctx;
     if (!key || !*key)
         return;
     char name[128];
@@ -279,427 +232,232 @@ static void conf_kv(void *ctx, const char *key, const char *value)
 }
 
 /* ZooKeeperServerConf.toMap's keys, in its order; the core's other keys
- * follow. */
+ * follow, except what toMap does not have (the sizes are the dirs
+ * command's business, and there is no secure port). */
 static const char *const zk_conf_keys[] = {"clientPort", "dataDir", "dataLogDir", "tickTime", "maxClientCnxns",
                                            "minSessionTimeout", "maxSessionTimeout", "serverId",
                                            "clientPortListenBacklog", NULL};
+static const char *const conf_left_out[] = {"dataDirSize", "dataLogSize", "secureClientPort", NULL};
 
-typedef struct ConfPass {
-    Json *j;
-    const char *only;       /* this key, or NULL for the keys not in zk_conf_keys */
-} ConfPass;
-
-static void conf_pass(void *ctx, const char *key, const char *value)
+static int listed(const char *const *list, const char *key)
 {
-    ConfPass *p = ctx;
-    if (!key)
-        return;
-    if (p->only) {
-        if (strcmp(key, p->only) == 0)
-            conf_kv(p->j, key, value);
-        return;
-    }
-    for (size_t i = 0; zk_conf_keys[i]; i++)
-        if (strcmp(key, zk_conf_keys[i]) == 0)
-            return;
-    /* not in ZooKeeperServerConf.toMap: the sizes are the dirs command's
-     * business, and there is no secure port */
-    if (strcmp(key, "dataDirSize") == 0 || strcmp(key, "dataLogSize") == 0 || strcmp(key, "secureClientPort") == 0)
-        return;
-    conf_kv(p->j, key, value);
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i], key) == 0)
+            return 1;
+    return 0;
 }
 
-static void cmd_conf(Json *j, const CorralServerInfo *info)
+static void cmd_conf(Json *j, const ServerView *v)
 {
-    ConfPass p = {j, NULL};
+    ViewKvList l = {NULL, 0, 0};
+    view_conf(&l, 0);
     for (size_t i = 0; zk_conf_keys[i]; i++) {
-        p.only = zk_conf_keys[i];
-        corral_server_conf(conf_pass, &p);
+        const char *value = view_kv_find(&l, zk_conf_keys[i]);
+        if (value)
+            conf_kv(j, zk_conf_keys[i], value);
     }
-    p.only = NULL;
-    corral_server_conf(conf_pass, &p);
+    for (size_t i = 0; i < l.n; i++)
+        if (!listed(zk_conf_keys, l.kv[i].key) && !listed(conf_left_out, l.kv[i].key))
+            conf_kv(j, l.kv[i].key, l.kv[i].value);
+    view_kv_free(&l);
+}
+
+/* envi: Environment.list(), the lines of the envi word. */
+static void cmd_envi(Json *j, const ServerView *v)
+{
+    ViewKvList l = {NULL, 0, 0};
+    view_env(&l, v);
+    for (size_t i = 0; i < l.n; i++)
+        json_kstr(j, l.kv[i].key, l.kv[i].value);
+    view_kv_free(&l);
 }
 
 /* mntr: ZooKeeperServer.dumpMonitorValues (version, server_state), then the
- * metrics provider's dump: the keys of the `mntr` word without "zk_". */
-typedef struct Mntr {
-    Json *j;
-    char **keys;
-    size_t n, cap;
-} Mntr;
-
-static int mntr_claim(Mntr *m, const char *key)
+ * metrics provider's dump: the keys of the mntr word without "zk_", as
+ * numbers.  Min, max and sum are longs in ZooKeeper: integral values are
+ * written as such. */
+static void mntr_value(void *ctx, const ViewValue *val)
 {
-    for (size_t i = 0; i < m->n; i++)
-        if (strcmp(m->keys[i], key) == 0)
-            return 0;
-    if (m->n == m->cap) {
-        m->cap = m->cap ? m->cap * 2 : 64;
-        m->keys = corral_xreallocarray(m->keys, m->cap, sizeof *m->keys);
+    Json *j = ctx;
+    switch (val->kind) {
+    case VIEW_STR: json_kstr(j, val->key, val->s); break;
+    case VIEW_INT: json_kint(j, val->key, val->i); break;
+    case VIEW_AVG: json_kdouble(j, val->key, fourlw_round4(val->d)); break;
+    case VIEW_NUM:
+        if (val->d == (double)(int64_t)val->d)
+            json_kint(j, val->key, (int64_t)val->d);
+        else
+            json_kdouble(j, val->key, val->d);
+        break;
     }
-    m->keys[m->n++] = corral_xstrdup(key);
-    return 1;
 }
 
-static void mntr_int(Mntr *m, const char *key, int64_t v)
-{
-    if (mntr_claim(m, key))
-        json_kint(m->j, key, v);
-}
-
-/* Min, max and sum are longs in ZooKeeper: integral values print as such. */
-static void mntr_num(Mntr *m, const char *key, double v, int is_avg)
-{
-    if (!mntr_claim(m, key))
-        return;
-    if (is_avg)
-        json_kdouble(m->j, key, fourlw_round4(v));
-    else if (v == (double)(int64_t)v)
-        json_kint(m->j, key, (int64_t)v);
-    else
-        json_kdouble(m->j, key, v);
-}
-
-static void mntr_metric(void *ctx, const CorralMetricView *v)
-{
-    Mntr *m = ctx;
-    char key[256];
-    if (!v->name)
-        return;
-    /* the registry's names, without a "zk_" prefix if one has it */
-    const char *name = strncmp(v->name, "zk_", 3) == 0 ? v->name + 3 : v->name;
-    if (v->type != CORRAL_METRIC_HISTOGRAM) {
-        mntr_int(m, name, v->value);
-        return;
-    }
-    snprintf(key, sizeof key, "avg_%s", name);
-    mntr_num(m, key, v->count ? v->sum / (double)v->count : 0.0, 1);
-    snprintf(key, sizeof key, "min_%s", name);
-    mntr_num(m, key, v->count ? v->min : 0, 0);
-    snprintf(key, sizeof key, "max_%s", name);
-    mntr_num(m, key, v->count ? v->max : 0, 0);
-    snprintf(key, sizeof key, "cnt_%s", name);
-    mntr_int(m, key, (int64_t)v->count);
-    snprintf(key, sizeof key, "sum_%s", name);
-    mntr_num(m, key, v->sum, 0);
-}
-
-static void cmd_mntr(Json *j, const CorralServerInfo *info)
-{
-    json_kstr(j, "version", info->version);
-    json_kstr(j, "server_state", info->mode && info->mode[0] ? info->mode : "looking");
-    Mntr m = {j, NULL, 0, 0};
-    mntr_claim(&m, "version");
-    mntr_claim(&m, "server_state");
-    /* The order of the `mntr` word (ZooKeeper 3.8's), then the registry. */
-    mntr_int(&m, "ephemerals_count", info->ephemerals_count);
-    mntr_int(&m, "num_alive_connections", info->connections);
-    mntr_num(&m, "avg_latency", info->latency_avg_ms, 1);
-    mntr_int(&m, "outstanding_requests", info->outstanding_requests);
-    mntr_int(&m, "znode_count", info->node_count);
-    mntr_int(&m, "global_sessions", info->session_count);
-    mntr_int(&m, "packets_sent", info->packets_sent);
-    mntr_int(&m, "packets_received", info->packets_received);
-    mntr_int(&m, "watch_count", info->watch_count);
-    mntr_int(&m, "min_latency", info->latency_min_ms);
-    if (info->max_fds >= 0)
-        mntr_int(&m, "max_file_descriptor_count", info->max_fds);
-    mntr_int(&m, "approximate_data_size", info->approximate_data_size);
-    if (info->open_fds >= 0)
-        mntr_int(&m, "open_file_descriptor_count", info->open_fds);
-    mntr_int(&m, "local_sessions", 0);
-    mntr_int(&m, "uptime", info->uptime_ms);
-    mntr_int(&m, "max_latency", info->latency_max_ms);
-    corral_metrics_foreach(mntr_metric, &m);
-    for (size_t i = 0; i < m.n; i++)
-        free(m.keys[i]);
-    free(m.keys);
-}
+static void cmd_mntr(Json *j, const ServerView *v) { view_mntr(v, mntr_value, j); }
 
 /* wchs: WatchesSummary.toMap */
-static void cmd_wchs(Json *j, const CorralServerInfo *info)
+static void cmd_wchs(Json *j, const ServerView *v)
 {
-    json_kint(j, "num_connections", corral_server_watching_sessions());
-    json_kint(j, "num_paths", corral_server_watch_paths());
-    json_kint(j, "num_total_watches", info->watch_count);
+    json_kint(j, "num_connections", v->watching_sessions);
+    json_kint(j, "num_paths", v->watch_paths);
+    json_kint(j, "num_total_watches", v->info.watch_count);
 }
 
-/* wchc / wchp: maps of sets.  The core hands the pairs grouped by session
- * (wchc) or by path (wchp). */
+/* wchc / wchp: maps of sets; an item is an element, with the opening of
+ * its group when it starts one. */
 typedef struct Group {
     Json *j;
     int open;
-    int64_t last_session;
-    CorralStrbuf last_path;
 } Group;
 
-static void group_by_session(void *ctx, int64_t session, const char *path, size_t len)
+static int group_item(void *ctx, int first, int64_t session, const char *path, size_t len, int by_path)
 {
     Group *g = ctx;
-    if (!g->open || session != g->last_session) {
+    JsonMark m;
+    json_mark(g->j, &m);
+    int was_open = g->open;
+    if (first) {
         if (g->open)
             json_arr_end(g->j);
+        if (by_path) {
+            json_keyn(g->j, path, len);
+        } else {
+            char key[32];
+            snprintf(key, sizeof key, "%lld", (ll)session);   /* Jackson writes Long keys in decimal */
+            json_key(g->j, key);
+        }
+        json_arr_begin(g->j);
+        g->open = 1;
+    }
+    if (by_path)
+        json_int(g->j, session);
+    else
+        json_strn(g->j, path, len);
+    if (json_keep(g->j, &m))
+        return 0;
+    g->open = was_open;   /* the group the item opened was taken back too */
+    return 1;
+}
+
+static int by_session_item(void *ctx, int first, int64_t session, const char *path, size_t len)
+{
+    return group_item(ctx, first, session, path, len, 0);
+}
+
+static int by_path_item(void *ctx, int first, int64_t session, const char *path, size_t len)
+{
+    return group_item(ctx, first, session, path, len, 1);
+}
+
+static void watches(Json *j, const char *key, int by_path)
+{
+    Group g = {j, 0};
+    json_key(j, key);
+    json_obj_begin(j);
+    view_watches(by_path, by_path ? by_path_item : by_session_item, &g);
+    if (g.open)
+        json_arr_end(j);
+    json_obj_end(j);
+}
+
+static void cmd_wchc(Json *j, const ServerView *v) { watches(j, "session_id_to_watched_paths", 0); }
+static void cmd_wchp(Json *j, const ServerView *v) { watches(j, "path_to_session_ids", 1); }
+
+/* dump: expiry_time_to_session_ids and session_id_to_ephemeral_paths.  A
+ * session's key opens with its first path (sessions without ephemerals are
+ * left out, as DataTree.getEphemerals does); each path is an item. */
+static int eph_path(void *ctx, int first, int64_t session, const char *path, size_t len)
+{
+    Json *j = ctx;
+    JsonMark m;
+    json_mark(j, &m);
+    if (first) {
         char key[32];
-        snprintf(key, sizeof key, "%lld", (ll)session);   /* Jackson writes Long keys in decimal */
-        json_key(g->j, key);
-        json_arr_begin(g->j);
-        g->open = 1;
-        g->last_session = session;
+        snprintf(key, sizeof key, "%lld", (ll)session);
+        json_key(j, key);
+        json_arr_begin(j);
     }
-    json_strn(g->j, path, len);
+    json_strn(j, path, len);
+    return !json_keep(j, &m);
 }
 
-static void group_by_path(void *ctx, int64_t session, const char *path, size_t len)
+static void cmd_dump(Json *j, const ServerView *v)
 {
-    Group *g = ctx;
-    if (!g->open || len != g->last_path.len || (len && memcmp(path, g->last_path.data, len) != 0)) {
-        if (g->open)
-            json_arr_end(g->j);
-        json_keyn(g->j, path, len);
-        json_arr_begin(g->j);
-        g->open = 1;
-        corral_strbuf_reset(&g->last_path);
-        corral_strbuf_append(&g->last_path, path, len);
-    }
-    json_int(g->j, session);
-}
-
-static void cmd_wchc(Json *j, const CorralServerInfo *info)
-{
-    Group g = {j, 0, 0, CORRAL_STRBUF_INIT};
-    json_key(j, "session_id_to_watched_paths");
-    json_obj_begin(j);
-    corral_server_watches_by_session(group_by_session, &g);
-    if (g.open)
-        json_arr_end(j);
-    json_obj_end(j);
-    corral_strbuf_free(&g.last_path);
-}
-
-static void cmd_wchp(Json *j, const CorralServerInfo *info)
-{
-    Group g = {j, 0, 0, CORRAL_STRBUF_INIT};
-    json_key(j, "path_to_session_ids");
-    json_obj_begin(j);
-    corral_server_watches_by_path(group_by_path, &g);
-    if (g.open)
-        json_arr_end(j);
-    json_obj_end(j);
-    corral_strbuf_free(&g.last_path);
-}
-
-/* dump: expiry_time_to_session_ids and session_id_to_ephemeral_paths.  As
- * the `dump` word, the deadline of a session is estimated as ZooKeeper sets
- * it when the session is touched: last answer + timeout, rounded up to the
- * next tick. */
-typedef struct Sess {
-    int64_t id, timeout_ms, last_ms, expire_ms;
-} Sess;
-
-typedef struct DumpCtx {
-    Sess *s;
-    size_t n, cap;
-} DumpCtx;
-
-static void dump_session(void *ctx, int64_t session, int64_t timeout_ms)
-{
-    DumpCtx *d = ctx;
-    if (d->n == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 16;
-        d->s = corral_xreallocarray(d->s, d->cap, sizeof *d->s);
-    }
-    d->s[d->n++] = (Sess){session, timeout_ms, 0, 0};
-}
-
-static void dump_conn(void *ctx, const CorralConnInfo *c)
-{
-    DumpCtx *d = ctx;
-    int64_t last = c->last_response_ms > c->established_ms ? c->last_response_ms : c->established_ms;
-    for (size_t i = 0; i < d->n; i++)
-        if (d->s[i].id == c->session_id && c->session_id != 0 && last > d->s[i].last_ms)
-            d->s[i].last_ms = last;
-}
-
-static int by_expiry(const void *a, const void *b)
-{
-    const Sess *x = a, *y = b;
-    if (x->expire_ms != y->expire_ms)
-        return x->expire_ms < y->expire_ms ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static void dump_ephemeral(void *ctx, int64_t session, const char *path, size_t len) { json_strn(ctx, path, len); }
-
-static void cmd_dump(Json *j, const CorralServerInfo *info)
-{
-    int64_t tick = info->tick_ms > 0 ? info->tick_ms : 2000;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    DumpCtx d = {NULL, 0, 0};
-    corral_server_foreach_session(dump_session, &d);
-    corral_server_foreach_conn(dump_conn, &d);
-    for (size_t i = 0; i < d.n; i++)
-        d.s[i].expire_ms = fourlw_round_next((d.s[i].last_ms > 0 ? d.s[i].last_ms : now) + d.s[i].timeout_ms, tick);
-
+    DumpView d;
+    view_dump(&d, v);
     json_key(j, "expiry_time_to_session_ids");
     json_obj_begin(j);
-    Sess *sorted = corral_xreallocarray(NULL, d.n, sizeof *sorted);
-    if (d.n)
-        memcpy(sorted, d.s, d.n * sizeof *sorted);
-    qsort(sorted, d.n, sizeof *sorted, by_expiry);
-    for (size_t i = 0; i < d.n; i++) {
-        if (i == 0 || sorted[i].expire_ms != sorted[i - 1].expire_ms) {
+    int open = 0;
+    for (size_t i = 0; i < d.nsess; i++) {
+        JsonMark m;
+        json_mark(j, &m);
+        int was_open = open;
+        if (i == 0 || d.sess[i].expire_ms != d.sess[i - 1].expire_ms) {
             if (i)
                 json_arr_end(j);
             char key[32];
-            snprintf(key, sizeof key, "%lld", (ll)sorted[i].expire_ms);
+            snprintf(key, sizeof key, "%lld", (ll)d.sess[i].expire_ms);
             json_key(j, key);
             json_arr_begin(j);
+            open = 1;
         }
-        json_int(j, sorted[i].id);
+        json_int(j, d.sess[i].id);
+        if (!json_keep(j, &m)) {
+            open = was_open;
+            break;
+        }
     }
-    if (d.n)
+    if (open)
         json_arr_end(j);
     json_obj_end(j);
-    free(sorted);
 
     json_key(j, "session_id_to_ephemeral_paths");
     json_obj_begin(j);
-    CorralStrbuf probe = CORRAL_STRBUF_INIT;
-    for (size_t i = 0; i < d.n; i++) {
-        /* only sessions that hold ephemerals, as DataTree.getEphemerals */
-        corral_strbuf_reset(&probe);
-        Json pj;
-        json_init(&pj, &probe);
-        json_arr_begin(&pj);
-        corral_server_session_ephemerals(d.s[i].id, dump_ephemeral, &pj);
-        if (pj.count[0] == 0)
-            continue;
-        char key[32];
-        snprintf(key, sizeof key, "%lld", (ll)d.s[i].id);
-        json_key(j, key);
-        json_arr_begin(j);
-        corral_server_session_ephemerals(d.s[i].id, dump_ephemeral, j);
-        json_arr_end(j);
-    }
-    corral_strbuf_free(&probe);
+    for (size_t i = 0; i < d.nsess && !j->truncated; i++)
+        if (view_ephemerals(d.sess[i].id, eph_path, j))
+            json_arr_end(j);
     json_obj_end(j);
-    free(d.s);
+    view_dump_free(&d);
 }
 
-/* envi: Environment.list() as ZooKeeper's, with what a native server has in
- * place of the JVM's lines (the same lines as the `envi` word). */
-static struct {
-    char *exe, *user_name, *user_home;
-} env;
+/* The commands admin_http answers, in the order GET /commands lists them;
+ * names, flags and descriptions are the core's (corral_zk_word). */
+typedef struct Cmd {
+    const char *word;
+    void (*run)(Json *j, const ServerView *v);
+    const CorralZkWord *zw;     /* set by init */
+} Cmd;
 
-static void env_kv(Json *j, const char *key, const char *value)
-{
-    json_kstr(j, key, value && value[0] ? value : "<NA>");
-}
-
-static int64_t meminfo(const char *name)
-{
-    FILE *f = fopen("/proc/meminfo", "re");
-    if (!f)
-        return -1;
-    char line[256];
-    size_t nl = strlen(name);
-    int64_t v = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, name, nl) == 0 && line[nl] == ':') {
-            v = strtoll(line + nl + 1, NULL, 10) * 1024;
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-static void env_mb(Json *j, const char *key, int64_t bytes)
-{
-    char buf[32];
-    if (bytes < 0) {
-        env_kv(j, key, NULL);
-        return;
-    }
-    snprintf(buf, sizeof buf, "%lldMB", (ll)(bytes / (1024 * 1024)));
-    env_kv(j, key, buf);
-}
-
-static void cmd_envi(Json *j, const CorralServerInfo *info)
-{
-    char buf[PATH_MAX];
-    env_kv(j, "zookeeper.version", info->version);
-    char host[256] = "";
-    if (gethostname(host, sizeof host) < 0)
-        host[0] = '\0';
-    host[sizeof host - 1] = '\0';
-    env_kv(j, "host.name", host);
-    env_kv(j, "corral.version", CORRAL_VERSION);
-    env_kv(j, "corral.executable", env.exe);
-    env_kv(j, "corral.config_file", info->config_file);
-    env_kv(j, "corral.data_dir", info->data_dir);
-    snprintf(buf, sizeof buf, "%ld", (long)getpid());
-    env_kv(j, "corral.pid", buf);
-#ifdef __GLIBC__
-    snprintf(buf, sizeof buf, "glibc %s", gnu_get_libc_version());
-    env_kv(j, "libc.version", buf);
-#endif
-    const char *tmp = getenv("TMPDIR");
-    env_kv(j, "tmpdir", tmp && tmp[0] ? tmp : "/tmp");
-    struct utsname u;
-    int have_u = uname(&u) == 0;
-    env_kv(j, "os.name", have_u ? u.sysname : NULL);
-    env_kv(j, "os.arch", !have_u ? NULL : strcmp(u.machine, "x86_64") == 0 ? "amd64" : u.machine);
-    env_kv(j, "os.version", have_u ? u.release : NULL);
-    env_kv(j, "user.name", env.user_name);
-    env_kv(j, "user.home", env.user_home);
-    env_kv(j, "user.dir", getcwd(buf, sizeof buf));
-    env_mb(j, "os.memory.free", meminfo("MemAvailable"));
-    struct rlimit rl;
-    int64_t max = meminfo("MemTotal");
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (max < 0 || (int64_t)rl.rlim_cur < max))
-        max = (int64_t)rl.rlim_cur;
-    env_mb(j, "os.memory.max", max);
-    int64_t rss = -1;
-    FILE *f = fopen("/proc/self/statm", "re");
-    if (f) {
-        long long size, pages;
-        if (fscanf(f, "%lld %lld", &size, &pages) == 2)
-            rss = pages * (int64_t)sysconf(_SC_PAGESIZE);
-        fclose(f);
-    }
-    env_mb(j, "os.memory.total", rss);
-}
-
-static const Cmd cmds[] = {
-    {"ruok", {"ruok"}, 0, 1, cmd_ruok, "no-op: the server runs"},
-    {"srvr", {"server_stats", "srvr"}, 0, 1, cmd_srvr, "server statistics: version, latency, packets, zxid, mode"},
-    {"stat", {"stats", "stat"}, 0, 1, cmd_stat, "srvr with the client connections"},
-    {"conf", {"configuration", "conf", "config"}, 0, 1, cmd_conf, "the serving configuration"},
-    {"envi", {"environment", "env", "envi"}, 0, 0, cmd_envi, "the server's environment"},
-    {"mntr", {"monitor", "mntr"}, 0, 0, cmd_mntr, "monitoring values: the keys of the mntr word"},
-    {"isro", {"is_read_only", "isro"}, 0, 1, cmd_isro, "whether the server serves read-only clients only"},
-    {"dirs", {"dirs"}, 0, 1, cmd_dirs, "bytes used by the data directory"},
-    {"cons", {"connections", "cons"}, 0, 1, cmd_cons, "every client connection with its statistics"},
-    {"wchs", {"watch_summary", "wchs"}, 0, 1, cmd_wchs, "summary of the watches"},
-    {"wchc", {"watches", "wchc"}, 0, 1, cmd_wchc, "watched paths by session"},
-    {"wchp", {"watches_by_path", "wchp"}, 0, 1, cmd_wchp, "watching sessions by path"},
-    {"dump", {"dump"}, 0, 1, cmd_dump, "sessions by expiry time, and their ephemeral nodes"},
-    {"hash", {"hash"}, 0, 1, cmd_hash, "the tree digest and the zxid it covers"},
-    {"crst", {"connection_stat_reset", "crst"}, 1, 1, cmd_crst, "resets every connection's statistics"},
-    {"srst", {"stat_reset", "srst"}, 1, 1, cmd_srst, "resets the server statistics"},
+static Cmd cmds[] = {
+    {"ruok", cmd_ruok, NULL}, {"srvr", cmd_srvr, NULL}, {"stat", cmd_stat, NULL}, {"conf", cmd_conf, NULL},
+    {"envi", cmd_envi, NULL}, {"mntr", cmd_mntr, NULL}, {"isro", cmd_isro, NULL}, {"dirs", cmd_dirs, NULL},
+    {"cons", cmd_cons, NULL}, {"wchs", cmd_wchs, NULL}, {"wchc", cmd_wchc, NULL}, {"wchp", cmd_wchp, NULL},
+    {"dump", cmd_dump, NULL}, {"hash", cmd_hash, NULL}, {"crst", cmd_crst, NULL}, {"srst", cmd_srst, NULL},
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
+static int writes(const Cmd *c) { return (c->zw->flags & CORRAL_WORD_CHANGES_STATE) != 0; }
+static int needs_server(const Cmd *c) { return !(c->zw->flags & CORRAL_WORD_ADMIN_ANY_STATE); }
+
+/* The command one of whose ZooKeeper names is name[0..len). */
 static const Cmd *find_cmd(const char *name, size_t len)
 {
+    const CorralZkWord *zw = corral_zk_word_find(name, len);
+    if (!zw || !zw->names[0])
+        return NULL;
     for (size_t i = 0; i < NCMDS; i++)
-        for (size_t k = 0; k < 4 && cmds[i].names[k]; k++)
-            if (strlen(cmds[i].names[k]) == len && memcmp(cmds[i].names[k], name, len) == 0)
-                return &cmds[i];
+        if (cmds[i].zw == zw)
+            return &cmds[i];
     return NULL;
+}
+
+static int bind_cmds(void)
+{
+    for (size_t i = 0; i < NCMDS; i++) {
+        cmds[i].zw = corral_zk_word_find(cmds[i].word, 4);
+        if (!cmds[i].zw || !cmds[i].zw->names[0])
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- configuration and state ------------------------------------------------ */
@@ -710,13 +468,16 @@ typedef struct AdminConf {
     int allow_remote;
     const char *auth_token;
     const char *auth_token_file;
+    int64_t max_answer_bytes;
 } AdminConf;
+
+#define MAX_ANSWER_SETTING "modules.admin_http.max_answer_bytes"
 
 static struct {
     CorralModule *self;
     AdminConf conf;
     Httpd httpd;
-    int allowed[sizeof cmds / sizeof cmds[0]];
+    int allowed[NCMDS];
     char *token;               /* NULL: no token, write commands are refused */
     size_t token_len;
 } adm;
@@ -758,17 +519,17 @@ static void list_commands(HttpdResponse *resp)
         char url[64];
         snprintf(url, sizeof url, "/commands/%s", c->word);
         json_obj_begin(&j);
-        json_kstr(&j, "command", c->names[0]);
+        json_kstr(&j, "command", c->zw->names[0]);
         json_key(&j, "names");
         json_arr_begin(&j);
-        for (size_t k = 0; k < 4 && c->names[k]; k++)
-            json_str(&j, c->names[k]);
+        for (size_t k = 0; k < 4 && c->zw->names[k]; k++)
+            json_str(&j, c->zw->names[k]);
         json_arr_end(&j);
         json_kstr(&j, "url", url);
         json_kbool(&j, "allowed", adm.allowed[i]);
-        json_kbool(&j, "changes_state", c->writes);
-        json_kbool(&j, "needs_token", c->writes);
-        json_kstr(&j, "description", c->description);
+        json_kbool(&j, "changes_state", writes(c));
+        json_kbool(&j, "needs_token", writes(c));
+        json_kstr(&j, "description", c->zw->description);
         json_obj_end(&j);
     }
     json_arr_end(&j);
@@ -823,19 +584,19 @@ static void handle(void *arg, const HttpdRequest *req, HttpdResponse *resp)
         error_answer(resp, 404, shown, "Unknown command: %s", shown);
         return;
     }
-    const char *primary = c->names[0];
+    const char *primary = c->zw->names[0];
     if (!adm.allowed[cmd_index(c)]) {
         error_answer(resp, 403, primary,
                      "Command %s is not allowed: it is not in the commands list of the admin_http module", c->word);
         return;
     }
     int is_post = strcmp(req->method, "POST") == 0;
-    if (c->writes ? !(is_get || is_post) : !(is_get || is_head)) {
-        corral_strbuf_puts(&resp->headers, c->writes ? "Allow: GET, POST\r\n" : "Allow: GET, HEAD\r\n");
+    if (writes(c) ? !(is_get || is_post) : !(is_get || is_head)) {
+        corral_strbuf_puts(&resp->headers, writes(c) ? "Allow: GET, POST\r\n" : "Allow: GET, HEAD\r\n");
         error_answer(resp, 405, primary, "%s is not allowed for %s", req->method, c->word);
         return;
     }
-    if (c->writes) {
+    if (writes(c)) {
         if (!adm.token) {
             error_answer(resp, 403, primary,
                          "Command %s changes the server's state and is refused: no auth_token is configured",
@@ -851,43 +612,43 @@ static void handle(void *arg, const HttpdRequest *req, HttpdResponse *resp)
             return;
         }
     }
-    CorralServerInfo info;
-    get_info(&info);
-    if (c->needs_server && !serving(&info)) {
-        error_answer(resp, 503, primary, NOT_SERVING);
+    ServerView v;
+    view_server(&v);
+    if (needs_server(c) && !v.serving) {
+        error_answer(resp, 503, primary, VIEW_NOT_SERVING);
         return;
     }
-    if (c->writes)
-        corral_log(CORRAL_LOG_INFO, LOG_SUB, "%s: %s (%s)", req->peer, c->word, c->description);
+    if (writes(c))
+        corral_log(CORRAL_LOG_INFO, LOG_SUB, "%s: %s (%s)", req->peer, c->word, c->zw->description);
     resp->content_type = JSON_TYPE;
     Json j;
     json_init(&j, &resp->body);
+    j.max = (size_t)adm.conf.max_answer_bytes;
     json_obj_begin(&j);
-    c->run(&j, &info);
-    /* CommandResponse.toMap: the data, then command and error */
+    c->run(&j, &v);
+    int truncated = j.truncated;
+    j.truncated = 0;
+    /* CommandResponse.toMap: the data, then command and error; a truncated
+     * answer says so in both a field and the error */
+    if (truncated)
+        json_kbool(&j, "truncated", 1);
     json_kstr(&j, "command", primary);
     json_key(&j, "error");
-    json_null(&j);
+    if (truncated) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "truncated: the answer reached %s (%lld bytes); raise it to see everything",
+                 MAX_ANSWER_SETTING, (ll)adm.conf.max_answer_bytes);
+        json_str(&j, msg);
+    } else {
+        json_null(&j);
+    }
     json_obj_end(&j);
     corral_strbuf_puts(&resp->body, "\n");
 }
 
 static int on_start(void *arg)
 {
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n > 0) {
-        buf[n] = '\0';
-        env.exe = corral_xstrdup(buf);
-    }
-    /* NSS lookups may block: done once here, never while serving */
-    struct passwd pw, *res = NULL;
-    char pwbuf[4096];
-    if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res) {
-        env.user_name = corral_xstrdup(pw.pw_name);
-        env.user_home = corral_xstrdup(pw.pw_dir);
-    }
-
+    view_env_start();   /* NSS lookups may block: done once here, never while serving */
     char err[256];
     httpd_init(&adm.httpd, LOG_SUB);
     snprintf(adm.httpd.host, sizeof adm.httpd.host, "%s", adm.conf.listen.host);
@@ -906,10 +667,7 @@ static int on_start(void *arg)
 static void on_stop(void *arg)
 {
     httpd_stop(&adm.httpd);
-    free(env.exe);
-    free(env.user_name);
-    free(env.user_home);
-    memset(&env, 0, sizeof env);
+    view_env_stop();
     if (adm.token) {
         memset(adm.token, 0, adm.token_len);
         free(adm.token);
@@ -925,6 +683,7 @@ static const CorralConfigKey conf_keys[] = {
     {"allow_remote", CORRAL_KEY_BOOL, offsetof(AdminConf, allow_remote), 0, 0, 0},
     {"auth_token", CORRAL_KEY_STRING, offsetof(AdminConf, auth_token), 0, 0, 0},
     {"auth_token_file", CORRAL_KEY_STRING, offsetof(AdminConf, auth_token_file), 0, 0, 0},
+    {"max_answer_bytes", CORRAL_KEY_INT, offsetof(AdminConf, max_answer_bytes), 0, 1024, INT64_C(1) << 30},
     CORRAL_CONFIG_KEYS_END,
 };
 
@@ -988,7 +747,7 @@ static int load_commands(void)
     if (!list) {
         /* the default: every command that only reads */
         for (size_t i = 0; i < NCMDS; i++)
-            adm.allowed[i] = !cmds[i].writes;
+            adm.allowed[i] = !writes(&cmds[i]);
         return 0;
     }
     if (corral_config_type(list) != CORRAL_CFG_SEQ)
@@ -1013,7 +772,7 @@ static int load_commands(void)
                 off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", k ? ", " : "", cmds[k].word);
             return corral_config_error(item, "unknown admin command \"%s\" (commands: %s, or \"*\")", w, known);
         }
-        if (c->writes && !adm.token)
+        if (writes(c) && !adm.token)
             return corral_config_error(item,
                                        "\"%s\" changes the server's state: it needs \"auth_token\" (or "
                                        "\"auth_token_file\"), which requests then send as Authorization: Bearer TOKEN",
@@ -1030,12 +789,15 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     adm.httpd.fd = -1;
     snprintf(adm.conf.listen.host, sizeof adm.conf.listen.host, "127.0.0.1");
     adm.conf.listen.port = 8080;   /* ZooKeeper's admin.serverPort */
+    adm.conf.max_answer_bytes = 1 << 20;
     if (corral_config_type(config) != CORRAL_CFG_NULL && corral_config_type(config) != CORRAL_CFG_MAP)
         return corral_config_error(config, "expected a map of settings (listen, commands, allow_remote, auth_token), "
                                            "not %s",
                                    corral_config_type_name(config));
     if (corral_config_apply(config, conf_keys, &adm.conf) < 0)
         return -1;
+    if (bind_cmds() < 0)
+        return corral_module_fail(self, "the core's table of ZooKeeper's words lacks a command of this module");
     if (!adm.conf.allow_remote && !httpd_is_loopback(adm.conf.listen.host))
         return corral_config_error(corral_config_get(config, "listen"),
                                    "\"listen\": %s is not a loopback address; the admin endpoint shows sessions, "

@@ -41,8 +41,32 @@ static void before_value(Json *j)
     j->count[d]++;
 }
 
+void json_mark(const Json *j, JsonMark *m)
+{
+    m->len = j->sb->len;
+    m->state = *j;
+}
+
+int json_keep(Json *j, const JsonMark *m)
+{
+    if (j->truncated)
+        return 0;
+    if (!j->max || j->sb->len <= j->max)
+        return 1;
+    *j = m->state;
+    j->sb->len = m->len;
+    j->sb->data[m->len] = '\0';
+    j->truncated = 1;
+    j->skip = 0;
+    return 0;
+}
+
 static void open_level(Json *j, char kind)
 {
+    if (j->truncated) {
+        j->skip++;
+        return;
+    }
     before_value(j);
     corral_strbuf_append(j->sb, kind == '{' ? "{" : "[", 1);
     if (j->depth < JSON_MAX_DEPTH) {
@@ -55,8 +79,19 @@ static void open_level(Json *j, char kind)
 void json_obj_begin(Json *j) { open_level(j, '{'); }
 void json_arr_begin(Json *j) { open_level(j, '['); }
 
+/* A level opened while truncated was not written: nor is its end. */
+static int skipped_end(Json *j)
+{
+    if (!j->truncated || !j->skip)
+        return 0;
+    j->skip--;
+    return 1;
+}
+
 void json_obj_end(Json *j)
 {
+    if (skipped_end(j))
+        return;
     j->depth--;
     if (j->count[j->depth])
         indent(j, j->depth);
@@ -67,6 +102,8 @@ void json_obj_end(Json *j)
 
 void json_arr_end(Json *j)
 {
+    if (skipped_end(j))
+        return;
     j->depth--;
     corral_strbuf_puts(j->sb, " ]");
 }
@@ -142,6 +179,8 @@ void json_quote(CorralStrbuf *sb, const char *str, size_t len)
 
 void json_keyn(Json *j, const char *key, size_t len)
 {
+    if (j->truncated)
+        return;
     before_value(j);
     json_quote(j->sb, key, len);
     corral_strbuf_puts(j->sb, " : ");
@@ -152,6 +191,8 @@ void json_key(Json *j, const char *key) { json_keyn(j, key, strlen(key)); }
 
 void json_strn(Json *j, const char *s, size_t len)
 {
+    if (j->truncated)
+        return;
     before_value(j);
     json_quote(j->sb, s, len);
 }
@@ -167,12 +208,16 @@ void json_str(Json *j, const char *s)
 
 void json_int(Json *j, int64_t v)
 {
+    if (j->truncated)
+        return;
     before_value(j);
     corral_strbuf_printf(j->sb, "%" PRId64, v);
 }
 
 void json_double(Json *j, double v)
 {
+    if (j->truncated)
+        return;
     before_value(j);
     if (isnan(v) || isinf(v))
         corral_strbuf_puts(j->sb, "null");   /* not representable in JSON */
@@ -182,12 +227,16 @@ void json_double(Json *j, double v)
 
 void json_bool(Json *j, int v)
 {
+    if (j->truncated)
+        return;
     before_value(j);
     corral_strbuf_puts(j->sb, v ? "true" : "false");
 }
 
 void json_null(Json *j)
 {
+    if (j->truncated)
+        return;
     before_value(j);
     corral_strbuf_puts(j->sb, "null");
 }

@@ -35,9 +35,26 @@ typedef struct Json {
     char kind[JSON_MAX_DEPTH];    /* '{' or '[' */
     int count[JSON_MAX_DEPTH];    /* members written at each level */
     int after_key;
+    size_t max;                   /* the answer's cap in bytes (json_keep); 0 = none */
+    int truncated;                /* json_keep refused an item: see below */
+    int skip;                     /* levels opened while truncated */
 } Json;
 
 JSON_HIDDEN void json_init(Json *j, CorralStrbuf *sb);
+
+/* Answers with a size cap (modules.admin_http.max_answer_bytes).  Mark
+ * before writing an item (an array element, an object member with its
+ * value); json_keep then says 1 when the answer is still within j->max.
+ * Otherwise it takes the item back, sets j->truncated and says 0: the
+ * caller stops its walk.  While truncated, keys, values and new levels
+ * are not written; the ends of the levels open at the truncation are, so
+ * the answer stays valid JSON.  Clear j->truncated to write again. */
+typedef struct JsonMark {
+    size_t len;
+    Json state;
+} JsonMark;
+JSON_HIDDEN void json_mark(const Json *j, JsonMark *m);
+JSON_HIDDEN int json_keep(Json *j, const JsonMark *m);
 JSON_HIDDEN void json_obj_begin(Json *j);
 JSON_HIDDEN void json_obj_end(Json *j);
 JSON_HIDDEN void json_arr_begin(Json *j);

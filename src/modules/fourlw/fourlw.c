@@ -14,33 +14,24 @@
  * allowed, because zkServer.sh status and many health checks rely on it.
  * doc/fourlw.md describes every word and each difference from ZooKeeper.
  *
+ * This file is the text renderer of the admin views (views.h), which
+ * admin_http renders as JSON: what a word shows is collected there, once;
+ * here it is printed.  Which words exist, with their descriptions, comes
+ * from the core's table of ZooKeeper's words (corral_zk_word).  Every
+ * answer stops at max_answer_bytes (fourlw_format.h, FourlwCap).
+ *
  * Everything runs on the event-loop thread and must not block it: nothing
- * here resolves names or talks to the network; `dirs` walks the data
- * directory (local metadata only), as ZooKeeper's does.
+ * here resolves names or talks to the network; `dirs` and `conf` walk the
+ * data directory (local metadata only), as ZooKeeper's do.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE     /* dl_iterate_phdr; the makefile defines it too */
-#endif
-#include <dlfcn.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <link.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
-#ifdef __GLIBC__
-#include <gnu/libc-version.h>
-#endif
 
 #include "corral/module.h"
 #include "fourlw_format.h"
+#include "views.h"
 
 #ifndef CORRAL_VERSION
 #define CORRAL_VERSION "dev"
@@ -49,91 +40,89 @@
 CORRAL_MODULE_MAGIC(.name = "fourlw", .version = CORRAL_VERSION);
 
 #define LOG_SUB "fourlw"
-
-/* AbstractFourLetterCommand.ZK_NOT_SERVING, printed with println. */
-static const char zk_not_serving[] = "This ZooKeeper instance is not currently serving requests\n";
-
-/* ZooKeeper's NIOServerCnxnFactory.sessionlessCnxnTimeout: the interval of
- * the connection expiry queue that `dump` shows. */
-#define SESSIONLESS_CNXN_TIMEOUT_MS 10000
+#define MAX_ANSWER_SETTING "modules.fourlw.max_answer_bytes"
 
 typedef long long ll;
 typedef unsigned long long ull;
 
-/* ---- server views --------------------------------------------------------- */
+static int64_t max_answer_bytes = 1 << 20;
 
-static void get_info(CorralServerInfo *info)
-{
-    memset(info, 0, sizeof *info);
-    info->size = (uint32_t)sizeof *info;
-    corral_server_info(info);
-}
+/* A word being answered: the request, the server view, and the answer
+ * with its cap. */
+typedef struct Text {
+    const CorralFourlwRequest *req;
+    const ServerView *v;
+    CorralStrbuf *out;
+    FourlwCap cap;
+} Text;
 
-/* ZooKeeper answers most words with ZK_NOT_SERVING while the server is not
- * running (during leader election, for instance). */
-static int serving(const CorralServerInfo *info)
-{
-    return info->mode && info->mode[0] && strcmp(info->mode, "looking") != 0;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* Appends one item (a line, or a group's first line with it) that was
+ * written from `mark`: 1 while the answer is within its cap. */
+static int kept(Text *t, size_t mark) { return fourlw_cap_keep(&t->cap, mark); }
 
 /* ---- ruok / isro ---------------------------------------------------------- */
 
-static void word_ruok(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+static void word_ruok(Text *t)
 {
-    corral_strbuf_puts(out, "imok");   /* no newline, as RuokCommand */
+    corral_strbuf_puts(t->out, "imok");   /* no newline, as RuokCommand */
 }
 
-static void word_isro(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+static void word_isro(Text *t)
 {
-    CorralServerInfo info;
-    get_info(&info);
     /* IsroCommand: print, not println. */
-    corral_strbuf_puts(out, !serving(&info) ? "null" : info.read_only ? "ro" : "rw");
+    corral_strbuf_puts(t->out, !t->v->serving ? "null" : t->v->info.read_only ? "ro" : "rw");
 }
 
 /* ---- srvr / stat / cons ---------------------------------------------------- */
 
 typedef struct ConnCtx {
-    CorralStrbuf *out;
-    const char *self;       /* the asking connection, "ip:port" */
+    Text *t;
     int brief;
 } ConnCtx;
 
-/* ServerCnxn.dumpConnectionInfo followed by the caller's println. */
-static void conn_line(void *vctx, const CorralConnInfo *c)
+/* ServerCnxn.dumpConnectionInfo followed by the caller's println: an item. */
+static int conn_line(void *vctx, const CorralConnInfo *c)
 {
     ConnCtx *ctx = vctx;
+    CorralStrbuf *out = ctx->t->out;
+    size_t mark = out->len;
     const char *peer = c->peer ? c->peer : "null";
     /* NIO interest ops: the connection running the word has none (0), any
      * other is waiting to read (OP_READ = 1), as ZooKeeper shows them. */
     const char *bare = peer[0] == '/' ? peer + 1 : peer;
-    int ops = ctx->self && strcmp(bare, ctx->self) == 0 ? 0 : 1;
-    corral_strbuf_printf(ctx->out, " %s[%d](queued=%lld,recved=%lld,sent=%lld", peer, ops, (ll)c->queued,
+    const char *self = ctx->t->req->peer;
+    int ops = self && strcmp(bare, self) == 0 ? 0 : 1;
+    corral_strbuf_printf(out, " %s[%d](queued=%lld,recved=%lld,sent=%lld", peer, ops, (ll)c->queued,
                          (ll)c->received, (ll)c->sent);
     if (!ctx->brief && c->session_id != 0) {
-        corral_strbuf_printf(ctx->out, ",sid=0x%llx,lop=%s,est=%lld,to=%lld", (ull)c->session_id,
+        corral_strbuf_printf(out, ",sid=0x%llx,lop=%s,est=%lld,to=%lld", (ull)c->session_id,
                              c->last_op && c->last_op[0] ? c->last_op : "NA", (ll)c->established_ms,
                              (ll)c->timeout_ms);
         if (c->last_cxid >= 0)
-            corral_strbuf_printf(ctx->out, ",lcxid=0x%llx", (ull)c->last_cxid);
+            corral_strbuf_printf(out, ",lcxid=0x%llx", (ull)c->last_cxid);
         /* avglat is a long division in ServerCnxn.getAvgLatency. */
-        corral_strbuf_printf(ctx->out, ",lzxid=0x%llx,lresp=%lld,llat=%lld,minlat=%lld,avglat=%lld,maxlat=%lld",
+        corral_strbuf_printf(out, ",lzxid=0x%llx,lresp=%lld,llat=%lld,minlat=%lld,avglat=%lld,maxlat=%lld",
                              (ull)c->last_zxid, (ll)c->last_response_ms, (ll)c->last_latency_ms,
                              (ll)c->min_latency_ms, (ll)c->avg_latency_ms, (ll)c->max_latency_ms);
     }
-    corral_strbuf_puts(ctx->out, ")\n");
+    corral_strbuf_puts(out, ")\n");
+    return !kept(ctx->t, mark);
 }
 
-/* ServerStats.toString. */
-static void server_stats(CorralStrbuf *out, const CorralServerInfo *info)
+/* StatCommand: srvr is stat without the client list; ServerStats.toString. */
+static void stat_common(Text *t, int with_clients)
 {
+    const CorralServerInfo *info = &t->v->info;
+    CorralStrbuf *out = t->out;
+    corral_strbuf_printf(out, "Zookeeper version: %s\n", info->version ? info->version : "unknown");
+    if (info->read_only)
+        corral_strbuf_puts(out, "READ-ONLY mode; serving only read-only clients\n");
+    if (with_clients) {
+        corral_strbuf_puts(out, "Clients:\n");
+        ConnCtx ctx = {t, 1};
+        corral_server_visit_conns(conn_line, &ctx);
+        corral_strbuf_puts(out, "\n");
+    }
     corral_strbuf_printf(out, "Latency min/avg/max: %lld/", (ll)info->latency_min_ms);
     fourlw_java_double(out, fourlw_round4(info->latency_avg_ms));
     corral_strbuf_printf(out, "/%lld\n", (ll)info->latency_max_ms);
@@ -143,572 +132,151 @@ static void server_stats(CorralStrbuf *out, const CorralServerInfo *info)
     corral_strbuf_printf(out, "Outstanding: %lld\n", (ll)info->outstanding_requests);
     corral_strbuf_printf(out, "Zxid: 0x%llx\n", (ull)info->last_zxid);
     corral_strbuf_printf(out, "Mode: %s\n", info->mode);
-}
-
-static int64_t metric_value(const char *name, int64_t dflt)
-{
-    CorralMetric *m = corral_metric_find(name);
-    if (!m)
-        return dflt;
-    CorralMetricView v;
-    corral_metric_read(m, &v);
-    return v.type == CORRAL_METRIC_HISTOGRAM ? (int64_t)v.count : v.value;
-}
-
-/* StatCommand: srvr is stat without the client list. */
-static void stat_common(const CorralFourlwRequest *req, CorralStrbuf *out, int with_clients)
-{
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
-    corral_strbuf_printf(out, "Zookeeper version: %s\n", info.version ? info.version : "unknown");
-    if (info.read_only)
-        corral_strbuf_puts(out, "READ-ONLY mode; serving only read-only clients\n");
-    if (with_clients) {
-        corral_strbuf_puts(out, "Clients:\n");
-        ConnCtx ctx = {out, req->peer, 1};
-        corral_server_foreach_conn(conn_line, &ctx);
-        corral_strbuf_puts(out, "\n");
-    }
-    server_stats(out, &info);
-    corral_strbuf_printf(out, "Node count: %lld\n", (ll)info.node_count);
-    if (strcmp(info.mode, "leader") == 0)
+    corral_strbuf_printf(out, "Node count: %lld\n", (ll)info->node_count);
+    if (t->v->leader)
         corral_strbuf_printf(out, "Proposal sizes last/min/max: %lld/%lld/%lld\n",
-                             (ll)metric_value("last_proposal_size", -1), (ll)metric_value("min_proposal_size", -1),
-                             (ll)metric_value("max_proposal_size", -1));
+                             (ll)view_metric("last_proposal_size", -1), (ll)view_metric("min_proposal_size", -1),
+                             (ll)view_metric("max_proposal_size", -1));
 }
 
-static void word_srvr(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out) { stat_common(req, out, 0); }
-static void word_stat(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out) { stat_common(req, out, 1); }
+static void word_srvr(Text *t) { stat_common(t, 0); }
+static void word_stat(Text *t) { stat_common(t, 1); }
 
-static void word_cons(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+static void word_cons(Text *t)
 {
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
-    ConnCtx ctx = {out, req->peer, 0};
-    corral_server_foreach_conn(conn_line, &ctx);
-    corral_strbuf_puts(out, "\n");
+    ConnCtx ctx = {t, 0};
+    corral_server_visit_conns(conn_line, &ctx);
+    corral_strbuf_puts(t->out, "\n");
 }
 
-static void word_crst(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+static void word_crst(Text *t)
 {
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
     corral_server_reset_conn_stats();
-    corral_strbuf_puts(out, "Connection stats reset.\n");
+    corral_strbuf_puts(t->out, "Connection stats reset.\n");
 }
 
-static void word_srst(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+static void word_srst(Text *t)
 {
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
     /* StatResetCommand resets ServerStats (latency, packet counts) and, on a
      * leader, the proposal sizes; ZooKeeper's metrics registry (the extra
      * mntr keys) is not reset, so neither is Corral's. */
     corral_server_reset_stats();
-    corral_strbuf_puts(out, "Server stats reset.\n");
+    corral_strbuf_puts(t->out, "Server stats reset.\n");
 }
 
-/* ---- conf / dirs ------------------------------------------------------------ */
+/* ---- conf / dirs / envi ------------------------------------------------------ */
 
-typedef struct ConfKv {
-    char *key, *value;
-} ConfKv;
-
-typedef struct ConfList {
-    ConfKv *kv;
-    size_t n, cap;
-} ConfList;
-
-static void conf_collect(void *ctx, const char *key, const char *value)
+/* ZooKeeperServer.dumpConf, key=value lines. */
+static void word_conf(Text *t)
 {
-    ConfList *l = ctx;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->kv = corral_xreallocarray(l->kv, l->cap, sizeof *l->kv);
-    }
-    l->kv[l->n++] = (ConfKv){corral_xstrdup(key ? key : ""), corral_xstrdup(value ? value : "")};
+    ViewKvList l = {NULL, 0, 0};
+    view_conf(&l, 1);
+    for (size_t i = 0; i < l.n; i++)
+        corral_strbuf_printf(t->out, "%s=%s\n", l.kv[i].key, l.kv[i].value);
+    view_kv_free(&l);
 }
 
-static const char *conf_find(const ConfList *l, const char *key)
+static void word_dirs(Text *t)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->kv[i].key, key) == 0)
-            return l->kv[i].value;
-    return NULL;
-}
-
-/* ZooKeeperServer.dumpConf: the core gives the key=value pairs; ZooKeeper
- * 3.8 also prints dataDirSize after dataDir and dataLogSize after
- * dataLogDir, which are added here when the core does not give them. */
-static void word_conf(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
-{
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
-    ConfList l = {NULL, 0, 0};
-    corral_server_conf(conf_collect, &l);
-    int add_data = !conf_find(&l, "dataDirSize"), add_log = !conf_find(&l, "dataLogSize");
-    for (size_t i = 0; i < l.n; i++) {
-        corral_strbuf_printf(out, "%s=%s\n", l.kv[i].key, l.kv[i].value);
-        if (add_data && strcmp(l.kv[i].key, "dataDir") == 0)
-            corral_strbuf_printf(out, "dataDirSize=%lld\n", (ll)fourlw_dir_size(l.kv[i].value));
-        if (add_log && strcmp(l.kv[i].key, "dataLogDir") == 0)
-            corral_strbuf_printf(out, "dataLogSize=%lld\n", (ll)fourlw_dir_size(l.kv[i].value));
-    }
-    for (size_t i = 0; i < l.n; i++) {
-        free(l.kv[i].key);
-        free(l.kv[i].value);
-    }
-    free(l.kv);
-}
-
-static void word_dirs(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
-{
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
     /* Corral keeps its snapshots and its transaction log under one data_dir,
      * so both lines show the same total (as ZooKeeper does when dataLogDir
      * is not set). */
-    int64_t size = fourlw_dir_size(info.data_dir);
-    corral_strbuf_printf(out, "datadir_size: %lld\n", (ll)size);
-    corral_strbuf_printf(out, "logdir_size: %lld\n", (ll)size);
+    int64_t size = fourlw_dir_size(t->v->info.data_dir);
+    corral_strbuf_printf(t->out, "datadir_size: %lld\n", (ll)size);
+    corral_strbuf_printf(t->out, "logdir_size: %lld\n", (ll)size);
 }
 
-/* ---- envi ----------------------------------------------------------------- */
-
-/* Facts that do not change while the server runs, gathered once by the start
- * hook (user lookups may go through NSS, which must not run on the event
- * loop while it serves). */
-static struct {
-    int ready;
-    char *exe;
-    char *module_path;      /* directories the loaded modules came from */
-    char *modules;          /* "name version, ..." in load order */
-    char *user_name, *user_home;
-} env;
-
-typedef struct ObjList {
-    char **names;
-    size_t n;
-} ObjList;
-
-static int collect_object(struct dl_phdr_info *pi, size_t size, void *data)
+static void word_envi(Text *t)
 {
-    ObjList *l = data;
-    if (pi->dlpi_name && pi->dlpi_name[0]) {
-        l->names = corral_xreallocarray(l->names, l->n + 1, sizeof *l->names);
-        l->names[l->n++] = corral_xstrdup(pi->dlpi_name);
-    }
-    return 0;
-}
-
-static void append_sep(CorralStrbuf *sb, const char *sep, const char *s)
-{
-    if (sb->len)
-        corral_strbuf_puts(sb, sep);
-    corral_strbuf_puts(sb, s);
-}
-
-/* The loaded Corral modules: every shared object exporting a magic block. */
-static void find_modules(void)
-{
-    ObjList l = {NULL, 0};
-    dl_iterate_phdr(collect_object, &l);
-    CorralStrbuf mods = CORRAL_STRBUF_INIT, dirs = CORRAL_STRBUF_INIT;
-    for (size_t i = 0; i < l.n; i++) {
-        void *h = dlopen(l.names[i], RTLD_LAZY | RTLD_NOLOAD);
-        if (h) {
-            const CorralModuleMagic *(*magic_fn)(void);
-            *(void **)&magic_fn = dlsym(h, CORRAL_MAGIC_FUNCTION);
-            const CorralModuleMagic *mg = magic_fn ? magic_fn() : NULL;
-            if (mg && mg->size >= sizeof(CorralModuleMagic) && mg->abi.abi_version == CORRAL_ABI_VERSION &&
-                mg->name) {
-                char item[256];
-                snprintf(item, sizeof item, "%s %s", mg->name, mg->version ? mg->version : "");
-                append_sep(&mods, ",", item);
-                char *slash = strrchr(l.names[i], '/');
-                if (slash) {
-                    *slash = '\0';
-                    const char *dir = slash == l.names[i] ? "/" : l.names[i];
-                    int seen = 0;
-                    /* dirs holds "a:b:c"; look for an exact component */
-                    for (const char *p = dirs.data; p && *p && !seen;) {
-                        const char *e = strchr(p, ':');
-                        size_t n = e ? (size_t)(e - p) : strlen(p);
-                        seen = n == strlen(dir) && memcmp(p, dir, n) == 0;
-                        p = e ? e + 1 : p + n;
-                    }
-                    if (!seen)
-                        append_sep(&dirs, ":", dir);
-                }
-            }
-            dlclose(h);
-        }
-        free(l.names[i]);
-    }
-    free(l.names);
-    env.modules = corral_xstrdup(mods.data ? mods.data : "");
-    env.module_path = corral_xstrdup(dirs.data ? dirs.data : "");
-    corral_strbuf_free(&mods);
-    corral_strbuf_free(&dirs);
+    ViewKvList l = {NULL, 0, 0};
+    view_env(&l, t->v);
+    corral_strbuf_puts(t->out, "Environment:\n");
+    for (size_t i = 0; i < l.n; i++)
+        corral_strbuf_printf(t->out, "%s=%s\n", l.kv[i].key, l.kv[i].value);
+    view_kv_free(&l);
 }
 
 static int on_start(void *arg)
 {
-    tzset();
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n > 0) {
-        buf[n] = '\0';
-        env.exe = corral_xstrdup(buf);
-    }
-    find_modules();
-    struct passwd pw, *res = NULL;
-    char pwbuf[4096];
-    if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res) {
-        env.user_name = corral_xstrdup(pw.pw_name);
-        env.user_home = corral_xstrdup(pw.pw_dir);
-    }
-    const char *user = getenv("USER"), *home = getenv("HOME");
-    if (!env.user_name && user)
-        env.user_name = corral_xstrdup(user);
-    if (!env.user_home && home)
-        env.user_home = corral_xstrdup(home);
-    env.ready = 1;
+    view_env_start();
     return 0;
 }
 
-static void on_stop(void *arg)
-{
-    free(env.exe);
-    free(env.module_path);
-    free(env.modules);
-    free(env.user_name);
-    free(env.user_home);
-    memset(&env, 0, sizeof env);
-}
-
-static void env_line(CorralStrbuf *out, const char *key, const char *value)
-{
-    corral_strbuf_printf(out, "%s=%s\n", key, value && value[0] ? value : "<NA>");
-}
-
-/* A "NAME:   N kB" line of /proc/meminfo, in bytes; -1 if absent. */
-static int64_t meminfo(const char *name)
-{
-    FILE *f = fopen("/proc/meminfo", "re");
-    if (!f)
-        return -1;
-    char line[256];
-    size_t nl = strlen(name);
-    int64_t v = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, name, nl) == 0 && line[nl] == ':') {
-            v = strtoll(line + nl + 1, NULL, 10) * 1024;
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-static int64_t resident_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "re");
-    if (!f)
-        return -1;
-    long long size = 0, rss = -1;
-    if (fscanf(f, "%lld %lld", &size, &rss) != 2)
-        rss = -1;
-    fclose(f);
-    return rss < 0 ? -1 : rss * (int64_t)sysconf(_SC_PAGESIZE);
-}
-
-static void env_mb(CorralStrbuf *out, const char *key, int64_t bytes)
-{
-    if (bytes < 0)
-        env_line(out, key, NULL);
-    else
-        corral_strbuf_printf(out, "%s=%lldMB\n", key, (ll)(bytes / (1024 * 1024)));
-}
-
-/* Java's os.arch names for what uname calls the machine. */
-static const char *java_arch(const char *machine)
-{
-    if (strcmp(machine, "x86_64") == 0)
-        return "amd64";
-    if (machine[0] == 'i' && strlen(machine) == 4 && strcmp(machine + 2, "86") == 0)
-        return "i386";
-    return machine;
-}
-
-static void word_envi(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
-{
-    CorralServerInfo info;
-    get_info(&info);
-    corral_strbuf_puts(out, "Environment:\n");
-    env_line(out, "zookeeper.version", info.version);
-    char host[256] = "";
-    if (gethostname(host, sizeof host) < 0)
-        host[0] = '\0';
-    host[sizeof host - 1] = '\0';
-    env_line(out, "host.name", host);
-    /* In place of the java.* lines: what runs the server. */
-    env_line(out, "corral.version", CORRAL_VERSION);
-    env_line(out, "corral.executable", env.exe);
-    env_line(out, "corral.config_file", info.config_file);
-    env_line(out, "corral.data_dir", info.data_dir);
-    env_line(out, "corral.module_path", env.module_path);
-    env_line(out, "corral.modules", env.modules);
-    corral_strbuf_printf(out, "corral.pid=%ld\n", (long)getpid());
-#ifdef __GLIBC__
-    corral_strbuf_printf(out, "libc.version=glibc %s\n", gnu_get_libc_version());
-#endif
-    const char *tmp = getenv("TMPDIR");
-    env_line(out, "tmpdir", tmp && tmp[0] ? tmp : "/tmp");
-    struct utsname u;
-    if (uname(&u) == 0) {
-        env_line(out, "os.name", u.sysname);
-        env_line(out, "os.arch", java_arch(u.machine));
-        env_line(out, "os.version", u.release);
-    } else {
-        env_line(out, "os.name", NULL);
-        env_line(out, "os.arch", NULL);
-        env_line(out, "os.version", NULL);
-    }
-    env_line(out, "user.name", env.user_name);
-    env_line(out, "user.home", env.user_home);
-    char cwd[PATH_MAX];
-    env_line(out, "user.dir", getcwd(cwd, sizeof cwd) ? cwd : NULL);
-    /* The JVM heap lines, for a native process: free = memory the system
-     * can still give (MemAvailable); max = the address-space limit, or the
-     * machine's memory when unlimited; total = the server's resident size. */
-    env_mb(out, "os.memory.free", meminfo("MemAvailable"));
-    struct rlimit rl;
-    int64_t max = meminfo("MemTotal");
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (max < 0 || (int64_t)rl.rlim_cur < max))
-        max = (int64_t)rl.rlim_cur;
-    env_mb(out, "os.memory.max", max);
-    env_mb(out, "os.memory.total", resident_bytes());
-}
+static void on_stop(void *arg) { view_env_stop(); }
 
 /* ---- mntr ----------------------------------------------------------------- */
 
-typedef struct Mntr {
-    CorralStrbuf *out;
-    char **keys;            /* printed so far, to skip registry duplicates */
-    size_t nkeys, capkeys;
-} Mntr;
-
-static int mntr_claim(Mntr *m, const char *key)
+/* MonitorCommand: "zk_KEY<TAB>VALUE" lines. */
+static void mntr_line(void *ctx, const ViewValue *val)
 {
-    for (size_t i = 0; i < m->nkeys; i++)
-        if (strcmp(m->keys[i], key) == 0)
-            return 0;
-    if (m->nkeys == m->capkeys) {
-        m->capkeys = m->capkeys ? m->capkeys * 2 : 64;
-        m->keys = corral_xreallocarray(m->keys, m->capkeys, sizeof *m->keys);
+    CorralStrbuf *out = ctx;
+    char key[300];
+    fourlw_mntr_key(key, sizeof key, "", val->key);
+    corral_strbuf_printf(out, "%s\t", key);
+    switch (val->kind) {
+    case VIEW_STR: corral_strbuf_puts(out, val->s ? val->s : "null"); break;
+    case VIEW_INT: corral_strbuf_printf(out, "%lld", (ll)val->i); break;
+    case VIEW_AVG: fourlw_java_double(out, fourlw_round4(val->d)); break;
+    case VIEW_NUM: fourlw_java_number(out, val->d); break;
     }
-    m->keys[m->nkeys++] = corral_xstrdup(key);
-    return 1;
+    corral_strbuf_puts(out, "\n");
 }
 
-static void mntr_str(Mntr *m, const char *key, const char *v)
-{
-    if (mntr_claim(m, key))
-        corral_strbuf_printf(m->out, "%s\t%s\n", key, v ? v : "null");
-}
-
-static void mntr_int(Mntr *m, const char *key, int64_t v)
-{
-    if (mntr_claim(m, key))
-        corral_strbuf_printf(m->out, "%s\t%lld\n", key, (ll)v);
-}
-
-static void mntr_num(Mntr *m, const char *key, double v, int is_avg)
-{
-    if (!mntr_claim(m, key))
-        return;
-    corral_strbuf_printf(m->out, "%s\t", key);
-    if (is_avg)
-        fourlw_java_double(m->out, fourlw_round4(v));
-    else
-        fourlw_java_number(m->out, v);
-    corral_strbuf_puts(m->out, "\n");
-}
-
-static void mntr_metric(void *ctx, const CorralMetricView *v)
-{
-    Mntr *m = ctx;
-    char key[256];
-    if (!v->name)
-        return;
-    switch (v->type) {
-    case CORRAL_METRIC_COUNTER:
-    case CORRAL_METRIC_GAUGE:
-        fourlw_mntr_key(key, sizeof key, "", v->name);
-        mntr_int(m, key, v->value);
-        break;
-    case CORRAL_METRIC_HISTOGRAM:
-        /* AvgMinMaxCounter.values(): avg (a double), min, max, cnt, sum. */
-        fourlw_mntr_key(key, sizeof key, "avg_", v->name);
-        mntr_num(m, key, v->count ? v->sum / (double)v->count : 0.0, 1);
-        fourlw_mntr_key(key, sizeof key, "min_", v->name);
-        mntr_num(m, key, v->count ? v->min : 0, 0);
-        fourlw_mntr_key(key, sizeof key, "max_", v->name);
-        mntr_num(m, key, v->count ? v->max : 0, 0);
-        fourlw_mntr_key(key, sizeof key, "cnt_", v->name);
-        mntr_int(m, key, (int64_t)v->count);
-        fourlw_mntr_key(key, sizeof key, "sum_", v->name);
-        mntr_num(m, key, v->sum, 0);
-        break;
-    }
-}
-
-/* A registry metric that ZooKeeper's mntr has, printed at ZooKeeper's
- * position (when the core or a module registered it). */
-static void mntr_registry(Mntr *m, const char *name)
-{
-    const CorralMetric *met = corral_metric_find(name);
-    if (!met)
-        return;
-    CorralMetricView v;
-    corral_metric_read(met, &v);
-    mntr_metric(m, &v);
-}
-
-static void word_mntr(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
-{
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
-    Mntr m = {out, NULL, 0, 0};
-    /* The keys of ZooKeeper 3.8's mntr that Corral has values for, in the
-     * order a 3.8 server prints them (regress/fixtures/zk38/mntr.txt). */
-    mntr_str(&m, "zk_version", info.version);
-    mntr_str(&m, "zk_server_state", info.mode);
-    mntr_int(&m, "zk_ephemerals_count", info.ephemerals_count);
-    mntr_int(&m, "zk_num_alive_connections", info.connections);
-    mntr_num(&m, "zk_avg_latency", info.latency_avg_ms, 1);
-    mntr_int(&m, "zk_outstanding_requests", info.outstanding_requests);
-    mntr_int(&m, "zk_znode_count", info.node_count);
-    mntr_int(&m, "zk_global_sessions", info.session_count);
-    mntr_int(&m, "zk_packets_sent", info.packets_sent);
-    mntr_int(&m, "zk_packets_received", info.packets_received);
-    mntr_int(&m, "zk_watch_count", info.watch_count);
-    mntr_registry(&m, "auth_failed_count");
-    mntr_int(&m, "zk_min_latency", info.latency_min_ms);
-    if (info.max_fds >= 0)
-        mntr_int(&m, "zk_max_file_descriptor_count", info.max_fds);
-    mntr_int(&m, "zk_approximate_data_size", info.approximate_data_size);
-    if (info.open_fds >= 0)
-        mntr_int(&m, "zk_open_file_descriptor_count", info.open_fds);
-    mntr_int(&m, "zk_local_sessions", 0);   /* Corral has global sessions only */
-    mntr_int(&m, "zk_uptime", info.uptime_ms);
-    mntr_int(&m, "zk_max_latency", info.latency_max_ms);
-    mntr_registry(&m, "large_requests_rejected");
-    mntr_registry(&m, "connection_rejected");
-    /* Then the metrics registry, in registration order. */
-    corral_metrics_foreach(mntr_metric, &m);
-    for (size_t i = 0; i < m.nkeys; i++)
-        free(m.keys[i]);
-    free(m.keys);
-}
+static void word_mntr(Text *t) { view_mntr(t->v, mntr_line, t->out); }
 
 /* ---- wchs / wchc / wchp --------------------------------------------------- */
 
-static void word_wchs(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+static void word_wchs(Text *t)
 {
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
     /* WatchManager.toString, then WatchCommand's println. */
-    corral_strbuf_printf(out, "%lld connections watching %lld paths\nTotal watches:%lld\n",
-                         (ll)corral_server_watching_sessions(), (ll)corral_server_watch_paths(),
-                         (ll)info.watch_count);
+    corral_strbuf_printf(t->out, "%lld connections watching %lld paths\nTotal watches:%lld\n",
+                         (ll)t->v->watching_sessions, (ll)t->v->watch_paths, (ll)t->v->info.watch_count);
 }
 
-typedef struct WatchDump {
-    CorralStrbuf *out;
-    int started;
-    int64_t last_session;
-    CorralStrbuf last_path;
-} WatchDump;
+/* "0xSESSION" and suffix when the session's group opens, then "\tPATH":
+ * one item (wchc, and the ephemeral nodes of dump). */
+static int session_path(FourlwCap *cap, const char *suffix, int first, int64_t session, const char *path, size_t len)
+{
+    size_t mark = cap->out->len;
+    if (first)
+        corral_strbuf_printf(cap->out, "0x%llx%s\n", (ull)session, suffix);
+    corral_strbuf_puts(cap->out, "\t");
+    corral_strbuf_append(cap->out, path, len);
+    corral_strbuf_puts(cap->out, "\n");
+    return !fourlw_cap_keep(cap, mark);
+}
 
 /* WatchManager.dumpWatches(pw, false): "0xSESSION" then "\tPATH" lines. */
-static void watch_by_session(void *ctx, int64_t session, const char *path, size_t len)
+static int watch_by_session(void *ctx, int first, int64_t session, const char *path, size_t len)
 {
-    WatchDump *w = ctx;
-    if (!w->started || session != w->last_session)
-        corral_strbuf_printf(w->out, "0x%llx\n", (ull)session);
-    w->started = 1;
-    w->last_session = session;
-    corral_strbuf_puts(w->out, "\t");
-    corral_strbuf_append(w->out, path, len);
-    corral_strbuf_puts(w->out, "\n");
+    Text *t = ctx;
+    return session_path(&t->cap, "", first, session, path, len);
 }
 
 /* WatchManager.dumpWatches(pw, true): "PATH" then "\t0xSESSION" lines. */
-static void watch_by_path(void *ctx, int64_t session, const char *path, size_t len)
+static int watch_by_path(void *ctx, int first, int64_t session, const char *path, size_t len)
 {
-    WatchDump *w = ctx;
-    if (!w->started || len != w->last_path.len || (len && memcmp(path, w->last_path.data, len) != 0)) {
-        corral_strbuf_append(w->out, path, len);
-        corral_strbuf_puts(w->out, "\n");
-        corral_strbuf_reset(&w->last_path);
-        corral_strbuf_append(&w->last_path, path, len);
+    Text *t = ctx;
+    size_t mark = t->out->len;
+    if (first) {
+        corral_strbuf_append(t->out, path, len);
+        corral_strbuf_puts(t->out, "\n");
     }
-    w->started = 1;
-    corral_strbuf_printf(w->out, "\t0x%llx\n", (ull)session);
+    corral_strbuf_printf(t->out, "\t0x%llx\n", (ull)session);
+    return !kept(t, mark);
 }
 
-static void watch_dump(CorralStrbuf *out, int by_path)
+static void word_wchc(Text *t)
 {
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
-    WatchDump w = {out, 0, 0, CORRAL_STRBUF_INIT};
-    if (by_path)
-        corral_server_watches_by_path(watch_by_path, &w);
-    else
-        corral_server_watches_by_session(watch_by_session, &w);
-    corral_strbuf_free(&w.last_path);
-    corral_strbuf_puts(out, "\n");   /* WatchCommand's final println */
+    view_watches(0, watch_by_session, t);
+    corral_strbuf_puts(t->out, "\n");   /* WatchCommand's final println */
 }
 
-static void word_wchc(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out) { watch_dump(out, 0); }
-static void word_wchp(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out) { watch_dump(out, 1); }
+static void word_wchp(Text *t)
+{
+    view_watches(1, watch_by_path, t);
+    corral_strbuf_puts(t->out, "\n");
+}
 
 /* ---- hash ----------------------------------------------------------------- */
 
@@ -718,200 +286,142 @@ static void word_wchp(void *arg, const CorralFourlwRequest *req, CorralStrbuf *o
  * Java long ZooKeeper prints (signed decimal).  Corral's digest is its own
  * hash of the tree (tree.h), not ZooKeeper's CRC sum: equal between Corral
  * members with the same data, not comparable with a ZooKeeper's. */
-static void word_hash(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+static void word_hash(Text *t)
 {
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
     int64_t zxid = 0;
     uint64_t digest = corral_server_tree_digest(&zxid);
-    corral_strbuf_printf(out, "%llx: %lld\n", (ull)zxid, (ll)(int64_t)digest);
+    corral_strbuf_printf(t->out, "%llx: %lld\n", (ull)zxid, (ll)(int64_t)digest);
 }
 
 /* ---- dump ----------------------------------------------------------------- */
 
-typedef struct SessRec {
-    int64_t id, timeout_ms;
-} SessRec;
-
-typedef struct ConnRec {
-    char *peer;
-    int64_t session_id, timeout_ms, last_active_ms;
-} ConnRec;
-
-typedef struct DumpCtx {
-    SessRec *sess;
-    size_t nsess, capsess;
-    ConnRec *conns;
-    size_t nconns, capconns;
-} DumpCtx;
-
-static void dump_session(void *vctx, int64_t session, int64_t timeout_ms)
+/* dumpEphemerals' lines of a session: "0xSESSION:" with its first path,
+ * then "\tPATH"; each path is an item of a part gathered apart. */
+static int eph_line(void *ctx, int first, int64_t session, const char *path, size_t len)
 {
-    DumpCtx *d = vctx;
-    if (d->nsess == d->capsess) {
-        d->capsess = d->capsess ? d->capsess * 2 : 16;
-        d->sess = corral_xreallocarray(d->sess, d->capsess, sizeof *d->sess);
-    }
-    d->sess[d->nsess++] = (SessRec){session, timeout_ms};
+    return session_path(ctx, ":", first, session, path, len);
 }
 
-static void dump_conn(void *vctx, const CorralConnInfo *c)
+/* ZooKeeperServer.dumpEphemerals: the count of sessions comes first, so
+ * their lines are gathered apart, within what the cap leaves (minus room
+ * for the count line). */
+static void dump_ephemerals(Text *t, const DumpView *d)
 {
-    DumpCtx *d = vctx;
-    if (d->nconns == d->capconns) {
-        d->capconns = d->capconns ? d->capconns * 2 : 16;
-        d->conns = corral_xreallocarray(d->conns, d->capconns, sizeof *d->conns);
-    }
-    int64_t last = c->last_response_ms > c->established_ms ? c->last_response_ms : c->established_ms;
-    d->conns[d->nconns++] = (ConnRec){corral_xstrdup(c->peer ? c->peer : "null"), c->session_id, c->timeout_ms, last};
-}
-
-static void dump_ephemeral(void *ctx, int64_t session, const char *path, size_t len)
-{
-    CorralStrbuf *sb = ctx;
-    corral_strbuf_puts(sb, "\t");
-    corral_strbuf_append(sb, path, len);
-    corral_strbuf_puts(sb, "\n");
-}
-
-static void word_dump(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
-{
-    CorralServerInfo info;
-    get_info(&info);
-    if (!serving(&info)) {
-        corral_strbuf_puts(out, zk_not_serving);
-        return;
-    }
-    int64_t tick = info.tick_ms > 0 ? info.tick_ms : 2000;
-    int64_t now = wall_ms();
-    DumpCtx d = {0};
-    corral_server_foreach_session(dump_session, &d);
-    corral_server_foreach_conn(dump_conn, &d);
-
-    /* SessionTrackerImpl.dumpSessions: the session expiry queue.  The core
-     * does not publish each session's deadline, so it is estimated as
-     * ZooKeeper sets it when the session is touched: the last answer on
-     * the session's connection (now, for a session without one) plus the
-     * timeout, rounded up to the next tick. */
-    size_t nitems = d.nsess > d.nconns ? d.nsess : d.nconns;
-    FourlwExpiry *items = corral_xreallocarray(NULL, nitems, sizeof *items);
-    char (*texts)[96] = corral_xreallocarray(NULL, nitems, sizeof *texts);
-    for (size_t i = 0; i < d.nsess; i++) {
-        int64_t last = now;
-        for (size_t j = 0; j < d.nconns; j++)
-            if (d.conns[j].session_id == d.sess[i].id && d.conns[j].last_active_ms > 0) {
-                last = d.conns[j].last_active_ms;
-                break;
-            }
-        snprintf(texts[i], sizeof texts[i], "0x%llx", (ull)d.sess[i].id);
-        items[i] = (FourlwExpiry){fourlw_round_next(last + d.sess[i].timeout_ms, tick), texts[i], 0};
-    }
-    corral_strbuf_puts(out, "SessionTracker dump:\nSession ");
-    fourlw_dump_expiry(out, items, d.nsess);
-
-    /* ZooKeeperServer.dumpEphemerals. */
+    CorralStrbuf *out = t->out;
     corral_strbuf_puts(out, "ephemeral nodes dump:\n");
-    CorralStrbuf eph = CORRAL_STRBUF_INIT, paths = CORRAL_STRBUF_INIT;
+    CorralStrbuf eph = CORRAL_STRBUF_INIT;
+    FourlwCap cap;
+    size_t used = out->len + 64;
+    fourlw_cap_init(&cap, &eph, used < (size_t)max_answer_bytes ? (size_t)max_answer_bytes - used : 1);
     size_t with_eph = 0;
-    for (size_t i = 0; i < d.nsess; i++) {
-        corral_strbuf_reset(&paths);
-        corral_server_session_ephemerals(d.sess[i].id, dump_ephemeral, &paths);
-        if (!paths.len)
-            continue;
-        with_eph++;
-        corral_strbuf_printf(&eph, "0x%llx:\n", (ull)d.sess[i].id);
-        corral_strbuf_append(&eph, paths.data, paths.len);
-    }
+    for (size_t i = 0; i < d->nsess && !t->cap.truncated && !cap.truncated; i++)
+        with_eph += view_ephemerals(d->sess[i].id, eph_line, &cap) > 0;
     corral_strbuf_printf(out, "Sessions with Ephemerals (%zu):\n", with_eph);
     if (eph.len)
         corral_strbuf_append(out, eph.data, eph.len);
+    if (cap.truncated)
+        fourlw_cap_stop(&t->cap);
     corral_strbuf_free(&eph);
-    corral_strbuf_free(&paths);
+}
 
-    /* NIOServerCnxnFactory.dumpConnections: the connection expiry queue,
-     * whose interval is sessionlessCnxnTimeout; a connection with a session
-     * expires a session timeout after its last activity, others after
-     * sessionlessCnxnTimeout. */
+/* SessionTrackerImpl.dumpSessions, dumpEphemerals and
+ * NIOServerCnxnFactory.dumpConnections: two ExpiryQueue dumps around the
+ * ephemeral nodes. */
+static void word_dump(Text *t)
+{
+    DumpView d;
+    view_dump(&d, t->v);
+    size_t n = d.nsess > d.nconns ? d.nsess : d.nconns;
+    FourlwExpiry *items = corral_xreallocarray(NULL, n, sizeof *items);
+    char (*ids)[24] = corral_xreallocarray(NULL, d.nsess, sizeof *ids);
+    for (size_t i = 0; i < d.nsess; i++) {
+        snprintf(ids[i], sizeof ids[i], "0x%llx", (ull)d.sess[i].id);
+        items[i] = (FourlwExpiry){d.sess[i].expire_ms, ids[i], 0};
+    }
+    corral_strbuf_puts(t->out, "SessionTracker dump:\nSession ");
+    fourlw_dump_expiry(&t->cap, items, d.nsess);
+    free(ids);
+
+    dump_ephemerals(t, &d);
+
+    char **texts = corral_xreallocarray(NULL, d.nconns, sizeof *texts);
+    size_t ntexts = 0;
     CorralStrbuf ctext = CORRAL_STRBUF_INIT;
-    char **conn_texts = corral_xreallocarray(NULL, d.nconns, sizeof *conn_texts);
-    for (size_t i = 0; i < d.nconns; i++) {
-        ConnRec *c = &d.conns[i];
+    for (size_t i = 0; i < d.nconns && !t->cap.truncated; i++, ntexts++) {
         corral_strbuf_reset(&ctext);
-        corral_strbuf_printf(&ctext, "ip: %s sessionId: 0x%llx", c->peer, (ull)c->session_id);
-        conn_texts[i] = corral_xstrdup(ctext.data);
-        int64_t timeout = c->session_id && c->timeout_ms > 0 ? c->timeout_ms : SESSIONLESS_CNXN_TIMEOUT_MS;
-        int64_t last = c->last_active_ms > 0 ? c->last_active_ms : now;
-        items[i] = (FourlwExpiry){fourlw_round_next(last + timeout, SESSIONLESS_CNXN_TIMEOUT_MS), conn_texts[i], 0};
+        corral_strbuf_printf(&ctext, "ip: %s sessionId: 0x%llx", d.conns[i].peer, (ull)d.conns[i].session_id);
+        texts[i] = corral_xstrdup(ctext.data);
+        items[i] = (FourlwExpiry){d.conns[i].expire_ms, texts[i], 0};
     }
-    corral_strbuf_puts(out, "Connections dump:\nConnections ");
-    fourlw_dump_expiry(out, items, d.nconns);
     corral_strbuf_free(&ctext);
-
-    for (size_t i = 0; i < d.nconns; i++) {
-        free(conn_texts[i]);
-        free(d.conns[i].peer);
-    }
-    free(conn_texts);
+    corral_strbuf_puts(t->out, "Connections dump:\nConnections ");
+    fourlw_dump_expiry(&t->cap, items, ntexts);
+    for (size_t i = 0; i < ntexts; i++)
+        free(texts[i]);
     free(texts);
     free(items);
-    free(d.sess);
-    free(d.conns);
+    view_dump_free(&d);
 }
 
 /* ---- registration and configuration ---------------------------------------- */
 
-#define WORD(W, FN, DESC) {CORRAL_ABI_VERSION, (uint32_t)sizeof(CorralFourlw), W, DESC, FN, NULL, {NULL}}
+typedef struct TextWord {
+    const char *word;
+    void (*fn)(Text *t);
+    const CorralZkWord *zw;     /* the core's entry, set by init */
+} TextWord;
 
-static const CorralFourlw words[] = {
-    WORD("ruok", word_ruok, "tests if the server is running in a non-error state: answers imok"),
-    WORD("srvr", word_srvr, "full details of the server: version, latency, packets, zxid, mode, node count"),
-    WORD("stat", word_stat, "srvr with the list of connected clients"),
-    WORD("conf", word_conf, "the serving configuration, key=value"),
-    WORD("envi", word_envi, "the server's environment: version, host, OS, user, memory"),
-    WORD("mntr", word_mntr, "monitoring variables (zk_* tab-separated), then every registry metric"),
-    WORD("isro", word_isro, "rw, or ro when the server serves read-only clients only"),
-    WORD("dirs", word_dirs, "bytes used by the data directory (datadir_size, logdir_size)"),
-    WORD("cons", word_cons, "every client connection with its statistics"),
-    WORD("crst", word_crst, "resets the statistics of every connection"),
-    WORD("srst", word_srst, "resets the server statistics (latency, packet counts)"),
-    WORD("wchs", word_wchs, "summary of the watches"),
-    WORD("wchc", word_wchc, "watches by session"),
-    WORD("wchp", word_wchp, "watches by path"),
-    WORD("dump", word_dump, "sessions, their ephemeral nodes, and connections by expiry time"),
-    WORD("hash", word_hash, "the tree digest and the zxid it covers (ZXID_HEX: DIGEST)"),
+static TextWord texts[] = {
+    {"ruok", word_ruok, NULL}, {"srvr", word_srvr, NULL}, {"stat", word_stat, NULL}, {"conf", word_conf, NULL},
+    {"envi", word_envi, NULL}, {"mntr", word_mntr, NULL}, {"isro", word_isro, NULL}, {"dirs", word_dirs, NULL},
+    {"cons", word_cons, NULL}, {"crst", word_crst, NULL}, {"srst", word_srst, NULL}, {"wchs", word_wchs, NULL},
+    {"wchc", word_wchc, NULL}, {"wchp", word_wchp, NULL}, {"dump", word_dump, NULL}, {"hash", word_hash, NULL},
 };
+#define NWORDS (sizeof texts / sizeof texts[0])
+static CorralFourlw words[NWORDS];
 
-/* Every word Apache ZooKeeper 3.8 knows, to warn about typos in `allow`. */
-static const char *const zk_words[] = {"conf", "cons", "crst", "dump", "envi", "gtmk", "ruok", "stmk", "srst",
-                                       "srvr", "stat", "wchc", "wchp", "wchs", "mntr", "isro", "hash", "dirs",
-                                       "icfg", "sysp", NULL};
+/* What the core calls for every word: ZooKeeper's answer while the server
+ * is not serving (unless the word answers anyway), else the word, within
+ * the cap. */
+static void run_word(void *arg, const CorralFourlwRequest *req, CorralStrbuf *out)
+{
+    const TextWord *w = arg;
+    ServerView v;
+    view_server(&v);
+    if (!v.serving && !(w->zw && (w->zw->flags & CORRAL_WORD_4LW_ANY_STATE))) {
+        corral_strbuf_puts(out, VIEW_NOT_SERVING "\n");
+        return;
+    }
+    Text t = {req, &v, out, {0}};
+    fourlw_cap_init(&t.cap, out, (size_t)max_answer_bytes);
+    w->fn(&t);
+    fourlw_cap_finish_text(&t.cap, MAX_ANSWER_SETTING);
+}
 
 typedef struct FourlwConf {
     const CorralConfig *allow;
+    int64_t max_answer_bytes;
 } FourlwConf;
 
 static const CorralConfigKey conf_keys[] = {
     {"allow", CORRAL_KEY_NODE, offsetof(FourlwConf, allow), 0, 0, 0},
+    {"max_answer_bytes", CORRAL_KEY_INT, offsetof(FourlwConf, max_answer_bytes), 0, 1024, INT64_C(1) << 30},
     CORRAL_CONFIG_KEYS_END,
 };
 
+/* A word of ZooKeeper's (the core's table), to warn about typos in `allow`. */
 static int known_word(const char *w)
 {
-    for (size_t i = 0; zk_words[i]; i++)
-        if (strcmp(zk_words[i], w) == 0)
-            return 1;
-    return 0;
+    const CorralZkWord *zw = corral_zk_word_find(w, strlen(w));
+    return zw && (zw->flags & CORRAL_WORD_FOURLW) && strcmp(zw->word, w) == 0;
 }
 
 int corral_module_init(CorralModule *self, const CorralConfig *config)
 {
-    FourlwConf conf = {NULL};
+    FourlwConf conf = {NULL, 1 << 20};
     if (corral_config_apply(config, conf_keys, &conf) < 0)
         return -1;
+    max_answer_bytes = conf.max_answer_bytes;
 
     /* ZooKeeper's default whitelist is srvr alone (plus isro when
      * readonlymode.enabled, which a module cannot see: list it). */
@@ -955,7 +465,13 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     if (!has_srvr)
         allowed[n++] = "srvr";
 
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    /* The descriptions are those of the core's table of ZooKeeper's words. */
+    for (size_t i = 0; i < NWORDS; i++) {
+        texts[i].zw = corral_zk_word_find(texts[i].word, 4);
+        words[i] = (CorralFourlw){CORRAL_ABI_VERSION, (uint32_t)sizeof(CorralFourlw), texts[i].word,
+                                  texts[i].zw ? texts[i].zw->description : "", run_word, &texts[i], {NULL}};
+    }
+    for (size_t i = 0; i < NWORDS; i++)
         if (corral_register_fourlw(self, &words[i]) < 0) {
             free(allowed);
             return -1;

@@ -180,8 +180,9 @@ static int expiry_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-void fourlw_dump_expiry(CorralStrbuf *sb, FourlwExpiry *e, size_t n)
+int fourlw_dump_expiry(FourlwCap *c, FourlwExpiry *e, size_t n)
 {
+    CorralStrbuf *sb = c->out;
     for (size_t i = 0; i < n; i++)
         e[i].seq = i;
     if (n > 1)
@@ -190,17 +191,80 @@ void fourlw_dump_expiry(CorralStrbuf *sb, FourlwExpiry *e, size_t n)
     for (size_t i = 0; i < n; i++)
         if (i == 0 || e[i].expire_ms != e[i - 1].expire_ms)
             buckets++;
+    size_t mark = sb->len;
     corral_strbuf_printf(sb, "Sets (%zu)/(%zu):\n", buckets, n);
+    if (!fourlw_cap_keep(c, mark))
+        return 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && e[j].expire_ms == e[i].expire_ms)
             j++;
         char date[96];
         fourlw_java_date(date, sizeof date, e[i].expire_ms);
+        mark = sb->len;
         corral_strbuf_printf(sb, "%zu expire at %s:\n", j - i, date);
-        for (; i < j; i++)
+        if (!fourlw_cap_keep(c, mark))
+            return 0;
+        for (; i < j; i++) {
+            mark = sb->len;
             corral_strbuf_printf(sb, "\t%s\n", e[i].text ? e[i].text : "");
+            if (!fourlw_cap_keep(c, mark))
+                return 0;
+        }
     }
+    return 1;
+}
+
+/* ---- answers with a size cap ------------------------------------------------ */
+
+void fourlw_cap_init(FourlwCap *c, CorralStrbuf *out, size_t max)
+{
+    c->out = out;
+    c->max = max;
+    c->cut = 0;
+    c->truncated = 0;
+}
+
+static void cap_cut(FourlwCap *c, size_t at)
+{
+    if (!c->truncated || at < c->cut)
+        c->cut = at;
+    c->truncated = 1;
+    if (c->out->len > at) {
+        c->out->len = at;
+        c->out->data[at] = '\0';
+    }
+}
+
+int fourlw_cap_keep(FourlwCap *c, size_t mark)
+{
+    if (c->truncated) {
+        cap_cut(c, mark < c->cut ? mark : c->cut);
+        return 0;
+    }
+    if (!c->max || c->out->len <= c->max)
+        return 1;
+    cap_cut(c, mark);
+    return 0;
+}
+
+void fourlw_cap_stop(FourlwCap *c) { cap_cut(c, c->truncated && c->cut < c->out->len ? c->cut : c->out->len); }
+
+void fourlw_cap_finish_text(FourlwCap *c, const char *setting)
+{
+    CorralStrbuf *sb = c->out;
+    if (!c->truncated && c->max && sb->len > c->max) {
+        /* Not written item by item: keep the complete lines within the cap. */
+        size_t at = c->max;
+        while (at > 0 && sb->data[at - 1] != '\n')
+            at--;
+        cap_cut(c, at);
+    }
+    if (!c->truncated)
+        return;
+    cap_cut(c, c->cut);
+    corral_strbuf_printf(sb, "*** truncated: the answer reached %s (%zu bytes); raise it to see everything\n",
+                         setting, c->max);
 }
 
 /* ---- allow list, directories, mntr keys ----------------------------------- */

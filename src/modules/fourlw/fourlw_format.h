@@ -41,6 +41,36 @@ FOURLW_HIDDEN size_t fourlw_java_date(char *buf, size_t n, int64_t wall_ms);
  * interval strictly after t (t itself when interval <= 0). */
 FOURLW_HIDDEN int64_t fourlw_round_next(int64_t t, int64_t interval);
 
+/* ---- answers with a size cap ----------------------------------------------
+ * Words such as wchp, wchc and dump list everything the server holds; with
+ * millions of watches the answer would be hundreds of megabytes, built in
+ * memory on the event loop.  An answer therefore has a cap
+ * (modules.fourlw.max_answer_bytes, modules.admin_http.max_answer_bytes):
+ * the writer appends one item (a line, a group of lines, a JSON element)
+ * and asks fourlw_cap_keep whether it still fits; when it does not, the
+ * item is taken back, the answer is marked truncated and the walk stops,
+ * so memory and time stay bounded too. */
+typedef struct FourlwCap {
+    CorralStrbuf *out;
+    size_t max;             /* bytes; 0 = no cap */
+    size_t cut;             /* where the answer ends once truncated */
+    int truncated;
+} FourlwCap;
+
+FOURLW_HIDDEN void fourlw_cap_init(FourlwCap *c, CorralStrbuf *out, size_t max);
+/* The item appended since out->len was `mark` stays if the answer is within
+ * the cap: 1.  Otherwise it is removed, the answer is truncated at mark,
+ * and 0 says "stop".  After a truncation every call answers 0. */
+FOURLW_HIDDEN int fourlw_cap_keep(FourlwCap *c, size_t mark);
+/* Truncates the answer where it ends now (a part gathered apart did not
+ * fit). */
+FOURLW_HIDDEN void fourlw_cap_stop(FourlwCap *c);
+/* Text answers: when the answer was truncated, or is longer than the cap
+ * anyway (an answer that was not written item by item), it is cut after
+ * its last complete line within the cap, and a last line says so:
+ * "*** truncated: ...SETTING...".  An answer within the cap is untouched. */
+FOURLW_HIDDEN void fourlw_cap_finish_text(FourlwCap *c, const char *setting);
+
 /* One element of an expiry queue dump. */
 typedef struct FourlwExpiry {
     int64_t expire_ms;      /* wall clock */
@@ -50,8 +80,10 @@ typedef struct FourlwExpiry {
 
 /* ExpiryQueue.dump: "Sets (BUCKETS)/(ELEMENTS):\n", then for each deadline,
  * ascending, "COUNT expire at DATE:\n" and one "\tTEXT\n" per element.  The
- * caller prints the prefix ("Session " or "Connections ").  Sorts e. */
-FOURLW_HIDDEN void fourlw_dump_expiry(CorralStrbuf *sb, FourlwExpiry *e, size_t n);
+ * caller prints the prefix ("Session " or "Connections ").  Sorts e.  Each
+ * bucket line and element is an item of the cap: returns 0 when the cap
+ * stopped the dump. */
+FOURLW_HIDDEN int fourlw_dump_expiry(FourlwCap *c, FourlwExpiry *e, size_t n);
 
 /* An allow-list entry: exactly four lowercase ASCII letters, or "*". */
 FOURLW_HIDDEN int fourlw_word_valid(const char *w);

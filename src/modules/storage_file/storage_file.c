@@ -2,16 +2,17 @@
  * src/modules/storage_file/storage_file.c: the durable storage backend of
  * corrald: a write-ahead log with group commit, zstd snapshots, crash
  * recovery and retention.  doc/storage.md is the design note; the file
- * formats are in wal_format.h.
+ * formats are in wal_format.h, the writer thread in wal_writer.c, what the
+ * two share in storage_file.h.
  *
  * Threads:
  *   loop thread    open, recover, append (copies records into `pending`,
  *                  never touches the disk), close, and the eventfd callback
- *                  that reports `durable` / `failed` / `request_snapshot`.
- *   writer thread  takes the whole of `pending` at once (group commit),
- *                  writes it, fdatasyncs, publishes the new durable zxid and
- *                  pokes the eventfd.  While it syncs, appends pile up in
- *                  `pending` and the next sync covers all of them.
+ *                  (wal_writer.c) that reports `durable` / `failed` /
+ *                  `request_snapshot`.
+ *   writer thread  wal_writer.c: takes the whole of `pending` at once (group
+ *                  commit), writes it, fdatasyncs, publishes the new durable
+ *                  zxid and pokes the eventfd.
  *   snapshot       the core's snapshot thread calls sf_snapshot: it waits
  *                  until the WAL holds every record up to the snapshot's
  *                  zxid, writes and publishes the file, then applies the
@@ -26,39 +27,23 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <corral/module.h>
-
+#include "storage_file.h"
 #include "wal_format.h"
 
 CORRAL_MODULE_MAGIC(.name = "storage_file", .version = "0.1");
 
-#define SUB "storage"
-#define MIB ((int64_t)1 << 20)
 /* How long a snapshot waits for the WAL to catch up with its zxid. */
 #define SNAPSHOT_WAL_WAIT_S 300
 
 /* ---- settings (modules.storage_file) ------------------------------------ */
-
-typedef struct Settings {
-    int fsync;
-    int64_t snapshot_every_txns;
-    int64_t zstd_level;
-    int64_t keep_snapshots;
-    int64_t segment_bytes;
-    int accept_truncation;
-    const char *dir;
-    int64_t max_backlog_bytes;
-} Settings;
 
 static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB};
 static Settings g_set;
@@ -74,108 +59,7 @@ static const CorralConfigKey g_keys[] = {
     {"max_backlog_bytes", CORRAL_KEY_INT, offsetof(Settings, max_backlog_bytes), 0, MIB, 16384 * MIB},
     CORRAL_CONFIG_KEYS_END};
 
-static struct {
-    CorralMetric *fsync_ms, *fsyncs, *wal_bytes, *txns_per_fsync, *snap_ms, *snap_size, *snapshots, *backpressure;
-} M;
-
-/* ---- the store ---------------------------------------------------------- */
-
-typedef struct Buf {
-    unsigned char *p;
-    size_t len, cap;
-} Buf;
-
-typedef struct SegInfo {
-    uint64_t seq;
-    int64_t first_zxid;
-    int64_t prev_zxid;     /* INT64_MAX when the header could not be read */
-} SegInfo;
-
-typedef struct Store {
-    Settings set;
-    CorralStorageEnv env;
-    char *dir, *waldir;
-    int dirfd, waldirfd, lockfd, efd;
-    int watching;
-    int recovered;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv_work;      /* writer: pending has data, or closing */
-    pthread_cond_t cv_space;     /* append: the writer took pending */
-    pthread_cond_t cv_durable;   /* snapshot: durable_zxid moved, or the writer ended */
-    Buf pending;
-    int64_t durable_zxid;
-    uint64_t durable_count;      /* records made durable since recovery */
-    int closing, failed, writer_done;
-    char why[512];
-    SegInfo *segs;
-    size_t nsegs, capsegs;
-    pthread_t writer;
-    int writer_started;
-
-    /* writer thread (set up by recover) */
-    Buf writing;
-    int seg_fd;
-    char seg_name[40];
-    uint64_t seg_off, seg_records, next_seq;
-    int64_t last_logged;         /* zxid of the last record in the WAL */
-    int prealloc_warned;
-
-    /* loop thread */
-    int64_t appended_zxid, reported_zxid;
-    uint64_t reported_count, since_snapshot;
-    int fail_reported;
-    int64_t last_backlog_warn_ms;
-
-    pthread_mutex_t snap_mu;     /* one snapshot at a time; close waits for it */
-} Store;
-
-/* snprintf that may cut (messages and paths are bounded; file names were
- * length-checked when parsed). */
-static void sfmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void sfmt(char *buf, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, n, fmt, ap);
-    va_end(ap);
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static int64_t rd64(const unsigned char *p)
-{
-    return (int64_t)((uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32);
-}
-
-static void wr32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void wr64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_ms_f(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
+SfMetrics M;
 
 static int buf_reserve(Buf *b, size_t extra)
 {
@@ -194,22 +78,6 @@ static int buf_reserve(Buf *b, size_t extra)
         return -1;
     b->p = p;
     b->cap = cap;
-    return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-    const unsigned char *p = buf;
-    while (n) {
-        ssize_t r = pwrite(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
     return 0;
 }
 
@@ -258,247 +126,6 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-/* ---- failure and notification ------------------------------------------- */
-
-static void notify(Store *s)
-{
-    uint64_t one = 1;
-    ssize_t r = write(s->efd, &one, sizeof one);
-    (void)r;   /* EAGAIN only if the counter is about to overflow: already signalled */
-}
-
-static void set_failed_locked(Store *s, const char *why)
-{
-    if (!s->failed) {
-        s->failed = 1;
-        sfmt(s->why, sizeof s->why, "%s", why);
-        corral_log(CORRAL_LOG_ERROR, SUB, "%s", why);
-    }
-    pthread_cond_broadcast(&s->cv_space);
-    pthread_cond_broadcast(&s->cv_durable);
-}
-
-/* Runs on the loop thread when the writer poked the eventfd. */
-static void on_writer_event(int fd, int events, void *arg)
-{
-    Store *s = arg;
-    uint64_t v;
-    ssize_t r = read(fd, &v, sizeof v);
-    (void)r;
-    pthread_mutex_lock(&s->mu);
-    int64_t z = s->durable_zxid;
-    uint64_t cnt = s->durable_count;
-    int failed = s->failed;
-    char why[sizeof s->why];
-    memcpy(why, s->why, sizeof why);
-    pthread_mutex_unlock(&s->mu);
-    if (failed) {
-        /* Nothing more is ever reported durable: the core must stop. */
-        if (!s->fail_reported) {
-            s->fail_reported = 1;
-            if (s->env.failed)
-                s->env.failed(s->env.ctx, why);
-        }
-        return;
-    }
-    if (z > s->reported_zxid) {
-        s->reported_zxid = z;
-        s->env.durable(s->env.ctx, z);
-    }
-    s->since_snapshot += cnt - s->reported_count;
-    s->reported_count = cnt;
-    if (s->set.snapshot_every_txns > 0 && s->since_snapshot >= (uint64_t)s->set.snapshot_every_txns) {
-        s->since_snapshot = 0;
-        if (s->env.request_snapshot)
-            s->env.request_snapshot(s->env.ctx);
-    }
-}
-
-/* ---- the writer thread ---------------------------------------------------- */
-
-static void publish_durable(Store *s, int64_t zxid, uint64_t n)
-{
-    pthread_mutex_lock(&s->mu);
-    s->durable_zxid = zxid;
-    s->durable_count += n;
-    pthread_cond_broadcast(&s->cv_durable);
-    pthread_mutex_unlock(&s->mu);
-    notify(s);
-}
-
-/* Creates the next segment: written as NAME.tmp (preallocated, header,
- * synced), renamed, directory synced, so a segment under its final name
- * always has a complete header. */
-static int create_segment(Store *s, int64_t first_zxid, char *why, size_t whylen)
-{
-    char name[40], path[PATH_MAX], tmp[PATH_MAX];
-    uint64_t seq = s->next_seq;
-    walf_seg_name(name, sizeof name, seq, first_zxid);
-    sfmt(path, sizeof path, "%s/%s", s->waldir, name);
-    sfmt(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        sfmt(why, whylen, "cannot create WAL segment %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    if (fallocate(fd, 0, 0, (off_t)s->set.segment_bytes) < 0) {
-        if (errno != EOPNOTSUPP && errno != ENOSYS) {
-            sfmt(why, whylen, "cannot preallocate %lld bytes for WAL segment %s: %s",
-                     (long long)s->set.segment_bytes, tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        if (!s->prealloc_warned) {
-            s->prealloc_warned = 1;
-            corral_log(CORRAL_LOG_INFO, SUB, "the file system of %s cannot preallocate; WAL segments grow as written",
-                       s->waldir);
-        }
-    }
-    WalfSegHeader h = {WALF_VERSION, seq, first_zxid, s->last_logged, (uint32_t)s->set.segment_bytes};
-    unsigned char hdr[WALF_SEG_HEADER_SIZE];
-    walf_seg_header_encode(hdr, &h);
-    if (pwrite_full(fd, hdr, sizeof hdr, 0) < 0) {
-        sfmt(why, whylen, "cannot write the header of WAL segment %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    if (s->set.fsync && fsync(fd) < 0) {
-        sfmt(why, whylen, "fsync of new WAL segment %s failed: %s", tmp, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        sfmt(why, whylen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (s->set.fsync && fsync(s->waldirfd) < 0) {
-        sfmt(why, whylen, "fsync of directory %s failed: %s", s->waldir, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    pthread_mutex_lock(&s->mu);
-    if (s->nsegs == s->capsegs) {
-        size_t ncap = s->capsegs ? s->capsegs * 2 : 16;
-        SegInfo *n = realloc(s->segs, ncap * sizeof *n);
-        if (!n) {
-            pthread_mutex_unlock(&s->mu);
-            sfmt(why, whylen, "out of memory");
-            close(fd);
-            return -1;
-        }
-        s->segs = n;
-        s->capsegs = ncap;
-    }
-    s->segs[s->nsegs++] = (SegInfo){seq, first_zxid, s->last_logged};
-    pthread_mutex_unlock(&s->mu);
-    s->seg_fd = fd;
-    sfmt(s->seg_name, sizeof s->seg_name, "%s", name);
-    s->seg_off = WALF_SEG_HEADER_SIZE;
-    s->seg_records = 0;
-    s->next_seq = seq + 1;
-    corral_log(CORRAL_LOG_DEBUG, SUB, "new WAL segment %s", name);
-    return 0;
-}
-
-/* Writes `writing` (records encoded by append, CRC and write-unit offset
- * still zero) to the log.  Each write unit (the part of a batch that goes
- * to one segment) is one pwrite and one fdatasync, and becomes durable as
- * a whole. */
-static int write_batch(Store *s, char *why, size_t whylen)
-{
-    Buf *b = &s->writing;
-    size_t pos = 0;
-    while (pos < b->len) {
-        if (s->seg_fd < 0 && create_segment(s, rd64(b->p + pos + 8), why, whylen) < 0)
-            return -1;
-        uint64_t unit = s->seg_off;
-        size_t start = pos;
-        uint64_t n = 0;
-        int64_t last = 0;
-        while (pos < b->len) {
-            unsigned char *h = b->p + pos;
-            uint32_t len = rd32(h + 4);
-            size_t rl = WALF_REC_HEADER_SIZE + (size_t)len;
-            if ((s->seg_records || n) && s->seg_off + (pos - start) + rl > (uint64_t)s->set.segment_bytes)
-                break;
-            last = rd64(h + 8);
-            walf_rec_header_encode(h, last, unit, h + WALF_REC_HEADER_SIZE, len);
-            pos += rl;
-            n++;
-        }
-        if (n == 0) {
-            /* Full: its last unit was synced already. */
-            close(s->seg_fd);
-            s->seg_fd = -1;
-            continue;
-        }
-        if (pwrite_full(s->seg_fd, b->p + start, pos - start, s->seg_off) < 0) {
-            sfmt(why, whylen, "write to WAL segment %s/%s at offset %" PRIu64 " failed: %s", s->waldir,
-                     s->seg_name, s->seg_off, strerror(errno));
-            return -1;
-        }
-        s->seg_off += pos - start;
-        s->seg_records += n;
-        corral_metric_add(M.wal_bytes, (int64_t)(pos - start));
-        if (s->set.fsync) {
-            double t0 = mono_ms_f();
-            if (fdatasync(s->seg_fd) < 0) {
-                /* Never retried: after a failed fsync the kernel may have
-                 * dropped the dirty pages (PostgreSQL's "fsyncgate"). */
-                sfmt(why, whylen, "fdatasync of WAL segment %s/%s failed: %s", s->waldir, s->seg_name,
-                         strerror(errno));
-                return -1;
-            }
-            corral_metric_observe(M.fsync_ms, mono_ms_f() - t0);
-            corral_metric_inc(M.fsyncs);
-            corral_metric_observe(M.txns_per_fsync, (double)n);
-        }
-        s->last_logged = last;
-        publish_durable(s, last, n);
-    }
-    return 0;
-}
-
-static void *writer_main(void *arg)
-{
-    Store *s = arg;
-    char why[512];
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!s->pending.len && !s->closing && !s->failed)
-            pthread_cond_wait(&s->cv_work, &s->mu);
-        if (s->failed || (!s->pending.len && s->closing))
-            break;
-        Buf t = s->writing;
-        s->writing = s->pending;
-        s->pending = t;
-        s->pending.len = 0;
-        pthread_cond_broadcast(&s->cv_space);
-        pthread_mutex_unlock(&s->mu);
-        int rc = write_batch(s, why, sizeof why);
-        s->writing.len = 0;
-        if (s->writing.cap > (size_t)s->set.max_backlog_bytes * 2) {
-            /* One huge append grew it: do not keep that memory. */
-            free(s->writing.p);
-            s->writing = (Buf){0};
-        }
-        pthread_mutex_lock(&s->mu);
-        if (rc < 0) {
-            set_failed_locked(s, why);
-            break;
-        }
-    }
-    s->writer_done = 1;
-    pthread_cond_broadcast(&s->cv_durable);
-    pthread_cond_broadcast(&s->cv_space);
-    pthread_mutex_unlock(&s->mu);
-    notify(s);
-    return NULL;
-}
-
 /* ---- open --------------------------------------------------------------- */
 
 static void sf_close(void *store);
@@ -521,14 +148,14 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
     }
     s->set = g_set;
     s->env = *env;
-    s->dirfd = s->waldirfd = s->lockfd = s->efd = s->seg_fd = -1;
+    s->dirfd = s->waldirfd = s->lockfd = s->efd = s->seg_fd = s->spare_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->snap_mu, NULL);
-    pthread_cond_init(&s->cv_work, NULL);
     pthread_cond_init(&s->cv_space, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv_work, &ca);
     pthread_cond_init(&s->cv_durable, &ca);
     pthread_condattr_destroy(&ca);
 
@@ -562,7 +189,7 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
         sfmt(err, errlen, "eventfd: %s", strerror(errno));
         goto fail;
     }
-    if (corral_loop_watch_fd(s->efd, CORRAL_EV_READ, on_writer_event, s) < 0) {
+    if (corral_loop_watch_fd(s->efd, CORRAL_EV_READ, wal_on_writer_event, s) < 0) {
         sfmt(err, errlen, "cannot watch the writer's eventfd: %s", strerror(errno));
         goto fail;
     }
@@ -577,6 +204,10 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
         corral_log(CORRAL_LOG_WARN, SUB,
                    "fsync is off (modules.storage_file.fsync: false): acknowledged writes may be lost on a power "
                    "failure or OS crash");
+    /* The spare segment: a size that can never fit is refused here, not at
+     * the first write after ready; no room now only starts short of space. */
+    if (wal_open_spare(s, err, errlen) < 0)
+        goto fail;
     return s;
 fail:
     sf_close(s);
@@ -612,8 +243,9 @@ static int cmp_snap_desc(const void *a, const void *b)
 }
 
 /* Removes NAME.tmp files a crash left behind (a segment or snapshot being
- * created; never referenced by anything). */
-static void remove_tmp_files(const char *dirpath, int dfd, const char *prefix)
+ * created; never referenced by anything), but `keep` (the spare segment,
+ * which open prepared). */
+static void remove_tmp_files(const char *dirpath, int dfd, const char *prefix, const char *keep)
 {
     DIR *d = opendir(dirpath);
     if (!d)
@@ -622,7 +254,8 @@ static void remove_tmp_files(const char *dirpath, int dfd, const char *prefix)
     int removed = 0;
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
-        if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0 && strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+        if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0 && strncmp(e->d_name, prefix, strlen(prefix)) == 0 &&
+            !(keep && strcmp(e->d_name, keep) == 0)) {
             if (unlinkat(dfd, e->d_name, 0) == 0) {
                 corral_log(CORRAL_LOG_INFO, SUB, "removed %s/%s left by an interrupted write", dirpath, e->d_name);
                 removed = 1;
@@ -761,16 +394,6 @@ static const char *kind_name(WalfStopKind k)
     return k == WALF_STOP_CORRUPT ? "damaged" : k == WALF_STOP_TORN ? "torn" : "clean";
 }
 
-static int start_writer(Store *s, char *err, size_t errlen)
-{
-    int rc = pthread_create(&s->writer, NULL, writer_main, s);
-    if (rc != 0) {
-        sfmt(err, errlen, "cannot start the WAL writer thread: %s", strerror(rc));
-        return -1;
-    }
-    s->writer_started = 1;
-    return 0;
-}
 
 static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t errlen)
 {
@@ -798,8 +421,8 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
         sfmt(err, errlen, "no recovery sink");
         return -1;
     }
-    remove_tmp_files(s->dir, s->dirfd, "snapshot.");
-    remove_tmp_files(s->waldir, s->waldirfd, "");
+    remove_tmp_files(s->dir, s->dirfd, "snapshot.", NULL);
+    remove_tmp_files(s->waldir, s->waldirfd, "", WAL_SPARE);
     if (list_segments(s, &segs, &nsegs, err, errlen) < 0 || list_snapshots(s->dir, &snaps, &nsnaps, err, errlen) < 0)
         goto out;
 
@@ -1114,7 +737,7 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
     int64_t top = wal_last > S ? wal_last : S;
     s->durable_zxid = s->appended_zxid = s->reported_zxid = top;
     s->since_snapshot = replayed;
-    if (start_writer(s, err, errlen) < 0)
+    if (wal_start_writer(s, err, errlen) < 0)
         goto out;
     s->recovered = 1;
     if (have_snap)
@@ -1124,6 +747,9 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
     else
         corral_log(CORRAL_LOG_INFO, SUB, "recovered from %s: no snapshot, %" PRIu64 " WAL records; last zxid 0x%" PRIx64,
                    s->dir, replayed, (uint64_t)top);
+    /* Out of space since open: the core refuses writes from the start and
+     * serves reads (and clears what a previous store reported). */
+    wal_report_space(s);
     rc = 0;
 out:
     free(snap_data);
@@ -1161,9 +787,13 @@ static int sf_append(void *store, const CorralTxnRecord *recs, size_t n, char *e
     }
     pthread_mutex_lock(&s->mu);
     /* Backpressure: a backlog above max_backlog_bytes waits (on the loop
-     * thread) until the writer takes it, i.e. at most one write + fsync. */
+     * thread) until the writer takes it, i.e. at most one write + fsync.
+     * Not while the writer waits for disk space: that wait has no bound,
+     * and the core then only sends what shrinks the tree (deletes, closed
+     * and expired sessions), whose records cost about the memory they
+     * free. */
     while (s->pending.len && s->pending.len + bytes > (size_t)s->set.max_backlog_bytes && !s->failed &&
-           !s->writer_done) {
+           !s->writer_done && !s->space_stalled) {
         int64_t now = mono_ms();
         corral_metric_inc(M.backpressure);
         if (now - s->last_backlog_warn_ms > 10000) {
@@ -1276,24 +906,26 @@ static int sf_snapshot(void *store, int64_t last_zxid, const void *data, size_t 
     }
     pthread_mutex_lock(&s->snap_mu);
     double t0 = mono_ms_f();
-    int rc = -1;
+    int rc = -1, e = 0;
+    char what[PATH_MAX + 320];
 
     /* A snapshot is published only once the WAL holds every record up to
      * its zxid: the WAL alone can then always rebuild any state from an
-     * older snapshot, which is what makes falling back safe. */
+     * older snapshot, which is what makes falling back safe.  A writer that
+     * waits for disk space will not get there soon: no waiting then. */
     pthread_mutex_lock(&s->mu);
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
     dl.tv_sec += SNAPSHOT_WAL_WAIT_S;
-    while (s->durable_zxid < last_zxid && !s->failed && !s->writer_done)
+    while (s->durable_zxid < last_zxid && !s->failed && !s->writer_done && !s->space_stalled)
         if (pthread_cond_timedwait(&s->cv_durable, &s->mu, &dl) == ETIMEDOUT)
             break;
     int64_t durable = s->durable_zxid;
+    int stalled = s->space_stalled;
     pthread_mutex_unlock(&s->mu);
     if (durable < last_zxid) {
-        sfmt(err, errlen,
-                 "storage_file: snapshot at zxid 0x%" PRIx64 " not stored: the WAL is durable only up to zxid 0x%" PRIx64,
-                 (uint64_t)last_zxid, (uint64_t)durable);
+        sfmt(what, sizeof what, "snapshot at zxid 0x%" PRIx64 " not stored: the WAL is durable only up to zxid 0x%" PRIx64
+             "%s", (uint64_t)last_zxid, (uint64_t)durable, stalled ? " (its writer waits for disk space)" : "");
         goto out;
     }
 
@@ -1302,28 +934,33 @@ static int sf_snapshot(void *store, int64_t last_zxid, const void *data, size_t 
     walf_snap_name(tmp, sizeof tmp, last_zxid, "tmp");
     int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        sfmt(err, errlen, "storage_file: cannot create %s/%s: %s", s->dir, tmp, strerror(errno));
+        e = errno;
+        sfmt(what, sizeof what, "cannot create %s/%s: %s", s->dir, tmp, strerror(e));
         goto out;
     }
     uint64_t size = 0;
     char why[256];
     if (walf_snapshot_write(fd, last_zxid, data, len, (int)s->set.zstd_level, &size, why, sizeof why) < 0) {
-        sfmt(err, errlen, "storage_file: writing %s/%s: %s", s->dir, tmp, why);
+        e = errno;
+        sfmt(what, sizeof what, "writing %s/%s: %s", s->dir, tmp, why);
         close(fd);
         unlinkat(s->dirfd, tmp, 0);
         goto out;
     }
     /* Snapshots are synced even with fsync: false: they are rare, and a
-     * renamed but empty file would cost a fallback at the next start. */
+     * renamed but empty file would cost a fallback at the next start.  A
+     * failed fsync drops the file (it is never retried nor published). */
     if (fsync(fd) < 0) {
-        sfmt(err, errlen, "storage_file: fsync of %s/%s failed: %s", s->dir, tmp, strerror(errno));
+        e = errno;
+        sfmt(what, sizeof what, "fsync of %s/%s failed: %s", s->dir, tmp, strerror(e));
         close(fd);
         unlinkat(s->dirfd, tmp, 0);
         goto out;
     }
     close(fd);
     if (renameat(s->dirfd, tmp, s->dirfd, name) < 0 || fsync(s->dirfd) < 0) {
-        sfmt(err, errlen, "storage_file: cannot publish %s/%s: %s", s->dir, name, strerror(errno));
+        e = errno;
+        sfmt(what, sizeof what, "cannot publish %s/%s: %s", s->dir, name, strerror(e));
         unlinkat(s->dirfd, tmp, 0);
         goto out;
     }
@@ -1338,6 +975,18 @@ static int sf_snapshot(void *store, int64_t last_zxid, const void *data, size_t 
     rc = 0;
 out:
     pthread_mutex_unlock(&s->snap_mu);
+    if (rc < 0) {
+        /* Nothing was deleted (retention runs only after a stored
+         * snapshot), and the WAL still holds every record: the next
+         * request tries again. */
+        corral_metric_inc(M.snapshot_failures);
+        if (e == ENOSPC || e == EDQUOT)
+            sfmt(err, errlen,
+                 "storage_file: snapshot at zxid 0x%" PRIx64 " skipped for lack of space (%s); the WAL still holds "
+                 "every transaction", (uint64_t)last_zxid, what);
+        else
+            sfmt(err, errlen, "storage_file: %s", what);
+    }
     return rc;
 }
 
@@ -1367,6 +1016,8 @@ static void sf_close(void *store)
         close(s->efd);
     if (s->seg_fd >= 0)
         close(s->seg_fd);
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);     /* wal/spare.tmp stays: the next open takes it again */
     if (s->waldirfd >= 0)
         close(s->waldirfd);
     if (s->dirfd >= 0)
@@ -1499,11 +1150,17 @@ static int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen)
     }
     pthread_mutex_lock(&s->snap_mu);
     pthread_mutex_lock(&s->mu);
-    while ((s->pending.len || s->durable_zxid < s->appended_zxid) && !s->failed && !s->writer_done)
+    while ((s->pending.len || s->durable_zxid < s->appended_zxid) && !s->failed && !s->writer_done &&
+           !s->space_stalled)
         pthread_cond_wait(&s->cv_durable, &s->mu);
     int rc = -1;
     if (s->failed || s->writer_done) {
         sfmt(err, errlen, "storage_file: %s", s->failed ? s->why : "the WAL writer has stopped");
+    } else if (s->space_stalled) {
+        /* The writer holds records it cannot write: waiting here would
+         * block the loop thread for as long as the disk stays full. */
+        sfmt(err, errlen, "storage_file: cannot truncate while the WAL writer waits for disk space (%s)",
+             s->space_why);
     } else {
         int64_t last = s->last_logged;
         rc = cut_log(s, zxid, &last, err, errlen);
@@ -1557,9 +1214,15 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     M.snap_size = corral_metric_gauge("snapshot_size_bytes", "Size on disk of the last snapshot written");
     M.snapshots = corral_metric_counter("snapshots_total", "Snapshots written");
     M.backpressure = corral_metric_counter("wal_backpressure_waits", "Appends that waited for the WAL writer");
+    M.space_low = corral_metric_gauge("wal_space_low",
+                                      "1 while the next WAL segment cannot be prepared for lack of disk space");
+    M.space_failures = corral_metric_counter("wal_space_failures",
+                                             "WAL preallocations and writes that failed for lack of space (retries "
+                                             "included)");
+    M.snapshot_failures = corral_metric_counter("snapshot_failures", "Snapshots not stored (disk full, I/O error)");
 #undef NB
     if (!M.fsync_ms || !M.fsyncs || !M.wal_bytes || !M.txns_per_fsync || !M.snap_ms || !M.snap_size ||
-        !M.snapshots || !M.backpressure)
+        !M.snapshots || !M.backpressure || !M.space_low || !M.space_failures || !M.snapshot_failures)
         return corral_module_fail(self, "a metric name is already registered with another type");
     return corral_register_storage(self, &storage_file_def);
 }

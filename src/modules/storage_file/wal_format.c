@@ -635,6 +635,7 @@ int walf_snapshot_write(int fd, int64_t last_zxid, const void *data, size_t len,
 {
     int rc = -1;
     unsigned char hdr[WALF_SNAP_HEADER_SIZE];
+    errno = 0;
     size_t outcap = ZSTD_CStreamOutSize();
     unsigned char *out = malloc(outcap);
     ZSTD_CCtx *cc = ZSTD_createCCtx();
@@ -688,9 +689,11 @@ int walf_snapshot_write(int fd, int64_t last_zxid, const void *data, size_t len,
     if (file_size)
         *file_size = off;
     rc = 0;
-done:
+done:;
+    int e = errno;      /* the caller tells a full disk by it */
     ZSTD_freeCCtx(cc);
     free(out);
+    errno = e;
     return rc;
 }
 

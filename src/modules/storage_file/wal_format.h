@@ -196,7 +196,8 @@ int walf_snap_header_decode(const void *in, size_t len, WalfSnapHeader *h, char 
 
 /* Compresses `data` with zstd at `level` and writes header + payload to fd
  * from offset 0 (streaming: memory use stays small).  Does not sync.
- * 0 with the file size in *file_size, or -1 with err. */
+ * 0 with the file size in *file_size, or -1 with err (errno as the failing
+ * call left it: ENOSPC tells a full disk). */
 int walf_snapshot_write(int fd, int64_t last_zxid, const void *data, size_t len, int level,
                         uint64_t *file_size, char *err, size_t errlen);
 /* Checks header and payload CRC without decompressing.  0, -1 I/O, -2 bad. */

@@ -63,9 +63,10 @@ Nothing sleeps for a fixed time.
 A node's address is not fixed to 127.0.0.1: C<< new(NAME, host => '127.0.0.12') >>
 runs it on another loopback address (Linux routes all of 127.0.0.0/8 to
 C<lo>), and C<allocate_port> hands out further free ports on that address
-(peer and election ports).  A C<Corral::Test::Ensemble> class (to come) makes
-N nodes on 127.0.0.11, .12, ..., allocates their ports first, and calls
-C<init> on each with the same C<ensemble> list and its own C<server.id>.
+(peer and election ports).  L<Corral::Test::Ensemble> builds on this: it
+makes N nodes on 127.0.0.11, .12, ..., allocates their ports first, and
+calls C<init> on each with the same C<ensemble> list and its own
+C<server.id>.
 
 =head1 METHODS
 
@@ -92,8 +93,11 @@ use Corral::Test::Utils qw(tmp_check_dir test_name timeout_default run_command
   slurp_file write_file yaml_dump ordered wait_until exit_code_of);
 
 our @ALL_NODES;         # weak references to every node
-our %LIVE_PIDS;         # pid -> node name, for the END block
-our @BASEDIRS;          # directories to remove when the test passed
+# The processes and directories of every test module are registered in one
+# place (Corral::Test::Utils: track_pid, register_tmpdir); %LIVE_PIDS is
+# that table under this package's name too.
+*LIVE_PIDS = \%Corral::Test::Utils::LIVE_PIDS;
+our %LIVE_PIDS;
 my $ORIG_PID = $$;
 
 my $tb = Test::Builder->new;
@@ -139,7 +143,7 @@ sub new
 		ports       => [],
 	}, $class;
 	$self->{port} //= $self->allocate_port;
-	push @BASEDIRS, $basedir;
+	Corral::Test::Utils::register_tmpdir($basedir);
 	push @ALL_NODES, $self;
 	weaken($ALL_NODES[-1]);
 	return $self;
@@ -774,30 +778,16 @@ sub DESTROY
 
 END
 {
-	my $exit = $?;
+	# Stop every node cleanly first; Corral::Test::Utils' END block (which
+	# runs after this one) kills what is left and removes the directories.
+	local $?;
 	if ($$ == $ORIG_PID)
 	{
 		for my $node (grep { defined } @ALL_NODES)
 		{
 			$node->teardown;
 		}
-		for my $pid (keys %LIVE_PIDS)
-		{
-			kill 'KILL', $pid;
-			waitpid($pid, 0);
-		}
-		%LIVE_PIDS = ();
-		my $passed = $exit == 0 && $tb->is_passing;
-		if ($passed && !$ENV{CORRAL_KEEP_TMP})
-		{
-			rmtree($_) for grep { -d } @BASEDIRS;
-		}
-		elsif (@BASEDIRS)
-		{
-			$tb->diag("kept the test directories: @BASEDIRS") unless $passed;
-		}
 	}
-	$? = $exit;
 }
 
 =back

@@ -50,6 +50,7 @@ our @EXPORT = qw(
   yaml_dump yaml_quote ordered
   allocate_port release_port
   wait_until exit_code_of
+  track_pid untrack_pid register_tmpdir
 );
 
 our $ORIG_PID = $$;
@@ -468,5 +469,52 @@ sub yaml_dump
 =back
 
 =cut
+
+=head2 Processes and directories a test leaves behind
+
+C<track_pid($pid, $what)> registers a process that must not outlive the
+test (a server, a client, a proxy); C<untrack_pid($pid)> once it has been
+reaped.  C<register_tmpdir($dir)> registers a directory to remove when the
+test passes (it is kept, and named, when it fails or with
+C<CORRAL_KEEP_TMP>).  One END block does both for every module of the
+harness (L<Corral::Test::Cluster>, L<Corral::Test::Ensemble>,
+L<Corral::Test::ZooKeeper>), after their own END blocks have stopped their
+servers cleanly.
+
+=cut
+
+our %LIVE_PIDS;    # pid -> what it is
+our @TMPDIRS;
+
+sub track_pid       { my ($pid, $what) = @_; $LIVE_PIDS{$pid} = $what // 'process'; return; }
+sub untrack_pid     { delete $LIVE_PIDS{ $_[0] }; return; }
+sub register_tmpdir { push @TMPDIRS, $_[0]; return; }
+
+END
+{
+	my $exit = $?;
+	if ($$ == $ORIG_PID)
+	{
+		for my $pid (keys %LIVE_PIDS)
+		{
+			kill 'KILL', $pid;
+			waitpid($pid, 0);
+		}
+		%LIVE_PIDS = ();
+		require Test::Builder;
+		my $tb = Test::Builder->new;
+		my $passed = $exit == 0 && $tb->is_passing;
+		if ($passed && !$ENV{CORRAL_KEEP_TMP})
+		{
+			require File::Path;
+			File::Path::rmtree($_) for grep { -d } @TMPDIRS;
+		}
+		elsif (@TMPDIRS)
+		{
+			$tb->diag("kept the test directories: @TMPDIRS") unless $passed;
+		}
+	}
+	$? = $exit;
+}
 
 1;

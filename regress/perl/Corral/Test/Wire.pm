@@ -13,6 +13,7 @@ use warnings;
 use Exporter 'import';
 use IO::Select;
 use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_RCVBUF inet_aton pack_sockaddr_in);
 use Time::HiRes qw(time);
 
 our @EXPORT_OK = qw(frame ustring buffer path_body create_body multi_read_body
@@ -56,13 +57,25 @@ sub multi_read_body
 	return $b . pack('l> C l>', -1, 1, -1);
 }
 
-# Connects and completes the handshake (unless handshake => 0).
+# Connects and completes the handshake (unless handshake => 0).  With
+# rcvbuf => BYTES the socket's receive buffer is set before connecting, so
+# the TCP window stays that small (a client that reads slowly, or not).
 sub connect
 {
 	my ($class, $addr, %o) = @_;
 	my ($host, $port) = split /:/, $addr;
-	my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => 'tcp', Timeout => 5)
-	  or return undef;
+	my $s;
+	if ($o{rcvbuf})
+	{
+		$s = IO::Socket::INET->new(Proto => 'tcp') or return undef;
+		setsockopt($s, SOL_SOCKET, SO_RCVBUF, $o{rcvbuf}) or return undef;
+		$s->connect(pack_sockaddr_in($port, inet_aton($host))) or return undef;
+	}
+	else
+	{
+		$s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => 'tcp', Timeout => 5)
+		  or return undef;
+	}
 	my $self = bless { s => $s, buf => '' }, $class;
 	return $self if defined $o{handshake} && !$o{handshake};
 	$self->send_raw(frame(pack('N q> N q> N a16 C', 0, 0, $o{timeout} // 10000, 0, 16, "\0" x 16, 0)));

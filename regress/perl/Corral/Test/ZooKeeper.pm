@@ -81,8 +81,8 @@ our @CLASSPATH = ('/etc/zookeeper/conf', $ZK_JAR, '/usr/share/java/slf4j-api.jar
 	'/usr/share/java/slf4j-nop.jar');
 our $ZKCLI     = '/usr/share/zookeeper/bin/zkCli.sh';
 
+*LIVE_PIDS = \%Corral::Test::Utils::LIVE_PIDS;   # one registry (Corral::Test::Utils)
 our %LIVE_PIDS;
-our @BASEDIRS;
 my $ORIG_PID = $$;
 my $tb = Test::Builder->new;
 
@@ -115,7 +115,7 @@ sub new
 	croak "name must match [A-Za-z0-9_-]+" unless $name =~ /^[A-Za-z0-9_-]+$/;
 	my $basedir = File::Temp::tempdir(test_name() . "_${name}_XXXX",
 		DIR => tmp_check_dir(), CLEANUP => 0);
-	push @BASEDIRS, $basedir;
+	Corral::Test::Utils::register_tmpdir($basedir);
 	my $self = bless {
 		name               => $name,
 		host               => '127.0.0.1',
@@ -729,30 +729,6 @@ sub quit
 sub DESTROY { $_[0]->terminate; }
 
 package Corral::Test::ZooKeeper;
-
-END
-{
-	my $exit = $?;
-	if ($$ == $ORIG_PID)
-	{
-		for my $pid (keys %LIVE_PIDS)
-		{
-			kill 'KILL', $pid;
-			waitpid($pid, 0);
-		}
-		%LIVE_PIDS = ();
-		my $passed = $exit == 0 && $tb->is_passing;
-		if ($passed && !$ENV{CORRAL_KEEP_TMP})
-		{
-			rmtree($_) for grep { -d } @BASEDIRS;
-		}
-		elsif (@BASEDIRS)
-		{
-			$tb->diag("kept the ZooKeeper directories: @BASEDIRS") unless $passed;
-		}
-	}
-	$? = $exit;
-}
 
 =back
 

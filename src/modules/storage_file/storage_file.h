@@ -1,0 +1,192 @@
+/*
+ * src/modules/storage_file/storage_file.h: what storage_file.c (settings,
+ * the vtable, recovery, snapshots, retention) and wal_writer.c (the writer
+ * thread) share: the Store, the settings, the metrics and a few helpers.
+ * Private to the module (built with -fvisibility=hidden).
+ *
+ * Locking: `mu` guards pending, the durable position, the failure state and
+ * the segment list; the writer's own position (seg_fd, seg_off, ...)
+ * belongs to the writer once it runs (recover sets it up before starting
+ * it).  The loop-thread fields are touched by the loop thread only.
+ */
+#ifndef CORRAL_STORAGE_FILE_H
+#define CORRAL_STORAGE_FILE_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <corral/module.h>
+
+#define SUB "storage"
+#define MIB ((int64_t)1 << 20)
+/* The next WAL segment, preallocated ahead in wal/ (doc/storage.md). */
+#define WAL_SPARE "spare.tmp"
+/* How often the writer tries again for room. */
+#define SPACE_RETRY_MS 1000
+
+typedef struct Settings {
+    int fsync;
+    int64_t snapshot_every_txns;
+    int64_t zstd_level;
+    int64_t keep_snapshots;
+    int64_t segment_bytes;
+    int accept_truncation;
+    const char *dir;
+    int64_t max_backlog_bytes;
+} Settings;
+
+typedef struct SfMetrics {
+    CorralMetric *fsync_ms, *fsyncs, *wal_bytes, *txns_per_fsync, *snap_ms, *snap_size, *snapshots, *backpressure;
+    CorralMetric *space_low, *space_failures, *snapshot_failures;
+} SfMetrics;
+
+extern SfMetrics M;
+
+typedef struct Buf {
+    unsigned char *p;
+    size_t len, cap;
+} Buf;
+
+typedef struct SegInfo {
+    uint64_t seq;
+    int64_t first_zxid;
+    int64_t prev_zxid;     /* INT64_MAX when the header could not be read */
+} SegInfo;
+
+typedef struct Store {
+    Settings set;
+    CorralStorageEnv env;
+    char *dir, *waldir;
+    int dirfd, waldirfd, lockfd, efd;
+    int watching;
+    int recovered;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;      /* writer: pending has data, or closing (CLOCK_MONOTONIC) */
+    pthread_cond_t cv_space;     /* append: the writer took pending */
+    pthread_cond_t cv_durable;   /* snapshot: durable_zxid moved, or the writer ended */
+    Buf pending;
+    int64_t durable_zxid;
+    uint64_t durable_count;      /* records made durable since recovery */
+    int closing, failed, writer_done;
+    char why[512];
+    SegInfo *segs;
+    size_t nsegs, capsegs;
+    pthread_t writer;
+    int writer_started;
+    /* Disk space as the writer sees it (set by the writer, or by open
+     * before it runs; reported by the loop thread with env->space). */
+    int space_low;               /* no spare segment can be prepared (or writes wait for room) */
+    int space_stalled;           /* the writer holds records it cannot write for lack of room */
+    uint64_t space_gen;          /* bumped at every change of space_low or space_why */
+    char space_why[400];
+    int64_t space_low_since_ms;
+
+    /* writer thread (set up by recover) */
+    Buf writing;
+    int seg_fd;
+    char seg_name[40];
+    uint64_t seg_off, seg_records, next_seq;
+    int64_t last_logged;         /* zxid of the last record in the WAL */
+    int spare_fd;                /* wal/spare.tmp, preallocated, zeros; -1 when not ready */
+    int no_prealloc;             /* the file system cannot fallocate: free space is watched instead */
+    int64_t next_space_try_ms;   /* when the writer looks at the spare / free space again */
+
+    /* loop thread */
+    int64_t appended_zxid, reported_zxid;
+    uint64_t reported_count, since_snapshot;
+    int fail_reported;
+    int space_reported;          /* wal_report_space ran once */
+    uint64_t space_reported_gen;
+    int64_t last_backlog_warn_ms;
+
+    pthread_mutex_t snap_mu;     /* one snapshot at a time; close waits for it */
+} Store;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* snprintf that may cut (messages and paths are bounded; file names were
+ * length-checked when parsed). */
+static inline void sfmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void sfmt(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+}
+
+static inline uint32_t rd32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline int64_t rd64(const unsigned char *p)
+{
+    return (int64_t)((uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32);
+}
+
+static inline void wr32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void wr64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline double mono_ms_f(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static inline int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+    const unsigned char *p = buf;
+    while (n) {
+        ssize_t r = pwrite(fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* ---- wal_writer.c --------------------------------------------------------- */
+
+/* The loop thread's side of the hand-off: watched on s->efd, reports
+ * `durable`, `failed` and `request_snapshot`. */
+void wal_on_writer_event(int fd, int events, void *arg);
+/* Starts the writer thread (end of recovery): 0, or -1 with err. */
+int wal_start_writer(Store *s, char *err, size_t errlen);
+/* At open, before the writer runs: refuses (-1, err) a segment size the
+ * file system can never hold twice or preallocate; prepares the spare
+ * segment, or records that there is no room for it. */
+int wal_open_spare(Store *s, char *err, size_t errlen);
+/* Loop thread: calls env->space when the space state changed since the
+ * last call (and on the first call). */
+void wal_report_space(Store *s);
+
+#endif
