@@ -32,6 +32,18 @@ $(BUILD)/regress-modules/other_build.so: regress/modules/other_build.c $(wildcar
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(OTHER_BUILD_FLAGS) -shared -o $@ $<
 
+# sanitizer_built.so is really built with a sanitizer this corrald lacks:
+# AddressSanitizer in a normal build, ThreadSanitizer (which cannot share a
+# process with AddressSanitizer) in a SAN=1 build.  It needs that runtime.
+ifeq ($(SAN),1)
+SANITIZER_BUILT_FLAGS = -fsanitize=thread $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS) $(LDFLAGS))
+else
+SANITIZER_BUILT_FLAGS = -fsanitize=address $(CFLAGS) $(LDFLAGS)
+endif
+$(BUILD)/regress-modules/sanitizer_built.so: regress/modules/sanitizer_built.c $(wildcard include/corral/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SANITIZER_BUILT_FLAGS) -shared -o $@ $<
+
 $(BUILD)/regress-modules/not_so.so: regress/modules/not_so.so.in
 	@mkdir -p $(dir $@)
 	cp $< $@

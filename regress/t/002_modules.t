@@ -95,6 +95,16 @@ refused('built with other sanitizer flags', [ other_build => {} ],
 		? 'the module was built without AddressSanitizer, this server with it'
 		: 'the module was built with AddressSanitizer, this server without'),
 	alone => 1);
+# sanitizer_built.so is really built with a sanitizer this corrald lacks: it
+# needs that sanitizer's runtime, which would stop the whole process if it
+# were loaded now.  corrald reads the libraries it needs before dlopen.
+{
+	my ($san, $lib) = $asan_server ? ('ThreadSanitizer', 'libtsan') : ('AddressSanitizer', 'libasan');
+	refused("built with $san: its runtime is not in this process", [ sanitizer_built => {} ],
+		qr/\Qmodule "sanitizer_built" ($rdir\/sanitizer_built.so): is not binary compatible with this server: \E
+		   \Qthe module was built with $san (it needs $lib\E\.so\.\d+\Q), this server without\E/x,
+		alone => 1);
+}
 refused('magic block names another module', [ wrong_name => {} ],
 	qq{module "wrong_name" ($rdir/wrong_name.so): its magic block names it "someone_else"},
 	alone => 1);

@@ -8,8 +8,11 @@
  * struct of another size.
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +373,93 @@ static void abi_difference(const CorralModuleAbi *mod, const CorralModuleAbi *ou
         memcpy(out + outlen - 4, "...", 4);
 }
 
+/* ---- sanitizer runtimes, before dlopen ------------------------------------
+ * A module built with AddressSanitizer (or ThreadSanitizer) needs its
+ * runtime, which must be the first library of the process: dlopen'ing such
+ * a module into a corrald built without it makes the runtime stop the
+ * whole process.  So the libraries the module needs (DT_NEEDED, read from
+ * the file) are looked at first: a sanitizer runtime this process has not
+ * loaded is a refusal, with the same words as the build signature's. */
+
+static const struct {
+    const char *prefix;         /* of the runtime's file name */
+    const char *name;
+} sanitizer_runtimes[] = {
+    {"libasan.so", "AddressSanitizer"},
+    {"libhwasan.so", "HWAddressSanitizer"},
+    {"libtsan.so", "ThreadSanitizer"},
+    {"libclang_rt.asan", "AddressSanitizer"},
+    {"libclang_rt.tsan", "ThreadSanitizer"},
+    {"libclang_rt.msan", "MemorySanitizer"},
+};
+
+static int loaded_prefix(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    const char *slash = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+    const char *base = slash ? slash + 1 : info->dlpi_name;
+    return base && strncmp(base, ctx, strlen(ctx)) == 0;
+}
+
+static int pread_all(int fd, void *buf, size_t n, off_t off)
+{
+    return pread(fd, buf, n, off) == (ssize_t)n ? 0 : -1;
+}
+
+/* Writes why into out and returns 1 when the module at `file` needs a
+ * sanitizer runtime this process lacks; 0 otherwise, or when the file
+ * cannot be read as an ELF object of this machine (dlopen then says why). */
+static int needs_missing_runtime(const char *file, char *out, size_t outlen)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int found = 0;
+    char *dynstr = NULL;
+    ElfW(Dyn) *dyn = NULL;
+    ElfW(Ehdr) eh;
+    if (pread_all(fd, &eh, sizeof eh, 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+        eh.e_shentsize != sizeof(ElfW(Shdr)) || eh.e_shnum == 0 || eh.e_shnum > 4096)
+        goto done;
+    for (size_t i = 0; i < eh.e_shnum; i++) {
+        ElfW(Shdr) sh, strsh;
+        if (pread_all(fd, &sh, sizeof sh, (off_t)(eh.e_shoff + i * sizeof sh)) < 0)
+            goto done;
+        if (sh.sh_type != SHT_DYNAMIC || sh.sh_link >= eh.e_shnum || sh.sh_size > (1 << 20))
+            continue;
+        if (pread_all(fd, &strsh, sizeof strsh, (off_t)(eh.e_shoff + sh.sh_link * sizeof strsh)) < 0 ||
+            strsh.sh_size == 0 || strsh.sh_size > (16 << 20))
+            goto done;
+        dyn = xmalloc(sh.sh_size);
+        dynstr = xmalloc(strsh.sh_size + 1);
+        if (pread_all(fd, dyn, sh.sh_size, (off_t)sh.sh_offset) < 0 ||
+            pread_all(fd, dynstr, strsh.sh_size, (off_t)strsh.sh_offset) < 0)
+            goto done;
+        dynstr[strsh.sh_size] = '\0';
+        for (size_t k = 0; k < sh.sh_size / sizeof *dyn && dyn[k].d_tag != DT_NULL && !found; k++) {
+            if (dyn[k].d_tag != DT_NEEDED || dyn[k].d_un.d_val >= strsh.sh_size)
+                continue;
+            const char *needed = dynstr + dyn[k].d_un.d_val;
+            for (size_t r = 0; r < sizeof sanitizer_runtimes / sizeof *sanitizer_runtimes; r++) {
+                const char *prefix = sanitizer_runtimes[r].prefix;
+                if (strncmp(needed, prefix, strlen(prefix)) != 0 ||
+                    dl_iterate_phdr(loaded_prefix, (void *)prefix))
+                    continue;
+                snprintf(out, outlen, "the module was built with %s (it needs %s), this server without",
+                         sanitizer_runtimes[r].name, needed);
+                found = 1;
+                break;
+            }
+        }
+        break;   /* an object has one dynamic section */
+    }
+done:
+    free(dyn);
+    free(dynstr);
+    close(fd);
+    return found;
+}
+
 static int load_one(const char *name, const CorralConfig *conf)
 {
     char *file = find_module_file(name);
@@ -386,6 +476,12 @@ static int load_one(const char *name, const CorralConfig *conf)
             free(file);
             return -1;
         }
+    char runtime[256];
+    if (needs_missing_runtime(file, runtime, sizeof runtime)) {
+        set_error("module \"%s\" (%s): is not binary compatible with this server: %s", name, file, runtime);
+        free(file);
+        return -1;
+    }
     dlerror();
     void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (!h) {

@@ -166,15 +166,16 @@ sub append_file
 
 True when the corrald of the build directory C<$build> is an
 AddressSanitizer build (C<make check-asan>, C<SAN=1>): it then needs
-F<libasan.so>.  Modules loaded into it must be built the same way (their
-build signature says so).
+F<libasan.so.N> (the versioned name is in its dynamic section; corrald
+itself only knows the unversioned prefix).  Modules loaded into it must
+be built the same way (their build signature says so).
 
 =cut
 
 sub asan_build
 {
 	my ($build) = @_;
-	return index(slurp_file("$build/bin/corrald"), 'libasan.so') >= 0 ? 1 : 0;
+	return slurp_file("$build/bin/corrald") =~ /libasan\.so\.\d/ ? 1 : 0;
 }
 
 =item exit_code_of($wait_status)
