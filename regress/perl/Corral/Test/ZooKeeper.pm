@@ -81,9 +81,11 @@ our @CLASSPATH = ('/etc/zookeeper/conf', $ZK_JAR, '/usr/share/java/slf4j-api.jar
 	'/usr/share/java/slf4j-nop.jar');
 our $ZKCLI     = '/usr/share/zookeeper/bin/zkCli.sh';
 
+# A ZooKeeper server is controlled like a corrald node (is_running, stop,
+# kill9, teardown): those methods come from Corral::Test::Cluster.
+our @ISA = ('Corral::Test::Cluster');
 *LIVE_PIDS = \%Corral::Test::Utils::LIVE_PIDS;   # one registry (Corral::Test::Utils)
 our %LIVE_PIDS;
-my $ORIG_PID = $$;
 my $tb = Test::Builder->new;
 
 =item Corral::Test::ZooKeeper->available
@@ -131,14 +133,8 @@ sub new
 	return $self;
 }
 
-sub name     { $_[0]{name} }
-sub host     { $_[0]{host} }
-sub port     { $_[0]{port} }
-sub basedir  { $_[0]{basedir} }
-sub logfile  { $_[0]{logfile} }
-sub pid      { $_[0]{pid} }
+# name, host, port, basedir, logfile, pid, address: Corral::Test::Cluster's.
 sub tick_ms  { $_[0]{tick_ms} }
-sub address  { my $s = shift; return "$s->{host}:$s->{port}"; }
 
 sub _write_cfg
 {
@@ -237,46 +233,14 @@ sub _fail
 	croak "ZooKeeper $self->{name} $why";
 }
 
-=item $zk->is_running, $zk->stop, $zk->kill9
+=item $zk->is_running, $zk->stop, $zk->kill9, $zk->wait_exit, $zk->teardown
 
-As in L<Corral::Test::Cluster>.  C<stop> sends SIGTERM and waits
-(bounded), then SIGKILL.
+Inherited from L<Corral::Test::Cluster>: one implementation of process
+control for both servers.  C<stop> sends SIGTERM and waits (bounded), then
+SIGKILL; C<teardown> (DESTROY calls it) kills the server and gives its
+ports back.
 
 =cut
-
-sub is_running
-{
-	my ($self) = @_;
-	my $pid = $self->{pid} or return 0;
-	my $r = waitpid($pid, WNOHANG);
-	return 1 if $r == 0;
-	$self->{exit_code} = exit_code_of($?) if $r == $pid;
-	delete $LIVE_PIDS{$pid};
-	$self->{pid} = undef;
-	return 0;
-}
-
-sub stop
-{
-	my ($self, %opts) = @_;
-	return undef unless $self->is_running;
-	kill 'TERM', $self->{pid};
-	wait_until(sub { !$self->is_running }, $opts{timeout} // 10);
-	return $self->kill9 if $self->{pid};
-	return $self->{exit_code};
-}
-
-sub kill9
-{
-	my ($self) = @_;
-	my $pid = $self->{pid} or return undef;
-	kill 'KILL', $pid;
-	waitpid($pid, 0);
-	$self->{exit_code} = exit_code_of($?);
-	delete $LIVE_PIDS{$pid};
-	$self->{pid} = undef;
-	return $self->{exit_code};
-}
 
 =item $zk->fourlw($word, %opts)
 
@@ -304,29 +268,6 @@ sub fourlw
 	}
 	close $s;
 	return $out;
-}
-
-=item $zk->teardown
-
-Kills the server and gives its ports back (DESTROY and END call it).
-
-=cut
-
-sub teardown
-{
-	my ($self) = @_;
-	$self->kill9 if $self->{pid};
-	release_port($self->{host}, $_) for @{ $self->{ports} };
-	$self->{ports} = [];
-	return;
-}
-
-sub DESTROY
-{
-	my ($self) = @_;
-	return unless $$ == $ORIG_PID;
-	local ($?, $!, $@);
-	$self->teardown;
 }
 
 =back
