@@ -380,21 +380,9 @@ sub start
 		$self->{exit_code} = undef;
 		my @argv = ("$self->{build}/bin/corrald", '-c', $self->{config_file}, @{ $opts{args} // [] });
 		$tb->note("starting node $self->{name} on $self->{host}:$self->{port}: @argv");
-		my $pid = fork();
-		croak "fork: $!" unless defined $pid;
-		if ($pid == 0)
-		{
-			chdir $self->{basedir} or POSIX::_exit(126);
-			open(STDIN, '<', '/dev/null') or POSIX::_exit(126);
-			open(STDOUT, '>>', $self->{logfile}) or POSIX::_exit(126);
-			open(STDERR, '>>&', \*STDOUT) or POSIX::_exit(126);
-			$ENV{$_} = $opts{env}{$_} for keys %{ $opts{env} // {} };
-			{ no warnings 'exec'; exec { $argv[0] } @argv; }
-			print STDERR "exec $argv[0]: $!\n";
-			POSIX::_exit(127);
-		}
+		my $pid = Corral::Test::Utils::spawn_logged($self->{basedir}, $self->{logfile}, \@argv, $opts{env},
+			$self->{name});
 		$self->{pid} = $pid;
-		$LIVE_PIDS{$pid} = $self->{name};
 
 		my $use_ruok = $self->_allows_ruok;
 		my $deadline = time() + $timeout;

@@ -50,7 +50,7 @@ our @EXPORT = qw(
   yaml_dump yaml_quote ordered
   allocate_port release_port
   wait_until exit_code_of
-  track_pid untrack_pid register_tmpdir
+  track_pid untrack_pid register_tmpdir spawn_logged
 );
 
 our $ORIG_PID = $$;
@@ -486,6 +486,29 @@ servers cleanly.
 
 our %LIVE_PIDS;    # pid -> what it is
 our @TMPDIRS;
+
+# Starts @$argv in $dir with stdin from /dev/null and stdout and stderr
+# appended to $logfile (and %$env added to the environment); registers it
+# with track_pid as $what.  Returns the pid.
+sub spawn_logged
+{
+	my ($dir, $logfile, $argv, $env, $what) = @_;
+	my $pid = fork();
+	croak "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		chdir $dir or POSIX::_exit(126);
+		open(STDIN, '<', '/dev/null') or POSIX::_exit(126);
+		open(STDOUT, '>>', $logfile) or POSIX::_exit(126);
+		open(STDERR, '>>&', \*STDOUT) or POSIX::_exit(126);
+		$ENV{$_} = $env->{$_} for keys %{ $env // {} };
+		{ no warnings 'exec'; exec { $argv->[0] } @$argv; }
+		print STDERR "exec $argv->[0]: $!\n";
+		POSIX::_exit(127);
+	}
+	track_pid($pid, $what);
+	return $pid;
+}
 
 sub track_pid       { my ($pid, $what) = @_; $LIVE_PIDS{$pid} = $what // 'process'; return; }
 sub untrack_pid     { delete $LIVE_PIDS{ $_[0] }; return; }

@@ -183,20 +183,9 @@ sub start
 			'-cp', join(':', @CLASSPATH),
 			'org.apache.zookeeper.server.ZooKeeperServerMain', "$self->{basedir}/zoo.cfg");
 		$tb->note("starting ZooKeeper $self->{name} on $self->{host}:$self->{port}");
-		my $pid = fork();
-		croak "fork: $!" unless defined $pid;
-		if ($pid == 0)
-		{
-			chdir $self->{basedir} or POSIX::_exit(126);
-			open(STDIN, '<', '/dev/null') or POSIX::_exit(126);
-			open(STDOUT, '>>', $self->{logfile}) or POSIX::_exit(126);
-			open(STDERR, '>>&', \*STDOUT) or POSIX::_exit(126);
-			{ no warnings 'exec'; exec { $argv[0] } @argv; }
-			print STDERR "exec $argv[0]: $!\n";
-			POSIX::_exit(127);
-		}
+		my $pid = Corral::Test::Utils::spawn_logged($self->{basedir}, $self->{logfile}, \@argv, undef,
+			"ZooKeeper $self->{name}");
 		$self->{pid} = $pid;
-		$LIVE_PIDS{$pid} = 1;
 		my $deadline = time() + $timeout;
 		while (1)
 		{
