@@ -210,7 +210,7 @@ static int pread_all(int fd, void *buf, size_t n, uint64_t off)
     return 0;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+int walf_pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 {
     const unsigned char *p = buf;
     while (n) {
@@ -652,7 +652,7 @@ int walf_snapshot_write(int fd, int64_t last_zxid, const void *data, size_t len,
     }
     /* Header last: until it is written the file is not a valid snapshot. */
     memset(hdr, 0, sizeof hdr);
-    if (pwrite_all(fd, hdr, sizeof hdr, 0) < 0) {
+    if (walf_pwrite_all(fd, hdr, sizeof hdr, 0) < 0) {
         seterr(err, errlen, "write: %s", strerror(errno));
         goto done;
     }
@@ -668,7 +668,7 @@ int walf_snapshot_write(int fd, int64_t last_zxid, const void *data, size_t len,
         }
         if (ob.pos) {
             crc = walf_crc32c(crc, out, ob.pos);
-            if (pwrite_all(fd, out, ob.pos, off) < 0) {
+            if (walf_pwrite_all(fd, out, ob.pos, off) < 0) {
                 seterr(err, errlen, "write: %s", strerror(errno));
                 goto done;
             }
@@ -682,7 +682,7 @@ int walf_snapshot_write(int fd, int64_t last_zxid, const void *data, size_t len,
     WalfSnapHeader h = {WALF_VERSION, last_zxid, (uint64_t)len, off - WALF_SNAP_HEADER_SIZE, crc, WALF_CODEC_ZSTD,
                         (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, (uint32_t)level};
     walf_snap_header_encode(hdr, &h);
-    if (pwrite_all(fd, hdr, sizeof hdr, 0) < 0) {
+    if (walf_pwrite_all(fd, hdr, sizeof hdr, 0) < 0) {
         seterr(err, errlen, "write: %s", strerror(errno));
         goto done;
     }

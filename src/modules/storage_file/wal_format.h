@@ -31,6 +31,10 @@ uint32_t walf_crc32c_sw(uint32_t crc, const void *buf, size_t len);
 /* "sse4.2", "armv8-crc" or "slice-by-8": what walf_crc32c uses here. */
 const char *walf_crc32c_impl(void);
 
+/* Writes all n bytes at off (retrying short writes and EINTR): 0, or -1
+ * with errno as pwrite left it (ENOSPC tells a full disk). */
+int walf_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+
 /* ---- WAL segments --------------------------------------------------------
  * File name: "%08x-%016x.wal" of (sequence number, first zxid), in the
  * directory `<dir>/wal`.  Sequence numbers start at 1 and have no holes.
