@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "storage_file.h"
+#include "recovery_plan.h"
 #include "wal_format.h"
 
 CORRAL_MODULE_MAGIC("storage_file", "0.1");
@@ -216,32 +217,6 @@ fail:
 
 /* ---- recovery ----------------------------------------------------------- */
 
-typedef struct SegEnt {
-    char name[40];
-    uint64_t seq;
-    int64_t first;
-    int hdr_ok;
-    WalfSegHeader hdr;
-    char why[200];
-} SegEnt;
-
-typedef struct SnapEnt {
-    char name[40];
-    int64_t zxid;
-} SnapEnt;
-
-static int cmp_seg(const void *a, const void *b)
-{
-    const SegEnt *x = a, *y = b;
-    return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-static int cmp_snap_desc(const void *a, const void *b)
-{
-    const SnapEnt *x = a, *y = b;
-    return (x->zxid < y->zxid) - (x->zxid > y->zxid);
-}
-
 /* Removes NAME.tmp files a crash left behind (a segment or snapshot being
  * created; never referenced by anything), but `keep` (the spare segment,
  * which open prepared). */
@@ -265,83 +240,6 @@ static void remove_tmp_files(const char *dirpath, int dfd, const char *prefix, c
     closedir(d);
     if (removed)
         fsync(dfd);
-}
-
-static int list_segments(Store *s, SegEnt **out, size_t *nout, char *err, size_t errlen)
-{
-    DIR *d = opendir(s->waldir);
-    if (!d) {
-        sfmt(err, errlen, "cannot read directory %s: %s", s->waldir, strerror(errno));
-        return -1;
-    }
-    SegEnt *v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        uint64_t seq;
-        int64_t first;
-        if (walf_parse_seg_name(e->d_name, &seq, &first) < 0)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            SegEnt *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                free(v);
-                closedir(d);
-                sfmt(err, errlen, "out of memory");
-                return -1;
-            }
-            v = nv;
-        }
-        memset(&v[n], 0, sizeof v[n]);
-        sfmt(v[n].name, sizeof v[n].name, "%s", e->d_name);
-        v[n].seq = seq;
-        v[n].first = first;
-        n++;
-    }
-    closedir(d);
-    if (n)
-        qsort(v, n, sizeof *v, cmp_seg);
-    *out = v;
-    *nout = n;
-    return 0;
-}
-
-static int list_snapshots(const char *dirpath, SnapEnt **out, size_t *nout, char *err, size_t errlen)
-{
-    DIR *d = opendir(dirpath);
-    if (!d) {
-        sfmt(err, errlen, "cannot read directory %s: %s", dirpath, strerror(errno));
-        return -1;
-    }
-    SnapEnt *v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        int64_t z;
-        if (walf_parse_snap_name(e->d_name, &z) < 0)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            SnapEnt *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                free(v);
-                closedir(d);
-                sfmt(err, errlen, "out of memory");
-                return -1;
-            }
-            v = nv;
-        }
-        sfmt(v[n].name, sizeof v[n].name, "%s", e->d_name);
-        v[n].zxid = z;
-        n++;
-    }
-    closedir(d);
-    if (n)
-        qsort(v, n, sizeof *v, cmp_snap_desc);
-    *out = v;
-    *nout = n;
-    return 0;
 }
 
 /* Cuts a segment at `off` (dropping everything after), restores its
@@ -368,50 +266,56 @@ static int truncate_segment(Store *s, const char *name, uint64_t off, char *err,
     return 0;
 }
 
-/* accept_truncation: segments from index `from` on are set aside as
- * NAME.discarded (kept for forensics, never read again). */
-static int discard_segments(Store *s, SegEnt *v, size_t from, size_t n, char *err, size_t errlen)
+/* accept_truncation: segments [from, to) are set aside as NAME.discarded
+ * (kept for forensics, never read again). */
+static int discard_segments(Store *s, const RpDir *d, size_t from, size_t to, char *err, size_t errlen)
 {
-    for (size_t i = from; i < n; i++) {
-        char to[64];
-        sfmt(to, sizeof to, "%s.discarded", v[i].name);
-        if (renameat(s->waldirfd, v[i].name, s->waldirfd, to) < 0) {
-            sfmt(err, errlen, "cannot rename %s/%s: %s", s->waldir, v[i].name, strerror(errno));
+    for (size_t i = from; i < to; i++) {
+        char dst[RP_NAME_MAX + 16];
+        sfmt(dst, sizeof dst, "%s.discarded", d->segs[i].name);
+        if (renameat(s->waldirfd, d->segs[i].name, s->waldirfd, dst) < 0) {
+            sfmt(err, errlen, "cannot rename %s/%s: %s", s->waldir, d->segs[i].name, strerror(errno));
             return -1;
         }
         corral_log(CORRAL_LOG_ERROR, SUB,
                    "accept_truncation: WAL segment %s/%s (records from zxid 0x%" PRIx64 ") is discarded; its "
                    "transactions are LOST (kept as %s for inspection)",
-                   s->waldir, v[i].name, (uint64_t)v[i].first, to);
+                   s->waldir, d->segs[i].name, (uint64_t)d->segs[i].first, dst);
     }
-    if (from < n)
+    if (from < to)
         fsync(s->waldirfd);
     return 0;
 }
 
-static const char *kind_name(WalfStopKind k)
+typedef struct Replay {
+    const CorralRecoverySink *sink;
+    char *err;
+    size_t errlen;
+} Replay;
+
+static int replay_record(void *ctx, const WalfRecord *rec, const char *path)
 {
-    return k == WALF_STOP_CORRUPT ? "damaged" : k == WALF_STOP_TORN ? "torn" : "clean";
+    Replay *r = ctx;
+    CorralTxnRecord tr = {rec->zxid, rec->data, rec->len};
+    if (r->sink->record(r->sink->ctx, &tr) < 0) {
+        rp_apply_failed_msg(r->err, r->errlen, rec->zxid, path, rec->offset, NULL);
+        return -1;
+    }
+    return 0;
 }
 
-
+/* Recovery: recovery_plan.c decides (rp_plan), this carries the plan out,
+ * in the order the plan lists: corrupt snapshots set aside, segments set
+ * aside by accept_truncation before loading, the snapshot loaded, the
+ * records replayed, then the cut (a torn tail, or damage accepted), the
+ * later segments set aside, an empty last segment removed, and the writer
+ * started where the log ends. */
 static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t errlen)
 {
     Store *s = store;
     int rc = -1;
-    SegEnt *segs = NULL;
-    SnapEnt *snaps = NULL;
-    size_t nsegs = 0, nsnaps = 0;
-    void *snap_data = NULL;
-    size_t snap_len = 0;
-    int64_t S = 0;
-    int have_snap = 0;
-    size_t bad_snaps = 0;
-    char path[PATH_MAX];
-    WalfSegment seg;
-    seg.fd = -1;
-    seg.map = NULL;
-    const int accept = s->set.accept_truncation;
+    char path[PATH_MAX], line[RP_LOG_MAX];
+    RpFiles files = {NULL, 0};
 
     if (s->recovered) {
         sfmt(err, errlen, "recover was already called");
@@ -421,307 +325,106 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
         sfmt(err, errlen, "no recovery sink");
         return -1;
     }
+    RpDir *d = calloc(1, sizeof *d);
+    RpPlan *p = malloc(sizeof *p);
+    if (!d || !p) {
+        sfmt(err, errlen, "out of memory");
+        goto out;
+    }
     remove_tmp_files(s->dir, s->dirfd, "snapshot.", NULL);
     remove_tmp_files(s->waldir, s->waldirfd, "", WAL_SPARE);
-    if (list_segments(s, &segs, &nsegs, err, errlen) < 0 || list_snapshots(s->dir, &snaps, &nsnaps, err, errlen) < 0)
-        goto out;
+    rp_dir_list(d, s->dir);
+    RpReader reader = rp_file_reader(&files);
+    rp_plan(d, &reader, s->set.accept_truncation, p);
 
-    /* 1. The newest snapshot that verifies. */
-    for (size_t i = 0; i < nsnaps && !have_snap; i++) {
-        WalfSnapHeader h;
-        char why[256];
-        sfmt(path, sizeof path, "%s/%s", s->dir, snaps[i].name);
-        int r = walf_snapshot_read(path, &h, &snap_data, &snap_len, why, sizeof why);
-        if (r == -1) {
-            sfmt(err, errlen, "cannot read snapshot %s: %s", path, why);
-            goto out;
-        }
-        if (r == 0 && h.last_zxid != snaps[i].zxid) {
-            sfmt(why, sizeof why, "its header says zxid 0x%" PRIx64, (uint64_t)h.last_zxid);
-            free(snap_data);
-            snap_data = NULL;
-            r = -2;
-        }
-        if (r == -2) {
-            char to[PATH_MAX];
-            bad_snaps++;
-            sfmt(to, sizeof to, "%s.corrupt", path);
-            corral_log(CORRAL_LOG_ERROR, SUB, "snapshot %s is corrupt (%s); falling back to %s; renamed to %s", path,
-                       why, i + 1 < nsnaps ? "the previous snapshot" : "the WAL alone", to);
-            if (rename(path, to) == 0)
-                fsync(s->dirfd);
+    for (size_t i = 0; i < d->nsnaps; i++) {
+        if (!d->snaps[i].set_aside)
             continue;
-        }
-        have_snap = 1;
-        S = h.last_zxid;
+        char to[PATH_MAX + 16];
+        rp_corrupt_snapshot_msg(line, sizeof line, d->dir, &d->snaps[i], 0);
+        corral_log(CORRAL_LOG_ERROR, SUB, "%s", line);
+        sfmt(path, sizeof path, "%s/%s", s->dir, d->snaps[i].name);
+        sfmt(to, sizeof to, "%s.corrupt", path);
+        if (rename(path, to) == 0)
+            fsync(s->dirfd);
     }
-
-    /* 2. Segment headers. */
-    for (size_t i = 0; i < nsegs; i++) {
-        sfmt(path, sizeof path, "%s/%s", s->waldir, segs[i].name);
-        int r = walf_seg_read_header(path, &segs[i].hdr, segs[i].why, sizeof segs[i].why);
-        if (r == -1) {
-            sfmt(err, errlen, "cannot read WAL segment %s: %s", path, segs[i].why);
-            goto out;
-        }
-        segs[i].hdr_ok = r == 0;
-    }
-
-    /* 3. Where replay starts: the last segment that begins at or before the
-     * snapshot (every later record is in it or after it). */
-    size_t start = 0, end = nsegs;   /* end: one past the last segment read */
-    int found = 0;
-    for (size_t i = 0; i < nsegs; i++)
-        if (segs[i].hdr_ok && segs[i].hdr.prev_zxid <= S) {
-            start = i;
-            found = 1;
-        }
-    if (nsegs == 0 && !have_snap && bad_snaps) {
-        sfmt(err, errlen,
-                 "no usable snapshot in %s (%zu corrupt, renamed *.corrupt) and no WAL: refusing to start with an "
-                 "empty tree", s->dir, bad_snaps);
+    if (p->verdict == RP_REFUSE_EARLY) {
+        sfmt(err, errlen, "%s", p->message);
         goto out;
     }
-    if (nsegs && !found) {
-        const SegEnt *f = &segs[0];
-        for (size_t i = 0; i < nsegs; i++)
-            if (segs[i].hdr_ok) {
-                f = &segs[i];
-                break;
-            }
-        char base[96];
-        if (have_snap)
-            sfmt(base, sizeof base, "the newest usable snapshot covers up to zxid 0x%" PRIx64, (uint64_t)S);
-        else
-            sfmt(base, sizeof base, "there is no usable snapshot%s", bad_snaps ? " (the others are corrupt)" : "");
-        if (!f->hdr_ok)
-            sfmt(err, errlen, "WAL segment %s/%s: bad header (%s), and %s", s->waldir, f->name, f->why, base);
-        else
-            sfmt(err, errlen,
-                     "WAL segment %s/%s starts after zxid 0x%" PRIx64 ", but %s: the transactions in between are "
-                     "missing (a deleted segment or snapshot?)",
-                     s->waldir, f->name, (uint64_t)f->hdr.prev_zxid, base);
-        if (!accept || !have_snap)
+    size_t acc = 0;
+    if (p->naccepted && (p->accepted[0].kind == RP_CUT_GAP || p->accepted[0].kind == RP_CUT_LISTING)) {
+        corral_log(CORRAL_LOG_ERROR, SUB, "%s", p->accepted[0].log);
+        if (discard_segments(s, d, p->discard_early, d->nsegs, err, errlen) < 0)
             goto out;
-        corral_log(CORRAL_LOG_ERROR, SUB, "accept_truncation: %s; recovering to the snapshot at zxid 0x%" PRIx64, err,
-                   (uint64_t)S);
-        if (discard_segments(s, segs, 0, nsegs, err, errlen) < 0)
-            goto out;
-        end = 0;
+        acc = 1;
     }
 
-    /* 4. From there on: readable headers and no hole in the numbering. */
-    for (size_t i = start; found && i < end; i++) {
-        char msg[512] = "";
-        if (!segs[i].hdr_ok)
-            sfmt(msg, sizeof msg, "WAL segment %s/%s: bad header (%s)", s->waldir, segs[i].name, segs[i].why);
-        else if (i > start && segs[i].seq == segs[i - 1].seq)
-            sfmt(msg, sizeof msg, "two WAL segments with sequence number %" PRIu64 ": %s and %s in %s",
-                     segs[i].seq, segs[i - 1].name, segs[i].name, s->waldir);
-        else if (i > start && segs[i].seq != segs[i - 1].seq + 1) {
-            char prev_path[PATH_MAX];
-            sfmt(prev_path, sizeof prev_path, "%s/%s", s->waldir, segs[i - 1].name);
-            walf_missing_segment_msg(msg, sizeof msg, segs[i - 1].seq + 1, s->waldir, segs[i - 1].name, segs[i].name,
-                                     walf_seg_last_zxid(prev_path, segs[i - 1].hdr.prev_zxid));
-        }
-        if (!msg[0])
-            continue;
-        sfmt(err, errlen, "%s", msg);
-        if (!accept || i == start)
-            goto out;
-        corral_log(CORRAL_LOG_ERROR, SUB, "accept_truncation: %s; keeping the log up to the end of %s", msg,
-                   segs[i - 1].name);
-        if (discard_segments(s, segs, i, nsegs, err, errlen) < 0)
-            goto out;
-        end = i;
-        break;
-    }
-    err[0] = '\0';
-
-    /* 5. The snapshot, then every record after it. */
-    if (have_snap) {
+    /* The snapshot, then every record after it. */
+    if (p->snap >= 0) {
         if (!sink->snapshot) {
             sfmt(err, errlen, "a snapshot exists but the server gave no way to load it");
             goto out;
         }
-        if (sink->snapshot(sink->ctx, S, snap_data, snap_len) < 0) {
-            sfmt(err, errlen, "the server could not load snapshot %s/snapshot.%016" PRIx64 ".zst", s->dir,
-                     (uint64_t)S);
+        if (sink->snapshot(sink->ctx, p->snap_zxid, files.snap_data, files.snap_len) < 0) {
+            sfmt(path, sizeof path, "%s/%s", s->dir, d->snaps[p->snap].name);
+            rp_load_failed_msg(err, errlen, path, NULL);
             goto out;
         }
-        free(snap_data);
-        snap_data = NULL;
+        rp_files_free(&files);
     }
     uint64_t replayed = 0;
-    /* zxid of the last record in the WAL (before the snapshot's when the
-     * WAL is empty or behind it: a new segment's prev zxid must chain). */
-    int64_t wal_last = found && end > start ? segs[start].hdr.prev_zxid : S;
-    uint64_t tail_off = 0, tail_count = 0;
-    int empty_tail = 0;
-    for (size_t i = start; found && i < end; i++) {
-        sfmt(path, sizeof path, "%s/%s", s->waldir, segs[i].name);
-        char why[256];
-        int r = walf_seg_open(&seg, path, why, sizeof why);
-        if (r < 0) {
-            sfmt(err, errlen, "cannot read WAL segment %s: %s", path, why);
-            goto out;
-        }
-        if (i > start && seg.hdr.prev_zxid != wal_last) {
-            sfmt(err, errlen,
-                     "WAL segment %s starts after zxid 0x%" PRIx64 " but %s ends at zxid 0x%" PRIx64
-                     ": the transactions in between are missing",
-                     path, (uint64_t)seg.hdr.prev_zxid, segs[i - 1].name, (uint64_t)wal_last);
-            walf_seg_close(&seg);
-            if (!accept)
-                goto out;
-            corral_log(CORRAL_LOG_ERROR, SUB, "accept_truncation: %s; keeping the log up to zxid 0x%" PRIx64, err,
-                       (uint64_t)wal_last);
-            if (discard_segments(s, segs, i, nsegs, err, errlen) < 0)
-                goto out;
-            end = i;
-            break;
-        }
-        WalfIter it;
-        WalfRecord rec;
-        WalfStop st;
-        int mismatch = 0;
-        walf_iter_init(&it, &seg);
-        while (walf_iter_next(&it, &rec, &st)) {
-            if (it.count == 1 && rec.zxid != seg.hdr.first_zxid) {
-                /* Cannot happen without damage: checked like a bad record. */
-                memset(&st, 0, sizeof st);
-                st.kind = WALF_STOP_CORRUPT;
-                st.offset = rec.offset;
-                st.last_zxid = seg.hdr.prev_zxid;
-                st.nonzero_end = seg.size;
-                sfmt(st.reason, sizeof st.reason, "first record has zxid 0x%" PRIx64 ", the header says 0x%" PRIx64,
-                         (uint64_t)rec.zxid, (uint64_t)seg.hdr.first_zxid);
-                mismatch = 1;
-                goto stopped;
-            }
-            if (rec.zxid <= S)
-                continue;
-            CorralTxnRecord tr = {rec.zxid, rec.data, rec.len};
-            if (sink->record(sink->ctx, &tr) < 0) {
-                sfmt(err, errlen, "the server could not apply the transaction at zxid 0x%" PRIx64
-                         " (WAL segment %s, offset %" PRIu64 ")", (uint64_t)rec.zxid, path, rec.offset);
-                walf_seg_close(&seg);
-                goto out;
-            }
-            replayed++;
-        }
-    stopped:
-        wal_last = st.last_zxid;
-        int is_last = i == nsegs - 1;
-        uint64_t nz = st.nonzero_end > st.offset ? st.nonzero_end - st.offset : 0;
-        if (st.kind == WALF_STOP_CLEAN || (st.kind == WALF_STOP_TORN && is_last)) {
-            walf_seg_close(&seg);
-            if (st.kind == WALF_STOP_TORN) {
-                if (st.n_after)
-                    corral_log(CORRAL_LOG_WARN, SUB,
-                               "WAL segment %s: torn tail at offset %" PRIu64 " after zxid 0x%" PRIx64
-                               " (%s): dropped %" PRIu64 " bytes, including %" PRIu64 " complete records (zxid 0x%"
-                               PRIx64 "..0x%" PRIx64 ") of the unfinished last write, never acknowledged",
-                               path, st.offset, (uint64_t)st.last_zxid, st.reason, nz, st.n_after,
-                               (uint64_t)st.first_after_zxid, (uint64_t)st.last_after_zxid);
-                else
-                    corral_log(CORRAL_LOG_WARN, SUB,
-                               "WAL segment %s: torn tail at offset %" PRIu64 " after zxid 0x%" PRIx64
-                               " (%s): dropped %" PRIu64 " bytes",
-                               path, st.offset, (uint64_t)st.last_zxid, st.reason, nz);
-                if (truncate_segment(s, segs[i].name, st.offset, err, errlen) < 0)
-                    goto out;
-            }
-            tail_off = st.offset;
-            tail_count = st.nrecords;
-            empty_tail = st.nrecords == 0;
-            continue;
-        }
-        /* Damage: a bad record in a segment that is not the last, or one
-         * followed by a later write unit.  Never silently dropped. */
-        walf_seg_close(&seg);
-        if (mismatch)
-            sfmt(err, errlen,
-                     "WAL segment %s, offset %" PRIu64 ": %s: the log is damaged. Set accept_truncation: true to "
-                     "recover up to zxid 0x%" PRIx64 " and drop the rest",
-                     path, st.offset, st.reason, (uint64_t)st.last_zxid);
-        else if (st.kind == WALF_STOP_CORRUPT)
-            sfmt(err, errlen,
-                     "WAL segment %s, offset %" PRIu64 ": %s in the record after zxid 0x%" PRIx64
-                     "; valid records written later follow (offset %" PRIu64 ", zxid 0x%" PRIx64
-                     "): the log is damaged, not torn. Set accept_truncation: true to recover up to zxid 0x%" PRIx64
-                     " and drop the rest",
-                     path, st.offset, st.reason, (uint64_t)st.last_zxid, st.later_offset, (uint64_t)st.later_zxid,
-                     (uint64_t)st.last_zxid);
-        else
-            sfmt(err, errlen,
-                     "WAL segment %s, offset %" PRIu64 ": %s in the record after zxid 0x%" PRIx64
-                     ", in a segment that is not the last one (%zu follow): the log is damaged, not torn. Set "
-                     "accept_truncation: true to recover up to zxid 0x%" PRIx64 " and drop the rest",
-                     path, st.offset, st.reason, (uint64_t)st.last_zxid, nsegs - 1 - i, (uint64_t)st.last_zxid);
-        if (!accept)
-            goto out;
-        if (st.n_after)
-            corral_log(CORRAL_LOG_ERROR, SUB,
-                       "accept_truncation: %s. Truncating: %" PRIu64 " bytes (%s, holding at least %" PRIu64
-                       " valid records, zxid 0x%" PRIx64 "..0x%" PRIx64 ") after zxid 0x%" PRIx64 " are LOST",
-                       err, nz, kind_name(st.kind), st.n_after, (uint64_t)st.first_after_zxid,
-                       (uint64_t)st.last_after_zxid, (uint64_t)st.last_zxid);
-        else
-            corral_log(CORRAL_LOG_ERROR, SUB,
-                       "accept_truncation: %s. Truncating: %" PRIu64 " bytes after zxid 0x%" PRIx64 " are LOST", err,
-                       nz, (uint64_t)st.last_zxid);
-        err[0] = '\0';
-        if (truncate_segment(s, segs[i].name, st.offset, err, errlen) < 0 ||
-            discard_segments(s, segs, i + 1, nsegs, err, errlen) < 0)
-            goto out;
-        tail_off = st.offset;
-        tail_count = st.nrecords;
-        empty_tail = st.nrecords == 0;
-        end = i + 1;
-        break;
+    Replay ctx = {sink, err, errlen};
+    if (rp_replay(d, p, replay_record, &ctx, &replayed, err, errlen) < 0)
+        goto out;
+    if (p->verdict == RP_REFUSE_LATE) {
+        sfmt(err, errlen, "%s", p->message);
+        goto out;
     }
 
-    /* 6. The writer continues in the last segment kept, right after its
-     * last good record; a last segment holding no record is removed (it
-     * was being started when the server stopped).  Segments before `start`
-     * stay until retention removes them (an older snapshot may need them);
-     * those after `end` were discarded. */
-    size_t kept = found ? end : 0;
-    int reopen = kept > 0;
-    if (kept && empty_tail) {
-        if (unlinkat(s->waldirfd, segs[kept - 1].name, 0) < 0) {
-            sfmt(err, errlen, "cannot remove empty WAL segment %s/%s: %s", s->waldir, segs[kept - 1].name,
-                     strerror(errno));
+    /* How the WAL ends. */
+    if (p->torn) {
+        sfmt(path, sizeof path, "%s/%s", s->waldir, d->segs[p->end - 1].name);
+        rp_torn_msg(line, sizeof line, path, &p->stop, "dropped");
+        corral_log(CORRAL_LOG_WARN, SUB, "%s", line);
+        if (truncate_segment(s, d->segs[p->end - 1].name, p->stop_off, err, errlen) < 0)
+            goto out;
+    }
+    if (acc < p->naccepted) {
+        corral_log(CORRAL_LOG_ERROR, SUB, "%s", p->accepted[acc].log);
+        if (p->cut && truncate_segment(s, d->segs[p->end - 1].name, p->stop_off, err, errlen) < 0)
+            goto out;
+        if (discard_segments(s, d, p->discard_late, p->discard_early, err, errlen) < 0)
+            goto out;
+    }
+    /* A last segment holding no record is removed (it was being started
+     * when the server stopped).  Segments before the replay start stay
+     * until retention removes them (an older snapshot may need them). */
+    if (p->remove_empty) {
+        const char *name = d->segs[p->kept].name;
+        if (unlinkat(s->waldirfd, name, 0) < 0) {
+            sfmt(err, errlen, "cannot remove empty WAL segment %s/%s: %s", s->waldir, name, strerror(errno));
             goto out;
         }
         fsync(s->waldirfd);
-        corral_log(CORRAL_LOG_INFO, SUB, "removed WAL segment %s/%s: it holds no record", s->waldir,
-                   segs[kept - 1].name);
-        kept--;
-        reopen = 0;
+        corral_log(CORRAL_LOG_INFO, SUB, "removed WAL segment %s/%s: it holds no record", s->waldir, name);
     }
-    s->segs = calloc(kept ? kept : 1, sizeof *s->segs);
+
+    /* The writer continues where the plan says. */
+    s->segs = calloc(p->kept ? p->kept : 1, sizeof *s->segs);
     if (!s->segs) {
         sfmt(err, errlen, "out of memory");
         goto out;
     }
-    s->capsegs = kept ? kept : 1;
-    for (size_t i = 0; i < kept; i++)
-        s->segs[s->nsegs++] = (SegInfo){segs[i].seq, segs[i].first, segs[i].hdr_ok ? segs[i].hdr.prev_zxid : INT64_MAX};
-    s->next_seq = kept ? segs[kept - 1].seq + 1 : 1;
-    s->last_logged = wal_last;
-    if (S > wal_last && kept) {
-        /* The snapshot is ahead of the WAL (accept_truncation cut the WAL
-         * below it, or a SNAP install): records from now on go to a new
-         * segment chained to the snapshot's zxid, so that losing this
-         * snapshot later shows as a hole in the chain instead of a silent
-         * replay across the missing transactions. */
-        s->last_logged = S;
-        reopen = 0;
+    s->capsegs = p->kept ? p->kept : 1;
+    for (size_t i = 0; i < p->kept; i++) {
+        const RpSeg *g = &d->segs[i];
+        s->segs[s->nsegs++] = (SegInfo){g->seq, g->first, g->hdr == RP_OK ? g->h.prev_zxid : INT64_MAX};
     }
-    if (reopen) {
-        sfmt(path, sizeof path, "%s/%s", s->waldir, segs[kept - 1].name);
+    s->next_seq = p->next_seq;
+    s->last_logged = p->last_logged;
+    if (p->reopen) {
+        sfmt(path, sizeof path, "%s/%s", s->waldir, d->segs[p->kept - 1].name);
         s->seg_fd = open(path, O_RDWR | O_CLOEXEC);
         if (s->seg_fd < 0) {
             sfmt(err, errlen, "cannot open WAL segment %s: %s", path, strerror(errno));
@@ -730,20 +433,20 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
         struct stat stt;
         if (fstat(s->seg_fd, &stt) == 0 && (uint64_t)stt.st_size < (uint64_t)s->set.segment_bytes)
             (void)fallocate(s->seg_fd, 0, stt.st_size, (off_t)(s->set.segment_bytes - stt.st_size));
-        sfmt(s->seg_name, sizeof s->seg_name, "%s", segs[kept - 1].name);
-        s->seg_off = tail_off;
-        s->seg_records = tail_count;
+        sfmt(s->seg_name, sizeof s->seg_name, "%s", d->segs[p->kept - 1].name);
+        s->seg_off = p->tail_off;
+        s->seg_records = p->tail_records;
     }
-    int64_t top = wal_last > S ? wal_last : S;
+    int64_t top = p->last_zxid;
     s->durable_zxid = s->appended_zxid = s->reported_zxid = top;
     s->since_snapshot = replayed;
     if (wal_start_writer(s, err, errlen) < 0)
         goto out;
     s->recovered = 1;
-    if (have_snap)
+    if (p->snap >= 0)
         corral_log(CORRAL_LOG_INFO, SUB,
                    "recovered from %s: snapshot at zxid 0x%" PRIx64 ", then %" PRIu64 " WAL records; last zxid 0x%" PRIx64,
-                   s->dir, (uint64_t)S, replayed, (uint64_t)top);
+                   s->dir, (uint64_t)p->snap_zxid, replayed, (uint64_t)top);
     else
         corral_log(CORRAL_LOG_INFO, SUB, "recovered from %s: no snapshot, %" PRIu64 " WAL records; last zxid 0x%" PRIx64,
                    s->dir, replayed, (uint64_t)top);
@@ -752,9 +455,11 @@ static int sf_recover(void *store, const CorralRecoverySink *sink, char *err, si
     wal_report_space(s);
     rc = 0;
 out:
-    free(snap_data);
-    free(segs);
-    free(snaps);
+    rp_files_free(&files);
+    if (d)
+        rp_dir_free(d);
+    free(d);
+    free(p);
     return rc;
 }
 
@@ -840,9 +545,9 @@ static int sf_append(void *store, const CorralTxnRecord *recs, size_t n, char *e
 static void retention(Store *s)
 {
     char err[256];
-    SnapEnt *snaps = NULL;
+    RpSnap *snaps = NULL;
     size_t n = 0;
-    if (list_snapshots(s->dir, &snaps, &n, err, sizeof err) < 0) {
+    if (rp_list_snapshots(s->dir, &snaps, &n, NULL, NULL, err, sizeof err) < 0) {
         corral_log(CORRAL_LOG_WARN, SUB, "retention skipped: %s", err);
         return;
     }
@@ -1108,9 +813,9 @@ static int cut_log(Store *s, int64_t zxid, int64_t *last_out, char *err, size_t 
     s->last_logged = last;
     /* Snapshots after zxid hold the effect of the records dropped: they go
      * too (recovery would prefer them, being the newest). */
-    SnapEnt *snaps = NULL;
+    RpSnap *snaps = NULL;
     size_t nsnaps = 0;
-    if (list_snapshots(s->dir, &snaps, &nsnaps, err, errlen) < 0)
+    if (rp_list_snapshots(s->dir, &snaps, &nsnaps, NULL, NULL, err, errlen) < 0)
         return -1;
     int removed = 0;
     for (size_t k = 0; k < nsnaps; k++)
