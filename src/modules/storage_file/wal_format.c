@@ -820,28 +820,3 @@ int walf_snapshot_read(const char *path, WalfSnapHeader *h, void **data, size_t 
     *len = (size_t)h->raw_len;
     return 0;
 }
-
-int64_t walf_seg_last_zxid(const char *path, int64_t fallback)
-{
-    WalfSegment seg;
-    char err[160];
-    if (walf_seg_open(&seg, path, err, sizeof err) < 0)
-        return fallback;
-    WalfIter it;
-    WalfRecord rec;
-    WalfStop stop;
-    walf_iter_init(&it, &seg);
-    while (walf_iter_next(&it, &rec, &stop) == 1)
-        ;
-    walf_seg_close(&seg);
-    return stop.last_zxid;
-}
-
-int walf_missing_segment_msg(char *buf, size_t n, uint64_t missing_seq, const char *waldir,
-                             const char *a, const char *b, int64_t before)
-{
-    return snprintf(buf, n,
-                    "WAL segment number %08" PRIx64 " is missing from %s (between %s and %s): the transactions "
-                    "after zxid 0x%" PRIx64 " are not all there",
-                    missing_seq, waldir, a, b, (uint64_t)before);
-}

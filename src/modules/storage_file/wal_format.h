@@ -148,17 +148,6 @@ void walf_iter_init(WalfIter *it, const WalfSegment *seg);
  * damaged segment). */
 int walf_iter_next(WalfIter *it, WalfRecord *rec, WalfStop *stop);
 
-/* The zxid of the last good record of the segment at path (its header's
- * prev zxid when it has none), or `fallback` when it cannot be read.  Used
- * to name where the log stops before a missing segment. */
-int64_t walf_seg_last_zxid(const char *path, int64_t fallback);
-
-/* The message for a missing segment between segments a and b (names, not
- * paths), found after zxid `before`; shared by recovery and `corralctl
- * verify` so that verify predicts the server's message word for word. */
-int walf_missing_segment_msg(char *buf, size_t n, uint64_t missing_seq, const char *waldir,
-                             const char *a, const char *b, int64_t before);
-
 /* ---- snapshots -----------------------------------------------------------
  * File name: "snapshot.%016x.zst" of the last zxid it covers, in <dir>.
  * Written as "snapshot.%016x.tmp", synced, then renamed.
