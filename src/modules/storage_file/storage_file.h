@@ -1,7 +1,8 @@
 /*
  * src/modules/storage_file/storage_file.h: what storage_file.c (settings,
- * the vtable, recovery, snapshots, retention) and wal_writer.c (the writer
- * thread) share: the Store, the settings, the metrics and a few helpers.
+ * the vtable, open, append, close), recovery.c (recovery, TRUNC),
+ * snapshots.c (snapshots, retention) and wal_writer.c (the writer thread)
+ * share: the Store, the settings, the metrics and a few helpers.
  * Private to the module (built with -fvisibility=hidden).
  *
  * Locking: `mu` guards pending, the durable position, the failure state and
@@ -173,6 +174,15 @@ static inline int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
     }
     return 0;
 }
+
+/* ---- the vtable's entries in recovery.c and snapshots.c ------------------ */
+
+/* CorralStorage.recover: carries out the plan of recovery_plan.c. */
+int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t errlen);
+/* CorralStorage.truncate (ensemble TRUNC): the log ends at zxid. */
+int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen);
+/* CorralStorage.snapshot (the core's snapshot thread), then retention. */
+int sf_snapshot(void *store, int64_t last_zxid, const void *data, size_t len, char *err, size_t errlen);
 
 /* ---- wal_writer.c --------------------------------------------------------- */
 
