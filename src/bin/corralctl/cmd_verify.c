@@ -144,6 +144,15 @@ static void check_segment(const RpDir *d, RpSeg *g, VSeg *v)
     corral_strbuf_free(&dc.sb);
 }
 
+/* Records of a segment that do not decode, the first of them named. */
+static void undecodable(int *damage, Msgs *warnings, const char *waldir, const RpSeg *g, const VSeg *v,
+                        const char *why)
+{
+    damage_add(damage, warnings, "%" PRIu64 " records of WAL segment %s/%s do not decode (first: zxid 0x%" PRIx64
+               ", offset %" PRIu64 ": %s)%s", v->bad_bodies, waldir, g->name, (uint64_t)g->refused_zxid,
+               g->refused_off, g->refused_why, why);
+}
+
 /* The records recovery would replay (rp_replay), in order.  Within one
  * epoch every zxid the core hands out is logged, so the zxids replayed
  * follow each other (the snapshot's, then +1, +2, ...).  A jump means
@@ -270,10 +279,7 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
     /* The records replayed: their count, and the gaps in their zxids. */
     for (size_t i = p->start; p->found && i < p->end; i++)
         if (d.segs[i].refused_zxid && d.segs[i].refused_zxid <= p->snap_zxid)
-            damage_add(&damage, &warnings, "%" PRIu64 " records of WAL segment %s/%s do not decode (first: zxid 0x%"
-                       PRIx64 ", offset %" PRIu64 ": %s); the snapshot covers them",
-                       vsegs[i].bad_bodies, waldir, d.segs[i].name, (uint64_t)d.segs[i].refused_zxid,
-                       d.segs[i].refused_off, d.segs[i].refused_why);
+            undecodable(&damage, &warnings, waldir, &d.segs[i], &vsegs[i], "; the snapshot covers them");
     Gaps gp = {p->snap_zxid, p->snap_zxid, p->snap >= 0, 0, &damage, &warnings};
     uint64_t replay = 0;
     if (rp_replay(&d, p, gap_check, &gp, &replay, err, sizeof err) < 0)
@@ -300,10 +306,7 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
                        "offset %" PRIu64 ": %s in the record after zxid 0x%" PRIx64 ": damaged",
                        waldir, g->name, g->st.offset, g->st.reason, (uint64_t)g->st.last_zxid);
         if (g->hdr == RP_OK && vsegs[i].bad_bodies)
-            damage_add(&damage, &warnings, "%" PRIu64 " records of WAL segment %s/%s do not decode (first: zxid 0x%"
-                       PRIx64 ", offset %" PRIu64 ": %s)",
-                       vsegs[i].bad_bodies, waldir, g->name, (uint64_t)g->refused_zxid, g->refused_off,
-                       g->refused_why);
+            undecodable(&damage, &warnings, waldir, g, &vsegs[i], "");
     }
     if (snap < 0 && !fail && d.nsegs == 0)
         msg_add(&notes, "no snapshot and no WAL: a new, empty data directory");

@@ -82,117 +82,118 @@ void rp_names_free(RpNames *l)
     l->n = 0;
 }
 
-/* Grows *v (elements of `size` bytes) to hold one more; the new one zeroed. */
-static void *grow(void *v, size_t n, size_t *cap, size_t size)
+/* One listing in progress: the files of one kind, and the names of the
+ * other files kept (set aside, temporary). */
+typedef struct Listing {
+    void *v;                    /* RpSeg or RpSnap */
+    size_t n, cap;
+    size_t size;                /* of one element */
+    int (*cmp)(const void *, const void *);
+    int (*entry)(struct Listing *l, const char *name);     /* takes one name: 0, or -1 out of memory */
+    RpNames *aside, *tmp;
+} Listing;
+
+/* A new, zeroed element at the end of l->v, or NULL when out of memory. */
+static void *push(Listing *l)
 {
-    if (n < *cap)
-        return v;
-    size_t c = *cap ? *cap * 2 : 16;
-    char *nv = realloc(v, c * size);
-    if (!nv)
-        return NULL;
-    *cap = c;
-    return nv;
+    const size_t size = l->size;
+    if (l->n == l->cap) {
+        size_t c = l->cap ? l->cap * 2 : 16;
+        void *v = realloc(l->v, c * size);
+        if (!v)
+            return NULL;
+        l->v = v;
+        l->cap = c;
+    }
+    void *e = (char *)l->v + l->n++ * size;
+    memset(e, 0, size);
+    return e;
 }
 
-int rp_list_segments(const char *waldir, RpSeg **out, size_t *nout, RpNames *discarded, RpNames *tmp, char *err,
-                     size_t errlen)
+/* Gives every entry of `dir` to l->entry, then sorts.  0, or -1 with err. */
+static int list_dir(const char *dir, Listing *l, char *err, size_t errlen)
 {
-    *out = NULL;
-    *nout = 0;
-    DIR *dh = opendir(waldir);
-    if (!dh) {
-        rp_fmt(err, errlen, "cannot read directory %s: %s", waldir, strerror(errno));
-        return -1;
-    }
-    RpSeg *v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(dh))) {
-        uint64_t seq;
-        int64_t first;
-        int bad = 0;
-        if (walf_parse_seg_name(e->d_name, &seq, &first) == 0) {
-            RpSeg *nv = grow(v, n, &cap, sizeof *v);
-            if (!nv) {
-                bad = 1;
-            } else {
-                v = nv;
-                memset(&v[n], 0, sizeof v[n]);
-                rp_fmt(v[n].name, sizeof v[n].name, "%s", e->d_name);
-                v[n].seq = seq;
-                v[n].first = first;
-                n++;
-            }
-        } else if (has_suffix(e->d_name, ".discarded")) {
-            bad = names_push(discarded, e->d_name) < 0;
-        } else if (has_suffix(e->d_name, ".tmp")) {
-            bad = names_push(tmp, e->d_name) < 0;
-        }
-        if (bad) {
-            free(v);
-            closedir(dh);
-            rp_fmt(err, errlen, "out of memory");
-            return -1;
-        }
-    }
-    closedir(dh);
-    if (n)
-        qsort(v, n, sizeof *v, cmp_seg);
-    names_sort(discarded);
-    names_sort(tmp);
-    *out = v;
-    *nout = n;
-    return 0;
-}
-
-int rp_list_snapshots(const char *dir, RpSnap **out, size_t *nout, RpNames *corrupt, RpNames *tmp, char *err,
-                      size_t errlen)
-{
-    *out = NULL;
-    *nout = 0;
     DIR *dh = opendir(dir);
     if (!dh) {
         rp_fmt(err, errlen, "cannot read directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    RpSnap *v = NULL;
-    size_t n = 0, cap = 0;
     struct dirent *e;
-    while ((e = readdir(dh))) {
-        int64_t z;
-        int bad = 0;
-        if (walf_parse_snap_name(e->d_name, &z) == 0) {
-            RpSnap *nv = grow(v, n, &cap, sizeof *v);
-            if (!nv) {
-                bad = 1;
-            } else {
-                v = nv;
-                memset(&v[n], 0, sizeof v[n]);
-                rp_fmt(v[n].name, sizeof v[n].name, "%s", e->d_name);
-                v[n].zxid = z;
-                n++;
-            }
-        } else if (strncmp(e->d_name, "snapshot.", 9) == 0 && has_suffix(e->d_name, ".corrupt")) {
-            bad = names_push(corrupt, e->d_name) < 0;
-        } else if (strncmp(e->d_name, "snapshot.", 9) == 0 && has_suffix(e->d_name, ".tmp")) {
-            bad = names_push(tmp, e->d_name) < 0;
-        }
-        if (bad) {
-            free(v);
+    while ((e = readdir(dh)))
+        if (l->entry(l, e->d_name) < 0) {
             closedir(dh);
+            free(l->v);
+            l->v = NULL;
+            l->n = 0;
             rp_fmt(err, errlen, "out of memory");
             return -1;
         }
-    }
     closedir(dh);
-    if (n)
-        qsort(v, n, sizeof *v, cmp_snap_desc);
-    names_sort(corrupt);
-    names_sort(tmp);
-    *out = v;
-    *nout = n;
+    if (l->n)
+        qsort(l->v, l->n, l->size, l->cmp);
+    names_sort(l->aside);
+    names_sort(l->tmp);
     return 0;
+}
+
+static int segment_entry(Listing *l, const char *name)
+{
+    uint64_t seq;
+    int64_t first;
+    if (walf_parse_seg_name(name, &seq, &first) == 0) {
+        RpSeg *g = push(l);
+        if (!g)
+            return -1;
+        rp_fmt(g->name, sizeof g->name, "%s", name);
+        g->seq = seq;
+        g->first = first;
+        return 0;
+    }
+    if (has_suffix(name, ".discarded"))
+        return names_push(l->aside, name);
+    if (has_suffix(name, ".tmp"))
+        return names_push(l->tmp, name);
+    return 0;
+}
+
+static int snapshot_entry(Listing *l, const char *name)
+{
+    int64_t z;
+    if (walf_parse_snap_name(name, &z) == 0) {
+        RpSnap *sn = push(l);
+        if (!sn)
+            return -1;
+        rp_fmt(sn->name, sizeof sn->name, "%s", name);
+        sn->zxid = z;
+        return 0;
+    }
+    if (strncmp(name, "snapshot.", 9) != 0)
+        return 0;
+    if (has_suffix(name, ".corrupt"))
+        return names_push(l->aside, name);
+    if (has_suffix(name, ".tmp"))
+        return names_push(l->tmp, name);
+    return 0;
+}
+
+int rp_list_segments(const char *waldir, RpSeg **out, size_t *nout, RpNames *discarded, RpNames *tmp, char *err,
+                     size_t errlen)
+{
+    Listing l = {NULL, 0, 0, sizeof **out, cmp_seg, segment_entry, discarded, tmp};
+    int rc = list_dir(waldir, &l, err, errlen);
+    *out = l.v;
+    *nout = l.n;
+    return rc;
+}
+
+int rp_list_snapshots(const char *dir, RpSnap **out, size_t *nout, RpNames *corrupt, RpNames *tmp, char *err,
+                      size_t errlen)
+{
+    Listing l = {NULL, 0, 0, sizeof **out, cmp_snap_desc, snapshot_entry, corrupt, tmp};
+    int rc = list_dir(dir, &l, err, errlen);
+    *out = l.v;
+    *nout = l.n;
+    return rc;
 }
 
 int rp_dir_list(RpDir *d, const char *dir)

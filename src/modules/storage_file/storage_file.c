@@ -274,8 +274,8 @@ static int sf_append(void *store, const CorralTxnRecord *recs, size_t n, char *e
     for (size_t i = 0; i < n; i++) {
         /* CRC and write-unit offset are filled in by the writer. */
         memset(p, 0, WALF_REC_HEADER_SIZE);
-        wr32(p + 4, (uint32_t)recs[i].len);
-        wr64(p + 8, (uint64_t)recs[i].zxid);
+        walf_put32(p + 4, (uint32_t)recs[i].len);
+        walf_put64(p + 8, (uint64_t)recs[i].zxid);
         if (recs[i].len)
             memcpy(p + WALF_REC_HEADER_SIZE, recs[i].data, recs[i].len);
         p += WALF_REC_HEADER_SIZE + recs[i].len;

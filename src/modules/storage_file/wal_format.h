@@ -21,6 +21,29 @@
 
 #define WALF_VERSION 1
 
+/* ---- little endian, byte by byte ----------------------------------------- */
+static inline uint32_t walf_get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t walf_get64(const unsigned char *p)
+{
+    return (uint64_t)walf_get32(p) | (uint64_t)walf_get32(p + 4) << 32;
+}
+
+static inline void walf_put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void walf_put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
 /* ---- CRC32C (Castagnoli) -----------------------------------------------
  * zlib-style chaining: walf_crc32c(0, buf, n) starts a checksum and
  * walf_crc32c(walf_crc32c(0, a, n), b, m) == walf_crc32c(0, a||b, n+m).
