@@ -14,7 +14,12 @@
 #   * damage in records a newer snapshot covers, accepted with
 #     accept_truncation: the log then lacks transactions only that snapshot
 #     has; if it is damaged in turn, recovery must not fall back to an older
-#     snapshot and replay the log across the gap (refusing is right).
+#     snapshot and replay the log across the gap (refusing is right);
+#   * a missing segment and damage before it, with accept_truncation: the
+#     later segments are set aside once (before the fix in recovery_plan.c
+#     the cut at the damage tried to set them aside again and startup
+#     failed with "cannot rename"), and the log ends before the damage, as
+#     verify says.
 # verify must predict the server's error message word for word.
 use strict;
 use warnings;
@@ -301,6 +306,50 @@ sub expected_listing
 		is(listing($n), $before, 'under: the server recovered every acknowledged write');
 		$n->stop;
 	}
+}
+
+# ---- 6. a missing segment, and damage before it ----------------------------
+{
+	my $n = fresh('holedamage', segment_bytes => 1048576);
+	$n->start;
+	client($n, 'create', 'd', 60, 50000);
+	is($n->stop, 0, 'holedamage: clean stop');
+	my $dir  = $n->data_dir;
+	my @recs = records($dir);
+	my @segs = sort glob("$dir/wal/*.wal");
+	ok(@segs >= 3, 'holedamage: the WAL has ' . scalar(@segs) . ' segments');
+	my @first = grep { $_->{file} eq $segs[0] } @recs;
+	my $k = int(@first / 2);
+	my ($r, $prev) = @first[ $k, $k - 1 ];
+	flip_byte($segs[0], $r->{offset} + 24 + int($r->{len} / 2));
+	unlink $segs[1] or die "unlink: $!";
+	my @later = map { (split m{/}, $_)[-1] } @segs[ 2 .. $#segs ];
+
+	my ($rc, $v) = verify_json($dir);
+	is($v->{status}, 'fail', 'holedamage: verify says recovery would fail');
+	like($v->{errors}[0] // '', qr/^WAL segment number 00000002 is missing/, 'holedamage: first the hole');
+	like($v->{errors}[1] // '', qr/^WAL segment \Q$segs[0]\E, offset $r->{offset}: CRC mismatch/, 'holedamage: then the damage');
+	is($v->{recovers_to_zxid}, $prev->{zxid}, 'holedamage: accept_truncation would keep up to the zxid before the damage');
+
+	my $pos = $n->log_position;
+	ok(!$n->start(fail_ok => 1), 'holedamage: the server refuses to start');
+	my ($msg) = $n->log_content($pos) =~ /FATAL \[server\] storage storage_file: recovery failed: (.*)$/m;
+	is($msg, $v->{errors}[0], 'holedamage: with the first error verify gave');
+
+	$n->init(modules => { storage_file => { segment_bytes => 1048576, accept_truncation => 'true' } });
+	$pos = $n->log_position;
+	ok($n->start(fail_ok => 1), 'holedamage: accept_truncation: the server starts');
+	my $log = $n->log_content($pos);
+	unlike($log, qr/cannot rename/, 'holedamage: no segment is set aside twice');
+	ok($log =~ /accept_truncation: \Q$v->{errors}[0]\E; keeping the log up to the end of/
+		  && $log =~ /accept_truncation: \Q$v->{errors}[1]\E\. Truncating: /,
+		'holedamage: both errors are accepted, and logged');
+	is(scalar(grep { -e "$dir/wal/$_.discarded" && !-e "$dir/wal/$_" } @later), scalar @later,
+		'holedamage: every segment after the hole is set aside');
+	is(listing($n), expected_listing(hex $prev->{zxid}, @recs), 'holedamage: exactly the nodes created before the damage');
+	is($n->stop, 0, 'holedamage: clean stop');
+	($rc, $v) = verify_json($dir);
+	is($v->{status}, 'ok', 'holedamage: verify is clean afterwards');
 }
 
 done_testing();

@@ -233,10 +233,10 @@ int ctl_cmd_wal_dump(CtlOptions *o, int argc, char **argv)
         snprintf(waldir, sizeof waldir, "%s/wal", a.path);
         if (!is_dir(waldir))
             snprintf(waldir, sizeof waldir, "%s", a.path);
-        SegFile *segs;
+        RpSeg *segs;
         size_t n;
         NameList disc = {NULL, 0};
-        if (list_segments(waldir, &segs, &n, &disc, NULL, err, sizeof err) < 0)
+        if (rp_list_segments(waldir, &segs, &n, &disc, NULL, err, sizeof err) < 0)
             return ctl_fail("%s", err);
         if (n == 0 && !a.json) {
             corral_strbuf_printf(&sb, "no WAL segment in %s", waldir);
@@ -245,28 +245,29 @@ int ctl_cmd_wal_dump(CtlOptions *o, int argc, char **argv)
         int64_t prev_last = 0;
         int have_prev = 0;
         for (size_t i = 0; i < n; i++) {
-            char msg[PATH_MAX * 2 + 200];
+            char msg[PATH_MAX * 2 + 200], path[PATH_MAX + RP_NAME_MAX];
+            snprintf(path, sizeof path, "%s/%s", waldir, segs[i].name);
             if (i > 0 && segs[i].seq == segs[i - 1].seq) {
                 snprintf(msg, sizeof msg, "two WAL segments with sequence number %" PRIu64 ": %s and %s in %s",
                          segs[i].seq, segs[i - 1].name, segs[i].name, waldir);
-                dump_problem(&sb, a.json, segs[i].path, msg, &t);
+                dump_problem(&sb, a.json, path, msg, &t);
             } else if (i > 0 && segs[i].seq != segs[i - 1].seq + 1) {
                 snprintf(msg, sizeof msg,
                          "WAL segment number %08" PRIx64 " is missing from %s (between %s and %s)",
                          segs[i - 1].seq + 1, waldir, segs[i - 1].name, segs[i].name);
-                dump_problem(&sb, a.json, segs[i].path, msg, &t);
+                dump_problem(&sb, a.json, path, msg, &t);
                 have_prev = 0;
             }
             WalfSegHeader h;
             int64_t last = 0;
             memset(&h, 0, sizeof h);
-            dump_segment(&sb, a.json, segs[i].path, &t, &last, &h);
+            dump_segment(&sb, a.json, path, &t, &last, &h);
             if (h.first_zxid && have_prev && h.prev_zxid != prev_last) {
                 snprintf(msg, sizeof msg,
                          "WAL segment %s starts after zxid 0x%" PRIx64 " but %s ends at zxid 0x%" PRIx64
                          ": the transactions in between are missing",
-                         segs[i].path, (uint64_t)h.prev_zxid, segs[i - 1].name, (uint64_t)prev_last);
-                dump_problem(&sb, a.json, segs[i].path, msg, &t);
+                         path, (uint64_t)h.prev_zxid, segs[i - 1].name, (uint64_t)prev_last);
+                dump_problem(&sb, a.json, path, msg, &t);
             }
             have_prev = h.first_zxid != 0;
             prev_last = last;
@@ -291,7 +292,7 @@ int ctl_cmd_wal_dump(CtlOptions *o, int argc, char **argv)
             }
             emit(&sb);
         }
-        names_free(&disc);
+        rp_names_free(&disc);
         free(segs);
     }
     if (a.json) {

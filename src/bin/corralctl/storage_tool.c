@@ -12,9 +12,10 @@
  * tells a clean end from a torn tail from damage, the same snapshot checks.
  * Transactions are decoded with the generated jute readers (libcorral_common)
  * and the core's snapshot payload is parsed as src/backend/server/snapshot.c
- * writes it.  `verify` applies the recovery rules of storage_file.c
- * (doc/storage.md, "Recovery") without changing anything on disk, and words
- * its findings as the server's messages would be.
+ * writes it.  `verify` does not apply the recovery rules itself: it prints
+ * the plan of storage_file's recovery planner (recovery_plan.c, compiled in
+ * through recovery_plan_link.c), the one sf_recover carries out, so its
+ * messages are the server's own.  Nothing is changed on disk.
  *
  * Nothing here writes to the data directory.  doc/storage-tools.md is the
  * user documentation (output formats, exit codes).
@@ -497,31 +498,14 @@ out:
     return rc;
 }
 
-/* ---- directory listings -------------------------------------------------- */
-
-
+/* ---- names and files ------------------------------------------------------
+ * Directories are listed by recovery_plan.c (rp_list_segments,
+ * rp_list_snapshots), as the server's recovery lists them. */
 
 void names_add(NameList *l, const char *s)
 {
     l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
     l->v[l->n++] = xstrdup(s);
-}
-
-void names_free(NameList *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
-int cmp_seg(const void *a, const void *b)
-{
-    const SegFile *x = a, *y = b;
-    if (x->seq != y->seq)
-        return x->seq < y->seq ? -1 : 1;
-    return strcmp(x->name, y->name);
 }
 
 int has_suffix(const char *s, const char *suf)
@@ -530,60 +514,11 @@ int has_suffix(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The segments in waldir (sorted by sequence number), and the names of the
- * other files there: *.discarded, *.tmp.  0, or -1 with err. */
-int list_segments(const char *waldir, SegFile **out, size_t *nout, NameList *discarded, NameList *tmp,
-                         char *err, size_t errlen)
-{
-    DIR *d = opendir(waldir);
-    *out = NULL;
-    *nout = 0;
-    if (!d) {
-        snprintf(err, errlen, "cannot read directory %s: %s", waldir, strerror(errno));
-        return -1;
-    }
-    SegFile *v = NULL;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        uint64_t seq;
-        int64_t first;
-        if (walf_parse_seg_name(e->d_name, &seq, &first) == 0) {
-            v = xrealloc(v, (n + 1) * sizeof *v);
-            snprintf(v[n].name, sizeof v[n].name, "%s", e->d_name);
-            snprintf(v[n].path, sizeof v[n].path, "%s/%s", waldir, e->d_name);
-            v[n].seq = seq;
-            v[n].first = first;
-            n++;
-        } else if (discarded && has_suffix(e->d_name, ".discarded")) {
-            names_add(discarded, e->d_name);
-        } else if (tmp && has_suffix(e->d_name, ".tmp")) {
-            names_add(tmp, e->d_name);
-        }
-    }
-    closedir(d);
-    if (n)
-        qsort(v, n, sizeof *v, cmp_seg);
-    if (discarded && discarded->n)
-        qsort(discarded->v, discarded->n, sizeof *discarded->v, cmp_str);
-    if (tmp && tmp->n)
-        qsort(tmp->v, tmp->n, sizeof *tmp->v, cmp_str);
-    *out = v;
-    *nout = n;
-    return 0;
-}
-
 int is_dir(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
-
 
 /* ---- the core's snapshot payload ----------------------------------------- */
 

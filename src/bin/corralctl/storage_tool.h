@@ -25,6 +25,7 @@
 #include "utils/alloc.h"
 #include "wire/wire.h"
 #include "wire/zk_proto.h"
+#include "../../modules/storage_file/recovery_plan.h"
 #include "../../modules/storage_file/wal_format.h"
 
 #define SNAP_MAGIC "CRLSNAP1"        /* the core's payload, src/backend/server/snapshot.c */
@@ -39,17 +40,8 @@ typedef struct Args {
     const char *path;
 } Args;
 
-typedef struct SegFile {
-    char name[NAME_MAX + 1];
-    char path[PATH_MAX];
-    uint64_t seq;
-    int64_t first;
-} SegFile;
-
-typedef struct NameList {
-    char **v;
-    size_t n;
-} NameList;
+/* Lists of names and of messages (rp_names_free frees them). */
+typedef RpNames NameList;
 
 typedef struct SnapSession {
     int64_t id;
@@ -107,12 +99,7 @@ const char *op_name(int type);
 int render_txn(CorralStrbuf *sb, int json, int type, RBuf *r, Arena *a, int depth, char *why, size_t whylen);
 int decode_body(const WalfRecord *rec, CorralStrbuf *sb, int json, TxnHeader *h, char *why, size_t whylen);
 void names_add(NameList *l, const char *s);
-void names_free(NameList *l);
-int cmp_seg(const void *a, const void *b);
 int has_suffix(const char *s, const char *suf);
-int cmp_str(const void *a, const void *b);
-int list_segments(const char *waldir, SegFile **out, size_t *nout, NameList *discarded, NameList *tmp,
-                         char *err, size_t errlen);
 int is_dir(const char *p);
 int read_node(RBuf *r, SnapNode *n);
 int cmp_sess(const void *a, const void *b);

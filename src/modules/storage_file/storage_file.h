@@ -1,7 +1,8 @@
 /*
  * src/modules/storage_file/storage_file.h: what storage_file.c (settings,
- * the vtable, recovery, snapshots, retention) and wal_writer.c (the writer
- * thread) share: the Store, the settings, the metrics and a few helpers.
+ * the vtable, open, append, close), recovery.c (recovery, TRUNC),
+ * snapshots.c (snapshots, retention) and wal_writer.c (the writer thread)
+ * share: the Store, the settings, the metrics and a few helpers.
  * Private to the module (built with -fvisibility=hidden).
  *
  * Locking: `mu` guards pending, the durable position, the failure state and
@@ -122,28 +123,6 @@ static inline void sfmt(char *buf, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-static inline uint32_t rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline int64_t rd64(const unsigned char *p)
-{
-    return (int64_t)((uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32);
-}
-
-static inline void wr32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static inline void wr64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
 static inline int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -158,21 +137,14 @@ static inline double mono_ms_f(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static inline int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-    const unsigned char *p = buf;
-    while (n) {
-        ssize_t r = pwrite(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
+/* ---- the vtable's entries in recovery.c and snapshots.c ------------------ */
+
+/* CorralStorage.recover: carries out the plan of recovery_plan.c. */
+int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t errlen);
+/* CorralStorage.truncate (ensemble TRUNC): the log ends at zxid. */
+int sf_truncate(void *store, int64_t zxid, char *err, size_t errlen);
+/* CorralStorage.snapshot (the core's snapshot thread), then retention. */
+int sf_snapshot(void *store, int64_t last_zxid, const void *data, size_t len, char *err, size_t errlen);
 
 /* ---- wal_writer.c --------------------------------------------------------- */
 

@@ -30,30 +30,6 @@
 #define WALF_HAVE_ARMCRC 1
 #endif
 
-/* ---- little-endian helpers ---------------------------------------------- */
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -91,7 +67,7 @@ static uint32_t crc_sw(uint32_t crc, const unsigned char *p, size_t n)
         n--;
     }
     while (n >= 8) {
-        uint32_t lo = crc ^ get32(p), hi = get32(p + 4);
+        uint32_t lo = crc ^ walf_get32(p), hi = walf_get32(p + 4);
         crc = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^ crc_tab[5][(lo >> 16) & 0xff] ^
               crc_tab[4][lo >> 24] ^ crc_tab[3][hi & 0xff] ^ crc_tab[2][(hi >> 8) & 0xff] ^
               crc_tab[1][(hi >> 16) & 0xff] ^ crc_tab[0][hi >> 24];
@@ -210,7 +186,7 @@ static int pread_all(int fd, void *buf, size_t n, uint64_t off)
     return 0;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+int walf_pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 {
     const unsigned char *p = buf;
     while (n) {
@@ -256,13 +232,13 @@ void walf_seg_header_encode(unsigned char out[WALF_SEG_HEADER_SIZE], const WalfS
 {
     memset(out, 0, WALF_SEG_HEADER_SIZE);
     memcpy(out, WALF_SEG_MAGIC, 8);
-    put32(out + 8, WALF_VERSION);
-    put32(out + 12, WALF_SEG_HEADER_SIZE);
-    put64(out + 16, h->seq);
-    put64(out + 24, (uint64_t)h->first_zxid);
-    put64(out + 32, (uint64_t)h->prev_zxid);
-    put32(out + 40, h->prealloc_bytes);
-    put32(out + 44, walf_crc32c(0, out, 44));
+    walf_put32(out + 8, WALF_VERSION);
+    walf_put32(out + 12, WALF_SEG_HEADER_SIZE);
+    walf_put64(out + 16, h->seq);
+    walf_put64(out + 24, (uint64_t)h->first_zxid);
+    walf_put64(out + 32, (uint64_t)h->prev_zxid);
+    walf_put32(out + 40, h->prealloc_bytes);
+    walf_put32(out + 44, walf_crc32c(0, out, 44));
 }
 
 int walf_seg_header_decode(const void *in, size_t len, WalfSegHeader *h, char *err, size_t errlen)
@@ -276,24 +252,24 @@ int walf_seg_header_decode(const void *in, size_t len, WalfSegHeader *h, char *e
         seterr(err, errlen, "bad magic (not a Corral WAL segment)");
         return -1;
     }
-    uint32_t crc = get32(p + 44), want = walf_crc32c(0, p, 44);
+    uint32_t crc = walf_get32(p + 44), want = walf_crc32c(0, p, 44);
     if (crc != want) {
         seterr(err, errlen, "segment header CRC mismatch (stored 0x%08x, computed 0x%08x)", crc, want);
         return -1;
     }
-    h->version = get32(p + 8);
+    h->version = walf_get32(p + 8);
     if (h->version != WALF_VERSION) {
         seterr(err, errlen, "unsupported segment format version %u (this build reads %d)", h->version, WALF_VERSION);
         return -1;
     }
-    if (get32(p + 12) != WALF_SEG_HEADER_SIZE) {
-        seterr(err, errlen, "unexpected segment header size %u", get32(p + 12));
+    if (walf_get32(p + 12) != WALF_SEG_HEADER_SIZE) {
+        seterr(err, errlen, "unexpected segment header size %u", walf_get32(p + 12));
         return -1;
     }
-    h->seq = get64(p + 16);
-    h->first_zxid = (int64_t)get64(p + 24);
-    h->prev_zxid = (int64_t)get64(p + 32);
-    h->prealloc_bytes = get32(p + 40);
+    h->seq = walf_get64(p + 16);
+    h->first_zxid = (int64_t)walf_get64(p + 24);
+    h->prev_zxid = (int64_t)walf_get64(p + 32);
+    h->prealloc_bytes = walf_get32(p + 40);
     if (h->first_zxid <= 0 || h->prev_zxid < 0 || h->prev_zxid >= h->first_zxid) {
         seterr(err, errlen, "inconsistent zxids in segment header (first 0x%" PRIx64 ", prev 0x%" PRIx64 ")",
                (uint64_t)h->first_zxid, (uint64_t)h->prev_zxid);
@@ -305,11 +281,11 @@ int walf_seg_header_decode(const void *in, size_t len, WalfSegHeader *h, char *e
 void walf_rec_header_encode(unsigned char out[WALF_REC_HEADER_SIZE], int64_t zxid, uint64_t batch_start,
                             const void *body, uint32_t len)
 {
-    put32(out + 4, len);
-    put64(out + 8, (uint64_t)zxid);
-    put64(out + 16, batch_start);
+    walf_put32(out + 4, len);
+    walf_put64(out + 8, (uint64_t)zxid);
+    walf_put64(out + 16, batch_start);
     uint32_t crc = walf_crc32c(0, out + 4, WALF_REC_HEADER_SIZE - 4);
-    put32(out, walf_crc32c(crc, body, len));
+    walf_put32(out, walf_crc32c(crc, body, len));
 }
 
 int walf_seg_name(char *buf, size_t n, uint64_t seq, int64_t first_zxid)
@@ -437,9 +413,9 @@ static int record_at(const WalfSegment *s, uint64_t p, int64_t last_zxid, WalfRe
         return 0;
     }
     const unsigned char *h = s->map + p;
-    uint32_t crc = get32(h), len = get32(h + 4);
-    int64_t zxid = (int64_t)get64(h + 8);
-    uint64_t bs = get64(h + 16);
+    uint32_t crc = walf_get32(h), len = walf_get32(h + 4);
+    int64_t zxid = (int64_t)walf_get64(h + 8);
+    uint64_t bs = walf_get64(h + 16);
     uint64_t room = s->size - p - WALF_REC_HEADER_SIZE;
     if (!why) {
         if (zxid <= last_zxid || bs < WALF_SEG_HEADER_SIZE || bs > p || len > WALF_MAX_RECORD || len > room)
@@ -575,16 +551,16 @@ void walf_snap_header_encode(unsigned char out[WALF_SNAP_HEADER_SIZE], const Wal
 {
     memset(out, 0, WALF_SNAP_HEADER_SIZE);
     memcpy(out, WALF_SNAP_MAGIC, 8);
-    put32(out + 8, WALF_VERSION);
-    put32(out + 12, WALF_SNAP_HEADER_SIZE);
-    put64(out + 16, (uint64_t)h->last_zxid);
-    put64(out + 24, h->raw_len);
-    put64(out + 32, h->comp_len);
-    put32(out + 40, h->payload_crc);
-    put32(out + 44, h->codec);
-    put64(out + 48, (uint64_t)h->created_ms);
-    put32(out + 56, h->level);
-    put32(out + 60, walf_crc32c(0, out, 60));
+    walf_put32(out + 8, WALF_VERSION);
+    walf_put32(out + 12, WALF_SNAP_HEADER_SIZE);
+    walf_put64(out + 16, (uint64_t)h->last_zxid);
+    walf_put64(out + 24, h->raw_len);
+    walf_put64(out + 32, h->comp_len);
+    walf_put32(out + 40, h->payload_crc);
+    walf_put32(out + 44, h->codec);
+    walf_put64(out + 48, (uint64_t)h->created_ms);
+    walf_put32(out + 56, h->level);
+    walf_put32(out + 60, walf_crc32c(0, out, 60));
 }
 
 int walf_snap_header_decode(const void *in, size_t len, WalfSnapHeader *h, char *err, size_t errlen)
@@ -598,27 +574,27 @@ int walf_snap_header_decode(const void *in, size_t len, WalfSnapHeader *h, char 
         seterr(err, errlen, "bad magic (not a Corral snapshot)");
         return -1;
     }
-    uint32_t crc = get32(p + 60), want = walf_crc32c(0, p, 60);
+    uint32_t crc = walf_get32(p + 60), want = walf_crc32c(0, p, 60);
     if (crc != want) {
         seterr(err, errlen, "snapshot header CRC mismatch (stored 0x%08x, computed 0x%08x)", crc, want);
         return -1;
     }
-    h->version = get32(p + 8);
+    h->version = walf_get32(p + 8);
     if (h->version != WALF_VERSION) {
         seterr(err, errlen, "unsupported snapshot format version %u (this build reads %d)", h->version, WALF_VERSION);
         return -1;
     }
-    if (get32(p + 12) != WALF_SNAP_HEADER_SIZE) {
-        seterr(err, errlen, "unexpected snapshot header size %u", get32(p + 12));
+    if (walf_get32(p + 12) != WALF_SNAP_HEADER_SIZE) {
+        seterr(err, errlen, "unexpected snapshot header size %u", walf_get32(p + 12));
         return -1;
     }
-    h->last_zxid = (int64_t)get64(p + 16);
-    h->raw_len = get64(p + 24);
-    h->comp_len = get64(p + 32);
-    h->payload_crc = get32(p + 40);
-    h->codec = get32(p + 44);
-    h->created_ms = (int64_t)get64(p + 48);
-    h->level = get32(p + 56);
+    h->last_zxid = (int64_t)walf_get64(p + 16);
+    h->raw_len = walf_get64(p + 24);
+    h->comp_len = walf_get64(p + 32);
+    h->payload_crc = walf_get32(p + 40);
+    h->codec = walf_get32(p + 44);
+    h->created_ms = (int64_t)walf_get64(p + 48);
+    h->level = walf_get32(p + 56);
     if (h->codec != WALF_CODEC_ZSTD) {
         seterr(err, errlen, "unknown snapshot codec %u", h->codec);
         return -1;
@@ -652,7 +628,7 @@ int walf_snapshot_write(int fd, int64_t last_zxid, const void *data, size_t len,
     }
     /* Header last: until it is written the file is not a valid snapshot. */
     memset(hdr, 0, sizeof hdr);
-    if (pwrite_all(fd, hdr, sizeof hdr, 0) < 0) {
+    if (walf_pwrite_all(fd, hdr, sizeof hdr, 0) < 0) {
         seterr(err, errlen, "write: %s", strerror(errno));
         goto done;
     }
@@ -668,7 +644,7 @@ int walf_snapshot_write(int fd, int64_t last_zxid, const void *data, size_t len,
         }
         if (ob.pos) {
             crc = walf_crc32c(crc, out, ob.pos);
-            if (pwrite_all(fd, out, ob.pos, off) < 0) {
+            if (walf_pwrite_all(fd, out, ob.pos, off) < 0) {
                 seterr(err, errlen, "write: %s", strerror(errno));
                 goto done;
             }
@@ -682,7 +658,7 @@ int walf_snapshot_write(int fd, int64_t last_zxid, const void *data, size_t len,
     WalfSnapHeader h = {WALF_VERSION, last_zxid, (uint64_t)len, off - WALF_SNAP_HEADER_SIZE, crc, WALF_CODEC_ZSTD,
                         (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, (uint32_t)level};
     walf_snap_header_encode(hdr, &h);
-    if (pwrite_all(fd, hdr, sizeof hdr, 0) < 0) {
+    if (walf_pwrite_all(fd, hdr, sizeof hdr, 0) < 0) {
         seterr(err, errlen, "write: %s", strerror(errno));
         goto done;
     }
@@ -819,29 +795,4 @@ int walf_snapshot_read(const char *path, WalfSnapHeader *h, void **data, size_t 
     *data = raw;
     *len = (size_t)h->raw_len;
     return 0;
-}
-
-int64_t walf_seg_last_zxid(const char *path, int64_t fallback)
-{
-    WalfSegment seg;
-    char err[160];
-    if (walf_seg_open(&seg, path, err, sizeof err) < 0)
-        return fallback;
-    WalfIter it;
-    WalfRecord rec;
-    WalfStop stop;
-    walf_iter_init(&it, &seg);
-    while (walf_iter_next(&it, &rec, &stop) == 1)
-        ;
-    walf_seg_close(&seg);
-    return stop.last_zxid;
-}
-
-int walf_missing_segment_msg(char *buf, size_t n, uint64_t missing_seq, const char *waldir,
-                             const char *a, const char *b, int64_t before)
-{
-    return snprintf(buf, n,
-                    "WAL segment number %08" PRIx64 " is missing from %s (between %s and %s): the transactions "
-                    "after zxid 0x%" PRIx64 " are not all there",
-                    missing_seq, waldir, a, b, (uint64_t)before);
 }

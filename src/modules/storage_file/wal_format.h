@@ -21,6 +21,29 @@
 
 #define WALF_VERSION 1
 
+/* ---- little endian, byte by byte ----------------------------------------- */
+static inline uint32_t walf_get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t walf_get64(const unsigned char *p)
+{
+    return (uint64_t)walf_get32(p) | (uint64_t)walf_get32(p + 4) << 32;
+}
+
+static inline void walf_put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void walf_put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
 /* ---- CRC32C (Castagnoli) -----------------------------------------------
  * zlib-style chaining: walf_crc32c(0, buf, n) starts a checksum and
  * walf_crc32c(walf_crc32c(0, a, n), b, m) == walf_crc32c(0, a||b, n+m).
@@ -30,6 +53,10 @@ uint32_t walf_crc32c(uint32_t crc, const void *buf, size_t len);
 uint32_t walf_crc32c_sw(uint32_t crc, const void *buf, size_t len);
 /* "sse4.2", "armv8-crc" or "slice-by-8": what walf_crc32c uses here. */
 const char *walf_crc32c_impl(void);
+
+/* Writes all n bytes at off (retrying short writes and EINTR): 0, or -1
+ * with errno as pwrite left it (ENOSPC tells a full disk). */
+int walf_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 
 /* ---- WAL segments --------------------------------------------------------
  * File name: "%08x-%016x.wal" of (sequence number, first zxid), in the
@@ -143,17 +170,6 @@ void walf_iter_init(WalfIter *it, const WalfSegment *seg);
  * describing it (scanning what follows, so it may take a moment on a
  * damaged segment). */
 int walf_iter_next(WalfIter *it, WalfRecord *rec, WalfStop *stop);
-
-/* The zxid of the last good record of the segment at path (its header's
- * prev zxid when it has none), or `fallback` when it cannot be read.  Used
- * to name where the log stops before a missing segment. */
-int64_t walf_seg_last_zxid(const char *path, int64_t fallback);
-
-/* The message for a missing segment between segments a and b (names, not
- * paths), found after zxid `before`; shared by recovery and `corralctl
- * verify` so that verify predicts the server's message word for word. */
-int walf_missing_segment_msg(char *buf, size_t n, uint64_t missing_seq, const char *waldir,
-                             const char *a, const char *b, int64_t before);
 
 /* ---- snapshots -----------------------------------------------------------
  * File name: "snapshot.%016x.zst" of the last zxid it covers, in <dir>.

@@ -318,7 +318,7 @@ static int use_spare(Store *s, int64_t first_zxid, char *why, size_t whylen)
     WalfSegHeader h = {WALF_VERSION, seq, first_zxid, s->last_logged, (uint32_t)s->set.segment_bytes};
     unsigned char hdr[WALF_SEG_HEADER_SIZE];
     walf_seg_header_encode(hdr, &h);
-    if (pwrite_full(s->spare_fd, hdr, sizeof hdr, 0) < 0) {
+    if (walf_pwrite_all(s->spare_fd, hdr, sizeof hdr, 0) < 0) {
         int e = errno;
         sfmt(why, whylen, "cannot write the header of WAL segment %s/%s (%s): %s", s->waldir, WAL_SPARE, name,
              strerror(e));
@@ -397,7 +397,7 @@ static int next_segment(Store *s, int64_t first_zxid, char *why, size_t whylen)
 static int write_unit(Store *s, const unsigned char *p, size_t n, char *why, size_t whylen)
 {
     for (int last_try = 0;;) {
-        if (pwrite_full(s->seg_fd, p, n, s->seg_off) == 0) {
+        if (walf_pwrite_all(s->seg_fd, p, n, s->seg_off) == 0) {
             unstall(s);
             return 0;
         }
@@ -425,7 +425,7 @@ static int write_batch(Store *s, char *why, size_t whylen)
     size_t pos = 0;
     while (pos < b->len) {
         int rc;
-        if (s->seg_fd < 0 && (rc = next_segment(s, rd64(b->p + pos + 8), why, whylen)) < 0)
+        if (s->seg_fd < 0 && (rc = next_segment(s, (int64_t)walf_get64(b->p + pos + 8), why, whylen)) < 0)
             return rc;
         uint64_t unit = s->seg_off;
         size_t start = pos;
@@ -433,11 +433,11 @@ static int write_batch(Store *s, char *why, size_t whylen)
         int64_t last = 0;
         while (pos < b->len) {
             unsigned char *h = b->p + pos;
-            uint32_t len = rd32(h + 4);
+            uint32_t len = walf_get32(h + 4);
             size_t rl = WALF_REC_HEADER_SIZE + (size_t)len;
             if ((s->seg_records || n) && s->seg_off + (pos - start) + rl > (uint64_t)s->set.segment_bytes)
                 break;
-            last = rd64(h + 8);
+            last = (int64_t)walf_get64(h + 8);
             walf_rec_header_encode(h, last, unit, h + WALF_REC_HEADER_SIZE, len);
             pos += rl;
             n++;
