@@ -310,12 +310,12 @@ sub expected_listing
 
 # ---- 6. a missing segment, and damage before it ----------------------------
 {
-	my $n = fresh('holedamage', segment_bytes => 1048576);
+	my $n = storage_node('holedamage', segment_bytes => 1048576);
 	$n->start;
-	client($n, 'create', 'd', 60, 50000);
+	kazoo_c($n, 'create', 'd', 60, 50000);
 	is($n->stop, 0, 'holedamage: clean stop');
 	my $dir  = $n->data_dir;
-	my @recs = records($dir);
+	my @recs = wal_records($dir);
 	my @segs = sort glob("$dir/wal/*.wal");
 	ok(@segs >= 3, 'holedamage: the WAL has ' . scalar(@segs) . ' segments');
 	my @first = grep { $_->{file} eq $segs[0] } @recs;

@@ -399,6 +399,28 @@ void walf_iter_init(WalfIter *it, const WalfSegment *seg)
     it->off = WALF_SEG_HEADER_SIZE;
     it->last_zxid = seg->hdr.prev_zxid;
     it->count = 0;
+    it->released = 0;
+}
+
+/* Scanning a segment touches every page of its mapping, and mapped pages
+ * count in the process's resident memory until it is unmapped: a 64 MiB
+ * segment read at startup (twice: to plan recovery, then to replay) would
+ * add that much to the peak, on top of the tree being built.  The mapping
+ * is private and read-only, so pages already read are dropped from it as
+ * the scan moves on (they stay in the page cache; touching one again reads
+ * it back).  Only pages before the record just returned are dropped. */
+#define WALF_RELEASE_STEP (8u << 20)
+
+static void release_behind(WalfIter *it, uint64_t keep_from)
+{
+    static long page;
+    if (!page)
+        page = sysconf(_SC_PAGESIZE);
+    uint64_t upto = keep_from / (uint64_t)page * (uint64_t)page;
+    if (upto < it->released + WALF_RELEASE_STEP || !it->seg->map)
+        return;
+    (void)madvise((void *)(it->seg->map + it->released), (size_t)(upto - it->released), MADV_DONTNEED);
+    it->released = upto;
 }
 
 /* Is there a valid record at p (zxid above last_zxid)?  With `why` set,
@@ -487,6 +509,7 @@ int walf_iter_next(WalfIter *it, WalfRecord *rec, WalfStop *stop)
     const WalfSegment *s = it->seg;
     char why[sizeof stop->reason];
     if (record_at(s, it->off, it->last_zxid, rec, why, sizeof why)) {
+        release_behind(it, it->off);
         it->off += WALF_REC_HEADER_SIZE + (uint64_t)rec->len;
         it->last_zxid = rec->zxid;
         it->count++;

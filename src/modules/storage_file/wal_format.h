@@ -163,6 +163,7 @@ typedef struct WalfIter {
     uint64_t off;
     int64_t last_zxid;
     uint64_t count;
+    uint64_t released;            /* pages before this offset were given back */
 } WalfIter;
 
 void walf_iter_init(WalfIter *it, const WalfSegment *seg);
