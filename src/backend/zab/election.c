@@ -65,12 +65,8 @@ static void put_notification(PeerConn *pc)
 {
     Vote v = zab.state == ZAB_LOOKING ? el.proposal : el.decided;
     size_t off = pc_begin(pc, ZP_NOTIFICATION, v.zxid);
-    wbuf_put_int(&pc->out, (int32_t)zab.state);
-    wbuf_put_long(&pc->out, v.leader);
-    wbuf_put_long(&pc->out, el.round);
-    wbuf_put_long(&pc->out, v.epoch);
-    wbuf_put_long(&pc->out, zab.my_id);
-    wbuf_put_int(&pc->out, zab.observer);
+    ZabNotification m = {(int32_t)zab.state, v.leader, el.round, v.epoch, zab.my_id, zab.observer};
+    zab_encode_notification(&pc->out, &m);
     pc_end(pc, off);
 }
 
@@ -177,15 +173,11 @@ static void on_notification(PeerConn *pc, int type, int64_t zxid, RBuf *r)
 {
     if (type != ZP_NOTIFICATION)
         return;
-    Notif n = {1, 0, {0, zxid, 0}, 0, 0, pc};
-    n.state = rbuf_get_int(r);
-    n.v.leader = rbuf_get_long(r);
-    n.round = rbuf_get_long(r);
-    n.v.epoch = rbuf_get_long(r);
-    int64_t sid = rbuf_get_long(r);
-    n.observer = rbuf_get_int(r);
-    if (r->err)
+    ZabNotification m;
+    if (zab_decode_notification(r, &m) < 0)
         return;
+    Notif n = {1, m.state, {m.leader, zxid, m.epoch}, m.round, m.observer, pc};
+    int64_t sid = m.sid;
     int i = idx_of(sid);
     if (i < 0 || sid == zab.my_id)
         return;

@@ -332,7 +332,7 @@ static void check_syncs(void)
                 for (Learner *l = ld.list; l; l = l->next)
                     if (l->sid == s->learner && l->phase >= L_SYNC) {
                         size_t off = pc_begin(l->pc, ZP_SYNCDONE, s->zxid);
-                        wbuf_put_long(&l->pc->out, (int64_t)s->token);
+                        zab_encode_long(&l->pc->out, (int64_t)s->token);
                         pc_end(l->pc, off);
                     }
             }
@@ -349,7 +349,7 @@ static void send_pings(void)
     for (Learner *l = ld.list; l; l = l->next)
         if (l->phase >= L_EPOCH) {
             size_t off = pc_begin(l->pc, ZP_PING, zab.commit);
-            wbuf_put_long(&l->pc->out, ld.ping_round);
+            zab_encode_long(&l->pc->out, ld.ping_round);
             pc_end(l->pc, off);
         }
 }
@@ -449,12 +449,12 @@ static void learner_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
         return;
     switch (type) {
     case ZP_FOLLOWERINFO: {
-        int64_t sid = rbuf_get_long(r);
-        int64_t acc = rbuf_get_long(r);
-        int obs = rbuf_get_int(r);
-        int want = rbuf_get_int(r);
+        ZabFollowerInfo fi;
+        int bad = zab_decode_followerinfo(r, &fi) < 0;
+        int64_t sid = fi.sid, acc = fi.accepted_epoch;
+        int obs = fi.observer, want = fi.want_snap;
         const EnsembleMember *m = zab_member(sid);
-        if (r->err || !m || sid == zab.my_id || m->observer != obs) {
+        if (bad || !m || sid == zab.my_id || m->observer != obs) {
             corral_log(CORRAL_LOG_WARN, "zab", "%s: refusing learner id %lld", pc->desc, (long long)sid);
             drop_learner(l);
             return;
@@ -478,11 +478,13 @@ static void learner_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
             send_leaderinfo(l);
         break;
     }
-    case ZP_ACKEPOCH:
+    case ZP_ACKEPOCH: {
         if (l->phase != L_EPOCH)
             break;
-        l->current_epoch = rbuf_get_long(r);
-        l->fresh_ack = rbuf_get_int(r);
+        ZabAckEpoch ae;
+        zab_decode_ackepoch(r, &ae);   /* a short one counts as read (0s), as it always did */
+        l->current_epoch = ae.current_epoch;
+        l->fresh_ack = ae.fresh;
         l->last_zxid = zxid;
         l->got_ackepoch = 1;
         if (ld.phase == LD_EPOCHACK)
@@ -490,6 +492,7 @@ static void learner_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
         else if (ld.phase >= LD_SYNC)
             sync_learner(l);
         break;
+    }
     case ZP_ACKNEWLEADER:
         if (l->phase != L_SYNC)
             break;
@@ -512,51 +515,45 @@ static void learner_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
     case ZP_PONG: {
         if (zxid > l->pong_round)
             l->pong_round = zxid;
-        int32_t n = rbuf_get_int(r);
-        for (int32_t i = 0; i < n && !r->err; i++) {
-            int64_t sid = rbuf_get_long(r);
-            int32_t rem = rbuf_get_int(r);
-            if (!r->err && ld.phase == LD_ESTABLISHED)
-                zab_host_touch(sid, rem);
-        }
+        ZabPongIter it;
+        ZabTouch t;
+        zab_pong_begin(&it, r);
+        while (zab_pong_next(&it, &t))
+            if (ld.phase == LD_ESTABLISHED)
+                zab_host_touch(t.session, t.remaining_ms);
         check_syncs();
         break;
     }
     case ZP_REQUEST: {
         if (ld.phase != LD_ESTABLISHED || l->phase < L_ACTIVE)
             break;
-        int kind = rbuf_get_int(r);
-        int64_t session = rbuf_get_long(r);
+        ZabRequestMsg q;
+        int bad = zab_decode_request(r, &q) < 0;
         if (!leader_can_write()) {
-            pc_send(l->pc, ZP_REFUSED, session, NULL, 0);
+            /* q.h.session is 0 when the frame is too short to hold it. */
+            pc_send(l->pc, ZP_REFUSED, q.h.session, NULL, 0);
             break;
         }
-        int32_t cxid = rbuf_get_int(r);
-        int32_t op = rbuf_get_int(r);
-        int32_t timeout = rbuf_get_int(r);
-        int32_t nids = rbuf_get_int(r);
-        if (r->err || nids < 0 || nids > 1024)
+        if (bad)
             break;
+        int32_t nids = q.nids;
         ZabAuth ids[nids ? nids : 1];
         char *strs[2 * (nids ? nids : 1)];
         for (int32_t i = 0; i < nids; i++) {
-            ZkBytes s = rbuf_get_bytes(r), id = rbuf_get_bytes(r);
-            strs[2 * i] = zk_bytes_strdup(s);
-            strs[2 * i + 1] = zk_bytes_strdup(id);
-            ids[i].scheme = strs[2 * i] ? strs[2 * i] : "";
-            ids[i].id = strs[2 * i + 1] ? strs[2 * i + 1] : "";
+            strs[2 * i] = zk_bytes_strdup(q.scheme[i]);
+            strs[2 * i + 1] = zk_bytes_strdup(q.id[i]);
+            ids[i].scheme = strs[2 * i];
+            ids[i].id = strs[2 * i + 1];
         }
-        ZkBytes body = rbuf_get_bytes(r);
-        if (!r->err)
-            zab_host_forwarded(kind, session, cxid, op, timeout, ids, (size_t)nids, (const uint8_t *)body.data,
-                               body.len > 0 ? (size_t)body.len : 0);
+        zab_host_forwarded(q.h.kind, q.h.session, q.h.cxid, q.h.op, q.h.timeout, ids, (size_t)nids,
+                           (const uint8_t *)q.body.data, q.body.len > 0 ? (size_t)q.body.len : 0);
         for (int32_t i = 0; i < 2 * nids; i++)
             free(strs[i]);
         break;
     }
     case ZP_SYNC: {
-        int64_t token = rbuf_get_long(r);
-        if (ld.phase != LD_ESTABLISHED || r->err)
+        int64_t token;
+        if (zab_decode_long(r, &token) < 0 || ld.phase != LD_ESTABLISHED)
             break;
         add_sync((uint64_t)token, l->sid);
         sync_round_pending = 1;

@@ -32,10 +32,8 @@ static void on_closed(PeerConn *pc);
 static void on_connected(PeerConn *pc)
 {
     size_t off = pc_begin(pc, ZP_FOLLOWERINFO, hist_last());
-    wbuf_put_long(&pc->out, zab.my_id);
-    wbuf_put_long(&pc->out, zab.accepted_epoch);
-    wbuf_put_int(&pc->out, zab.observer);
-    wbuf_put_int(&pc->out, ln.want_snap);
+    ZabFollowerInfo fi = {zab.my_id, zab.accepted_epoch, zab.observer, ln.want_snap};
+    zab_encode_followerinfo(&pc->out, &fi);
     pc_end(pc, off);
     ln.phase = C_INFO_SENT;
 }
@@ -152,8 +150,8 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
             zab_persist_epochs(zxid, zab.current_epoch);
             ln.new_epoch = zxid;
             size_t off = pc_begin(pc, ZP_ACKEPOCH, hist_last());
-            wbuf_put_long(&pc->out, zab.current_epoch);
-            wbuf_put_int(&pc->out, fresh);
+            ZabAckEpoch ae = {zab.current_epoch, fresh};
+            zab_encode_ackepoch(&pc->out, &ae);
             pc_end(pc, off);
         }
         ln.phase = C_EPOCH_ACKED;
@@ -259,7 +257,8 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
                    (unsigned long long)zab_host_applied());
         break;
     case ZP_PING: {
-        int64_t round = rbuf_get_long(r);
+        int64_t round;
+        zab_decode_long(r, &round);   /* 0 when missing: answered all the same */
         size_t off = pc_begin(pc, ZP_PONG, round);
         size_t cnt_at = pc->out.len;
         wbuf_put_int(&pc->out, 0);
@@ -269,8 +268,8 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
         break;
     }
     case ZP_SYNCDONE: {
-        int64_t token = rbuf_get_long(r);
-        if (!r->err)
+        int64_t token;
+        if (zab_decode_long(r, &token) == 0)
             zab_host_sync_done((uint64_t)token, zxid);
         break;
     }
@@ -363,7 +362,7 @@ int learner_sync(uint64_t token)
     if (!ln.pc || ln.phase != C_UPTODATE)
         return -1;
     size_t off = pc_begin(ln.pc, ZP_SYNC, 0);
-    wbuf_put_long(&ln.pc->out, (int64_t)token);
+    zab_encode_long(&ln.pc->out, (int64_t)token);
     pc_end(ln.pc, off);
     return 0;
 }
@@ -375,17 +374,8 @@ int learner_forward(int kind, int64_t session, int32_t cxid, int32_t type, int32
         return -1;
     PeerConn *pc = ln.pc;
     size_t off = pc_begin(pc, ZP_REQUEST, 0);
-    wbuf_put_int(&pc->out, kind);
-    wbuf_put_long(&pc->out, session);
-    wbuf_put_int(&pc->out, cxid);
-    wbuf_put_int(&pc->out, type);
-    wbuf_put_int(&pc->out, timeout);
-    wbuf_put_int(&pc->out, (int32_t)nids);
-    for (size_t i = 0; i < nids; i++) {
-        wbuf_put_bytes(&pc->out, zk_bytes_cstr(ids[i].scheme));
-        wbuf_put_bytes(&pc->out, zk_bytes_cstr(ids[i].id));
-    }
-    wbuf_put_bytes(&pc->out, (ZkBytes){(const char *)body, (int32_t)len});
+    ZabRequestHead h = {kind, session, cxid, type, timeout};
+    zab_encode_request(&pc->out, &h, ids, nids, body, len);
     pc_end(pc, off);
     return 0;
 }

@@ -232,22 +232,19 @@ static void pc_read(PeerConn *pc)
         pc->in_len += (size_t)r;
         pc->last_rx_ms = el_now_ms();
         size_t off = 0;
-        while (!pc->closed && pc->in_len - off >= 4) {
-            const uint8_t *p = pc->in + off;
-            uint32_t flen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-            if (flen < 12 || flen > ZAB_MAX_FRAME) {
-                corral_log(CORRAL_LOG_WARN, "zab", "%s: bad frame length %u", pc->desc, flen);
+        while (!pc->closed) {
+            ZabFrame f;
+            size_t used;
+            int rc = zab_next_frame(pc->in + off, pc->in_len - off, &f, &used);
+            if (rc < 0) {
+                corral_log(CORRAL_LOG_WARN, "zab", "%s: bad frame length %u", pc->desc, f.len);
                 pc_fail(pc);
                 return;
             }
-            if (pc->in_len - off - 4 < flen)
+            if (rc == 0)
                 break;
-            RBuf rb;
-            rbuf_init(&rb, p + 4, flen);
-            int32_t type = rbuf_get_int(&rb);
-            int64_t zxid = rbuf_get_long(&rb);
-            off += 4 + flen;
-            pc->on_frame(pc, type, zxid, &rb);
+            off += used;
+            pc->on_frame(pc, f.type, f.zxid, &f.payload);
         }
         if (pc->closed)
             return;

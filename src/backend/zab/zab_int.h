@@ -13,6 +13,7 @@
 #include "utils/alloc.h"
 #include "wire/wire.h"
 #include "zab/zab.h"
+#include "zab/zab_msg.h"
 
 /* ---- frame types -------------------------------------------------------- */
 enum {
@@ -41,8 +42,6 @@ enum {
     ZP_INFORM = 30,      /* observer: a committed txn */
     ZP_REFUSED = 31      /* a forwarded request the leader cannot take now */
 };
-
-#define ZAB_MAX_FRAME (512u << 20)
 
 /* ---- peer connections (peerconn.c) ------------------------------------- */
 typedef struct PeerConn PeerConn;
