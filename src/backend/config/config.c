@@ -270,6 +270,16 @@ int corral_config_apply(const CorralConfig *map, const CorralConfigKey *keys, vo
 
 /* ---- YAML to nodes ------------------------------------------------------ */
 
+/*
+ * An alias is copied wherever it is used, so a few lines of anchors that
+ * alias each other ("billion laughs": ten aliases of ten aliases of ...)
+ * expand exponentially: seven levels took 10 s and 850 MB before this
+ * limit (found by regress/fuzz/fuzz_config.c).  A real configuration has
+ * a few hundred nodes.
+ */
+#define CONFIG_MAX_NODES 100000
+static size_t cfg_nodes;    /* converted by this parse_yaml */
+
 static CorralConfig *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file, int depth)
 {
     CorralConfig *c = cfg_zalloc(sizeof *c);
@@ -278,6 +288,10 @@ static CorralConfig *convert(yaml_document_t *doc, yaml_node_t *yn, const char *
     c->column = (int)yn->start_mark.column + 1;
     if (depth > 64) {
         corral_config_error(c, "nesting deeper than 64 levels");
+        return NULL;
+    }
+    if (++cfg_nodes > CONFIG_MAX_NODES) {
+        corral_config_error(c, "more than %d nodes (aliases expanding too much?)", CONFIG_MAX_NODES);
         return NULL;
     }
     switch (yn->type) {
@@ -361,6 +375,7 @@ static CorralConfig *parse_yaml(const char *file, const unsigned char *text, siz
         return NULL;
     }
     yaml_node_t *top = yaml_document_get_root_node(&doc);
+    cfg_nodes = 0;
     if (!top) {
         corral_config_error(&where, "the configuration is empty");
     } else {
