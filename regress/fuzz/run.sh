@@ -5,7 +5,8 @@
 #
 # Runs FUZZDIR/fuzz_NAME for SECONDS (wall clock) per harness, starting from
 # the committed seeds in regress/fuzz/corpus/NAME (every seed is run first,
-# so each one is also a regression test).  With KEEPDIR empty, the corpus is
+# so each one is also a regression test), with regress/fuzz/NAME.dict as a
+# dictionary when there is one.  With KEEPDIR empty, the corpus is
 # a temporary copy, removed at the end (the committed one is never written);
 # otherwise new inputs accumulate in KEEPDIR/NAME between runs.  A crash,
 # leak, sanitizer report, timeout or out-of-memory fails the harness; the
@@ -44,9 +45,11 @@ for name in "$@"; do
         dirs="$corpus $seeds"
     fi
     log=$tmp/$name.log
-    # shellcheck disable=SC2086  # dirs is a list
+    dict=
+    [ -f "regress/fuzz/$name.dict" ] && dict=-dict=regress/fuzz/$name.dict
+    # shellcheck disable=SC2086  # dirs is a list, dict empty or one word
     "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$art/" \
-        -print_final_stats=1 $dirs >"$log" 2>&1
+        -print_final_stats=1 $dict $dirs >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     nseeds=$(find "$seeds" -type f 2>/dev/null | wc -l)
