@@ -59,7 +59,16 @@ void session_password(int64_t id, uint8_t out[SESSION_PASSWD_LEN])
     }
 }
 
-static int slot_of(int64_t deadline) { return (int)((deadline / st.tick) % st.nring); }
+/* The ring slot of a deadline, in [0, nring) for any deadline: a timeout
+ * read from a snapshot, a CreateSessionTxn or a peer may be negative, and
+ * C's % then was negative too, an index before st.ring (heap overflow found
+ * by regress/fuzz/fuzz_snapshot.c).  Such a session lands in a slot like
+ * any other and expires the first time the ring passes it. */
+static int slot_of(int64_t deadline)
+{
+    int64_t slot = (deadline / st.tick) % st.nring;
+    return (int)(slot < 0 ? slot + st.nring : slot);
+}
 
 static void unlink_expiry(Session *s)
 {
