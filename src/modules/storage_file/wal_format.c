@@ -802,6 +802,19 @@ int walf_snapshot_read(const char *path, WalfSnapHeader *h, void **data, size_t 
         free(comp);
         return -2;
     }
+    /* The frame header may announce any size, and malloc was asked for it
+     * as it stood: a crafted (CRC-valid) file made us ask for exabytes,
+     * and the failed allocation was reported as an I/O error (-1, recovery
+     * stops) instead of a bad snapshot (-2, recovery falls back to an older
+     * one).  Found by regress/fuzz/fuzz_snapfile.c.  A zstd block yields at
+     * most 128 KiB and takes at least 4 bytes (a 3-byte header and an RLE
+     * byte), so comp_len bytes never hold more than comp_len * 32768. */
+    if (h->raw_len / 32768 > h->comp_len) {
+        seterr(err, errlen, "a zstd frame of %" PRIu64 " bytes cannot hold the %" PRIu64 " bytes the header announces",
+               h->comp_len, h->raw_len);
+        free(comp);
+        return -2;
+    }
     void *raw = malloc(h->raw_len ? (size_t)h->raw_len : 1);
     if (!raw) {
         seterr(err, errlen, "out of memory for %" PRIu64 " bytes", h->raw_len);
