@@ -9,6 +9,7 @@
  * Input: a sequence of transactions, each a 2-byte big-endian length and
  * that many bytes, applied in order to a fresh server state.  Properties:
  *   - the zxid only moves forward, to the header's of a txn applied;
+ *   - a multi holding a multi is refused (regress-nested-multi);
  *   - after every transaction, the tree passes tree_verify and its digest
  *     is the recomputed one;
  *   - at the end, the state serialised as a snapshot loads back the same
@@ -23,6 +24,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     fuzz_server_init();
     arena_init(&arena, 65536);
+    return 0;
+}
+
+/* A multi holding a multi: txn_apply refuses it (apply recursed once per
+ * level, and 1.2 MB of nesting overflowed the stack). */
+static int nests_multi(const uint8_t *txn, size_t len)
+{
+    RBuf r;
+    rbuf_init(&r, txn, len);
+    TxnHeader h;
+    MultiTxn m;
+    if (jute_read_TxnHeader(&r, &arena, &h) < 0 || h.type != ZOO_OP_MULTI || jute_read_MultiTxn(&r, &arena, &m) < 0)
+        return 0;
+    for (int32_t i = 0; i < m.txns.count; i++)
+        if (m.txns.items[i].type == ZOO_OP_MULTI)
+            return 1;
     return 0;
 }
 
@@ -45,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(srv.last_zxid >= z0);
         if (rc < 0)
             FUZZ_CHECK(srv.last_zxid == z0);
+        if (nests_multi(txn, len))
+            FUZZ_CHECK(rc < 0);
         fuzz_check_tree();
         free(txn);
         arena_reset(&arena);

@@ -119,7 +119,8 @@ typedef struct TxnResult {
     int nsub;
 } TxnResult;
 /* Decodes and applies one encoded txn (TxnHeader + record).  Watches fire
- * (events queued behind the txn's zxid).  Results are allocated from a. */
+ * (events queued behind the txn's zxid).  Results are allocated from a.
+ * -1 when it cannot be decoded, or is a multi holding a multi. */
 int txn_apply(const uint8_t *data, size_t len, Arena *a, TxnResult *res);
 /* Logs (storage, and the proposal on a leader) and applies a transaction
  * this server made: the one way such a txn enters the state.  start_ms is
