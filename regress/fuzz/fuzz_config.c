@@ -10,7 +10,9 @@
  *     place);
  *   - an accepted file has no error, and every value is within the limits
  *     its key declares (tick_ms, session timeouts with min <= max, the
- *     ensemble's size and ids, ports, log_level);
+ *     ensemble's size and ids, ports, log_level), with the relations
+ *     validate() derives or enforces (reply, output and request limits,
+ *     throttle_error and its code);
  *   - every node of an accepted tree has a place (line, column >= 1), maps
  *     have scalar keys, scalars have text, and corral_config_get finds each
  *     key of a map (the first of equal keys).
@@ -95,6 +97,12 @@ static void check_config(const CoreConfig *c)
     FUZZ_CHECK(c->min_session_timeout_ms >= 1 && c->min_session_timeout_ms <= c->max_session_timeout_ms);
     FUZZ_CHECK(c->max_session_timeout_ms <= INT32_MAX);
     FUZZ_CHECK(c->max_request_bytes >= 1024 && c->max_request_bytes <= (1 << 30));
+    /* what validate() derives or enforces between the limits */
+    FUZZ_CHECK(c->max_reply_bytes >= c->max_request_bytes + 1024);
+    FUZZ_CHECK(c->max_output_bytes >= c->max_reply_bytes + CORRAL_OUTPUT_PAUSE_BYTES);
+    FUZZ_CHECK(c->sessionless_timeout_ms >= 10 && c->sessionless_timeout_ms <= 3600000);
+    FUZZ_CHECK((c->throttle_code == -127 && strcmp(c->throttle_error, "throttled") == 0) ||
+               (c->throttle_code == -119 && strcmp(c->throttle_error, "not_read_only") == 0));
     FUZZ_CHECK(c->extended_types == 0 || c->extended_types == 1);
     FUZZ_CHECK(c->read_only == 0 || c->read_only == 1);
     FUZZ_CHECK(corral_log_level_from_name(c->log_level) >= 0);

@@ -11,6 +11,10 @@
  * SetWatches2, AuthPacket.  Paths go through zk_validate_path as the write
  * path does.
  *
+ * The opcodes come from the one opcode table (wire/zk_ops.def): the harness
+ * refuses to start if a client request of the table has no decoder here,
+ * and multi / multiRead take the ops the table allows in them.
+ *
  * Properties checked on every record decoded:
  *   - a failed decode sets the reader's sticky error;
  *   - re-encoding takes exactly the bytes decoded, equal to them except
@@ -27,9 +31,51 @@
 
 static Arena arena;
 
+/* body(op, r): the body of a request of opcode op, as its handler reads
+ * it: 0 decoded (or no body), -1 malformed, NO_DECODER when the harness
+ * does not know op (LLVMFuzzerInitialize checks that no client request of
+ * the opcode table, wire/zk_ops.def, is in that case). */
+#define NO_DECODER (-2)
+
+static int body(int op, RBuf *r);
+
+/* The opcode table's rows with their request.c handler; `none` marks the
+ * opcodes that are not client requests (answered Unimplemented without a
+ * body being read). */
+static const struct {
+    int op;
+    const char *handler;
+} op_handlers[] = {
+#define ZK_OP(code, name, abbrev, cls, flags, handler) {code, #handler},
+#include "wire/zk_ops.def"
+#undef ZK_OP
+};
+
+static int is_client_request(int op)
+{
+    for (size_t i = 0; i < sizeof op_handlers / sizeof op_handlers[0]; i++)
+        if (op_handlers[i].op == op)
+            return strcmp(op_handlers[i].handler, "none") != 0;
+    return 0;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     arena_init(&arena, 65536);
+    /* The harness must decode every request the table has, so that a new
+     * opcode cannot go unfuzzed. */
+    for (size_t i = 0; i < sizeof op_handlers / sizeof op_handlers[0]; i++) {
+        int op = op_handlers[i].op;
+        if (!is_client_request(op))
+            continue;
+        RBuf empty;
+        rbuf_init(&empty, NULL, 0);
+        if (body(op, &empty) == NO_DECODER) {
+            fprintf(stderr, "fuzz_jute: no decoder for opcode %d (%s) of wire/zk_ops.def\n", op, zk_op_name(op));
+            abort();
+        }
+        arena_reset(&arena);
+    }
     return 0;
 }
 
@@ -144,7 +190,7 @@ static void acl_list(const JuteVec_ACL *v)
         FUZZ_CHECK(v->items[i].id.scheme.len >= -1 && v->items[i].id.id.len >= -1);
 }
 
-/* One write op of a multi (write.c prep_op), or -1 when malformed. */
+/* A write op (write.c prep_op), alone or inside a multi. */
 static int write_op(int op, RBuf *body)
 {
     switch (op) {
@@ -196,37 +242,180 @@ static int write_op(int op, RBuf *body)
         return 0;
     }
     default:
-        return -1;
+        return NO_DECODER;
     }
 }
 
-/* write.c multi_write and request.c handle_multi_read: MultiHeaders until
- * done, each followed by its op (the servers' limits on the count). */
-static void multi(RBuf *body, int read_only)
+/* write.c's multi: MultiHeaders until done, each op one the table allows
+ * in a multi (its limit on the count). */
+static int multi(RBuf *body)
 {
     for (int n = 0; n < 100000; n++) {
         MultiHeader mh;
         if (rt_MultiHeader(body, &mh) < 0)
-            return;
+            return -1;
         if (mh.done)
-            return;
-        if (read_only) {
-            if (mh.type == ZOO_OP_GETDATA) {
-                GetDataRequest q;
-                if (rt_GetDataRequest(body, &q) < 0)
-                    return;
-                path(q.path);
-            } else if (mh.type == ZOO_OP_GETCHILDREN) {
-                GetChildrenRequest q;
-                if (rt_GetChildrenRequest(body, &q) < 0)
-                    return;
-                path(q.path);
-            } else {
-                return;
-            }
-        } else if (write_op(mh.type, body) < 0) {
-            return;
+            return 0;
+        if (!zk_op_has(mh.type, ZK_OPF_IN_MULTI))
+            return -1;
+        int rc = write_op(mh.type, body);
+        FUZZ_CHECK(rc != NO_DECODER);   /* the table allows an op the harness cannot decode */
+        if (rc < 0)
+            return -1;
+    }
+    return -1;
+}
+
+/* request.c handle_multi_read: getData and getChildren only. */
+static int multi_read(RBuf *body)
+{
+    for (int n = 0; n < 100000; n++) {
+        MultiHeader mh;
+        if (rt_MultiHeader(body, &mh) < 0)
+            return -1;
+        if (mh.done)
+            return 0;
+        if (!zk_op_has(mh.type, ZK_OPF_IN_MULTI_READ))
+            return -1;
+        if (mh.type == ZOO_OP_GETDATA) {
+            GetDataRequest q;
+            if (rt_GetDataRequest(body, &q) < 0)
+                return -1;
+            path(q.path);
+        } else {
+            FUZZ_CHECK(mh.type == ZOO_OP_GETCHILDREN);   /* the only other op the table allows */
+            GetChildrenRequest q;
+            if (rt_GetChildrenRequest(body, &q) < 0)
+                return -1;
+            path(q.path);
         }
+    }
+    return -1;
+}
+
+static int body(int op, RBuf *r)
+{
+    switch (op) {
+    case ZOO_OP_PING:
+    case ZOO_OP_CLOSE_SESSION:
+    case ZOO_OP_WHOAMI:
+        return 0;   /* no body */
+    case ZOO_OP_AUTH: {
+        AuthPacket q;
+        return rt_AuthPacket(r, &q);
+    }
+    case ZOO_OP_SET_WATCHES: {
+        SetWatches q;
+        if (rt_SetWatches(r, &q) < 0)
+            return -1;
+        watch_list(&q.dataWatches);
+        watch_list(&q.existWatches);
+        watch_list(&q.childWatches);
+        return 0;
+    }
+    case ZOO_OP_SET_WATCHES2: {
+        SetWatches2 q;
+        if (rt_SetWatches2(r, &q) < 0)
+            return -1;
+        watch_list(&q.dataWatches);
+        watch_list(&q.existWatches);
+        watch_list(&q.childWatches);
+        watch_list(&q.persistentWatches);
+        watch_list(&q.persistentRecursiveWatches);
+        return 0;
+    }
+    case ZOO_OP_SASL: {
+        GetSASLRequest q;
+        return rt_GetSASLRequest(r, &q);
+    }
+    case ZOO_OP_EXISTS: {
+        ExistsRequest q;
+        if (rt_ExistsRequest(r, &q) < 0)
+            return -1;
+        path(q.path);
+        return 0;
+    }
+    case ZOO_OP_GETDATA: {
+        GetDataRequest q;
+        if (rt_GetDataRequest(r, &q) < 0)
+            return -1;
+        path(q.path);
+        return 0;
+    }
+    case ZOO_OP_GETCHILDREN: {
+        GetChildrenRequest q;
+        if (rt_GetChildrenRequest(r, &q) < 0)
+            return -1;
+        path(q.path);
+        return 0;
+    }
+    case ZOO_OP_GETCHILDREN2: {
+        GetChildren2Request q;
+        if (rt_GetChildren2Request(r, &q) < 0)
+            return -1;
+        path(q.path);
+        return 0;
+    }
+    case ZOO_OP_GETACL: {
+        GetACLRequest q;
+        if (rt_GetACLRequest(r, &q) < 0)
+            return -1;
+        path(q.path);
+        return 0;
+    }
+    case ZOO_OP_GET_ALL_CHILDREN_NUMBER: {
+        GetAllChildrenNumberRequest q;
+        if (rt_GetAllChildrenNumberRequest(r, &q) < 0)
+            return -1;
+        path(q.path);
+        return 0;
+    }
+    case ZOO_OP_GET_EPHEMERALS: {
+        GetEphemeralsRequest q;
+        if (rt_GetEphemeralsRequest(r, &q) < 0)
+            return -1;
+        path(q.prefixPath);
+        return 0;
+    }
+    case ZOO_OP_SYNC: {
+        SyncRequest q;
+        if (rt_SyncRequest(r, &q) < 0)
+            return -1;
+        path(q.path);
+        return 0;
+    }
+    case ZOO_OP_CHECK_WATCHES:
+    case ZOO_OP_REMOVE_WATCHES: {
+        /* The server reads both as CheckWatchesRequest (same layout). */
+        RBuf r2 = *r;
+        CheckWatchesRequest q;
+        RemoveWatchesRequest q2;
+        int a = rt_CheckWatchesRequest(r, &q), b = rt_RemoveWatchesRequest(&r2, &q2);
+        FUZZ_CHECK(a == b);
+        if (a < 0)
+            return -1;
+        path(q.path);
+        return 0;
+    }
+    case ZOO_OP_ADD_WATCH: {
+        AddWatchRequest q;
+        if (rt_AddWatchRequest(r, &q) < 0)
+            return -1;
+        path(q.path);
+        return 0;
+    }
+    case ZOO_OP_MULTI_READ:
+        return multi_read(r);
+    case ZOO_OP_MULTI:
+        return multi(r);
+    case ZOO_OP_RECONFIG: {
+        /* Answered ReconfigDisabled without reading the body; decoded here
+         * all the same, as corral-cli writes it. */
+        ReconfigRequest q;
+        return rt_ReconfigRequest(r, &q);
+    }
+    default:
+        return write_op(op, r);
     }
 }
 
@@ -238,120 +427,9 @@ static void request(const uint8_t *frame, size_t len)
     RequestHeader h;
     if (rt_RequestHeader(&r, &h) < 0)
         return;
-    switch (h.type) {
-    case ZOO_OP_AUTH: {
-        AuthPacket q;
-        rt_AuthPacket(&r, &q);
-        break;
-    }
-    case ZOO_OP_SET_WATCHES: {
-        SetWatches q;
-        if (rt_SetWatches(&r, &q) == 0) {
-            watch_list(&q.dataWatches);
-            watch_list(&q.existWatches);
-            watch_list(&q.childWatches);
-        }
-        break;
-    }
-    case ZOO_OP_SET_WATCHES2: {
-        SetWatches2 q;
-        if (rt_SetWatches2(&r, &q) == 0) {
-            watch_list(&q.dataWatches);
-            watch_list(&q.existWatches);
-            watch_list(&q.childWatches);
-            watch_list(&q.persistentWatches);
-            watch_list(&q.persistentRecursiveWatches);
-        }
-        break;
-    }
-    case ZOO_OP_SASL: {
-        GetSASLRequest q;
-        rt_GetSASLRequest(&r, &q);
-        break;
-    }
-    case ZOO_OP_EXISTS: {
-        ExistsRequest q;
-        if (rt_ExistsRequest(&r, &q) == 0)
-            path(q.path);
-        break;
-    }
-    case ZOO_OP_GETDATA: {
-        GetDataRequest q;
-        if (rt_GetDataRequest(&r, &q) == 0)
-            path(q.path);
-        break;
-    }
-    case ZOO_OP_GETCHILDREN: {
-        GetChildrenRequest q;
-        if (rt_GetChildrenRequest(&r, &q) == 0)
-            path(q.path);
-        break;
-    }
-    case ZOO_OP_GETCHILDREN2: {
-        GetChildren2Request q;
-        if (rt_GetChildren2Request(&r, &q) == 0)
-            path(q.path);
-        break;
-    }
-    case ZOO_OP_GETACL: {
-        GetACLRequest q;
-        if (rt_GetACLRequest(&r, &q) == 0)
-            path(q.path);
-        break;
-    }
-    case ZOO_OP_GET_ALL_CHILDREN_NUMBER: {
-        GetAllChildrenNumberRequest q;
-        if (rt_GetAllChildrenNumberRequest(&r, &q) == 0)
-            path(q.path);
-        break;
-    }
-    case ZOO_OP_GET_EPHEMERALS: {
-        GetEphemeralsRequest q;
-        if (rt_GetEphemeralsRequest(&r, &q) == 0)
-            path(q.prefixPath);
-        break;
-    }
-    case ZOO_OP_SYNC: {
-        SyncRequest q;
-        if (rt_SyncRequest(&r, &q) == 0)
-            path(q.path);
-        break;
-    }
-    case ZOO_OP_CHECK_WATCHES:
-    case ZOO_OP_REMOVE_WATCHES: {
-        /* The server reads both as CheckWatchesRequest (same layout). */
-        RBuf r2 = r;
-        CheckWatchesRequest q;
-        RemoveWatchesRequest q2;
-        int a = rt_CheckWatchesRequest(&r, &q), b = rt_RemoveWatchesRequest(&r2, &q2);
-        FUZZ_CHECK(a == b);
-        if (a == 0)
-            path(q.path);
-        break;
-    }
-    case ZOO_OP_ADD_WATCH: {
-        AddWatchRequest q;
-        if (rt_AddWatchRequest(&r, &q) == 0)
-            path(q.path);
-        break;
-    }
-    case ZOO_OP_MULTI_READ:
-        multi(&r, 1);
-        break;
-    case ZOO_OP_MULTI:
-        multi(&r, 0);
-        break;
-    case ZOO_OP_RECONFIG: {
-        /* Answered ReconfigDisabled without reading the body; decoded here
-         * all the same, as corral-cli writes it. */
-        ReconfigRequest q;
-        rt_ReconfigRequest(&r, &q);
-        break;
-    }
-    default:
-        write_op(h.type, &r);
-        break;
-    }
+    int rc = body(h.type, &r);
+    FUZZ_CHECK(rc != -1 || r.err || h.type == ZOO_OP_MULTI || h.type == ZOO_OP_MULTI_READ);
+    FUZZ_CHECK(rc != NO_DECODER || !is_client_request(h.type));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -26,14 +26,12 @@ static inline void fuzz_server_init(void)
     srv.cfg = &fuzz_cfg;
 }
 
-/* A fresh server state: the tree of a new server, no sessions, no watches. */
+/* A fresh server state, as server_init and a learner's reset make it: the
+ * tree of a new server, no sessions, no watches. */
 static inline void fuzz_server_begin(void)
 {
-    srv.tree = tree_new();
-    srv.watches = watch_new();
-    srv.last_zxid = 0;
+    server_reset_state();
     arena_init(&srv.req_arena, 16384);
-    session_table_init(fuzz_cfg.tick_ms, fuzz_cfg.max_session_timeout_ms, 1, 0, 0);
     quota_rescan();
 }
 
