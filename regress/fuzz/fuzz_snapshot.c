@@ -8,7 +8,8 @@
  * The input is the snapshot's bytes; the zxid the caller expects is taken
  * from them (bytes 8..15), as storage passes the one its file names.
  * Properties:
- *   - a load that fails leaves the tree and the zxid as they were;
+ *   - a load that fails leaves the tree, the sessions and the zxid as they
+ *     were;
  *   - a load that succeeds leaves a tree that passes tree_verify, whose
  *     digest is the recomputed one, at the snapshot's zxid;
  *   - and that state, serialised again, loads back the same
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (server_load_snapshot(zxid, data, size) < 0) {
         FuzzStateSummary s1 = fuzz_summary();
         FUZZ_CHECK(srv.tree == before && s1.digest == s0.digest && s1.nodes == s0.nodes &&
-                   s1.last_zxid == s0.last_zxid);
+                   s1.last_zxid == s0.last_zxid && s1.sessions == s0.sessions);
         fuzz_check_tree();
     } else {
         FUZZ_CHECK(srv.last_zxid == zxid);

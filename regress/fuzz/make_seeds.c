@@ -431,6 +431,28 @@ static void snapshot_file(const char *name, int64_t zxid, const WBuf *payload)
     fuzz_file_close(fd);
 }
 
+/* A session whose timeout is negative (-100 s: its deadline is before
+ * time 0), by a createSession txn and in a snapshot that loads: the expiry
+ * ring was indexed before its start (session.c: slot_of).  Regression
+ * inputs for fuzz_txn and fuzz_snapshot, built from encodings. */
+static void negative_timeout_seeds(void)
+{
+    fuzz_server_end();
+    fuzz_server_begin();
+    TxnList l = {WBUF_INIT, WBUF_INIT, 0};
+    txn_begin(&l, SID, ZOO_OP_CREATE_SESSION);
+    jute_write_CreateSessionTxn(&l.one, &(CreateSessionTxn){-100000});
+    txn_end(&l);
+    create(&l, SID, "/e", "", OPEN, 1, 1);
+    put_wbuf("txn", "negative-session-timeout", &l.all);
+    WBuf w = WBUF_INIT;
+    server_serialize_state(&w);
+    put_wbuf("snapshot", "negative-session-timeout", &w);
+    wbuf_free(&w);
+    wbuf_free(&l.all);
+    wbuf_free(&l.one);
+}
+
 static void snapshot_seeds(TxnList *l)
 {
     WBuf w = WBUF_INIT;
@@ -667,6 +689,7 @@ int main(int argc, char **argv)
     txn_seeds(&l);
     wal_seeds(&l);
     snapshot_seeds(&l);
+    negative_timeout_seeds();
     peer_seeds();
     fuzz_server_end();
     wbuf_free(&l.all);

@@ -202,13 +202,15 @@ int server_load_snapshot(int64_t last_zxid, const void *data, size_t len)
                    (unsigned long long)zxid, (unsigned long long)last_zxid);
         return -1;
     }
+    /* The sessions are added only once the whole snapshot is accepted (at
+     * the end): they were added as they were read, so a snapshot refused
+     * later left them behind, with the old tree (fuzz_snapshot's check
+     * that a failed load changes nothing).  A negative count is corrupt,
+     * as corralctl verify says. */
     int32_t ns = rbuf_get_int(&r);
-    for (int32_t i = 0; i < ns && !r.err; i++) {
-        int64_t id = rbuf_get_long(&r);
-        int32_t to = rbuf_get_int(&r);
-        if (!r.err)
-            session_add(id, to, el_now_ms());
-    }
+    if (r.err || ns < 0 || (size_t)ns > rbuf_remaining(&r) / 12)
+        goto corrupt;
+    const uint8_t *sessions = rbuf_get_raw(&r, (size_t)ns * 12);
     int32_t nacls = rbuf_get_int(&r);
     if (r.err || nacls < 0 || (size_t)nacls > rbuf_remaining(&r))
         goto corrupt;
@@ -274,6 +276,13 @@ int server_load_snapshot(int64_t last_zxid, const void *data, size_t len)
     srv.tree = t;
     srv.last_zxid = zxid;
     quota_rescan();
+    RBuf sr;
+    rbuf_init(&sr, sessions, (size_t)ns * 12);
+    for (int32_t i = 0; i < ns; i++) {
+        int64_t id = rbuf_get_long(&sr);
+        int32_t to = rbuf_get_int(&sr);
+        session_add(id, to, el_now_ms());
+    }
     return 0;
 corrupt:
     corral_log(CORRAL_LOG_ERROR, "snapshot", "snapshot at zxid 0x%llx is corrupt (offset %zu)",
