@@ -11,8 +11,8 @@
 # again with clang (-fsanitize=fuzzer-no-link, ASan, UBSan) into
 # $(BUILD)/fuzz-obj; CC stays what it is for everything else.  Without a
 # clang that links -fsanitize=fuzzer (Debian: clang, libclang-rt-14-dev) the
-# targets say they are skipped.  doc/testing.md has the commands and what to
-# do with a crash.
+# targets say they are skipped (and fail when CI=true).  doc/testing.md has
+# the commands and what to do with a crash.
 
 FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 600
