@@ -55,27 +55,4 @@ static inline int fuzz_file(const uint8_t *data, size_t size, char *path, size_t
 
 static inline void fuzz_file_close(int fd) { close(fd); }
 
-/* Little-endian helpers for the on-disk formats of storage_file. */
-static inline uint32_t fuzz_get32le(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline void fuzz_put32le(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint64_t fuzz_get64le(const uint8_t *p)
-{
-    return (uint64_t)fuzz_get32le(p) | (uint64_t)fuzz_get32le(p + 4) << 32;
-}
-
-static inline void fuzz_put64le(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 #endif

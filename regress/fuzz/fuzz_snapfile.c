@@ -33,21 +33,21 @@ static void fix_up(uint8_t *f, size_t n, int flags)
     size_t plen = n - WALF_SNAP_HEADER_SIZE;
     if (flags & FIX_FIELDS) {
         memcpy(f, WALF_SNAP_MAGIC, 8);
-        fuzz_put32le(f + 8, WALF_VERSION);
-        fuzz_put32le(f + 12, WALF_SNAP_HEADER_SIZE);
-        fuzz_put32le(f + 44, WALF_CODEC_ZSTD);
+        walf_put32(f + 8, WALF_VERSION);
+        walf_put32(f + 12, WALF_SNAP_HEADER_SIZE);
+        walf_put32(f + 44, WALF_CODEC_ZSTD);
     }
     if (flags & FIX_COMP_LEN)
-        fuzz_put64le(f + 32, plen);
+        walf_put64(f + 32, plen);
     if (flags & FIX_RAW_LEN) {
         unsigned long long fcs = ZSTD_getFrameContentSize(payload, plen);
         if (fcs != ZSTD_CONTENTSIZE_ERROR && fcs != ZSTD_CONTENTSIZE_UNKNOWN)
-            fuzz_put64le(f + 24, fcs);
+            walf_put64(f + 24, fcs);
     }
     if (flags & FIX_PAYLOAD_CRC)
-        fuzz_put32le(f + 40, walf_crc32c(0, payload, plen));
+        walf_put32(f + 40, walf_crc32c(0, payload, plen));
     if (flags & FIX_HEADER_CRC)
-        fuzz_put32le(f + 60, walf_crc32c(0, f, 60));
+        walf_put32(f + 60, walf_crc32c(0, f, 60));
 }
 
 /* What was read, written again by the writer, must read back the same. */

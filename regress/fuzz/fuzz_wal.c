@@ -18,8 +18,7 @@
  * and write-unit offsets not after the record; the stop is where the last
  * good record ends, kind and counters agree (clean <=> nothing non-zero
  * after it; corrupt only with a valid record of a later write unit after
- * it); walf_seg_read_header agrees with walf_seg_open, and
- * walf_seg_last_zxid with the iterator.
+ * it); walf_seg_read_header agrees with walf_seg_open.
  */
 #include "fuzz_common.h"
 
@@ -33,21 +32,21 @@ static void fix_up(uint8_t *f, size_t n, int flags)
         return;
     if (flags & FIX_FIELDS) {
         memcpy(f, WALF_SEG_MAGIC, 8);
-        fuzz_put32le(f + 8, WALF_VERSION);
-        fuzz_put32le(f + 12, WALF_SEG_HEADER_SIZE);
+        walf_put32(f + 8, WALF_VERSION);
+        walf_put32(f + 12, WALF_SEG_HEADER_SIZE);
     }
     if (flags & FIX_HEADER_CRC)
-        fuzz_put32le(f + 44, walf_crc32c(0, f, 44));
+        walf_put32(f + 44, walf_crc32c(0, f, 44));
     if (!(flags & FIX_RECORD_CRCS))
         return;
     static const uint8_t zero[WALF_REC_HEADER_SIZE];
     size_t off = WALF_SEG_HEADER_SIZE;
     while (n - off >= WALF_REC_HEADER_SIZE && memcmp(f + off, zero, sizeof zero) != 0) {
-        uint32_t len = fuzz_get32le(f + off + 4);
+        uint32_t len = walf_get32(f + off + 4);
         if (len > n - off - WALF_REC_HEADER_SIZE)
             break;
         uint32_t crc = walf_crc32c(0, f + off + 4, WALF_REC_HEADER_SIZE - 4);
-        fuzz_put32le(f + off, walf_crc32c(crc, f + off + WALF_REC_HEADER_SIZE, len));
+        walf_put32(f + off, walf_crc32c(crc, f + off + WALF_REC_HEADER_SIZE, len));
         off += WALF_REC_HEADER_SIZE + (size_t)len;
     }
 }
@@ -127,11 +126,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (stop.kind == WALF_STOP_CORRUPT)
             FUZZ_CHECK(stop.n_after > 0 && stop.later_offset >= stop.first_after_offset &&
                        stop.later_zxid > stop.last_zxid);
-        FUZZ_CHECK(walf_seg_last_zxid(path, -7) == stop.last_zxid);
         walf_seg_close(&seg);
     } else {
         FUZZ_CHECK(err[0] != '\0');
-        FUZZ_CHECK(walf_seg_last_zxid(path, -7) == -7);
     }
     fuzz_file_close(fd);
     free(f);

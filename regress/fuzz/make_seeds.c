@@ -536,7 +536,7 @@ static void wal_seeds(const TxnList *l)
     put_file("wal", "torn", s.p, s.len);
     /* corrupt: a byte of the second record's body flipped; later units valid */
     s.len = full;
-    size_t second = 1 + WALF_SEG_HEADER_SIZE + WALF_REC_HEADER_SIZE + (size_t)fuzz_get32le(s.p + 1 + 48 + 4);
+    size_t second = 1 + WALF_SEG_HEADER_SIZE + WALF_REC_HEADER_SIZE + (size_t)walf_get32(s.p + 1 + 48 + 4);
     s.p[second + WALF_REC_HEADER_SIZE + 3] ^= 0x40;
     put_file("wal", "corrupt", s.p, s.len);
     /* only a header, and a header then zeros */
