@@ -109,6 +109,17 @@ $node->start;
 		my (undef, undef, $e) = $c->read_reply(5);
 		defined $e && $e == -101;
 	}), 'a second later the session is served again');
+	# A request larger than a second's worth passes once the bucket is
+	# full again (it leaves the bucket in debt): it must not be refused for ever.
+	my $big = '/' . ('b' x 3000);
+	ok(wait_until(sub {
+		$c->send_request(100, OP_EXISTS, path_body($big, 0));
+		my (undef, undef, $e) = $c->read_reply(5);
+		defined $e && $e == -101;
+	}), 'a 3 KB request passes against 2,000 bytes per second');
+	$c->send_request(101, OP_EXISTS, path_body($path, 0));
+	my (undef, undef, $e2) = $c->read_reply(5);
+	is($e2, $THROTTLED, '... and the next one waits for the debt to be paid');
 	$c->close;
 }
 is($node->stop, 0, 'stopped cleanly');

@@ -270,8 +270,12 @@ static void conn_write(Conn *c)
         c->read_paused = 0;
         c->want_write = -1;   /* force re-arm with read interest */
         set_write_interest(c, pending_now);
-        /* Frames that arrived while paused are still in the input buffer. */
+        /* Frames that arrived while paused are still in the input buffer.
+         * This may run from the end-of-turn flush, after the commit hook
+         * handed this turn's txns to storage: make the loop turn again at
+         * once so that what they produce is not left until a timer fires. */
         conn_process_input(c);
+        el_wakeup();
     }
 }
 

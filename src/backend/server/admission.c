@@ -144,7 +144,9 @@ static int throttled(void)
     return adm.cfg->throttle_code;
 }
 
-/* A token bucket per connection holding at most one second of the rate. */
+/* A token bucket per connection holding at most one second of the rate.
+ * A request is taken while the bucket is not empty and may leave it in debt,
+ * so that a request larger than one second's worth still passes, once. */
 static int over_rate(ClientConn *cc, size_t frame_len)
 {
     int64_t rate = adm.cfg->max_session_bytes_per_second;
@@ -158,7 +160,7 @@ static int over_rate(ClientConn *cc, size_t frame_len)
         cc->rate_tokens = cc->rate_tokens + refill > rate ? rate : cc->rate_tokens + refill;
         cc->rate_ms = now;
     }
-    if (cc->rate_tokens < (int64_t)frame_len)
+    if (cc->rate_tokens <= 0)
         return 1;
     cc->rate_tokens -= (int64_t)frame_len;
     return 0;
