@@ -51,4 +51,33 @@ for my $node ($e->nodes)
 ok($ok, 'on every member exactly the acknowledged creates exist');
 $c->close;
 $e->stop_all;
+
+# ---- a leader in degraded mode refuses forwarded writes ------------------------
+# Member 3 (the highest id: it leads a fresh ensemble) has a memory budget
+# it is always above; the followers have none.  A create through a follower
+# is forwarded, refused by the leader with NotReadOnly, and applied nowhere;
+# a delete (which frees memory) goes through.
+my $d = Corral::Test::Ensemble->new('deg', n => 3);
+$d->init(server => { tick_ms => 200 }, server_for => { 3 => { max_memory_bytes => 1 } });
+$d->start;
+SKIP:
+{
+	my $l = $d->leader;
+	skip 'member 3 did not lead this time', 5 unless $l && $l == $d->node(3);
+	ok($l->wait_for_log(qr/refusing writes \(NotReadOnly\) until this clears: resident memory/), 'the leader is degraded');
+	my ($f) = grep { $_ != $l } $d->voters;
+	my $w = Corral::Test::Wire->connect($f->address) or BAIL_OUT('cannot connect to a follower');
+	$w->send_request(1, OP_CREATE, create_body('/refused', 'v'));
+	my (undef, undef, $err) = $w->read_reply(20);
+	is($err, -119, 'a create through a follower is refused by the degraded leader with NotReadOnly');
+	$w->send_request(2, OP_EXISTS, path_body('/refused', 0));
+	(undef, undef, $err) = $w->read_reply(10);
+	is($err, -101, '... and was applied nowhere');
+	$w->send_request(3, 2, Corral::Test::Wire::ustring('/zookeeper/quota') . pack('l>', -1));
+	(undef, undef, $err) = $w->read_reply(10);
+	isnt($err, -119, 'a delete is not refused for the memory budget (it fails or succeeds on its own merits)');
+	ok($d->wait_converged, 'the members converge');
+	$w->close;
+}
+$d->stop_all;
 done_testing();

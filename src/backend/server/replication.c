@@ -540,6 +540,14 @@ void zab_host_forwarded(int kind, int64_t session, int32_t cxid, int32_t type, i
         }
         return;
     }
+    /* A leader in degraded mode (memory budget, storage out of space)
+     * refuses the writes its learners forward as it refuses its own
+     * clients' (admission.c); the answer travels as an ErrorTxn, so the
+     * learner gives it to its client in request order. */
+    if (admission_reasons() && zk_op_has(type, ZK_OPF_GROWS)) {
+        log_error_txn(session, cxid, ZERR_NOTREADONLY, start);
+        return;
+    }
     /* The write runs for the client's principal (its session and the
      * identities its follower sent), through the same validation as a
      * client of this member; the follower answers its client when the
