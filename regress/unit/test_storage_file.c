@@ -667,7 +667,10 @@ static void test_backpressure(void)
     Got g;
     mkdir_case(dir, sizeof dir, "backlog");
     rec_base = 500000;           /* ~0.5 MB records: three fill the 1 MiB backlog */
-    const CorralStorage *st = sf("{segment_bytes: 4194304, snapshot_every_txns: 0, max_backlog_bytes: 1048576}");
+    /* A disk slower than the appends, whatever the machine: the writer
+     * sleeps 50 ms before each batch (test_write_delay_ms). */
+    const CorralStorage *st =
+        sf("{segment_bytes: 4194304, snapshot_every_txns: 0, max_backlog_bytes: 1048576, test_write_delay_ms: 50}");
     if (!st)
         return;
     void *h = open_recover(st, dir, &g);

@@ -40,6 +40,7 @@ typedef struct Settings {
     int accept_truncation;
     const char *dir;
     int64_t max_backlog_bytes;
+    int64_t test_write_delay_ms;   /* test only: the writer sleeps this long before each batch (a slow disk) */
 } Settings;
 
 typedef struct SfMetrics {

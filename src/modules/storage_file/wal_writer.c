@@ -511,6 +511,8 @@ static void *writer_main(void *arg)
         s->pending.len = 0;
         pthread_cond_broadcast(&s->cv_space);
         pthread_mutex_unlock(&s->mu);
+        if (s->set.test_write_delay_ms > 0)
+            usleep((useconds_t)s->set.test_write_delay_ms * 1000);
         rc = write_batch(s, why, sizeof why);
         int64_t first_left = rc == -2 ? s->last_logged : 0;
         s->writing.len = 0;
