@@ -103,6 +103,11 @@ ok_reply($setup, 3, OP_CREATE, create_body('/small', 'z'), 'a small node');
 	ok($node->wait_for_log(qr/multiRead from .* would answer at least \d+ bytes, above server\.max_reply_bytes/, $pos),
 		'the refusal is logged');
 	ok(rss_kb($pid) - $rss0 < 64 * 1024, 'and the reply was not built in memory');
+	$c->send_request(12, 22, multi_read_body(('/mid') x 10_000));
+	(undef, undef, $err) = $c->read_reply(20);
+	is($err, $MARSHALLING_ERROR, 'asked again: MarshallingError again');
+	my $lines = () = $node->log_content($pos) =~ /would answer at least/g;
+	is($lines, 1, '... but the log line is not repeated (at most one per 10 s)');
 	$c->send_request(-2, OP_PING);
 	($xid, undef, $err) = $c->read_reply(5);
 	is($xid, -2, 'the connection stays usable');

@@ -71,18 +71,14 @@ static struct {
     int64_t total_backlog;   /* kept up to date where output grows and drains; resampled to correct drift */
     struct PendingHello { int fd; uint64_t id; int64_t since_ms; } *hello;   /* FIFO, oldest first */
     size_t hello_head, nhello, caphello;
-    struct RateLog { int64_t last_ms; int64_t suppressed; } log_emfile, log_maxconn, log_output, log_hello;
+    LogLimit log_emfile, log_maxconn, log_output, log_hello;
 } net = {.listen_fd = -1};
 
 static void conn_io(int fd, int events, void *arg);
 
 static CorralMetric *m_conn_rejected, *m_large_rejected, *m_output_closed, *m_accept_backoff, *m_sessionless_closed;
 
-/* A log line for an event that may repeat thousands of times a second (a
- * descriptor shortage, a flood of connections): at most one per
- * LOG_EVERY_MS, saying how many were not logged.  Returns 1 when the
- * caller should log now; *suppressed is then the count since the last. */
-static int rate_log(struct RateLog *rl, int64_t *suppressed)
+int log_limit_due(LogLimit *rl, int64_t *suppressed)
 {
     int64_t now = el_now_ms();
     if (rl->last_ms && now - rl->last_ms < LOG_EVERY_MS) {
@@ -216,7 +212,7 @@ static void conn_write(Conn *c)
 {
     if (backlog(c) > (size_t)net.cfg->max_output_bytes) {
         int64_t n;
-        if (rate_log(&net.log_output, &n))
+        if (log_limit_due(&net.log_output, &n))
             corral_log(CORRAL_LOG_WARN, "net",
                        "closing connection from %s: %zu bytes of replies and events are not read by the client, "
                        "above server.max_output_bytes (%lld)%s",
@@ -549,7 +545,7 @@ static void accept_backoff(int err)
 {
     int64_t n;
     corral_metric_inc(m_accept_backoff);
-    if (rate_log(&net.log_emfile, &n))
+    if (log_limit_due(&net.log_emfile, &n))
         corral_log(CORRAL_LOG_WARN, "net",
                    "cannot accept: %s (%lld client connections open); not accepting for %d ms%s", strerror(err),
                    (long long)net.nconns, ACCEPT_BACKOFF_MS, n ? " (repeated, not logged every time)" : "");
@@ -586,7 +582,7 @@ static int64_t sessionless_sweep(void *arg)
                 break;
             int64_t n;
             corral_metric_inc(m_sessionless_closed);
-            if (rate_log(&net.log_hello, &n))
+            if (log_limit_due(&net.log_hello, &n))
                 corral_log(CORRAL_LOG_INFO, "net",
                            "closing connection from %s: no session within %lld ms (server.sessionless_timeout_ms)%s",
                            c->peer_desc, (long long)timeout, n ? " (repeated, not logged every time)" : "");
@@ -626,7 +622,7 @@ static void accept_ready(int fd, int events, void *arg)
         }
         if (net.nconns >= net.max_conns) {
             int64_t n;
-            if (rate_log(&net.log_maxconn, &n))
+            if (log_limit_due(&net.log_maxconn, &n))
                 corral_log(CORRAL_LOG_WARN, "net", "Too many connections (%lld): refusing /%s:%d (server.max_connections)%s",
                            (long long)net.nconns, ip, port, n ? " (repeated, not logged every time)" : "");
             corral_metric_inc(m_conn_rejected);
@@ -636,7 +632,7 @@ static void accept_ready(int fd, int events, void *arg)
         IpCount *slot = ip_slot(ip, 1);
         if (net.cfg->max_client_connections > 0 && slot->count >= net.cfg->max_client_connections) {
             int64_t n;
-            if (rate_log(&net.log_maxconn, &n))
+            if (log_limit_due(&net.log_maxconn, &n))
                 corral_log(CORRAL_LOG_WARN, "net", "Too many connections from /%s - max is %lld", ip,
                            (long long)net.cfg->max_client_connections);
             corral_metric_inc(m_conn_rejected);

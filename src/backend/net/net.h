@@ -65,6 +65,17 @@ typedef struct Conn {
     int64_t packets_received, packets_sent;
 } Conn;
 
+/* A log line for an event a client can repeat thousands of times a second
+ * (a descriptor shortage, a flood of connections, oversized replies): at
+ * most one per 10 s.  log_limit_due returns 1 when the caller should log
+ * now, with *suppressed the number of events not logged since the last
+ * line.  Loop thread (uses its cached clock). */
+typedef struct LogLimit {
+    int64_t last_ms;
+    int64_t suppressed;
+} LogLimit;
+int log_limit_due(LogLimit *l, int64_t *suppressed);
+
 typedef struct NetHandlers {
     /* Called with each complete frame of a client-protocol connection. */
     void (*on_frame)(Conn *c, const uint8_t *frame, size_t len);

@@ -192,11 +192,14 @@ typedef struct ChildList {
  * and the connection stays. */
 static int reply_too_large(ClientConn *cc, const char *what, size_t bytes)
 {
-    corral_log(CORRAL_LOG_WARN, "server",
-               "%s from %s (session 0x%llx) would answer at least %zu bytes, above server.max_reply_bytes (%lld): "
-               "answered MarshallingError",
-               what, cc->conn->peer_desc, (unsigned long long)(cc->session ? cc->session->id : 0), bytes,
-               (long long)srv.cfg->max_reply_bytes);
+    static LogLimit limit;   /* a client can ask again and again: at most a line per 10 s */
+    int64_t n;
+    if (log_limit_due(&limit, &n))
+        corral_log(CORRAL_LOG_WARN, "server",
+                   "%s from %s (session 0x%llx) would answer at least %zu bytes, above server.max_reply_bytes "
+                   "(%lld): answered MarshallingError%s",
+                   what, cc->conn->peer_desc, (unsigned long long)(cc->session ? cc->session->id : 0), bytes,
+                   (long long)srv.cfg->max_reply_bytes, n ? " (others like it not logged)" : "");
     return ZERR_MARSHALLINGERROR;
 }
 
