@@ -31,6 +31,8 @@ static const CtlCommand commands[] = {
      ctl_cmd_snapshot_dump},
     {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
      ctl_cmd_verify},
+    {"import-zookeeper", "--from ZK_DIR -D DATA_DIR", "import an Apache ZooKeeper data directory (doc/migration.md)",
+     ctl_cmd_import_zookeeper},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -80,4 +80,7 @@ int ctl_cmd_wal_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_snapshot_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
 
+/* Migration from and to Apache ZooKeeper (doc/migration.md) */
+int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv);
+
 #endif
