@@ -244,7 +244,30 @@ static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *
             return -1;
         res->nsub = t.txns.count > 0 ? t.txns.count : 0;
         res->sub = arena_zalloc(a, (size_t)(res->nsub ? res->nsub : 1) * sizeof *res->sub);
-        for (int i = 0; i < res->nsub; i++) {
+        /* ZooKeeper's DataTree.processTxn: a multi with an ErrorTxn in it
+         * failed as a whole, whatever ops it logged before the failing one
+         * (ZooKeeper logs those as their own types): none is applied, they
+         * answer OK before the first error, RUNTIMEINCONSISTENCY after. */
+        int failed = 0;
+        for (int i = 0; i < res->nsub; i++)
+            failed |= t.txns.items[i].type == ZOO_OP_ERROR;
+        for (int i = 0; failed && i < res->nsub; i++) {
+            if (t.txns.items[i].type == ZOO_OP_MULTI)
+                return -1;
+            if (t.txns.items[i].type != ZOO_OP_ERROR) {
+                res->sub[i].type = ZOO_OP_ERROR;
+                res->sub[i].err = failed > 1 ? ZERR_RUNTIMEINCONSISTENCY : 0;
+                continue;
+            }
+            failed = 2;
+            RBuf sr;
+            rbuf_init(&sr, t.txns.items[i].data.data, t.txns.items[i].data.len > 0 ? (size_t)t.txns.items[i].data.len : 0);
+            if (apply_op(h, ZOO_OP_ERROR, &sr, a, &res->sub[i]) < 0)
+                return -1;
+            if (res->sub[i].err && !res->err)
+                res->err = res->sub[i].err;
+        }
+        for (int i = 0; !failed && i < res->nsub; i++) {
             /* A multi never holds a multi (the write path, as ZooKeeper's,
              * only puts the ops and ErrorTxns in one).  Nested ones in a
              * WAL record or a PROPOSAL recursed once per level: 100000

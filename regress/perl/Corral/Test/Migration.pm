@@ -166,8 +166,8 @@ sub dir_fingerprint
 
 =item log_entries($path)
 
-The entries of a ZooKeeper transaction log: a list of [offset, length] (of
-the whole entry: checksum, length, bytes, 'B').
+The entries of a ZooKeeper transaction log: a list of [offset, length,
+zxid] (offset and length of the whole entry: checksum, length, bytes, 'B').
 
 =cut
 
@@ -181,7 +181,8 @@ sub log_entries
 	{
 		my $len = unpack('N', substr($data, $off + 8, 4));
 		last if $len == 0 || $off + 13 + $len > length $data;
-		push @e, [ $off, 13 + $len ];
+		my ($hi, $lo) = unpack('NN', substr($data, $off + 12 + 12, 8));
+		push @e, [ $off, 13 + $len, $hi * 4294967296 + $lo ];
 		$off += 13 + $len;
 	}
 	return @e;
