@@ -162,6 +162,7 @@ def writer(addr, seconds):
     c = RecordingClient('m', addr, timeout=10, connection_retry={'max_tries': -1, 'delay': 0.05, 'max_delay': 0.2})
     c.start(15)
     c.ensure_path('/w')
+    first_sid = c.client_id[0]
     end = time.time() + seconds
     ok = 0
     i = 0
@@ -175,7 +176,7 @@ def writer(addr, seconds):
             i += 1
         except Exception:
             time.sleep(0.05)
-    print(json.dumps({'writes': ok, 'last': i - 1}))
+    print(json.dumps({'writes': ok, 'last': i - 1, 'same_session': c.client_id[0] == first_sid}))
     c.stop()
     c.close()
 

@@ -348,6 +348,16 @@ static int corral_end(const char *dir, int64_t *last, int64_t *last_logged, uint
     rp_plan(&d, &reader, 0, &p);
     rp_files_free(&files);
     rp_dir_free(&d);
+    char snap0[PATH_MAX];
+    RpSnap *snaps = NULL;
+    size_t nsnaps = 0;
+    cfmt(snap0, sizeof snap0, "%s/wal", dir);
+    if (rp_list_snapshots(dir, &snaps, &nsnaps, NULL, NULL, err, errlen) == 0 && nsnaps == 0 && !is_dir(snap0)) {
+        free(snaps);
+        cfmt(err, errlen, "%s holds no Corral data to continue (no snapshot, no wal/)", dir);
+        return -1;
+    }
+    free(snaps);
     if (p.verdict != RP_RECOVER) {
         cfmt(err, errlen, "%s cannot be continued: its recovery would refuse: %s", dir, p.message);
         return -1;
@@ -607,8 +617,9 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
     } else {
         char lockp[PATH_MAX + 8];
         cfmt(lockp, sizeof lockp, "%s/LOCK", o.datadir);
-        lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+        /* corrald creates and locks LOCK; without one, none ran here. */
+        lockfd = open(lockp, O_RDWR | O_CLOEXEC);
+        if (lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
             cfmt(err, sizeof err, "%s is in use by a running corrald (%s is locked): stop it first", o.datadir,
                      lockp);
             goto fail;
@@ -622,13 +633,14 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
     if (copy_logs(&d, base, &seg, &pg, &lr, err, sizeof err) < 0)
         goto fail;
     progress_done(&pg);
-    /* --continue must join the history it continues: ZooKeeper's logs hold
-     * the Corral directory's last transaction, or the next one. */
-    if (o.cont && lr.txns && !lr.found_base && lr.first != base + 1) {
+    /* --continue must join the history it continues: ZooKeeper's logs
+     * hold the Corral directory's last transaction. */
+    if (o.cont && !lr.found_base) {
         cfmt(err, sizeof err,
-                 "ZooKeeper's logs do not reach back to zxid 0x%" PRIx64 ", the last one %s holds (they start at "
-                 "0x%" PRIx64 "): import again from scratch into a new directory",
-                 (uint64_t)base, o.datadir, (uint64_t)lr.first);
+             "ZooKeeper's logs do not hold zxid 0x%" PRIx64 ", the last one %s holds: they no longer reach back that "
+             "far, or corrald has written transactions of its own there; import again from scratch into a new "
+             "directory",
+             (uint64_t)base, o.datadir);
         goto fail;
     }
     if (!o.cont && write_snapshot(o.datadir, &snap, &snap_bytes, err, sizeof err) < 0)
