@@ -34,16 +34,6 @@
 #include "storage_tool.h"
 #include "zk_format.h"
 
-/* snprintf that may cut (messages are bounded; GCC cannot see the lengths). */
-static void cfmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void cfmt(char *buf, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, n, fmt, ap);
-    va_end(ap);
-}
-
 typedef struct ImportOpts {
     const char *from, *logdir, *datadir;
     int json, cont;
@@ -101,11 +91,11 @@ static int seg_add(SegOut *s, int64_t zxid, const unsigned char *body, size_t le
     if (!s->f) {
         char base[64];
         walf_seg_name(base, sizeof base, s->seq, zxid);
-        cfmt(s->name, sizeof s->name, "%s/wal/%s", s->dir, base);
-        cfmt(s->tmp, sizeof s->tmp, "%s.tmp", s->name);
+        ctl_fmt(s->name, sizeof s->name, "%s/wal/%s", s->dir, base);
+        ctl_fmt(s->tmp, sizeof s->tmp, "%s.tmp", s->name);
         s->f = fopen(s->tmp, "wbxe");
         if (!s->f) {
-            cfmt(err, errlen, "cannot create %s: %s", s->tmp, strerror(errno));
+            ctl_fmt(err, errlen, "cannot create %s: %s", s->tmp, strerror(errno));
             return -1;
         }
         unsigned char h[WALF_SEG_HEADER_SIZE];
@@ -125,7 +115,7 @@ static int seg_add(SegOut *s, int64_t zxid, const unsigned char *body, size_t le
     s->records++;
     s->last = zxid;
     if (ferror(s->f)) {
-        cfmt(err, errlen, "cannot write %s: %s", s->tmp, strerror(errno));
+        ctl_fmt(err, errlen, "cannot write %s: %s", s->tmp, strerror(errno));
         return -1;
     }
     return 0;
@@ -149,12 +139,12 @@ static int seg_finish(SegOut *s, char *err, size_t errlen)
     bad |= fclose(s->f) != 0;
     s->f = NULL;
     if (bad || rename(s->tmp, s->name) < 0) {
-        cfmt(err, errlen, "cannot write %s: %s", s->tmp, strerror(errno));
+        ctl_fmt(err, errlen, "cannot write %s: %s", s->tmp, strerror(errno));
         unlink(s->tmp);
         return -1;
     }
     char wd[PATH_MAX + 8];
-    cfmt(wd, sizeof wd, "%s/wal", s->dir);
+    ctl_fmt(wd, sizeof wd, "%s/wal", s->dir);
     sync_dir(wd);
     return 0;
 }
@@ -215,14 +205,14 @@ static int copy_logs(const ZkDir *d, int64_t base, SegOut *seg, Progress *pg, Lo
                 continue;
             }
             if (t.zxid <= prev) {
-                cfmt(err, errlen, "%s: zxid 0x%" PRIx64 " at offset %" PRIu64 " does not follow 0x%" PRIx64,
+                ctl_fmt(err, errlen, "%s: zxid 0x%" PRIx64 " at offset %" PRIu64 " does not follow 0x%" PRIx64,
                          l.path, (uint64_t)t.zxid, t.offset, (uint64_t)prev);
                 zk_log_close(&l);
                 return -1;
             }
             if ((t.zxid >> 32) == (prev >> 32) && t.zxid != prev + 1 && prev != 0) {
                 if (!lr->gaps++)
-                    cfmt(lr->gap, sizeof lr->gap, "zxids 0x%" PRIx64 "..0x%" PRIx64 " are missing", (uint64_t)prev + 1,
+                    ctl_fmt(lr->gap, sizeof lr->gap, "zxids 0x%" PRIx64 "..0x%" PRIx64 " are missing", (uint64_t)prev + 1,
                              (uint64_t)t.zxid - 1);
             }
             if (t.has_digest) {
@@ -256,9 +246,9 @@ static int copy_logs(const ZkDir *d, int64_t base, SegOut *seg, Progress *pg, Lo
         }
         if (end == ZK_LOG_DAMAGED) {
             lr->damaged = 1;
-            cfmt(lr->damage, sizeof lr->damage, "%s: %s", l.path, why);
+            ctl_fmt(lr->damage, sizeof lr->damage, "%s: %s", l.path, why);
         } else if (end == ZK_LOG_TORN) {
-            cfmt(lr->torn, sizeof lr->torn, "%s: %s", l.path, why);
+            ctl_fmt(lr->torn, sizeof lr->torn, "%s: %s", l.path, why);
         }
         zk_log_close(&l);
     }
@@ -288,18 +278,18 @@ static int write_snapshot(const char *dir, const ZkSnapshot *s, uint64_t *bytes,
     tree_snapshot_encode(&w, s->tree, s->zxid, s->sessions, s->nsessions);
     char name[64], path[PATH_MAX + 64], tmp[PATH_MAX + 64];
     walf_snap_name(name, sizeof name, s->zxid, "zst");
-    cfmt(path, sizeof path, "%s/%s", dir, name);
+    ctl_fmt(path, sizeof path, "%s/%s", dir, name);
     walf_snap_name(name, sizeof name, s->zxid, "tmp");
-    cfmt(tmp, sizeof tmp, "%s/%s", dir, name);
+    ctl_fmt(tmp, sizeof tmp, "%s/%s", dir, name);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int rc = -1;
     char why[256];
     if (fd < 0) {
-        cfmt(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        ctl_fmt(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
     } else if (walf_snapshot_write(fd, s->zxid, w.data, w.len, 3, bytes, why, sizeof why) < 0) {
-        cfmt(err, errlen, "cannot write %s: %s", tmp, why);
+        ctl_fmt(err, errlen, "cannot write %s: %s", tmp, why);
     } else if (fsync(fd) < 0 || rename(tmp, path) < 0 || sync_dir(dir) < 0) {
-        cfmt(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        ctl_fmt(err, errlen, "cannot write %s: %s", path, strerror(errno));
     } else {
         rc = 0;
     }
@@ -324,12 +314,12 @@ static int write_epochs(const char *dir, const ZkDir *d, int64_t last_zxid, int6
     if (*acc < *cur)
         *acc = *cur;
     char p[PATH_MAX + 32], tmp[PATH_MAX + 40];
-    cfmt(p, sizeof p, "%s/zab_epochs", dir);
-    cfmt(tmp, sizeof tmp, "%s.tmp", p);
+    ctl_fmt(p, sizeof p, "%s/zab_epochs", dir);
+    ctl_fmt(tmp, sizeof tmp, "%s.tmp", p);
     FILE *f = fopen(tmp, "we");
     if (!f || fprintf(f, "accepted %lld current %lld\n", (long long)*acc, (long long)*cur) < 0 || fflush(f) != 0 ||
         fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, p) < 0) {
-        cfmt(err, errlen, "cannot write %s: %s", p, strerror(errno));
+        ctl_fmt(err, errlen, "cannot write %s: %s", p, strerror(errno));
         return -1;
     }
     return 0;
@@ -351,26 +341,26 @@ static int corral_end(const char *dir, int64_t *last, int64_t *last_logged, uint
     char snap0[PATH_MAX];
     RpSnap *snaps = NULL;
     size_t nsnaps = 0;
-    cfmt(snap0, sizeof snap0, "%s/wal", dir);
+    ctl_fmt(snap0, sizeof snap0, "%s/wal", dir);
     if (rp_list_snapshots(dir, &snaps, &nsnaps, NULL, NULL, err, errlen) == 0 && nsnaps == 0 && !is_dir(snap0)) {
         free(snaps);
-        cfmt(err, errlen, "%s holds no Corral data to continue (no snapshot, no wal/)", dir);
+        ctl_fmt(err, errlen, "%s holds no Corral data to continue (no snapshot, no wal/)", dir);
         return -1;
     }
     free(snaps);
     if (p.verdict != RP_RECOVER) {
-        cfmt(err, errlen, "%s cannot be continued: its recovery would refuse: %s", dir, p.message);
+        ctl_fmt(err, errlen, "%s cannot be continued: its recovery would refuse: %s", dir, p.message);
         return -1;
     }
     if (p.cut || p.naccepted || p.bad_snaps) {
-        cfmt(err, errlen,
+        ctl_fmt(err, errlen,
                  "%s cannot be continued: it has a torn WAL tail or a corrupt snapshot (see `corralctl verify %s`); "
                  "start and stop corrald on it once, or import again from scratch",
                  dir, dir);
         return -1;
     }
     if (p.snap < 0 && p.wal_last == 0) {
-        cfmt(err, errlen, "%s holds no Corral data to continue", dir);
+        ctl_fmt(err, errlen, "%s holds no Corral data to continue", dir);
         return -1;
     }
     *last = p.last_zxid;
@@ -556,7 +546,7 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
     size_t nskipped = 0;
     SegOut seg;
     memset(&seg, 0, sizeof seg);
-    cfmt(seg.dir, sizeof seg.dir, "%s", o.datadir);
+    ctl_fmt(seg.dir, sizeof seg.dir, "%s", o.datadir);
     LogResult lr;
     memset(&lr, 0, sizeof lr);
     int64_t base = 0, acc = 0, cur = 0;
@@ -565,7 +555,7 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
 
     if (!o.cont) {
         if (!dir_is_empty(o.datadir, &exists)) {
-            cfmt(err, sizeof err,
+            ctl_fmt(err, sizeof err,
                      "%s is not empty: import into a new directory, or add --continue to bring one imported "
                      "before up to date",
                      o.datadir);
@@ -579,16 +569,16 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
                 have_snap = 1;
                 snap_path = d.snaps[i].path;
             } else if (r == -1) {
-                cfmt(err, sizeof err, "%s", why);
+                ctl_fmt(err, sizeof err, "%s", why);
                 goto fail;
             } else {
-                cfmt(skipped[nskipped].path, sizeof skipped[nskipped].path, "%s", d.snaps[i].path);
-                cfmt(skipped[nskipped].why, sizeof skipped[nskipped].why, "%s", why);
+                ctl_fmt(skipped[nskipped].path, sizeof skipped[nskipped].path, "%s", d.snaps[i].path);
+                ctl_fmt(skipped[nskipped].why, sizeof skipped[nskipped].why, "%s", why);
                 nskipped++;
             }
         }
         if (d.nsnaps && !have_snap) {
-            cfmt(err, sizeof err, "no valid snapshot in %s (ZooKeeper: \"Not able to find valid snapshots\"); the "
+            ctl_fmt(err, sizeof err, "no valid snapshot in %s (ZooKeeper: \"Not able to find valid snapshots\"); the "
                      "newest, %s: %s", d.snapdir, skipped[0].path, skipped[0].why);
             goto fail;
         }
@@ -601,26 +591,26 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
         base = snap.zxid;
         if (!exists) {
             if (mkdir(o.datadir, 0755) < 0) {
-                cfmt(err, sizeof err, "cannot create %s: %s", o.datadir, strerror(errno));
+                ctl_fmt(err, sizeof err, "cannot create %s: %s", o.datadir, strerror(errno));
                 goto fail;
             }
             made_dir = 1;
         }
         char wal[PATH_MAX + 8];
-        cfmt(wal, sizeof wal, "%s/wal", o.datadir);
+        ctl_fmt(wal, sizeof wal, "%s/wal", o.datadir);
         if (mkdir(wal, 0755) < 0) {
-            cfmt(err, sizeof err, "cannot create %s: %s", wal, strerror(errno));
+            ctl_fmt(err, sizeof err, "cannot create %s: %s", wal, strerror(errno));
             goto fail;
         }
         seg.seq = 1;
         seg.prev_zxid = base;
     } else {
         char lockp[PATH_MAX + 8];
-        cfmt(lockp, sizeof lockp, "%s/LOCK", o.datadir);
+        ctl_fmt(lockp, sizeof lockp, "%s/LOCK", o.datadir);
         /* corrald creates and locks LOCK; without one, none ran here. */
         lockfd = open(lockp, O_RDWR | O_CLOEXEC);
         if (lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
-            cfmt(err, sizeof err, "%s is in use by a running corrald (%s is locked): stop it first", o.datadir,
+            ctl_fmt(err, sizeof err, "%s is in use by a running corrald (%s is locked): stop it first", o.datadir,
                      lockp);
             goto fail;
         }
@@ -636,7 +626,7 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
     /* --continue must join the history it continues: ZooKeeper's logs
      * hold the Corral directory's last transaction. */
     if (o.cont && !lr.found_base) {
-        cfmt(err, sizeof err,
+        ctl_fmt(err, sizeof err,
              "ZooKeeper's logs do not hold zxid 0x%" PRIx64 ", the last one %s holds: they no longer reach back that "
              "far, or corrald has written transactions of its own there; import again from scratch into a new "
              "directory",
@@ -667,12 +657,12 @@ fail:
         if (have_snap || base >= 0) {
             char name[64];
             walf_snap_name(name, sizeof name, snap.zxid, "zst");
-            cfmt(p, sizeof p, "%s/%s", o.datadir, name);
+            ctl_fmt(p, sizeof p, "%s/%s", o.datadir, name);
             unlink(p);
         }
         if (seg.name[0])
             unlink(seg.name);
-        cfmt(p, sizeof p, "%s/wal", o.datadir);
+        ctl_fmt(p, sizeof p, "%s/wal", o.datadir);
         rmdir(p);
         if (made_dir)
             rmdir(o.datadir);

@@ -33,6 +33,8 @@ static const CtlCommand commands[] = {
      ctl_cmd_verify},
     {"import-zookeeper", "--from ZK_DIR -D DATA_DIR", "import an Apache ZooKeeper data directory (doc/migration.md)",
      ctl_cmd_import_zookeeper},
+    {"export-zookeeper", "-D DATA_DIR --to ZK_DIR", "write a data directory as an Apache ZooKeeper one (rollback)",
+     ctl_cmd_export_zookeeper},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -86,6 +88,14 @@ int ctl_fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return CTL_EXIT_FAIL;
+}
+
+void ctl_fmt(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
 }
 
 static int parse_timeout(const char *s, int *out)

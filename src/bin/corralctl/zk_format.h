@@ -141,14 +141,23 @@ int zk_log_next(ZkLog *l, ZkTxn *t, ZkLogEnd *end, char *why, size_t whylen);
 
 /* ---- writing (export-zookeeper) -------------------------------------------- */
 
-/* Writes tree and sessions as ZooKeeper's plain snapshot.<zxid> in dir (a
- * .tmp then renamed, synced), with a ZxidDigest when digest is nonzero.
- * 0, or -1 with err. */
+/* Writes tree and sessions (nsessions (id, timeout) pairs) as ZooKeeper's
+ * plain snapshot.<zxid hex> in dir (version-2/), with its ZxidDigest:
+ * written as .tmp, synced, renamed.  0, or -1 with err. */
 int zk_snapshot_write(const char *dir, int64_t zxid, const Tree *t, const int64_t *sessions, size_t nsessions,
                       char *err, size_t errlen);
-/* Writes the records (TxnHeader + txn each) as log.<first zxid> in dir.
- * 0, or -1 with err. */
-int zk_log_write(const char *dir, const int64_t *zxids, const unsigned char *const *recs, const size_t *lens,
-                 size_t n, char *err, size_t errlen);
+
+/* A transaction log being written: log.<first zxid hex> in dir, created at
+ * the first record (TxnHeader + txn, as ZooKeeper logs them). */
+typedef struct ZkLogOut {
+    char dir[PATH_MAX];
+    char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+    void *f;                 /* FILE * */
+    uint64_t records;
+} ZkLogOut;
+int zk_log_out_add(ZkLogOut *o, int64_t zxid, const void *rec, size_t len, char *err, size_t errlen);
+/* Ends the log (zeros after the last entry), syncs and names it. */
+int zk_log_out_finish(ZkLogOut *o, char *err, size_t errlen);
+void zk_log_out_abort(ZkLogOut *o);
 
 #endif

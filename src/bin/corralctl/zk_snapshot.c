@@ -18,16 +18,9 @@
 
 #include "utils/alloc.h"
 #include "wire/wire.h"
+#include "corralctl.h"
+#include "storage_tool.h"
 #include "zk_format.h"
-
-static void zfmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void zfmt(char *buf, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, n, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- the directory ---------------------------------------------------------- */
 
@@ -67,7 +60,7 @@ static int list_files(const char *dir, const char *prefix, ZkFile **out, size_t 
 {
     DIR *dh = opendir(dir);
     if (!dh) {
-        zfmt(err, errlen, "cannot read directory %s: %s", dir, strerror(errno));
+        ctl_fmt(err, errlen, "cannot read directory %s: %s", dir, strerror(errno));
         return -1;
     }
     struct dirent *e;
@@ -82,7 +75,7 @@ static int list_files(const char *dir, const char *prefix, ZkFile **out, size_t 
             *out = xrealloc(*out, cap * sizeof **out);
         }
         ZkFile *f = &(*out)[(*n)++];
-        zfmt(f->path, sizeof f->path, "%s/%s", dir, e->d_name);
+        ctl_fmt(f->path, sizeof f->path, "%s/%s", dir, e->d_name);
         f->zxid = z;
         f->codec = c;
     }
@@ -104,18 +97,12 @@ static int64_t read_number(const char *path)
     return v;
 }
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* dataDir or dataDir/version-2: the directory that holds the files. */
 static void version_dir(char *out, size_t n, const char *dir)
 {
     char v2[PATH_MAX];
-    zfmt(v2, sizeof v2, "%s/version-2", dir);
-    zfmt(out, n, "%s", is_dir(v2) ? v2 : dir);
+    ctl_fmt(v2, sizeof v2, "%s/version-2", dir);
+    ctl_fmt(out, n, "%s", is_dir(v2) ? v2 : dir);
 }
 
 int zk_dir_open(ZkDir *d, const char *from, const char *logdir, char *err, size_t errlen)
@@ -123,11 +110,11 @@ int zk_dir_open(ZkDir *d, const char *from, const char *logdir, char *err, size_
     memset(d, 0, sizeof *d);
     d->accepted_epoch = d->current_epoch = d->myid = -1;
     if (!is_dir(from)) {
-        zfmt(err, errlen, "%s is not a directory", from);
+        ctl_fmt(err, errlen, "%s is not a directory", from);
         return -1;
     }
     if (logdir && !is_dir(logdir)) {
-        zfmt(err, errlen, "%s is not a directory", logdir);
+        ctl_fmt(err, errlen, "%s is not a directory", logdir);
         return -1;
     }
     version_dir(d->snapdir, sizeof d->snapdir, from);
@@ -138,14 +125,14 @@ int zk_dir_open(ZkDir *d, const char *from, const char *logdir, char *err, size_
         return -1;
     }
     char p[PATH_MAX + 32];
-    zfmt(p, sizeof p, "%s/acceptedEpoch", d->snapdir);
+    ctl_fmt(p, sizeof p, "%s/acceptedEpoch", d->snapdir);
     d->accepted_epoch = read_number(p);
-    zfmt(p, sizeof p, "%s/currentEpoch", d->snapdir);
+    ctl_fmt(p, sizeof p, "%s/currentEpoch", d->snapdir);
     d->current_epoch = read_number(p);
-    zfmt(p, sizeof p, "%s/myid", from);
+    ctl_fmt(p, sizeof p, "%s/myid", from);
     d->myid = read_number(p);
     if (d->nsnaps == 0 && d->nlogs == 0) {
-        zfmt(err, errlen, "%s holds no ZooKeeper snapshot (snapshot.*) and no transaction log (log.*)", d->snapdir);
+        ctl_fmt(err, errlen, "%s holds no ZooKeeper snapshot (snapshot.*) and no transaction log (log.*)", d->snapdir);
         zk_dir_free(d);
         return -1;
     }
@@ -167,7 +154,7 @@ static int read_file(const char *path, unsigned char **out, size_t *len, char *e
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
-        zfmt(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        ctl_fmt(err, errlen, "cannot read %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -176,7 +163,7 @@ static int read_file(const char *path, unsigned char **out, size_t *len, char *e
     unsigned char *buf = malloc(n ? n : 1);
     if (!buf) {
         close(fd);
-        zfmt(err, errlen, "out of memory reading %s", path);
+        ctl_fmt(err, errlen, "out of memory reading %s", path);
         return -1;
     }
     while (got < n) {
@@ -184,7 +171,7 @@ static int read_file(const char *path, unsigned char **out, size_t *len, char *e
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            zfmt(err, errlen, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "file shrank");
+            ctl_fmt(err, errlen, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "file shrank");
             free(buf);
             close(fd);
             return -1;
@@ -203,7 +190,7 @@ static int gunzip(const unsigned char *in, size_t n, unsigned char **out, size_t
     z_stream z;
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
-        zfmt(why, whylen, "zlib: cannot start");
+        ctl_fmt(why, whylen, "zlib: cannot start");
         return -1;
     }
     size_t cap = n * 4 + 4096, len = 0;
@@ -224,7 +211,7 @@ static int gunzip(const unsigned char *in, size_t n, unsigned char **out, size_t
     } while (rc == Z_OK);
     int ok = rc == Z_STREAM_END && z.avail_in == 0;
     if (!ok)
-        zfmt(why, whylen, "gzip stream %s at compressed byte %lu",
+        ctl_fmt(why, whylen, "gzip stream %s at compressed byte %lu",
              rc == Z_STREAM_END ? "has trailing bytes" : rc == Z_BUF_ERROR ? "is truncated" : "is corrupt",
              (unsigned long)z.total_in);
     inflateEnd(&z);
@@ -244,7 +231,7 @@ static int unsnappy(const unsigned char *in, size_t n, unsigned char **out, size
                     size_t whylen)
 {
     if (n < 16 || memcmp(in, snappy_magic, 8) != 0) {
-        zfmt(why, whylen, "not a snappy stream (bad magic)");
+        ctl_fmt(why, whylen, "not a snappy stream (bad magic)");
         return -2;
     }
     size_t pos = 16, cap = n * 3 + 4096, len = 0;
@@ -271,7 +258,7 @@ static int unsnappy(const unsigned char *in, size_t n, unsigned char **out, size
     *outlen = len;
     return 0;
 bad:
-    zfmt(why, whylen, "snappy block at byte %zu is truncated or corrupt", pos);
+    ctl_fmt(why, whylen, "snappy block at byte %zu is truncated or corrupt", pos);
     free(buf);
     return -2;
 }
@@ -322,11 +309,11 @@ static int check_seal(RBuf *r, const unsigned char *data, char *why, size_t whyl
     int64_t val = rbuf_get_long(r);
     ZkBytes slash = rbuf_get_bytes(r);
     if (r->err || slash.len != 1 || slash.data[0] != '/') {
-        zfmt(why, whylen, "no checksum seal at byte %zu (the file is truncated)", at);
+        ctl_fmt(why, whylen, "no checksum seal at byte %zu (the file is truncated)", at);
         return -1;
     }
     if ((uint64_t)val != (uint64_t)want) {
-        zfmt(why, whylen, "Adler32 mismatch at byte %zu: the file says 0x%08" PRIx64 ", its bytes give 0x%08lx", at,
+        ctl_fmt(why, whylen, "Adler32 mismatch at byte %zu: the file says 0x%08" PRIx64 ", its bytes give 0x%08lx", at,
              (uint64_t)val, (unsigned long)want);
         return -1;
     }
@@ -342,16 +329,16 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
     int32_t version = rbuf_get_int(&r);
     rbuf_get_long(&r);
     if (r.err || magic != ZK_SNAP_MAGIC) {
-        zfmt(why, whylen, "not a ZooKeeper snapshot (bad magic)");
+        ctl_fmt(why, whylen, "not a ZooKeeper snapshot (bad magic)");
         return -1;
     }
     if (version != 2) {
-        zfmt(why, whylen, "snapshot format version %d (only 2 is known)", version);
+        ctl_fmt(why, whylen, "snapshot format version %d (only 2 is known)", version);
         return -1;
     }
     int32_t ns = rbuf_get_int(&r);
     if (r.err || ns < 0 || (size_t)ns > rbuf_remaining(&r) / 12) {
-        zfmt(why, whylen, "bad session count at byte %zu", r.pos);
+        ctl_fmt(why, whylen, "bad session count at byte %zu", r.pos);
         return -1;
     }
     s->nsessions = (size_t)ns;
@@ -362,7 +349,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
     }
     int32_t nacls = rbuf_get_int(&r);
     if (r.err || nacls < 0 || (size_t)nacls > rbuf_remaining(&r) / 12) {
-        zfmt(why, whylen, "bad ACL count at byte %zu", r.pos);
+        ctl_fmt(why, whylen, "bad ACL count at byte %zu", r.pos);
         return -1;
     }
     Tree *t = s->tree = tree_new();
@@ -372,7 +359,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         refs[i].ref = rbuf_get_long(&r);
         int32_t n = rbuf_get_int(&r);
         if (r.err || n < 0 || (size_t)n > rbuf_remaining(&r) / 12) {
-            zfmt(why, whylen, "bad ACL list at byte %zu", r.pos);
+            ctl_fmt(why, whylen, "bad ACL list at byte %zu", r.pos);
             goto out;
         }
         TreeAclEntry *e = xcalloc((size_t)n + 1, sizeof *e);
@@ -391,7 +378,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         free(strs);
         free(e);
         if (r.err) {
-            zfmt(why, whylen, "ACL list truncated at byte %zu", r.pos);
+            ctl_fmt(why, whylen, "ACL list truncated at byte %zu", r.pos);
             goto out;
         }
     }
@@ -400,7 +387,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         size_t at = r.pos;
         ZkBytes path = rbuf_get_bytes(&r);
         if (r.err || path.len < 0) {
-            zfmt(why, whylen, "bad node path at byte %zu (the file is truncated)", at);
+            ctl_fmt(why, whylen, "bad node path at byte %zu (the file is truncated)", at);
             goto out;
         }
         if (path.len == 1 && path.data[0] == '/')
@@ -418,7 +405,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         st.ephemeral_owner = rbuf_get_long(&r);
         st.pzxid = rbuf_get_long(&r);
         if (r.err) {
-            zfmt(why, whylen, "node %.*s truncated at byte %zu", path.len > 200 ? 200 : path.len, path.data, at);
+            ctl_fmt(why, whylen, "node %.*s truncated at byte %zu", path.len > 200 ? 200 : path.len, path.data, at);
             goto out;
         }
         uint32_t acl = TREE_ACL_NONE;
@@ -431,7 +418,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
                 acl = hit->id;
         }
         if (acl == TREE_ACL_NONE) {
-            zfmt(why, whylen, "node %.*s (byte %zu) refers to ACL %" PRId64 ", which the snapshot does not have",
+            ctl_fmt(why, whylen, "node %.*s (byte %zu) refers to ACL %" PRId64 ", which the snapshot does not have",
                  path.len > 200 ? 200 : path.len, path.data, at, ref);
             goto out;
         }
@@ -440,7 +427,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         size_t pl = path.len ? (size_t)path.len : 1;
         s->zk_digest += zk_node_digest(path.data ? path.data : "", (size_t)path.len, d.data, d.len, &st);
         if (tree_restore_node(t, p, pl, d.data, d.len, acl, &st) != 0) {
-            zfmt(why, whylen, "node %.*s (byte %zu) cannot be restored (its parent is missing or the path is bad)",
+            ctl_fmt(why, whylen, "node %.*s (byte %zu) cannot be restored (its parent is missing or the path is bad)",
                  path.len > 200 ? 200 : path.len, path.data, at);
             goto out;
         }
@@ -456,7 +443,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         s->digest_version = rbuf_get_int(&r);
         s->digest = rbuf_get_long(&r);
         if (r.err) {
-            zfmt(why, whylen, "truncated tree digest at the end");
+            ctl_fmt(why, whylen, "truncated tree digest at the end");
             goto out;
         }
         s->has_digest = 1;
@@ -464,7 +451,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
             goto out;
     }
     if (rbuf_remaining(&r) > 0) {
-        zfmt(why, whylen, "%zu unexpected bytes after the end", rbuf_remaining(&r));
+        ctl_fmt(why, whylen, "%zu unexpected bytes after the end", rbuf_remaining(&r));
         goto out;
     }
     rc = 0;
@@ -504,7 +491,7 @@ int zk_snapshot_read(const ZkFile *f, ZkSnapshot *s, ZkProgressFn progress, void
     }
     free(raw);
     if (rc < 0) {
-        zfmt(err, errlen, "%s", why);
+        ctl_fmt(err, errlen, "%s", why);
         zk_snapshot_free(s);
         return -2;
     }
@@ -518,4 +505,131 @@ void zk_snapshot_free(ZkSnapshot *s)
     free(s->sessions);
     s->tree = NULL;
     s->sessions = NULL;
+}
+
+/* ---- writing a snapshot ------------------------------------------------------ */
+
+/* The stream with its running Adler32: everything FileSnap checks. */
+typedef struct SnapOut {
+    WBuf w;
+    FILE *f;
+    uLong adler;
+    int err;
+} SnapOut;
+
+static void out_flush(SnapOut *o, int all)
+{
+    if (o->w.len < (all ? 1u : 1u << 20))
+        return;
+    o->adler = adler32_z(o->adler, (const Bytef *)o->w.data, o->w.len);
+    if (fwrite(o->w.data, 1, o->w.len, o->f) != o->w.len)
+        o->err = 1;
+    wbuf_reset(&o->w);
+}
+
+static void out_seal(SnapOut *o)
+{
+    out_flush(o, 1);
+    wbuf_put_long(&o->w, (int64_t)o->adler);
+    wbuf_put_bytes(&o->w, (ZkBytes){"/", 1});
+    out_flush(o, 1);
+}
+
+static void put_zk_acl(void *ctx, uint32_t id, const TreeAclEntry *acl, int n)
+{
+    SnapOut *o = ctx;
+    if (id == TREE_ACL_OPEN_UNSAFE)
+        return;   /* ZooKeeper's -1, never in its map */
+    wbuf_put_long(&o->w, (int64_t)id);
+    wbuf_put_int(&o->w, n);
+    for (int i = 0; i < n; i++) {
+        wbuf_put_int(&o->w, acl[i].perms);
+        wbuf_put_bytes(&o->w, zk_bytes_cstr(acl[i].scheme));
+        wbuf_put_bytes(&o->w, zk_bytes_cstr(acl[i].id));
+    }
+}
+
+static void count_zk_acl(void *ctx, uint32_t id, const TreeAclEntry *acl, int n)
+{
+    if (id != TREE_ACL_OPEN_UNSAFE)
+        (*(int32_t *)ctx)++;
+}
+
+typedef struct NodeOut {
+    SnapOut *o;
+    uint64_t digest;
+} NodeOut;
+
+static int put_zk_node(void *ctx, const char *path, size_t len, const ZNode *n)
+{
+    NodeOut *no = ctx;
+    WBuf *w = &no->o->w;
+    const char *d;
+    int32_t dl;
+    ZStatPersisted st;
+    tree_data(n, &d, &dl);
+    tree_stat_persisted(n, &st);
+    if (len == 1 && path[0] == '/')
+        len = 0;   /* ZooKeeper's root is "" */
+    wbuf_put_bytes(w, (ZkBytes){path, (int32_t)len});
+    wbuf_put_bytes(w, (ZkBytes){d, dl});
+    uint32_t acl = tree_node_acl(n);
+    wbuf_put_long(w, acl == TREE_ACL_OPEN_UNSAFE ? -1 : (int64_t)acl);
+    wbuf_put_long(w, st.czxid);
+    wbuf_put_long(w, st.mzxid);
+    wbuf_put_long(w, st.ctime);
+    wbuf_put_long(w, st.mtime);
+    wbuf_put_int(w, st.version);
+    wbuf_put_int(w, st.cversion);
+    wbuf_put_int(w, st.aversion);
+    wbuf_put_long(w, st.ephemeral_owner);
+    wbuf_put_long(w, st.pzxid);
+    no->digest += zk_node_digest(path, len, d, dl, &st);
+    out_flush(no->o, 0);
+    return 0;
+}
+
+int zk_snapshot_write(const char *dir, int64_t zxid, const Tree *t, const int64_t *sessions, size_t nsessions,
+                      char *err, size_t errlen)
+{
+    char path[PATH_MAX + 40], tmp[PATH_MAX + 48];
+    ctl_fmt(path, sizeof path, "%s/snapshot.%" PRIx64, dir, (uint64_t)zxid);
+    ctl_fmt(tmp, sizeof tmp, "%s.tmp", path);
+    SnapOut o = {WBUF_INIT, fopen(tmp, "wbxe"), adler32(0L, Z_NULL, 0), 0};
+    if (!o.f) {
+        ctl_fmt(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    wbuf_put_int(&o.w, (int32_t)ZK_SNAP_MAGIC);
+    wbuf_put_int(&o.w, 2);
+    wbuf_put_long(&o.w, -1);
+    wbuf_put_int(&o.w, (int32_t)nsessions);
+    for (size_t i = 0; i < nsessions; i++) {
+        wbuf_put_long(&o.w, sessions[2 * i]);
+        wbuf_put_int(&o.w, (int32_t)sessions[2 * i + 1]);
+    }
+    int32_t nacls = 0;
+    tree_acl_foreach(t, count_zk_acl, &nacls);
+    wbuf_put_int(&o.w, nacls);
+    tree_acl_foreach(t, put_zk_acl, &o);
+    NodeOut no = {&o, 0};
+    tree_walk(t, "/", 1, put_zk_node, &no);
+    wbuf_put_bytes(&o.w, (ZkBytes){"/", 1});
+    out_seal(&o);
+    /* The ZxidDigest of 3.6+: ZooKeeper compares it with its own digest of
+     * the tree as soon as it has loaded the snapshot (its zxid is the
+     * snapshot's: this one is exact). */
+    wbuf_put_long(&o.w, zxid);
+    wbuf_put_int(&o.w, ZK_DIGEST_VERSION);
+    wbuf_put_long(&o.w, (int64_t)no.digest);
+    out_seal(&o);
+    wbuf_free(&o.w);
+    int bad = o.err || fflush(o.f) != 0 || fsync(fileno(o.f)) != 0;
+    bad |= fclose(o.f) != 0;
+    if (bad || rename(tmp, path) < 0) {
+        ctl_fmt(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }

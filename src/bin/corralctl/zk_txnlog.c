@@ -19,16 +19,8 @@
 #include "utils/alloc.h"
 #include "wire/wire.h"
 #include "wire/zk_proto.h"
+#include "corralctl.h"
 #include "zk_format.h"
-
-static void zfmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void zfmt(char *buf, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, n, fmt, ap);
-    va_end(ap);
-}
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -40,35 +32,35 @@ static uint64_t be64(const unsigned char *p) { return (uint64_t)be32(p) << 32 | 
 int zk_log_open(ZkLog *l, const char *path, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);
-    zfmt(l->path, sizeof l->path, "%s", path);
+    ctl_fmt(l->path, sizeof l->path, "%s", path);
     l->fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (l->fd < 0 || fstat(l->fd, &st) < 0) {
-        zfmt(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        ctl_fmt(err, errlen, "cannot read %s: %s", path, strerror(errno));
         zk_log_close(l);
         return -1;
     }
     l->size = (uint64_t)st.st_size;
     if (l->size < ZK_FILE_HEADER) {
-        zfmt(err, errlen, "%s is too short to be a ZooKeeper transaction log (%" PRIu64 " bytes)", path, l->size);
+        ctl_fmt(err, errlen, "%s is too short to be a ZooKeeper transaction log (%" PRIu64 " bytes)", path, l->size);
         zk_log_close(l);
         return -1;
     }
     l->map = mmap(NULL, l->size, PROT_READ, MAP_PRIVATE, l->fd, 0);
     if (l->map == MAP_FAILED) {
         l->map = NULL;
-        zfmt(err, errlen, "cannot map %s: %s", path, strerror(errno));
+        ctl_fmt(err, errlen, "cannot map %s: %s", path, strerror(errno));
         zk_log_close(l);
         return -1;
     }
     madvise((void *)l->map, l->size, MADV_SEQUENTIAL);
     if (be32(l->map) != ZK_LOG_MAGIC) {
-        zfmt(err, errlen, "%s is not a ZooKeeper transaction log (bad magic)", path);
+        ctl_fmt(err, errlen, "%s is not a ZooKeeper transaction log (bad magic)", path);
         zk_log_close(l);
         return -1;
     }
     if (be32(l->map + 4) != 2) {
-        zfmt(err, errlen, "%s: log format version %u (only 2 is known)", path, be32(l->map + 4));
+        ctl_fmt(err, errlen, "%s: log format version %u (only 2 is known)", path, be32(l->map + 4));
         zk_log_close(l);
         return -1;
     }
@@ -169,14 +161,14 @@ int zk_log_next(ZkLog *l, ZkTxn *t, ZkLogEnd *end, char *why, size_t whylen)
     if (len < 0 || (uint64_t)len > size - off - 12 || size - off - 12 - (uint64_t)len < 1 ||
         m[off + 12 + (uint64_t)len] != 'B') {
         *end = ZK_LOG_TORN;
-        zfmt(why, whylen, "a partial entry at offset %" PRIu64 " (ZooKeeper: \"Last transaction was partial\")", off);
+        ctl_fmt(why, whylen, "a partial entry at offset %" PRIu64 " (ZooKeeper: \"Last transaction was partial\")", off);
         return 0;
     }
     const unsigned char *bytes = m + off + 12;
     uLong a32 = adler32_z(adler32(0L, Z_NULL, 0), bytes, (size_t)len);
     if ((uint64_t)a32 != crc) {
         *end = ZK_LOG_DAMAGED;
-        zfmt(why, whylen, "the entry at offset %" PRIu64 " fails its Adler32 check (ZooKeeper: \"CRC check failed\")",
+        ctl_fmt(why, whylen, "the entry at offset %" PRIu64 " fails its Adler32 check (ZooKeeper: \"CRC check failed\")",
              off);
         return 0;
     }
@@ -199,7 +191,7 @@ int zk_log_next(ZkLog *l, ZkTxn *t, ZkLogEnd *end, char *why, size_t whylen)
     arena_free(&a);
     if (!ok) {
         *end = ZK_LOG_DAMAGED;
-        zfmt(why, whylen, "the entry at offset %" PRIu64 " (zxid 0x%" PRIx64 ", type %d) does not decode", off,
+        ctl_fmt(why, whylen, "the entry at offset %" PRIu64 " (zxid 0x%" PRIx64 ", type %d) does not decode", off,
              (uint64_t)h.zxid, h.type);
         return 0;
     }
@@ -226,47 +218,62 @@ static void put64(unsigned char *p, uint64_t v)
     put32(p + 4, (uint32_t)v);
 }
 
-int zk_log_write(const char *dir, const int64_t *zxids, const unsigned char *const *recs, const size_t *lens,
-                 size_t n, char *err, size_t errlen)
+int zk_log_out_add(ZkLogOut *o, int64_t zxid, const void *rec, size_t len, char *err, size_t errlen)
 {
-    if (n == 0)
-        return 0;
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    zfmt(path, sizeof path, "%s/log.%" PRIx64, dir, (uint64_t)zxids[0]);
-    zfmt(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wbe");
-    if (!f) {
-        zfmt(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        return -1;
+    if (!o->f) {
+        ctl_fmt(o->path, sizeof o->path, "%s/log.%" PRIx64, o->dir, (uint64_t)zxid);
+        ctl_fmt(o->tmp, sizeof o->tmp, "%s.tmp", o->path);
+        FILE *f = fopen(o->tmp, "wbxe");
+        if (!f) {
+            ctl_fmt(err, errlen, "cannot create %s: %s", o->tmp, strerror(errno));
+            return -1;
+        }
+        o->f = f;
+        unsigned char h[16];
+        put32(h, ZK_LOG_MAGIC);
+        put32(h + 4, 2);
+        put64(h + 8, 0);
+        fwrite(h, 1, sizeof h, f);
     }
-    unsigned char h[16];
-    put32(h, ZK_LOG_MAGIC);
-    put32(h + 4, 2);
-    put64(h + 8, 0);
-    fwrite(h, 1, sizeof h, f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char eh[12];
-        put64(eh, (uint64_t)adler32_z(adler32(0L, Z_NULL, 0), recs[i], lens[i]));
-        put32(eh + 8, (uint32_t)lens[i]);
-        fwrite(eh, 1, sizeof eh, f);
-        fwrite(recs[i], 1, lens[i], f);
-        fputc('B', f);
-    }
-    /* Zeros after the last entry: ZooKeeper reads a zero length as the end
-     * (and appends after it), as in its own preallocated files. */
-    static const unsigned char zeros[4096];
-    fwrite(zeros, 1, sizeof zeros, f);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
-        zfmt(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        fclose(f);
-        unlink(tmp);
-        return -1;
-    }
-    fclose(f);
-    if (rename(tmp, path) < 0) {
-        zfmt(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
-        unlink(tmp);
+    unsigned char eh[12];
+    put64(eh, (uint64_t)adler32_z(adler32(0L, Z_NULL, 0), rec, len));
+    put32(eh + 8, (uint32_t)len);
+    fwrite(eh, 1, sizeof eh, o->f);
+    fwrite(rec, 1, len, o->f);
+    fputc('B', o->f);
+    o->records++;
+    if (ferror((FILE *)o->f)) {
+        ctl_fmt(err, errlen, "cannot write %s: %s", o->tmp, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+int zk_log_out_finish(ZkLogOut *o, char *err, size_t errlen)
+{
+    FILE *f = o->f;
+    if (!f)
+        return 0;
+    o->f = NULL;
+    /* Zeros after the last entry, as in ZooKeeper's preallocated files: a
+     * zero length ends its reading. */
+    static const unsigned char zeros[4096];
+    fwrite(zeros, 1, sizeof zeros, f);
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad || rename(o->tmp, o->path) < 0) {
+        ctl_fmt(err, errlen, "cannot write %s: %s", o->tmp, strerror(errno));
+        unlink(o->tmp);
+        return -1;
+    }
+    return 0;
+}
+
+void zk_log_out_abort(ZkLogOut *o)
+{
+    if (o->f) {
+        fclose(o->f);
+        o->f = NULL;
+        unlink(o->tmp);
+    }
 }
