@@ -35,6 +35,7 @@ static const CtlCommand commands[] = {
      ctl_cmd_import_zookeeper},
     {"export-zookeeper", "-D DATA_DIR --to ZK_DIR", "write a data directory as an Apache ZooKeeper one (rollback)",
      ctl_cmd_export_zookeeper},
+    {"convert-config", "ZOO_CFG [DYNAMIC]", "print a ZooKeeper zoo.cfg as Corral YAML", ctl_cmd_convert_config},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

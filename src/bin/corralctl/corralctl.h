@@ -86,5 +86,6 @@ int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
 /* Migration from and to Apache ZooKeeper (doc/migration.md) */
 int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_export_zookeeper(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_convert_config(CtlOptions *opts, int argc, char **argv);
 
 #endif
