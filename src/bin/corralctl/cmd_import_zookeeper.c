@@ -170,6 +170,7 @@ typedef struct LogResult {
     uint64_t gaps;               /* zxids missing inside an epoch */
     char gap[200];
     int digests, digest_versions_other;
+    uint64_t reconfigs;          /* reconfig txns, imported as no-ops */
 } LogResult;
 
 /* ZooKeeper's FileTxnLog.getLogFiles: the newest log starting at or before
@@ -220,18 +221,22 @@ static int copy_logs(const ZkDir *d, int64_t base, SegOut *seg, Progress *pg, Lo
                 if (t.digest_version != ZK_DIGEST_VERSION)
                     lr->digest_versions_other++;
             }
-            /* reconfig is logged as a SetDataTxn on /zookeeper/config and
-             * applied as one (DataTree.processTxn): Corral logs it as that. */
+            /* reconfig (a SetDataTxn of the quorum's server list on
+             * /zookeeper/config) becomes a no-op ErrorTxn: Corral's members
+             * come from its ensemble list, and /zookeeper/config is not
+             * carried over (reset_config_node, zk_snapshot.c). */
             const unsigned char *body = t.data;
-            unsigned char *copy = NULL;
+            size_t blen = t.len;
+            unsigned char noop[36];
             if (t.type == ZOO_OP_RECONFIG) {
-                copy = xmalloc(t.len);
-                memcpy(copy, t.data, t.len);
-                copy[28] = 0, copy[29] = 0, copy[30] = 0, copy[31] = ZOO_OP_SETDATA;
-                body = copy;
+                memcpy(noop, t.data, 32);
+                noop[28] = 0xFF, noop[29] = 0xFF, noop[30] = 0xFF, noop[31] = 0xFF;   /* type -1: error */
+                memset(noop + 32, 0, 4);                                             /* ErrorTxn{0} */
+                body = noop;
+                blen = sizeof noop;
+                lr->reconfigs++;
             }
-            int rc = seg_add(seg, t.zxid, body, t.len, err, errlen);
-            free(copy);
+            int rc = seg_add(seg, t.zxid, body, blen, err, errlen);
             if (rc < 0) {
                 zk_log_close(&l);
                 return -1;
@@ -465,6 +470,9 @@ static void print_summary(const ImportOpts *o, const ZkDir *d, const ZkSnapshot 
             json_kint(&sb, "sessions", (int64_t)s->nsessions);
         }
         json_kstr(&sb, "digest", digest_state);
+        if (s)
+            json_kbool(&sb, "zookeeper_config_reset", s->config_reset);
+        json_kint(&sb, "reconfigs", (int64_t)lr->reconfigs);
         json_kint(&sb, "log_files", (int64_t)lr->files);
         json_kint(&sb, "txns", (int64_t)lr->txns);
         json_kint(&sb, "txn_digests", lr->digests);
@@ -497,6 +505,12 @@ static void print_summary(const ImportOpts *o, const ZkDir *d, const ZkSnapshot 
             corral_strbuf_printf(&sb, "no snapshot: every transaction from the first log\n");
         corral_strbuf_printf(&sb, "transaction logs: %" PRIu64 " files, %" PRIu64 " transactions after 0x%" PRIx64 "\n",
                              lr->files, lr->txns, (uint64_t)base);
+        if (s && s->config_reset)
+            corral_strbuf_printf(&sb, "/zookeeper/config held the ZooKeeper ensemble's server list: emptied, as in "
+                                      "a new Corral tree\n");
+        if (lr->reconfigs)
+            corral_strbuf_printf(&sb, "%" PRIu64 " reconfig transactions imported as no-ops (Corral's members come "
+                                 "from its ensemble list)\n", lr->reconfigs);
         if (lr->torn[0])
             corral_strbuf_printf(&sb, "torn last write (ignored, as ZooKeeper does): %s\n", lr->torn);
         if (lr->damaged)

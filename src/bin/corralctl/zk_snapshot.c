@@ -320,6 +320,30 @@ static int check_seal(RBuf *r, const unsigned char *data, char *why, size_t whyl
     return 0;
 }
 
+/* A quorum member keeps its dynamic configuration (the server.N lines of
+ * the ZooKeeper ensemble) in /zookeeper/config, written locally at startup.
+ * Carried over, it would point clients that follow it (Curator's
+ * EnsembleTracker) at the old servers: the node is given back the state
+ * Corral's tree starts with (that of a standalone ZooKeeper). */
+static void reset_config_node(ZkSnapshot *s)
+{
+    static const char cfg[] = "/zookeeper/config";
+    ZNode *n = tree_lookup(s->tree, cfg, sizeof cfg - 1);
+    const char *d;
+    int32_t dl;
+    if (!n)
+        return;
+    tree_data(n, &d, &dl);
+    if (dl <= 0)
+        return;
+    Tree *fresh = tree_new();
+    ZStatPersisted st;
+    tree_stat_persisted(tree_lookup(fresh, cfg, sizeof cfg - 1), &st);
+    tree_free(fresh);
+    tree_restore_node(s->tree, cfg, sizeof cfg - 1, "", 0, tree_node_acl(n), &st);
+    s->config_reset = 1;
+}
+
 static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgressFn progress, void *pctx, char *why,
                  size_t whylen)
 {
@@ -450,6 +474,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         if (check_seal(&r, data, why, whylen) < 0)
             goto out;
     }
+    reset_config_node(s);
     if (rbuf_remaining(&r) > 0) {
         ctl_fmt(why, whylen, "%zu unexpected bytes after the end", rbuf_remaining(&r));
         goto out;

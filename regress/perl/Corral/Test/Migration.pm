@@ -69,17 +69,20 @@ sub need_zookeeper
 
 A standalone ZooKeeper 3.8 (not started) whose zoo.cfg has C<%cfg> too
 (default C<snapCount=20>, C<preAllocSize=64>: several snapshots, small
-logs).  C<< jvm => [ARGS] >> passes JVM flags.
+logs).  C<< jvm => [ARGS] >> passes JVM flags; C<< myid => N >> makes it a
+quorum member (give the C<server.N> lines in C<%cfg>).
 
 =cut
 
 sub zk_server
 {
 	my ($name, %cfg) = @_;
-	my $jvm = delete $cfg{jvm} // [];
+	my $jvm  = delete $cfg{jvm} // [];
+	my $myid = delete $cfg{myid};
 	return Corral::Test::ZooKeeper->new($name,
-		cfg => { snapCount => 20, preAllocSize => 64, %cfg },
-		jvm => $jvm);
+		cfg  => { snapCount => 20, preAllocSize => 64, %cfg },
+		jvm  => $jvm,
+		myid => $myid);
 }
 
 =item zk_client($cmd, @args)
