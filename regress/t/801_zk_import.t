@@ -50,21 +50,7 @@ like($vout, qr/last zxid $j->{last_zxid}\b/, "verify reaches the import's last z
 my $node = corral_on('c', "$tmp/c");
 my $after = zk_dump($node->address);
 is_deeply([ sort keys %$after ], [ sort keys %$before ], 'the same znodes (' . scalar(keys %$before) . ')');
-my @diff;
-for my $p (sort keys %$before)
-{
-	next unless $after->{$p};
-	for my $k (qw(data acl))
-	{
-		push @diff, "$p $k" if JSON::PP->new->canonical->encode([ $before->{$p}{$k} ])
-		  ne JSON::PP->new->canonical->encode([ $after->{$p}{$k} ]);
-	}
-	for my $f (sort keys %{ $before->{$p}{stat} })
-	{
-		push @diff, "$p $f: ZooKeeper $before->{$p}{stat}{$f}, Corral $after->{$p}{stat}{$f}"
-		  if $before->{$p}{stat}{$f} != $after->{$p}{stat}{$f};
-	}
-}
+my @diff = tree_diff($before, $after, 'ZooKeeper', 'Corral');
 is_deeply(\@diff, [], 'every znode has the same data, every Stat field and the same ACL') or diag(join("\n", @diff));
 
 # ---- sequential numbering continues --------------------------------------

@@ -419,15 +419,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         ZkBytes d = rbuf_get_bytes(&r);
         int64_t ref = rbuf_get_long(&r);
         ZStatPersisted st;
-        st.czxid = rbuf_get_long(&r);
-        st.mzxid = rbuf_get_long(&r);
-        st.ctime = rbuf_get_long(&r);
-        st.mtime = rbuf_get_long(&r);
-        st.version = rbuf_get_int(&r);
-        st.cversion = rbuf_get_int(&r);
-        st.aversion = rbuf_get_int(&r);
-        st.ephemeral_owner = rbuf_get_long(&r);
-        st.pzxid = rbuf_get_long(&r);
+        tree_stat_persisted_get(&r, &st);
         if (r.err) {
             ctl_fmt(why, whylen, "node %.*s truncated at byte %zu", path.len > 200 ? 200 : path.len, path.data, at);
             goto out;
@@ -600,15 +592,7 @@ static int put_zk_node(void *ctx, const char *path, size_t len, const ZNode *n)
     wbuf_put_bytes(w, (ZkBytes){d, dl});
     uint32_t acl = tree_node_acl(n);
     wbuf_put_long(w, acl == TREE_ACL_OPEN_UNSAFE ? -1 : (int64_t)acl);
-    wbuf_put_long(w, st.czxid);
-    wbuf_put_long(w, st.mzxid);
-    wbuf_put_long(w, st.ctime);
-    wbuf_put_long(w, st.mtime);
-    wbuf_put_int(w, st.version);
-    wbuf_put_int(w, st.cversion);
-    wbuf_put_int(w, st.aversion);
-    wbuf_put_long(w, st.ephemeral_owner);
-    wbuf_put_long(w, st.pzxid);
+    tree_stat_persisted_put(w, &st);
     no->digest += zk_node_digest(path, len, d, dl, &st);
     out_flush(no->o, 0);
     return 0;
