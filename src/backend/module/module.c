@@ -545,6 +545,24 @@ static int load_one(const char *name, const CorralConfig *conf)
     return 0;
 }
 
+/* `NAME: false` (or off, no, 0) under `modules:` names a module only to
+ * leave it out: the way to run without a module loaded by default.
+ * `NAME: true` loads it with its defaults.  Returns 0 (off), 1 (on) or -1
+ * when the value is not a boolean (the module's settings then). */
+static int module_switch(const CorralConfig *conf)
+{
+    int on = -1;
+    if (corral_config_type(conf) == CORRAL_CFG_SCALAR && corral_config_bool(conf, "module", &on) < 0)
+        on = -1;
+    config_clear_error();
+    return on;
+}
+
+/* The modules loaded when the YAML does not name them, as ZooKeeper always
+ * has the digest and ip schemes (ProviderRegistry.initialize).  A module
+ * named with settings is loaded once, with them; `NAME: false` opts out. */
+static const char *const default_modules[] = {"auth_digest", "auth_ip"};
+
 int module_load_all(const CoreConfig *cfg, const char *exe_dir)
 {
     reg.error[0] = '\0';
@@ -552,7 +570,23 @@ int module_load_all(const CoreConfig *cfg, const char *exe_dir)
     build_search_path(cfg, exe_dir);
     for (size_t i = 0; i < corral_config_len(cfg->modules); i++) {
         const char *name = corral_config_scalar(corral_config_key_at(cfg->modules, i));
-        if (load_one(name, corral_config_at(cfg->modules, i)) < 0)
+        const CorralConfig *conf = corral_config_at(cfg->modules, i);
+        int on = module_switch(conf);
+        if (on == 0) {
+            corral_log(CORRAL_LOG_INFO, "module", "module %s is disabled (modules.%s: false)", name, name);
+            continue;
+        }
+        if (on == 1)
+            conf = NULL;
+        if (load_one(name, conf) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < sizeof default_modules / sizeof *default_modules; i++) {
+        const char *name = default_modules[i];
+        if (corral_config_get(cfg->modules, name))
+            continue;
+        corral_log(CORRAL_LOG_DEBUG, "module", "loading %s by default (modules.%s: false leaves it out)", name, name);
+        if (load_one(name, NULL) < 0)
             return -1;
     }
     /* Durability is the default: without a storage module named in the
@@ -560,6 +594,13 @@ int module_load_all(const CoreConfig *cfg, const char *exe_dir)
      * server.data_dir).  Running without durability must be chosen
      * explicitly (storage_memory). */
     if (!reg.storage) {
+        const CorralConfig *sf = corral_config_get(cfg->modules, "storage_file");
+        if (sf && module_switch(sf) == 0) {
+            reg.error_is_config = 1;
+            return set_error("%s:%d:%d: storage_file is disabled and no other storage module is named "
+                             "(name storage_memory to run without durability)",
+                             corral_config_file(sf), corral_config_line(sf), corral_config_column(sf));
+        }
         corral_log(CORRAL_LOG_INFO, "module", "no storage module configured: loading storage_file with its defaults");
         if (load_one("storage_file", NULL) < 0)
             return -1;
