@@ -23,6 +23,7 @@
 #include "net/eventloop.h"
 #include "net/net.h"
 #include "server/server.h"
+#include "utils/version.h"
 
 static volatile sig_atomic_t signals_seen;
 
@@ -50,7 +51,7 @@ static void usage(FILE *f)
             "                      (0: valid; 2: configuration error; 3: a module was refused)\n"
             "      --print-builtin-config  print the built-in configuration and exit\n"
             "      --log-level L   debug, info, warn or error (overrides server.log_level)\n"
-            "  -V, --version       print the version and exit\n"
+            "  -V, --version       print the version and the module ABI version, and exit\n"
             "  -h, --help          this text\n");
 }
 
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
         case 'k': check_only = 1; break;
         case 'p': fputs(corral_builtin_config, stdout); return 0;
         case 'l': log_level = optarg; break;
-        case 'V': printf("corrald %s\n", CORRAL_VERSION); return 0;
+        case 'V': corral_print_version("corrald"); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return CORRAL_EXIT_CONFIG;
         }

@@ -20,6 +20,7 @@
 #include <wchar.h>
 
 #include "cli.h"
+#include "utils/version.h"
 
 const char *cli_current_line;     /* raw text of the command being run (multi) */
 
@@ -549,7 +550,7 @@ int main(int argc, char **argv)
             help();
             return 0;
         } else if (strcmp(a, "--version") == 0) {
-            printf("corral-cli %s\n", CORRAL_VERSION);
+            corral_print_version("corral-cli");
             return 0;
         } else if (a[0] != '-') {
             cmd_at = i;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "corralctl.h"
+#include "utils/version.h"
 
 #ifndef CORRAL_VERSION
 #define CORRAL_VERSION "dev"
@@ -56,7 +57,7 @@ static void usage(FILE *f)
             "  -s, --server HOST:PORT  server to ask (default %s); HOST is an IPv4 or\n"
             "                          IPv6 address ([::1]:2181), localhost, or a host name\n"
             "  -t, --timeout MS        give up after MS milliseconds (default %d)\n"
-            "  -V, --version           print the version and exit\n"
+            "  -V, --version           print the version and the module ABI version, and exit\n"
             "  -h, --help              this text\n"
             "\n"
             "Exit status: 0 success, 1 the server could not be reached or did not answer\n"
@@ -124,7 +125,7 @@ int ctl_parse_options(CtlOptions *o, int argc, char **argv, int permute, int *he
             *help = 1;
             break;
         case 'V':
-            printf("corralctl %s\n", CORRAL_VERSION);
+            corral_print_version("corralctl");
             exit(CTL_EXIT_OK);
         case '?':
         default:
