@@ -22,6 +22,7 @@
 #include "module/module.h"
 #include "net/eventloop.h"
 #include "net/net.h"
+#include "reload/reload.h"
 #include "server/server.h"
 #include "utils/version.h"
 
@@ -38,6 +39,9 @@ static void on_signal(int sig)
     el_stop();
 }
 
+/* SIGHUP: re-read the configuration at the next loop turn (reload.h). */
+static void on_hup(int sig) { reload_request(); }
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -50,9 +54,26 @@ static void usage(FILE *f)
             "      --check-config  validate the configuration and the modules it names, then exit\n"
             "                      (0: valid; 2: configuration error; 3: a module was refused)\n"
             "      --print-builtin-config  print the built-in configuration and exit\n"
+            "      --describe-config  print the server keys: name, reload class (runtime or\n"
+            "                      restart), type and range, one a line, and exit\n"
             "      --log-level L   debug, info, warn or error (overrides server.log_level)\n"
             "  -V, --version       print the version and the module ABI version, and exit\n"
             "  -h, --help          this text\n");
+}
+
+/* The key table (config/config.c), for doc/configuration.md's reload
+ * column and corral.yaml(5): 009 and the man page build read it. */
+static void describe_config(void)
+{
+    static const char *const kinds[] = {"integer", "bool", "string", "list", "address", "node"};
+    ConfigReload cls;
+    for (size_t i = 0; i < config_server_key_count(); i++) {
+        const CorralConfigKey *k = config_server_key(i, &cls);
+        printf("server.%s\t%s\t%s", k->name, cls == CONFIG_RUNTIME ? "runtime" : "restart", kinds[k->kind]);
+        if (k->kind == CORRAL_KEY_INT)
+            printf("\t%lld..%lld", (long long)k->min, (long long)k->max);
+        putchar('\n');
+    }
 }
 
 static char *exe_dir(const char *argv0)
@@ -73,6 +94,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'k'},
         {"print-builtin-config", no_argument, NULL, 'p'},
+        {"describe-config", no_argument, NULL, 'D'},
         {"log-level", required_argument, NULL, 'l'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
@@ -84,6 +106,7 @@ int main(int argc, char **argv)
         case 'c': config_file = optarg; break;
         case 'k': check_only = 1; break;
         case 'p': fputs(corral_builtin_config, stdout); return 0;
+        case 'D': describe_config(); return 0;
         case 'l': log_level = optarg; break;
         case 'V': corral_print_version("corrald"); return 0;
         case 'h': usage(stdout); return 0;
@@ -146,7 +169,11 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    reload_init(&cfg, config_file, log_level != NULL);
 
     corral_log(CORRAL_LOG_INFO, "main", "corrald %s starting (config %s, pid %d)", CORRAL_VERSION, cfg.file,
                (int)getpid());
@@ -167,6 +194,7 @@ int main(int argc, char **argv)
     exit_code = server_shutdown() < 0 && exit_code == 0 ? CORRAL_EXIT_RUNTIME : exit_code;
     module_run_stop_hooks();
     module_unload_all();
+    reload_shutdown();
     metrics_free_all();
     el_shutdown();
     if (exit_code == CORRAL_EXIT_OK)
