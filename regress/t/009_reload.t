@@ -11,6 +11,7 @@
 use strict;
 use warnings;
 
+use IO::Socket::INET;
 use Test::More;
 use Corral::Test::Cluster;
 use Corral::Test::Utils;
@@ -106,6 +107,39 @@ configure();
 $log = hup();
 like($log, qr/pending restart: none/, 'back to the running settings: nothing pending');
 is(conf_of()->{pending_restart}, '', 'conf: nothing pending');
+
+# ---- admin_http's reload command: the token guards it, as crst and srst ---------------
+{
+	my $token = 'reload-token-0123456789abcdef';
+	my $aport = Corral::Test::Utils::allocate_port('127.0.0.1');
+	my @admin = (admin_http => { listen => "127.0.0.1:$aport", commands => [qw(ruok reload)], auth_token => $token });
+	configure(@admin);
+	$log = hup();
+	like($log, qr/pending_restart\): modules\.admin_http \(loading a module\)/, 'admin_http added: pending');
+	is($node->stop, 0, 'stopped to load admin_http');
+	$node->start;
+	my $http = sub {
+		my ($method, @h) = @_;
+		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $aport, Proto => 'tcp', Timeout => 5)
+		  or return '';
+		syswrite($s, "$method /commands/reload HTTP/1.1\r\nHost: x\r\n" . join('', map { "$_\r\n" } @h) . "\r\n");
+		my ($buf) = Corral::Test::Cluster::read_until_eof($s, 10);
+		return $buf // '';
+	};
+	like($http->('POST'), qr{^HTTP/1\.1 401 }, 'reload without the token: 401');
+	$fourlw{allow} = [qw(ruok srvr conf)];
+	configure(@admin);
+	my $r = $http->('POST', "Authorization: Bearer $token");
+	like($r, qr{^HTTP/1\.1 200 }, 'reload with the token: 200');
+	like($r, qr/"result" : "reloaded"/, 'reload: the verdict');
+	like($node->fourlw('mntr'), qr/not in the whitelist/, 'reload over HTTP: the new allow list is in force');
+	(my $bad = $node->config_text) =~ s/log_level: debug/log_level: loud/;
+	$node->write_config($bad);
+	$r = $http->('POST', "Authorization: Bearer $token");
+	like($r, qr/"result" : "refused"/, 'a broken file over HTTP: refused');
+	like($r, qr/"message" : "[^"]*:\d+:\d+: \\"log_level\\" must be/, '... with the position');
+	configure();
+}
 
 # ---- the table and the documentation agree ------------------------------------------
 {

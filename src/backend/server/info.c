@@ -275,6 +275,9 @@ void corral_server_conf(void (*fn)(void *ctx, const char *key, const char *value
     }
 }
 
+int corral_server_reload(char *out, size_t outlen) { return reload_run(out, outlen); }
+const char *corral_server_pending_restart(void) { return reload_pending_restart(); }
+
 uint64_t corral_server_tree_digest(int64_t *zxid)
 {
     if (zxid)

@@ -189,6 +189,16 @@ static void cmd_crst(Json *j, const ServerView *v) { corral_server_reset_conn_st
 
 static void cmd_srst(Json *j, const ServerView *v) { corral_server_reset_stats(); }
 
+/* SIGHUP over HTTP: the verdict, and what waits for a restart. */
+static void cmd_reload(Json *j, const ServerView *v)
+{
+    char msg[1200];
+    int rc = corral_server_reload(msg, sizeof msg);
+    json_kstr(j, "result", rc == 0 ? "reloaded" : "refused");
+    json_kstr(j, "message", msg);
+    json_kstr(j, "pending_restart", corral_server_pending_restart());
+}
+
 static void cmd_hash(Json *j, const ServerView *v)
 {
     /* DataTree.getDigestLog: Corral keeps the current digest only. */
@@ -432,6 +442,7 @@ static Cmd cmds[] = {
     {"envi", cmd_envi, NULL}, {"mntr", cmd_mntr, NULL}, {"isro", cmd_isro, NULL}, {"dirs", cmd_dirs, NULL},
     {"cons", cmd_cons, NULL}, {"wchs", cmd_wchs, NULL}, {"wchc", cmd_wchc, NULL}, {"wchp", cmd_wchp, NULL},
     {"dump", cmd_dump, NULL}, {"hash", cmd_hash, NULL}, {"crst", cmd_crst, NULL}, {"srst", cmd_srst, NULL},
+    {"rlod", cmd_reload, NULL},
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
