@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "config/config.h"
 #include "corral/log.h"
@@ -37,6 +40,22 @@ static void on_signal(int sig)
         _exit(CORRAL_EXIT_RUNTIME);
     }
     el_stop();
+}
+
+/* systemd's Type=notify (PostgreSQL's --with-systemd): READY=1 once
+ * clients are served, RELOADING=1 ... READY=1 around a reload, STOPPING=1
+ * at shutdown.  Without NOTIFY_SOCKET (not under systemd) sd_notify does
+ * nothing. */
+static void notify_state(const char *state)
+{
+    if (strcmp(state, "RELOADING=1") == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    } else {
+        sd_notify(0, state);
+    }
 }
 
 /* SIGHUP: re-read the configuration at the next loop turn (reload.h). */
@@ -173,7 +192,7 @@ int main(int argc, char **argv)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    reload_init(&cfg, config_file, log_level != NULL);
+    reload_init(&cfg, config_file, log_level != NULL, notify_state);
 
     corral_log(CORRAL_LOG_INFO, "main", "corrald %s starting (config %s, pid %d)", CORRAL_VERSION, cfg.file,
                (int)getpid());
@@ -185,10 +204,12 @@ int main(int argc, char **argv)
         exit_code = CORRAL_EXIT_MODULE;
     } else {
         corral_log(CORRAL_LOG_INFO, "main", "ready: serving clients on %s", net_listen_desc());
+        notify_state("READY=1");
         if (el_run() < 0) {
             corral_log(CORRAL_LOG_FATAL, "main", "event loop failed: %s", strerror(errno));
             exit_code = CORRAL_EXIT_RUNTIME;
         }
+        notify_state("STOPPING=1");
         corral_log(CORRAL_LOG_INFO, "main", "shutting down");
     }
     exit_code = server_shutdown() < 0 && exit_code == 0 ? CORRAL_EXIT_RUNTIME : exit_code;

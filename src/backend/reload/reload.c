@@ -39,6 +39,7 @@ static struct {
     CoreConfig *live;
     const char *file;
     int log_locked;
+    void (*notify)(const char *state);
     Hook *hooks;
     size_t nhooks;
     char pending[1024];
@@ -186,11 +187,16 @@ static void run_requested(void *arg)
         return;
     reload_wanted = 0;
     char msg[1200];
+    if (rl.notify)
+        rl.notify("RELOADING=1");
     reload_run(msg, sizeof msg);
+    if (rl.notify)
+        rl.notify("READY=1");
 }
 
-void reload_init(CoreConfig *live, const char *file, int log_level_locked)
+void reload_init(CoreConfig *live, const char *file, int log_level_locked, void (*notify)(const char *state))
 {
+    rl.notify = notify;
     rl.live = live;
     rl.file = file;
     rl.log_locked = log_level_locked;

@@ -42,9 +42,11 @@ void reload_add_hook(const char *name, ReloadCheckFn check, ReloadApplyFn apply,
 /* live: the CoreConfig every subsystem reads (runtime keys are updated in
  * place); file: the path given with -c, NULL for the built-in
  * configuration; log_level_locked: --log-level was given (it wins over
- * server.log_level, also on reload).  Registers the loop hook that runs a
+ * server.log_level, also on reload); notify (may be NULL) is told
+ * "RELOADING=1" before and "READY=1" after every reload (systemd's
+ * sd_notify, in main.c).  Registers the loop hook that runs a
  * requested reload. */
-void reload_init(CoreConfig *live, const char *file, int log_level_locked);
+void reload_init(CoreConfig *live, const char *file, int log_level_locked, void (*notify)(const char *state));
 /* Async-signal-safe: asks for a reload at the start of the next loop turn. */
 void reload_request(void);
 /* Runs a reload now.  Returns 0 (applied; out says what changed and what
