@@ -49,7 +49,12 @@ static void usage(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         char head[64];
         snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
-        fprintf(f, "  %-18s %s\n", head, commands[i].summary);
+        /* A long head gets a line of its own (man pages are made from
+         * this text: src/tools/mkman.pl reads "  HEAD  TEXT" items). */
+        if (strlen(head) > 18)
+            fprintf(f, "  %s\n  %-18s %s\n", head, "", commands[i].summary);
+        else
+            fprintf(f, "  %-18s %s\n", head, commands[i].summary);
     }
     fprintf(f,
             "\n"
