@@ -22,6 +22,7 @@
 #include "module/module.h"
 #include "net/eventloop.h"
 #include "net/net.h"
+#include "net/tls.h"
 #include "server/server.h"
 
 static volatile sig_atomic_t signals_seen;
@@ -35,6 +36,25 @@ static void on_signal(int sig)
         _exit(CORRAL_EXIT_RUNTIME);
     }
     el_stop();
+}
+
+/* SIGHUP: reread what can change without a restart (the TLS files).  The
+ * handler only sets a flag; the loop does the work between two turns. */
+static volatile sig_atomic_t reload_requested;
+
+static void on_sighup(int sig)
+{
+    reload_requested = 1;
+    el_wakeup();
+}
+
+static void reload_hook(void *arg)
+{
+    if (!reload_requested)
+        return;
+    reload_requested = 0;
+    corral_log(CORRAL_LOG_INFO, "main", "SIGHUP: reloading");
+    tls_reload();
 }
 
 static void usage(FILE *f)
@@ -110,6 +130,11 @@ int main(int argc, char **argv)
     }
     corral_log_set_level((CorralLogLevel)corral_log_level_from_name(log_level ? log_level : cfg.log_level));
 
+    if (tls_init(&cfg) < 0) {
+        fprintf(stderr, "%s: %s\n", cfg.file, tls_last_error());
+        config_free();
+        return CORRAL_EXIT_CONFIG;
+    }
     if (el_init() < 0) {
         corral_log(CORRAL_LOG_FATAL, "main", "cannot create the event loop: %s", strerror(errno));
         return CORRAL_EXIT_RUNTIME;
@@ -126,6 +151,7 @@ int main(int argc, char **argv)
         module_unload_all();
         metrics_free_all();
         el_shutdown();
+        tls_shutdown();
         config_free();
         return is_config ? CORRAL_EXIT_CONFIG : CORRAL_EXIT_MODULE;
     }
@@ -135,6 +161,7 @@ int main(int argc, char **argv)
         module_unload_all();
         metrics_free_all();
         el_shutdown();
+        tls_shutdown();
         config_free();
         return CORRAL_EXIT_OK;
     }
@@ -146,6 +173,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    sa.sa_handler = on_sighup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+    el_add_before_sleep(reload_hook, NULL);
 
     corral_log(CORRAL_LOG_INFO, "main", "corrald %s starting (config %s, pid %d)", CORRAL_VERSION, cfg.file,
                (int)getpid());
@@ -168,6 +199,7 @@ int main(int argc, char **argv)
     module_unload_all();
     metrics_free_all();
     el_shutdown();
+    tls_shutdown();
     if (exit_code == CORRAL_EXIT_OK)
         corral_log(CORRAL_LOG_INFO, "main", "exited cleanly");
     config_free();
