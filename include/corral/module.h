@@ -54,8 +54,11 @@
  *   1: the first ABI.
  *   2: the magic block carries the build signature (CorralModuleAbi grew);
  *      corral/alloc.h and corral/hooks.h were added.  Rebuild modules; their
- *      source needs no change. */
-#define CORRAL_ABI_VERSION 2
+ *      source needs no change.
+ *   3: CorralAuthClient carries the client's TLS certificate (tls_subject,
+ *      tls_cert_der); a module that builds CorralAuthClient values with
+ *      positional initializers must name its fields.  Rebuild modules. */
+#define CORRAL_ABI_VERSION 3
 
 #if defined(__GNUC__)
 #define CORRAL_EXPORT __attribute__((visibility("default")))

@@ -12,7 +12,9 @@ Actions (each prints one line):
   create:PATH:ACL  create PATH with one ACL "scheme:id:perms" ('-' = open)
   get:PATH         "get ok DATA" or "get error: EXCEPTION"
   set:PATH:DATA    "set ok" or "set error: EXCEPTION"
-  whoami           the identities (kazoo has no whoAmI: via a raw request)
+  addauth:SCHEME   add_auth(SCHEME, ""): "addauth ok" or "addauth error: E"
+  setacl:PATH:ACL  set_acls with one ACL
+Options: --plain (no TLS), --maxver 1.2 (cap the protocol).
   hold:S           keep the session S seconds, then check it: "hold ok"
 """
 import socket
@@ -26,12 +28,15 @@ from kazoo.security import make_acl, OPEN_ACL_UNSAFE
 
 
 def parse(argv):
-    opts = {"ca": None, "cert": None, "key": None, "maxver": None}
+    opts = {"ca": None, "cert": None, "key": None, "maxver": None, "plain": False}
     rest = []
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in ("--ca", "--cert", "--key", "--maxver"):
+        if a == "--plain":
+            opts["plain"] = True
+            i += 1
+        elif a in ("--ca", "--cert", "--key", "--maxver"):
             opts[a[2:]] = argv[i + 1]
             i += 2
         else:
@@ -75,7 +80,7 @@ def raw(hostport, opts, payload):
 
 
 def kazoo(hostport, opts):
-    zk = KazooClient(hosts=hostport, use_ssl=True, ca=opts["ca"], certfile=opts["cert"],
+    zk = KazooClient(hosts=hostport, use_ssl=not opts["plain"], ca=opts["ca"], certfile=opts["cert"],
                      keyfile=opts["key"], timeout=10, connection_retry={"max_tries": 1})
     zk.start(timeout=5)
     return zk
@@ -123,8 +128,11 @@ def main():
                     ident, perms = ident_perms.rsplit(":", 1)
                     acls = [make_acl(scheme, ident, read="r" in perms, write="w" in perms,
                                      create="c" in perms, delete="d" in perms, admin="a" in perms)]
-                zk.create(path, b"secret", acl=acls)
-                print("create ok")
+                try:
+                    zk.create(path, b"secret", acl=acls)
+                    print("create ok")
+                except Exception as e:
+                    print("create error:", type(e).__name__)
             elif name == "get":
                 try:
                     print("get ok", zk.get(arg)[0].decode())
@@ -137,6 +145,22 @@ def main():
                     print("set ok")
                 except Exception as e:
                     print("set error:", type(e).__name__)
+            elif name == "addauth":
+                try:
+                    zk.add_auth(arg, "")
+                    print("addauth ok")
+                except Exception as e:
+                    print("addauth error:", type(e).__name__)
+            elif name == "setacl":
+                path, _, acl = arg.partition(":")
+                scheme, ident_perms = acl.split(":", 1)
+                ident, perms = ident_perms.rsplit(":", 1)
+                try:
+                    zk.set_acls(path, [make_acl(scheme, ident, read="r" in perms, write="w" in perms,
+                                                create="c" in perms, delete="d" in perms, admin="a" in perms)])
+                    print("setacl ok")
+                except Exception as e:
+                    print("setacl error:", type(e).__name__)
             elif name == "hold":
                 time.sleep(float(arg))
                 zk.get("/")
