@@ -29,6 +29,7 @@ struct Tls {
     int want_write;             /* the last call waits for writability */
     int read_wants_write;       /* the last read does (renegotiation, key update) */
     int write_wants_read;       /* the last write waits for readability */
+    int eof;                    /* the failure was the peer going away */
     char *subject;              /* peer certificate subject, RFC 2253 */
     unsigned char *der;         /* peer certificate */
     size_t der_len;
@@ -293,12 +294,15 @@ static int io_result(Tls *t, int rc)
             errno = EAGAIN;
             return -1;
         }
+        t->eof = 1;
         snprintf(t->err, sizeof t->err, "%s", errno ? strerror(errno) : "connection closed during TLS");
         ERR_clear_error();
         errno = EIO;
         return -1;
     default: {
         char buf[200];
+        unsigned long first = ERR_peek_error();
+        t->eof = ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
         ssl_err_text(buf, sizeof buf);
         long v = SSL_get_verify_result(t->ssl);
         if (v != X509_V_OK)
@@ -350,8 +354,10 @@ int tls_handshake(Tls *t)
     }
     if (io_result(t, rc) < 0 && errno == EAGAIN)
         return 0;
-    if (!t->err[0])
+    if (!t->err[0]) {
+        t->eof = 1;
         snprintf(t->err, sizeof t->err, "connection closed during the TLS handshake");
+    }
     return -1;
 }
 
@@ -394,6 +400,7 @@ int tls_write_wants_read(const Tls *t) { return t->write_wants_read; }
  * the socket, which will say so. */
 int tls_pending(const Tls *t) { return SSL_pending(t->ssl) > 0; }
 const char *tls_error(const Tls *t) { return t->err[0] ? t->err : "TLS error"; }
+int tls_error_is_eof(const Tls *t) { return t->eof; }
 const char *tls_version(const Tls *t) { return SSL_get_version(t->ssl); }
 const char *tls_peer_subject(const Tls *t) { return t ? t->subject : NULL; }
 

@@ -63,6 +63,7 @@ int tls_read_wants_write(const Tls *t);   /* the last tls_read waits for writabi
 int tls_write_wants_read(const Tls *t);   /* the last tls_write waits for readability */
 int tls_pending(const Tls *t);         /* bytes buffered inside OpenSSL */
 const char *tls_error(const Tls *t);   /* why the handshake or I/O failed */
+int tls_error_is_eof(const Tls *t);    /* ... because the peer closed the connection */
 const char *tls_version(const Tls *t); /* "TLSv1.3" after the handshake */
 
 /* The verified peer certificate (NULL / 0 when the peer sent none):
