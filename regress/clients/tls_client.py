@@ -16,6 +16,7 @@ Actions (each prints one line):
   setacl:PATH:ACL  set_acls with one ACL
 Options: --plain (no TLS), --maxver 1.2 (cap the protocol).
   hold:S           keep the session S seconds, then check it: "hold ok"
+  https:M:PATH[:TOKEN]  an HTTPS request: "https STATUS BODY" (whitespace squeezed)
 """
 import socket
 import ssl
@@ -93,6 +94,19 @@ def main():
     for act in actions:
         name, _, arg = act.partition(":")
         try:
+            if name == "https":
+                # https:METHOD:PATH[:TOKEN] -> "https STATUS BODY"
+                import http.client
+                method, _, rest2 = arg.partition(":")
+                path, _, token = rest2.partition(":")
+                host, port = hostport.rsplit(":", 1)
+                conn = http.client.HTTPSConnection(host, int(port), context=ssl_context(opts), timeout=10)
+                conn.request(method, path, headers={"Authorization": "Bearer " + token} if token else {})
+                r = conn.getresponse()
+                body = r.read().decode(errors="replace")
+                print("https", r.status, " ".join(body.split())[:2000])
+                conn.close()
+                continue
             if name in ("word", "version"):
                 ver, out = raw(hostport, opts, arg.encode() if name == "word" else None)
                 if name == "version":

@@ -20,6 +20,7 @@
 
 #include "corral/log.h"
 #include "corral/metrics.h"
+#include "corral/tls.h"
 #include "net/tls.h"
 #include "utils/alloc.h"
 
@@ -163,27 +164,21 @@ bad:
 static int build(const CoreConfig *cfg)
 {
     const TlsConfig *t = &cfg->tls;
-    int64_t cd = 0, ad = 0, cd2 = 0, ad2 = 0;
+    int64_t cd = 0, ad = 0;
     SSL_CTX *cc = NULL, *mc = NULL;
-    if (cfg->has_secure_client_listen && !(cc = make_ctx(t, t->client_auth_mode, &cd, &ad)))
+    /* The client context also serves the HTTPS of modules (corral/tls.h). */
+    if (!(cc = make_ctx(t, t->client_auth_mode, &cd, &ad)))
         return -1;
-    if (t->quorum && cfg->n_members > 1 && !(mc = make_ctx(t, 2, &cd2, &ad2))) {
+    if (t->quorum && cfg->n_members > 1 && !(mc = make_ctx(t, 2, &cd, &ad))) {
         SSL_CTX_free(cc);
         return -1;
-    }
-    if (!cc && !mc) {
-        /* Only the HTTPS of modules uses the map: check the files anyway. */
-        SSL_CTX *probe = make_ctx(t, 0, &cd, &ad);
-        if (!probe)
-            return -1;
-        SSL_CTX_free(probe);
     }
     SSL_CTX_free(tls.client_ctx);
     SSL_CTX_free(tls.member_ctx);
     tls.client_ctx = cc;
     tls.member_ctx = mc;
-    tls.cert_days = cc || !mc ? cd : cd2;
-    tls.ca_days = cc || !mc ? ad : ad2;
+    tls.cert_days = cd;
+    tls.ca_days = ad;
     return 0;
 }
 
@@ -205,7 +200,7 @@ int tls_init(const CoreConfig *cfg)
         corral_metric_gauge_fn("tls_cert_days_left", "Days until tls.cert_file expires (negative: expired)",
                                g_cert_days, NULL);
         if (cfg->tls.ca_file)
-            corral_metric_gauge_fn("tls_ca_days_left", "Days until the first certificate of tls.ca_file expires",
+            corral_metric_gauge_fn("tls_ca_days_left", "Days until the first of the tls.ca_file certificates to expire expires",
                                    g_ca_days, NULL);
         corral_metric_gauge_fn("tls_reloads", "TLS certificate reloads that succeeded", g_reloads, NULL);
         corral_metric_gauge_fn("tls_reload_failures", "TLS certificate reloads refused (the old files stay in use)",
@@ -264,7 +259,7 @@ void tls_free(Tls *t)
     if (!t)
         return;
     /* A close_notify if the socket takes it; never waits. */
-    if (t->handshake_done)
+    if (t->handshake_done && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
         SSL_shutdown(t->ssl);
     ERR_clear_error();
     SSL_free(t->ssl);
@@ -420,4 +415,38 @@ int tls_peer_is(const Tls *t, const char *name)
     int rc = is_ip ? X509_check_ip_asc(x, name, 0) : X509_check_host(x, name, 0, 0, NULL);
     ERR_clear_error();
     return rc == 1;
+}
+
+/* ---- the module ABI (corral/tls.h) ---------------------------------------- */
+
+int corral_tls_available(void) { return tls.client_ctx != NULL; }
+CorralTls *corral_tls_server(int fd) { return (CorralTls *)tls_new(fd, TLS_CLIENT_SERVER); }
+int corral_tls_handshake(CorralTls *t) { return tls_handshake((Tls *)t); }
+ssize_t corral_tls_read(CorralTls *t, void *buf, size_t len) { return tls_read((Tls *)t, buf, len); }
+ssize_t corral_tls_write(CorralTls *t, const void *buf, size_t len) { return tls_write((Tls *)t, buf, len); }
+int corral_tls_wants_write(const CorralTls *t) { return tls_wants_write((const Tls *)t); }
+const char *corral_tls_error(const CorralTls *t) { return tls_error((const Tls *)t); }
+void corral_tls_free(CorralTls *t) { tls_free((Tls *)t); }
+
+int corral_tls_reload(char *err, size_t errlen)
+{
+    if (!tls.cfg || !tls.cfg->tls.present) {
+        snprintf(err, errlen, "no tls: map in the configuration");
+        return -1;
+    }
+    int rc = tls_reload();
+    snprintf(err, errlen, "%s", rc < 0 ? tls.error : "");
+    return rc;
+}
+
+int64_t corral_tls_cert_days_left(void) { return tls.cert_days; }
+
+void corral_tls_close_notify(CorralTls *ct)
+{
+    Tls *t = (Tls *)ct;
+    if (t->handshake_done && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)) {
+        ERR_clear_error();
+        SSL_shutdown(t->ssl);
+        ERR_clear_error();
+    }
 }
