@@ -32,6 +32,11 @@ static const CtlCommand commands[] = {
      ctl_cmd_snapshot_dump},
     {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
      ctl_cmd_verify},
+    {"import-zookeeper", "--from ZK_DIR -D DATA_DIR", "import an Apache ZooKeeper data directory (doc/migration.md)",
+     ctl_cmd_import_zookeeper},
+    {"export-zookeeper", "-D DATA_DIR --to ZK_DIR", "write a data directory as an Apache ZooKeeper one (rollback)",
+     ctl_cmd_export_zookeeper},
+    {"convert-config", "ZOO_CFG [DYNAMIC]", "print a ZooKeeper zoo.cfg as Corral YAML", ctl_cmd_convert_config},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -90,6 +95,14 @@ int ctl_fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return CTL_EXIT_FAIL;
+}
+
+void ctl_fmt(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
 }
 
 static int parse_timeout(const char *s, int *out)

@@ -45,6 +45,9 @@ int ctl_parse_options(CtlOptions *o, int argc, char **argv, int permute, int *he
 
 /* Prints "corralctl: MESSAGE" and the usage hint to stderr; returns 2. */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* snprintf that may cut: for messages, bounded on purpose (GCC's
+ * -Wformat-truncation cannot see the lengths of the paths in them). */
+void ctl_fmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prints "corralctl: MESSAGE" to stderr; returns 1. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -79,5 +82,10 @@ int ctl_is_word(const char *s);
 int ctl_cmd_wal_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_snapshot_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
+
+/* Migration from and to Apache ZooKeeper (doc/migration.md) */
+int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_export_zookeeper(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_convert_config(CtlOptions *opts, int argc, char **argv);
 
 #endif
