@@ -271,7 +271,13 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
                             " valid records, zxid 0x%" PRIx64 "..0x%" PRIx64 ") after zxid 0x%" PRIx64 " would be LOST",
                     rp_stop_bytes(&acc->st), waldir, d.segs[acc->seg].name, acc->st.n_after,
                     (uint64_t)acc->st.first_after_zxid, (uint64_t)acc->st.last_after_zxid,
-                    (uint64_t)acc->st.last_zxid);
+                    (uint64_t)(acc->st.last_zxid > p->snap_zxid ? acc->st.last_zxid : p->snap_zxid));
+    }
+    for (size_t k = 0; k < p->nskipped && k < sizeof p->skipped / sizeof p->skipped[0]; k++) {
+        char path[PATH_MAX + RP_NAME_MAX];
+        snprintf(path, sizeof path, "%s/%s", waldir, d.segs[p->skipped[k].seg].name);
+        rp_skip_msg(line, sizeof line, path, &p->skipped[k].st, p->snap_zxid, "recovery would replay from");
+        damage_add(&damage, &warnings, "%s", line);
     }
     if (p->verdict != RP_RECOVER)
         msg_add(&errors, "%s", p->message);

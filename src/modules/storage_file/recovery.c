@@ -179,6 +179,12 @@ int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t er
         }
         rp_files_free(&files);
     }
+    /* Damage below the snapshot: logged, replayed across, kept on disk. */
+    for (size_t k = 0; k < p->nskipped && k < sizeof p->skipped / sizeof p->skipped[0]; k++) {
+        sfmt(path, sizeof path, "%s/%s", s->waldir, d->segs[p->skipped[k].seg].name);
+        rp_skip_msg(line, sizeof line, path, &p->skipped[k].st, p->snap_zxid, "replaying from");
+        corral_log(CORRAL_LOG_WARN, SUB, "%s", line);
+    }
     uint64_t replayed = 0;
     Replay ctx = {sink, err, errlen};
     if (rp_replay(d, p, replay_record, &ctx, &replayed, err, errlen) < 0)
