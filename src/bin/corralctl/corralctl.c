@@ -31,6 +31,7 @@ static const CtlCommand commands[] = {
      ctl_cmd_snapshot_dump},
     {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
      ctl_cmd_verify},
+    {"salvage", "-D DATA_DIR [--dry-run]", "rebuild a damaged data directory, reporting what is lost", ctl_cmd_salvage},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -79,5 +79,7 @@ int ctl_is_word(const char *s);
 int ctl_cmd_wal_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_snapshot_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
+/* Backup, restore, salvage (issue #13): cmd_salvage.c */
+int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv);
 
 #endif

@@ -108,4 +108,31 @@ int parse_payload(const void *data, size_t len, int64_t expect_zxid, SnapPayload
 void payload_free(SnapPayload *sp);
 void acl_entries(const SnapPayload *sp, const SnapAcl *a, CorralStrbuf *sb, int json);
 
+/* ---- building a data directory (datadir.c) ---- */
+typedef struct DdWriter {
+    char dir[PATH_MAX], waldir[PATH_MAX + 8];
+    char name[64];             /* the open segment */
+    int fd;
+    uint64_t seq, off;
+    int64_t prev;              /* zxid of the last record written (the snapshot's at first) */
+    uint64_t records, bytes, segments;
+} DdWriter;
+
+/* Creates DIR (may exist) and DIR/wal (must not); the first record written
+ * must follow start_zxid (the snapshot's, or 0). */
+int dd_create(DdWriter *w, const char *dir, int64_t start_zxid, char *err, size_t n);
+/* Copies snapshot file `src` into the directory as snapshot.ZXID.zst (fsynced). */
+int dd_put_snapshot(DdWriter *w, const char *src, int64_t zxid, char *err, size_t n);
+int dd_put_record(DdWriter *w, int64_t zxid, const void *data, uint32_t len, char *err, size_t n);
+/* Syncs the last segment and both directories. */
+int dd_finish(DdWriter *w, char *err, size_t n);
+void dd_abort(DdWriter *w);
+int dd_copy_file(const char *src, const char *dst, char *err, size_t n);
+int dd_fsync_path(const char *path, char *err, size_t n);
+/* snprintf into an error buffer, cutting when it must (paths are long). */
+void dd_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Takes DIR/LOCK as the server does (0; *fd -1 when there is none), or -1
+ * with "DIR is in use by a running server ..." */
+int dd_lock(const char *dir, int *fd, char *err, size_t n);
+
 #endif
