@@ -44,7 +44,7 @@ CORRAL_MODULE_MAGIC(.name = "storage_file", .version = "0.1");
 
 /* ---- settings (modules.storage_file) ------------------------------------ */
 
-static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB, 0};
+static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB, 0, 0};
 static Settings g_set;
 
 static const CorralConfigKey g_keys[] = {
@@ -57,6 +57,7 @@ static const CorralConfigKey g_keys[] = {
     {"dir", CORRAL_KEY_STRING, offsetof(Settings, dir), 0, 0, 0},
     {"max_backlog_bytes", CORRAL_KEY_INT, offsetof(Settings, max_backlog_bytes), 0, MIB, 16384 * MIB},
     {"test_write_delay_ms", CORRAL_KEY_INT, offsetof(Settings, test_write_delay_ms), 0, 0, 10000},
+    {"exit_on_storage_lost", CORRAL_KEY_BOOL, offsetof(Settings, exit_on_storage_lost), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END};
 
 SfMetrics M;

@@ -28,6 +28,8 @@
 #define MIB ((int64_t)1 << 20)
 /* The next WAL segment, preallocated ahead in wal/ (doc/storage.md). */
 #define WAL_SPARE "spare.tmp"
+/* How often an idle writer checks that its files are still there. */
+#define GONE_CHECK_MS 1000
 /* How often the writer tries again for room. */
 #define SPACE_RETRY_MS 1000
 
@@ -40,7 +42,8 @@ typedef struct Settings {
     int accept_truncation;
     const char *dir;
     int64_t max_backlog_bytes;
-    int64_t test_write_delay_ms;   /* test only: the writer sleeps this long before each batch (a slow disk) */
+    int64_t test_write_delay_ms;
+    int exit_on_storage_lost;      /* the data directory removed under the server: exit instead of staying up */   /* test only: the writer sleeps this long before each batch (a slow disk) */
 } Settings;
 
 typedef struct SfMetrics {
@@ -89,6 +92,7 @@ typedef struct Store {
     uint64_t space_gen;          /* bumped at every change of space_low or space_why */
     char space_why[400];
     int64_t space_low_since_ms;
+    int gone;                    /* the data directory or the open segment was removed: nothing is acknowledged any more */
 
     /* writer thread (set up by recover) */
     Buf writing;
