@@ -32,6 +32,8 @@ static const CtlCommand commands[] = {
     {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
      ctl_cmd_verify},
     {"salvage", "-D DATA_DIR [--dry-run]", "rebuild a damaged data directory, reporting what is lost", ctl_cmd_salvage},
+    {"snapshot", "-s HOST:ADMIN_PORT [-o FILE]", "a member's state as a snapshot file, through its admin endpoint",
+     ctl_cmd_snapshot},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

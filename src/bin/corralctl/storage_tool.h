@@ -108,6 +108,22 @@ int parse_payload(const void *data, size_t len, int64_t expect_zxid, SnapPayload
 void payload_free(SnapPayload *sp);
 void acl_entries(const SnapPayload *sp, const SnapAcl *a, CorralStrbuf *sb, int json);
 
+/* ---- a member's state through its admin endpoint (cmd_snapshot.c) ---- */
+typedef struct CtlSnapshot {
+    void *data;                /* the core's payload (malloc'd), NULL with --no-stream */
+    size_t len;
+    int64_t zxid;
+    int64_t durable_zxid;      /* what the member had acknowledged when it answered */
+    uint64_t nnodes, nsessions;
+} CtlSnapshot;
+
+/* GET /commands/snapshot (waiting while the member acknowledges what it
+ * holds; stream 0: ?streaming=false, 2: ?wait=false), the payload checked.
+ * 0, or -1 after printing the error. */
+int ctl_fetch_snapshot(const CtlServer *s, const char *token, int timeout_ms, int stream, CtlSnapshot *out);
+/* Writes sn as a storage_file snapshot file at path (through path.tmp, fsynced). */
+int ctl_write_snapshot_file(const char *path, const CtlSnapshot *sn, uint64_t *size, char *err, size_t errlen);
+
 /* ---- building a data directory (datadir.c) ---- */
 typedef struct DdWriter {
     char dir[PATH_MAX], waldir[PATH_MAX + 8];

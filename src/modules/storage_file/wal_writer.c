@@ -347,7 +347,8 @@ static int wait_gone(Store *s, char *why, size_t whylen)
     }
     sfmt(msg, sizeof msg,
          "storage lost: %s; nothing more is acknowledged (writes refused until restart); the data acknowledged so "
-         "far is only in this process's memory: stream it out now (corralctl snapshot -s HOST:ADMIN_PORT -o FILE) "
+         "far is only in this process's memory: stream it out now (corralctl snapshot -s HOST:ADMIN_PORT "
+         "--unacknowledged) "
          "before restarting the server", why);
     pthread_mutex_lock(&s->mu);
     int first = !s->gone;
