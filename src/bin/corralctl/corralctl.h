@@ -103,5 +103,7 @@ int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv);
 /* cmd_snapshot.c: snapshot (admin endpoint) */
 int ctl_cmd_snapshot(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_backup(CtlOptions *opts, int argc, char **argv);     /* cmd_backup.c */
+int ctl_cmd_restore(CtlOptions *opts, int argc, char **argv);    /* cmd_restore.c */
 
 #endif

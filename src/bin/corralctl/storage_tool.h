@@ -124,6 +124,9 @@ int ctl_fetch_snapshot(const CtlServer *s, const char *token, int timeout_ms, in
 /* Writes sn as a storage_file snapshot file at path (through path.tmp, fsynced). */
 int ctl_write_snapshot_file(const char *path, const CtlSnapshot *sn, uint64_t *size, char *err, size_t errlen);
 
+/* CRC32C and size of a whole file (backup manifests): 0, or -1 with err. */
+int ctl_file_crc32c(const char *path, uint32_t *crc, uint64_t *size, char *err, size_t errlen);
+
 /* ---- building a data directory (datadir.c) ---- */
 typedef struct DdWriter {
     char dir[PATH_MAX], waldir[PATH_MAX + 8];

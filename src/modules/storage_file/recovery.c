@@ -235,6 +235,11 @@ int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t er
     }
     s->next_seq = p->next_seq;
     s->last_logged = p->last_logged;
+    if (p->reopen && archiving(s) && d->segs[p->kept - 1].seq <= s->archived_seq) {
+        /* Archived already (archive_timeout completed it): it never
+         * changes again; the next record starts a new segment. */
+        p->reopen = 0;
+    }
     if (p->reopen) {
         sfmt(path, sizeof path, "%s/%s", s->waldir, d->segs[p->kept - 1].name);
         s->seg_fd = open(path, O_RDWR | O_CLOEXEC);
@@ -246,13 +251,15 @@ int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t er
         if (fstat(s->seg_fd, &stt) == 0 && (uint64_t)stt.st_size < (uint64_t)s->set.segment_bytes)
             (void)fallocate(s->seg_fd, 0, stt.st_size, (off_t)(s->set.segment_bytes - stt.st_size));
         sfmt(s->seg_name, sizeof s->seg_name, "%s", d->segs[p->kept - 1].name);
+        s->open_seq = d->segs[p->kept - 1].seq;
+        s->seg_opened_ms = mono_ms();
         s->seg_off = p->tail_off;
         s->seg_records = p->tail_records;
     }
     int64_t top = p->last_zxid;
     s->durable_zxid = s->appended_zxid = s->reported_zxid = top;
     s->since_snapshot = replayed;
-    if (wal_start_writer(s, err, errlen) < 0)
+    if (wal_start_writer(s, err, errlen) < 0 || archive_start(s, err, errlen) < 0)
         goto out;
     s->recovered = 1;
     if (p->snap >= 0)

@@ -44,7 +44,7 @@ CORRAL_MODULE_MAGIC(.name = "storage_file", .version = "0.1");
 
 /* ---- settings (modules.storage_file) ------------------------------------ */
 
-static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB, 0, 0};
+static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB, 0, 0, NULL, NULL, 0};
 static Settings g_set;
 
 static const CorralConfigKey g_keys[] = {
@@ -58,6 +58,9 @@ static const CorralConfigKey g_keys[] = {
     {"max_backlog_bytes", CORRAL_KEY_INT, offsetof(Settings, max_backlog_bytes), 0, MIB, 16384 * MIB},
     {"test_write_delay_ms", CORRAL_KEY_INT, offsetof(Settings, test_write_delay_ms), 0, 0, 10000},
     {"exit_on_storage_lost", CORRAL_KEY_BOOL, offsetof(Settings, exit_on_storage_lost), 0, 0, 0},
+    {"archive_dir", CORRAL_KEY_STRING, offsetof(Settings, archive_dir), 0, 0, 0},
+    {"archive_command", CORRAL_KEY_STRING, offsetof(Settings, archive_command), 0, 0, 0},
+    {"archive_timeout", CORRAL_KEY_INT, offsetof(Settings, archive_timeout), 0, 0, 86400},
     CORRAL_CONFIG_KEYS_END};
 
 SfMetrics M;
@@ -158,6 +161,7 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv_work, &ca);
     pthread_cond_init(&s->cv_durable, &ca);
+    pthread_cond_init(&s->cv_archive, &ca);
     pthread_condattr_destroy(&ca);
 
     size_t dl = strlen(dir) + 5;
@@ -195,6 +199,15 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
         goto fail;
     }
     s->watching = 1;
+    if (s->set.archive_dir) {
+        struct stat ast;
+        if (stat(s->set.archive_dir, &ast) < 0 || !S_ISDIR(ast.st_mode)) {
+            sfmt(err, errlen, "archive_dir %s is not a directory%s%s", s->set.archive_dir, errno ? ": " : "",
+                 errno ? strerror(errno) : "");
+            goto fail;
+        }
+    }
+    archive_load_status(s);
     corral_log(CORRAL_LOG_INFO, SUB,
                "storage_file in %s: WAL segments of %lld MiB, fsync %s, snapshot every %lld txns, zstd level %lld, "
                "keep %lld snapshots, CRC32C by %s",
@@ -306,6 +319,7 @@ static void sf_close(void *store)
         if (!s->failed)
             corral_log(CORRAL_LOG_INFO, SUB, "WAL closed: durable up to zxid 0x%" PRIx64, (uint64_t)s->durable_zxid);
     }
+    archive_stop(s);
     /* A snapshot in progress on the core's thread finishes first. */
     pthread_mutex_lock(&s->snap_mu);
     pthread_mutex_unlock(&s->snap_mu);
@@ -333,6 +347,7 @@ static void sf_close(void *store)
     pthread_cond_destroy(&s->cv_work);
     pthread_cond_destroy(&s->cv_space);
     pthread_cond_destroy(&s->cv_durable);
+    pthread_cond_destroy(&s->cv_archive);
     free(s);
 }
 
@@ -367,7 +382,18 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
                                              "WAL preallocations and writes that failed for lack of space (retries "
                                              "included)");
     M.snapshot_failures = corral_metric_counter("snapshot_failures", "Snapshots not stored (disk full, I/O error)");
+    M.archived = corral_metric_counter("wal_archived_segments", "WAL segments archived (archive_dir, archive_command)");
+    M.archive_failures = corral_metric_counter("wal_archive_failures", "WAL archiving attempts that failed (retried)");
+    M.archive_last_zxid = corral_metric_gauge("wal_archive_last_zxid", "Last zxid of the last WAL segment archived");
+    M.archive_lag = corral_metric_gauge("wal_archive_lag_segments",
+                                        "Completed WAL segments not archived yet (retention keeps them)");
 #undef NB
+    if (!M.archived || !M.archive_failures || !M.archive_last_zxid || !M.archive_lag)
+        return corral_module_fail(self, "a metric name is already registered with another type");
+    if (g_set.archive_dir && g_set.archive_command)
+        return corral_module_fail(self, "set archive_dir or archive_command, not both");
+    if (g_set.archive_timeout && !g_set.archive_dir && !g_set.archive_command)
+        return corral_module_fail(self, "archive_timeout needs archive_dir or archive_command");
     if (!M.fsync_ms || !M.fsyncs || !M.wal_bytes || !M.txns_per_fsync || !M.snap_ms || !M.snap_size ||
         !M.snapshots || !M.backpressure || !M.space_low || !M.space_failures || !M.snapshot_failures)
         return corral_module_fail(self, "a metric name is already registered with another type");

@@ -43,12 +43,16 @@ typedef struct Settings {
     const char *dir;
     int64_t max_backlog_bytes;
     int64_t test_write_delay_ms;
-    int exit_on_storage_lost;      /* the data directory removed under the server: exit instead of staying up */   /* test only: the writer sleeps this long before each batch (a slow disk) */
+    int exit_on_storage_lost;      /* the data directory removed under the server: exit instead of staying up */
+    const char *archive_dir;       /* WAL archiving (archiver.c): copy completed segments here, */
+    const char *archive_command;   /* ... or run this (%p path, %f name) */
+    int64_t archive_timeout;       /* seconds: complete a segment with records after this long (0 off) */   /* test only: the writer sleeps this long before each batch (a slow disk) */
 } Settings;
 
 typedef struct SfMetrics {
     CorralMetric *fsync_ms, *fsyncs, *wal_bytes, *txns_per_fsync, *snap_ms, *snap_size, *snapshots, *backpressure;
     CorralMetric *space_low, *space_failures, *snapshot_failures;
+    CorralMetric *archived, *archive_failures, *archive_last_zxid, *archive_lag;
 } SfMetrics;
 
 extern SfMetrics M;
@@ -113,6 +117,15 @@ typedef struct Store {
     int64_t last_backlog_warn_ms;
 
     pthread_mutex_t snap_mu;     /* one snapshot at a time; close waits for it */
+
+    /* WAL archiving (archiver.c); under mu */
+    pthread_cond_t cv_archive;   /* a segment completed, or stop (CLOCK_MONOTONIC) */
+    pthread_t archiver;
+    int archiver_started, archiver_stop;
+    uint64_t archived_seq;       /* segments up to this number are archived */
+    int64_t archived_zxid;       /* the last zxid they hold */
+    uint64_t open_seq;           /* the segment the writer has open (0: none): not complete */
+    int64_t seg_opened_ms;       /* writer: when it opened it (archive_timeout) */
 } Store;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -165,5 +178,14 @@ int wal_open_spare(Store *s, char *err, size_t errlen);
 /* Loop thread: calls env->space when the space state changed since the
  * last call (and on the first call). */
 void wal_report_space(Store *s);
+
+/* ---- archiver.c ----------------------------------------------------------- */
+
+int archiving(const Store *s);
+/* Reads wal/archive_status (how far archiving got) into archived_seq/zxid. */
+void archive_load_status(Store *s);
+/* Starts the archiver thread when archiving is configured: 0, or -1 with err. */
+int archive_start(Store *s, char *err, size_t errlen);
+void archive_stop(Store *s);
 
 #endif

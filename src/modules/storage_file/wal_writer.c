@@ -364,6 +364,30 @@ static int wait_gone(Store *s, char *why, size_t whylen)
 
 /* ---- the writer thread ---------------------------------------------------- */
 
+/* The open segment is complete (full, or archive_timeout): closed, and
+ * the archiver may take it. */
+static void segment_done(Store *s)
+{
+    close(s->seg_fd);
+    s->seg_fd = -1;
+    pthread_mutex_lock(&s->mu);
+    s->open_seq = 0;
+    pthread_cond_broadcast(&s->cv_archive);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* archive_timeout: a segment holding records, open that long, is completed
+ * so that it is archived; the next record starts a new one. */
+static void archive_timeout_check(Store *s)
+{
+    if (s->set.archive_timeout > 0 && s->seg_fd >= 0 && s->seg_records > 0 &&
+        mono_ms() - s->seg_opened_ms >= s->set.archive_timeout * 1000) {
+        corral_log(CORRAL_LOG_DEBUG, SUB, "archive_timeout: WAL segment %s completed after %lld s", s->seg_name,
+                   (long long)s->set.archive_timeout);
+        segment_done(s);
+    }
+}
+
 static void publish_durable(Store *s, int64_t zxid, uint64_t n)
 {
     pthread_mutex_lock(&s->mu);
@@ -419,7 +443,9 @@ static int use_spare(Store *s, int64_t first_zxid, char *why, size_t whylen)
         s->capsegs = ncap;
     }
     s->segs[s->nsegs++] = (SegInfo){seq, first_zxid, s->last_logged};
+    s->open_seq = seq;
     pthread_mutex_unlock(&s->mu);
+    s->seg_opened_ms = mono_ms();
     s->seg_fd = s->spare_fd;
     s->spare_fd = -1;
     sfmt(s->seg_name, sizeof s->seg_name, "%s", name);
@@ -512,8 +538,7 @@ static int write_batch(Store *s, char *why, size_t whylen)
         }
         if (n == 0) {
             /* Full: its last unit was synced already. */
-            close(s->seg_fd);
-            s->seg_fd = -1;
+            segment_done(s);
             continue;
         }
         if ((rc = write_unit(s, b->p + start, pos - start, why, whylen)) < 0)
@@ -561,6 +586,7 @@ static void *writer_main(void *arg)
                 if (pthread_cond_timedwait(&s->cv_work, &s->mu, &dl) != ETIMEDOUT)
                     continue;
                 pthread_mutex_unlock(&s->mu);
+                archive_timeout_check(s);
                 int gone = storage_gone(s, why, sizeof why);
                 if (gone)
                     rc = wait_gone(s, why, sizeof why);      /* until close, or -1 */
@@ -616,6 +642,8 @@ static void *writer_main(void *arg)
         }
         if (rc == 0)
             rc = maintain_space(s, why, sizeof why);
+        if (rc == 0)
+            archive_timeout_check(s);
         pthread_mutex_lock(&s->mu);
         if (rc == -2) {
             /* Closing with no room: what is left was never reported
