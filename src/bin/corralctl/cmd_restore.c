@@ -38,6 +38,7 @@ static void restore_usage(FILE *f)
             "  --to-time T          stop before the first transaction after T (ISO 8601 UTC,\n"
             "                       2026-12-07T02:30:00Z, or Unix milliseconds)\n"
             "  --to-latest          replay every archived transaction (the default)\n"
+            "  --wal-dir DIR        write the WAL there (storage_file wal_dir), not DATA_DIR/wal\n"
             "  -j, --json           a JSON summary\n"
             "\n"
             "The result starts as a standalone server, or seeds a new ensemble: start it\n"
@@ -225,9 +226,10 @@ int ctl_cmd_restore(CtlOptions *o, int argc, char **argv)
         {"data-dir", required_argument, NULL, 'D'}, {"archive", required_argument, NULL, 'A'},
         {"to-zxid", required_argument, NULL, 'Z'},  {"to-time", required_argument, NULL, 'T'},
         {"to-latest", no_argument, NULL, 'L'},      {"json", no_argument, NULL, 'j'},
+        {"wal-dir", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    const char *data = NULL, *archive = NULL;
+    const char *data = NULL, *archive = NULL, *wal_dir = NULL;
     int64_t to_zxid = INT64_MAX, to_time = INT64_MAX;
     int targets = 0, json = 0, c;
     optind = 0;
@@ -253,6 +255,7 @@ int ctl_cmd_restore(CtlOptions *o, int argc, char **argv)
             targets++;
             break;
         case 'L': targets++; break;
+        case 'W': wal_dir = optarg; break;
         case 'j': json = 1; break;
         case 'h': restore_usage(stdout); return CTL_EXIT_OK;
         default: return ctl_usage_error("restore: unknown option or missing argument \"%s\"", argv[optind - 1]);
@@ -267,6 +270,8 @@ int ctl_cmd_restore(CtlOptions *o, int argc, char **argv)
     const char *backup = argv[optind];
     if (!dir_is_empty(data))
         return ctl_fail("%s exists and is not empty: restore writes a new data directory", data);
+    if (wal_dir && !dir_is_empty(wal_dir))
+        return ctl_fail("%s exists and is not empty: restore writes a new WAL directory", wal_dir);
 
     char snap[64];
     int64_t end_zxid = 0, created_ms = 0;
@@ -319,7 +324,7 @@ int ctl_cmd_restore(CtlOptions *o, int argc, char **argv)
     }
 
     DdWriter w;
-    if (dd_create(&w, data, end_zxid, err, sizeof err) < 0) {
+    if (dd_create(&w, data, wal_dir, end_zxid, err, sizeof err) < 0) {
         ctl_fail("%s", err);
         goto out;
     }

@@ -18,7 +18,7 @@
 static void salvage_usage(FILE *f)
 {
     fprintf(f,
-            "Usage: corralctl salvage -D DATA_DIR [--dry-run]\n"
+            "Usage: corralctl salvage -D DATA_DIR [--wal-dir DIR] [--dry-run]\n"
             "\n"
             "Recovers a storage_file data directory that the server refuses to start\n"
             "from (damage in the WAL or the snapshots), with the server stopped: keeps\n"
@@ -28,6 +28,8 @@ static void salvage_usage(FILE *f)
             "moved to DATA_DIR/salvage-TIME/, with REPORT.txt; nothing is deleted.\n"
             "  -D, --data-dir DIR   the data directory (server.data_dir)\n"
             "  -n, --dry-run        print the report, change nothing\n"
+            "  --wal-dir DIR        the WAL (storage_file wal_dir), default DATA_DIR/wal; the\n"
+            "                       original segments then go to DIR.salvage-TIME\n"
             "\n"
             "Exit status: 0 salvaged (or nothing to salvage), 1 it cannot be salvaged\n"
             "or a file could not be written, 2 bad usage.\n");
@@ -99,16 +101,16 @@ static int put_record(void *ctx, const WalfRecord *rec, const char *path)
 }
 
 /* Moves the original files into `aside` and the new ones into place. */
-static int swap_in(const char *dir, const char *fresh, const char *aside, const RpDir *d, const RpPlan *p,
-                   char *err, size_t n)
+static int swap_in(const char *dir, const char *fresh, const char *aside, const char *fresh_wal,
+                   const char *aside_wal, const RpDir *d, const RpPlan *p, char *err, size_t n)
 {
     char a[2 * PATH_MAX], b[2 * PATH_MAX];
     if (mkdir(aside, 0755) < 0) {
         dd_err(err, n, "cannot create %s: %s", aside, strerror(errno));
         return -1;
     }
-    snprintf(a, sizeof a, "%s/wal", dir);
-    snprintf(b, sizeof b, "%s/wal", aside);
+    dd_err(a, sizeof a, "%s", d->waldir);
+    dd_err(b, sizeof b, "%s", aside_wal);
     if (rename(a, b) < 0) {
         dd_err(err, n, "cannot move %s to %s: %s", a, b, strerror(errno));
         return -1;
@@ -133,8 +135,8 @@ static int swap_in(const char *dir, const char *fresh, const char *aside, const 
     closedir(dh);
     if (rc < 0)
         return -1;
-    snprintf(a, sizeof a, "%s/wal", fresh);
-    snprintf(b, sizeof b, "%s/wal", dir);
+    dd_err(a, sizeof a, "%s", fresh_wal);
+    dd_err(b, sizeof b, "%s", d->waldir);
     if (rename(a, b) < 0) {
         dd_err(err, n, "cannot move %s to %s: %s", a, b, strerror(errno));
         return -1;
@@ -161,10 +163,11 @@ int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv)
     static const struct option longopts[] = {
         {"data-dir", required_argument, NULL, 'D'},
         {"dry-run", no_argument, NULL, 'n'},
+        {"wal-dir", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *dir = NULL;
+    const char *dir = NULL, *wal_dir = NULL;
     int dry = 0, c;
     optind = 0;
     opterr = 0;
@@ -175,6 +178,9 @@ int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv)
             break;
         case 'n':
             dry = 1;
+            break;
+        case 'W':
+            wal_dir = optarg;
             break;
         case 'h':
             salvage_usage(stdout);
@@ -201,7 +207,7 @@ int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv)
         ctl_fail("out of memory");
         goto out;
     }
-    rp_dir_list(d, dir);
+    rp_dir_list(d, dir, wal_dir);
     RpReader reader = rp_file_reader(&files);
     rp_plan(d, &reader, 1, p);
     rp_files_free(&files);
@@ -263,8 +269,18 @@ int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv)
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     snprintf(fresh, sizeof fresh, "%s/salvage-%s.new", dir, stamp);
     snprintf(aside, sizeof aside, "%s/salvage-%s", dir, stamp);
+    /* A WAL directory of its own: the new and the old WAL stay on its
+     * file system (renames), next to it. */
+    char fresh_wal[2 * PATH_MAX], aside_wal[2 * PATH_MAX];
+    if (wal_dir) {
+        dd_err(fresh_wal, sizeof fresh_wal, "%s.salvage-%s.new", d->waldir, stamp);
+        dd_err(aside_wal, sizeof aside_wal, "%s.salvage-%s", d->waldir, stamp);
+    } else {
+        dd_err(fresh_wal, sizeof fresh_wal, "%s/wal", fresh);
+        dd_err(aside_wal, sizeof aside_wal, "%s/wal", aside);
+    }
     DdWriter w;
-    if (dd_create(&w, fresh, p->snap_zxid, err, sizeof err) < 0) {
+    if (dd_create(&w, fresh, fresh_wal, p->snap_zxid, err, sizeof err) < 0) {
         ctl_fail("%s", err);
         goto out;
     }
@@ -285,13 +301,14 @@ int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv)
         ctl_fail("nothing changed in %s; the partial copy is in %s", dir, fresh);
         goto out;
     }
-    if (swap_in(dir, fresh, aside, d, p, err, sizeof err) < 0) {
+    if (swap_in(dir, fresh, aside, fresh_wal, aside_wal, d, p, err, sizeof err) < 0) {
         ctl_fail("%s (the new files are in %s, the originals in %s)", err, fresh, aside);
         goto out;
     }
     corral_strbuf_printf(&r.sb, "salvaged: %s now holds %s and %" PRIu64 " WAL records; last zxid 0x%" PRIx64
-                         "; the original files are in %s\n", dir, p->snap >= 0 ? d->snaps[p->snap].name : "no snapshot",
-                         count, (uint64_t)p->last_zxid, aside);
+                         "; %s%s%sthe original files are in %s\n", dir,
+                         p->snap >= 0 ? d->snaps[p->snap].name : "no snapshot", count, (uint64_t)p->last_zxid,
+                         wal_dir ? "the original WAL is in " : "", wal_dir ? aside_wal : "", wal_dir ? "; " : "", aside);
     char rpath[PATH_MAX + 16];
     snprintf(rpath, sizeof rpath, "%s/REPORT.txt", aside);
     FILE *f = fopen(rpath, "w");

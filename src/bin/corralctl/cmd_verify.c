@@ -29,7 +29,7 @@ typedef struct VSeg {
 static void verify_usage(FILE *f)
 {
     fprintf(f,
-            "Usage: corralctl verify DATA_DIR [--json]\n"
+            "Usage: corralctl verify DATA_DIR [--wal-dir DIR] [--json]\n"
             "\n"
             "Checks a storage_file data directory without changing it: every snapshot\n"
             "(header, CRC32C, zstd checksum, the payload's structure), every WAL segment\n"
@@ -38,6 +38,7 @@ static void verify_usage(FILE *f)
             "it would load, the zxid it would recover to, torn tails it would cut, and\n"
             "the error it would stop with (and what accept_truncation: true would keep).\n"
             "  -j, --json   one JSON object instead (see doc/storage-tools.md)\n"
+            "  --wal-dir DIR  the WAL segments (storage_file wal_dir), default DATA_DIR/wal\n"
             "\n"
             "Exit status: 0 clean (recovery would load everything, cut nothing); 1\n"
             "recovery would fail or truncate, or a file is damaged or unreadable; 2 bad\n"
@@ -202,7 +203,10 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
     static RpPlan plan;
     char err[PATH_MAX + 200];
     snprintf(d.dir, sizeof d.dir, "%s", dir);
-    snprintf(d.waldir, sizeof d.waldir, "%s/wal", dir);
+    if (a.wal_dir)
+        snprintf(d.waldir, sizeof d.waldir, "%s", a.wal_dir);
+    else
+        snprintf(d.waldir, sizeof d.waldir, "%s/wal", dir);
     const char *waldir = d.waldir;
 
     Msgs errors = {NULL, 0}, warnings = {NULL, 0}, notes = {NULL, 0};

@@ -32,19 +32,22 @@ int dd_fsync_path(const char *path, char *err, size_t n)
     return 0;
 }
 
-int dd_create(DdWriter *w, const char *dir, int64_t start_zxid, char *err, size_t n)
+int dd_create(DdWriter *w, const char *dir, const char *waldir, int64_t start_zxid, char *err, size_t n)
 {
     memset(w, 0, sizeof *w);
     w->fd = -1;
     w->seq = 1;
     w->prev = start_zxid;
     snprintf(w->dir, sizeof w->dir, "%s", dir);
-    snprintf(w->waldir, sizeof w->waldir, "%s/wal", dir);
+    if (waldir)
+        dd_err(w->waldir, sizeof w->waldir, "%s", waldir);
+    else
+        dd_err(w->waldir, sizeof w->waldir, "%s/wal", dir);
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         dd_err(err, n, "cannot create directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (mkdir(w->waldir, 0755) < 0) {
+    if (mkdir(w->waldir, 0755) < 0 && !(errno == EEXIST && waldir)) {
         dd_err(err, n, "cannot create directory %s: %s", w->waldir, strerror(errno));
         return -1;
     }

@@ -38,6 +38,7 @@
 typedef struct Args {
     int json, data;
     const char *path;
+    const char *wal_dir;      /* --wal-dir: the WAL elsewhere (storage_file wal_dir) */
 } Args;
 
 /* Lists of names and of messages (rp_names_free frees them). */
@@ -137,9 +138,10 @@ typedef struct DdWriter {
     uint64_t records, bytes, segments;
 } DdWriter;
 
-/* Creates DIR (may exist) and DIR/wal (must not); the first record written
- * must follow start_zxid (the snapshot's, or 0). */
-int dd_create(DdWriter *w, const char *dir, int64_t start_zxid, char *err, size_t n);
+/* Creates DIR (may exist) and WALDIR (NULL: DIR/wal; must not exist, or be
+ * empty); the first record written must follow start_zxid (the
+ * snapshot's, or 0). */
+int dd_create(DdWriter *w, const char *dir, const char *waldir, int64_t start_zxid, char *err, size_t n);
 /* Copies snapshot file `src` into the directory as snapshot.ZXID.zst (fsynced). */
 int dd_put_snapshot(DdWriter *w, const char *src, int64_t zxid, char *err, size_t n);
 int dd_put_record(DdWriter *w, int64_t zxid, const void *data, uint32_t len, char *err, size_t n);

@@ -196,11 +196,14 @@ int rp_list_snapshots(const char *dir, RpSnap **out, size_t *nout, RpNames *corr
     return rc;
 }
 
-int rp_dir_list(RpDir *d, const char *dir)
+int rp_dir_list(RpDir *d, const char *dir, const char *waldir)
 {
     memset(d, 0, sizeof *d);
     rp_fmt(d->dir, sizeof d->dir, "%s", dir);
-    rp_fmt(d->waldir, sizeof d->waldir, "%s/wal", dir);
+    if (waldir)
+        rp_fmt(d->waldir, sizeof d->waldir, "%s", waldir);
+    else
+        rp_fmt(d->waldir, sizeof d->waldir, "%s/wal", dir);
     if (rp_list_segments(d->waldir, &d->segs, &d->nsegs, NULL, NULL, d->list_err, sizeof d->list_err) < 0 ||
         rp_list_snapshots(d->dir, &d->snaps, &d->nsnaps, NULL, NULL, d->list_err, sizeof d->list_err) < 0)
         return -1;

@@ -108,10 +108,10 @@ typedef struct RpNames {
     size_t n;
 } RpNames;
 
-/* Lists DIR/wal (segments) and DIR (snapshots), reading nothing.  0, or -1
- * with d->list_err ("cannot read directory DIR: ...", "out of memory"),
- * which rp_plan refuses with. */
-int rp_dir_list(RpDir *d, const char *dir);
+/* Lists WALDIR (segments; NULL: DIR/wal) and DIR (snapshots), reading
+ * nothing.  0, or -1 with d->list_err ("cannot read directory DIR: ...",
+ * "out of memory"), which rp_plan refuses with. */
+int rp_dir_list(RpDir *d, const char *dir, const char *waldir);
 /* The segments of one wal/ directory, sorted, and with `discarded`/`tmp`
  * the names of its *.discarded and *.tmp files.  0, or -1 with err. */
 int rp_list_segments(const char *waldir, RpSeg **out, size_t *n, RpNames *discarded, RpNames *tmp, char *err,

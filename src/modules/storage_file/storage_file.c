@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -44,7 +45,7 @@ CORRAL_MODULE_MAGIC(.name = "storage_file", .version = "0.1");
 
 /* ---- settings (modules.storage_file) ------------------------------------ */
 
-static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB, 0, 0, NULL, NULL, 0};
+static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB, 0, 0, NULL, NULL, 0, NULL};
 static Settings g_set;
 
 static const CorralConfigKey g_keys[] = {
@@ -61,6 +62,7 @@ static const CorralConfigKey g_keys[] = {
     {"archive_dir", CORRAL_KEY_STRING, offsetof(Settings, archive_dir), 0, 0, 0},
     {"archive_command", CORRAL_KEY_STRING, offsetof(Settings, archive_command), 0, 0, 0},
     {"archive_timeout", CORRAL_KEY_INT, offsetof(Settings, archive_timeout), 0, 0, 86400},
+    {"wal_dir", CORRAL_KEY_STRING, offsetof(Settings, wal_dir), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END};
 
 SfMetrics M;
@@ -132,6 +134,32 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
 
 /* ---- open --------------------------------------------------------------- */
 
+/* wal_dir set while DIR/wal still holds segments (the WAL was not moved):
+ * starting would recover without them and lose their transactions. */
+static int wal_dir_conflict(Store *s, char *err, size_t errlen)
+{
+    char old[PATH_MAX];
+    sfmt(old, sizeof old, "%s/wal", s->dir);
+    struct stat a, b;
+    if (stat(old, &a) < 0 || stat(s->waldir, &b) < 0 || (a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+        return 0;
+    DIR *d = opendir(old);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    uint64_t seq;
+    int64_t first;
+    int found = 0;
+    while ((e = readdir(d)))
+        if (walf_parse_seg_name(e->d_name, &seq, &first) == 0)
+            found = 1;
+    closedir(d);
+    if (found)
+        sfmt(err, errlen, "%s holds WAL segments, but wal_dir is %s: move them there first (with the server stopped), "
+             "or remove wal_dir", old, s->waldir);
+    return found ? -1 : 0;
+}
+
 static void sf_close(void *store);
 
 static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t errlen)
@@ -152,7 +180,7 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
     }
     s->set = g_set;
     s->env = *env;
-    s->dirfd = s->waldirfd = s->lockfd = s->efd = s->seg_fd = s->spare_fd = -1;
+    s->dirfd = s->waldirfd = s->lockfd = s->wallockfd = s->efd = s->seg_fd = s->spare_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->snap_mu, NULL);
     pthread_cond_init(&s->cv_space, NULL);
@@ -166,13 +194,16 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
 
     size_t dl = strlen(dir) + 5;
     s->dir = strdup(dir);
-    s->waldir = malloc(dl);
+    s->waldir = s->set.wal_dir ? strdup(s->set.wal_dir) : malloc(dl);
     if (!s->dir || !s->waldir) {
         sfmt(err, errlen, "out of memory");
         goto fail;
     }
-    sfmt(s->waldir, dl, "%s/wal", dir);
-    if (mkdir_p(s->waldir, err, errlen) < 0)
+    if (!s->set.wal_dir)
+        sfmt(s->waldir, dl, "%s/wal", dir);
+    if (mkdir_p(s->dir, err, errlen) < 0 || mkdir_p(s->waldir, err, errlen) < 0)
+        goto fail;
+    if (s->set.wal_dir && wal_dir_conflict(s, err, errlen) < 0)
         goto fail;
     s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     s->waldirfd = open(s->waldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -188,6 +219,15 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
     if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
         sfmt(err, errlen, "%s is in use by another process (%s/LOCK is locked)", s->dir, s->dir);
         goto fail;
+    }
+    if (s->set.wal_dir) {
+        /* A WAL directory of its own is locked too: two servers must not
+         * share one through different data directories. */
+        s->wallockfd = openat(s->waldirfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (s->wallockfd < 0 || flock(s->wallockfd, LOCK_EX | LOCK_NB) < 0) {
+            sfmt(err, errlen, "%s is in use by another process (%s/LOCK is locked)", s->waldir, s->waldir);
+            goto fail;
+        }
     }
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s->efd < 0) {
@@ -337,6 +377,8 @@ static void sf_close(void *store)
         close(s->dirfd);
     if (s->lockfd >= 0)
         close(s->lockfd);     /* releases the flock */
+    if (s->wallockfd >= 0)
+        close(s->wallockfd);
     free(s->pending.p);
     free(s->writing.p);
     free(s->segs);

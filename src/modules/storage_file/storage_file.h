@@ -46,7 +46,8 @@ typedef struct Settings {
     int exit_on_storage_lost;      /* the data directory removed under the server: exit instead of staying up */
     const char *archive_dir;       /* WAL archiving (archiver.c): copy completed segments here, */
     const char *archive_command;   /* ... or run this (%p path, %f name) */
-    int64_t archive_timeout;       /* seconds: complete a segment with records after this long (0 off) */   /* test only: the writer sleeps this long before each batch (a slow disk) */
+    int64_t archive_timeout;       /* seconds: complete a segment with records after this long (0 off) */
+    const char *wal_dir;           /* the WAL elsewhere (ZooKeeper's dataLogDir); default <dir>/wal */   /* test only: the writer sleeps this long before each batch (a slow disk) */
 } Settings;
 
 typedef struct SfMetrics {
@@ -72,7 +73,7 @@ typedef struct Store {
     Settings set;
     CorralStorageEnv env;
     char *dir, *waldir;
-    int dirfd, waldirfd, lockfd, efd;
+    int dirfd, waldirfd, lockfd, wallockfd, efd;
     int watching;
     int recovered;
 
