@@ -112,6 +112,22 @@ int64_t server_serialize_state(WBuf *w)
     return srv.last_zxid;
 }
 
+int corral_server_snapshot(void **data, size_t *len, int64_t *zxid, int64_t *durable_zxid, int store)
+{
+    if (!srv.tree)
+        return -1;
+    WBuf w = WBUF_INIT;
+    *zxid = server_serialize_state(&w);
+    *data = w.data;     /* handed over: the caller frees it */
+    *len = w.len;
+    *durable_zxid = net_durable_zxid();
+    if (store)
+        server_request_snapshot(NULL);
+    return 0;
+}
+
+int64_t corral_server_durable_zxid(void) { return net_durable_zxid(); }
+
 void server_snapshot_finish(void)
 {
     if (snap.thread_started) {

@@ -37,6 +37,12 @@ static const CtlCommand commands[] = {
     {"export-zookeeper", "-D DATA_DIR --to ZK_DIR", "write a data directory as an Apache ZooKeeper one (rollback)",
      ctl_cmd_export_zookeeper},
     {"convert-config", "ZOO_CFG [DYNAMIC]", "print a ZooKeeper zoo.cfg as Corral YAML", ctl_cmd_convert_config},
+    {"salvage", "-D DATA_DIR [--dry-run]", "rebuild a damaged data directory, reporting what is lost", ctl_cmd_salvage},
+    {"snapshot", "-s HOST:ADMIN_PORT [-o FILE]", "a member's state as a snapshot file, through its admin endpoint",
+     ctl_cmd_snapshot},
+    {"backup", "-s HOST:ADMIN_PORT -o DIR", "an online backup of a running member, with a manifest", ctl_cmd_backup},
+    {"restore", "BACKUP -D DATA_DIR [--archive DIR] [--to-zxid Z|--to-time T]",
+     "a data directory from a backup and archived WAL (point in time)", ctl_cmd_restore},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
