@@ -51,6 +51,8 @@ static struct {
     size_t nsyncs, capsyncs;
     int64_t rollover_epoch;
     int active;
+    int64_t last_ping_ms;
+    int64_t round_sent_ms[64];   /* when ping round r went out: [r % 64] */
 } ld;
 
 static int is_voter_learner(const Learner *l) { return !l->observer && zab_is_voter(l->sid); }
@@ -346,6 +348,7 @@ static void check_syncs(void)
 static void send_pings(void)
 {
     ld.ping_round++;
+    ld.round_sent_ms[ld.ping_round % 64] = el_now_ms();
     for (Learner *l = ld.list; l; l = l->next)
         if (l->phase >= L_EPOCH) {
             size_t off = pc_begin(l->pc, ZP_PING, zab.commit);
@@ -613,6 +616,37 @@ void leader_stop(void)
     sync_round_pending = 0;
 }
 
+/* The leader's quorum lease: a follower that answered ping round r heard
+ * this leader after r was sent, so it will not give up on it (nor vote for
+ * anyone else) before r's send time + the peer timeout.  While a quorum
+ * answered a round sent less than (peer timeout - one heartbeat) ago, no
+ * other leader can have been elected: expiring sessions is safe then, and
+ * a paused or cut-off old leader never expires anything. */
+int zab_leader_lease_ok(void)
+{
+    if (zab.state != ZAB_LEADING || ld.phase != LD_ESTABLISHED)
+        return 0;
+    int64_t rounds[CORRAL_MAX_ENSEMBLE + 1];
+    int n = 0;
+    rounds[n++] = ld.ping_round;
+    for (Learner *l = ld.list; l && n <= CORRAL_MAX_ENSEMBLE; l = l->next)
+        if (l->phase >= L_ACTIVE && is_voter_learner(l))
+            rounds[n++] = l->pong_round;
+    if (n < zab.quorum)
+        return 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (rounds[j] > rounds[i]) {
+                int64_t t = rounds[i];
+                rounds[i] = rounds[j];
+                rounds[j] = t;
+            }
+    int64_t r = rounds[zab.quorum - 1];
+    if (r <= 0 || ld.ping_round - r >= 64)
+        return 0;
+    return el_now_ms() < ld.round_sent_ms[r % 64] + zab.peer_timeout_ms - zab.heartbeat_ms;
+}
+
 void leader_tick(void)
 {
     int64_t now = el_now_ms();
@@ -622,7 +656,7 @@ void leader_tick(void)
             return;
         }
     }
-    for (Learner *l = ld.list, *next; l; l = next) {
+    for (Learner *l = ld.list, *next; l && !zab_self_stalled(); l = next) {
         next = l->next;
         int64_t limit = l->phase >= L_ACTIVE ? zab.peer_timeout_ms : zab.init_timeout_ms;
         if (l->pc && now - l->pc->last_rx_ms > limit) {
@@ -645,8 +679,11 @@ void leader_tick(void)
                 if (l->phase >= L_SYNC && l->newepoch_acked < ld.rollover_epoch)
                     pc_send(l->pc, ZP_NEWEPOCH, ld.rollover_epoch, NULL, 0);
     }
-    send_pings();
-    sync_round_pending = 0;
+    if (now - ld.last_ping_ms >= zab.heartbeat_ms) {
+        ld.last_ping_ms = now;
+        send_pings();
+        sync_round_pending = 0;
+    }
 }
 
 void leader_before_sleep(void)

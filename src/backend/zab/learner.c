@@ -322,7 +322,7 @@ void learner_tick(void)
         return;
     }
     int64_t limit = ln.phase >= C_UPTODATE ? zab.peer_timeout_ms : zab.init_timeout_ms;
-    if (now - ln.pc->last_rx_ms > limit) {
+    if (now - ln.pc->last_rx_ms > limit && !zab_self_stalled()) {
         zab_go_looking("the leader is silent");
         return;
     }

@@ -65,6 +65,10 @@ typedef enum ZabState {
 
 /* ---- called by the server glue ------------------------------------------ */
 
+/* Default cap of the failure detector's timeout (doc/ensemble.md). */
+#define ZAB_DEFAULT_PEER_TIMEOUT_MS 1000
+int64_t zab_default_peer_timeout(const CoreConfig *cfg);
+
 /* Starts election.  last_logged: last zxid in local storage (recovered). */
 int zab_init(const CoreConfig *cfg, int64_t last_logged);
 void zab_shutdown(void);
@@ -85,6 +89,9 @@ int zab_synced_count(void);              /* leader: synced followers (voting) */
 int zab_synced_observers(void);
 int64_t zab_last_logged(void);
 
+/* Established leader that heard from a quorum recently enough that no
+ * other leader can exist (see leader.c): may expire sessions. */
+int zab_leader_lease_ok(void);
 /* Leader: a txn the core just logged (server_log_txn): broadcast it.
  * Returns -1 when it must not be (not an established leader). */
 int zab_propose(int64_t zxid, const void *data, size_t len);
