@@ -610,11 +610,10 @@ void zab_host_touch(int64_t session, int32_t remaining_ms)
     Session *s = session_find(session);
     if (!s || s->closing || remaining_ms <= 0)
         return;
-    int64_t tick = rp.cfg->tick_ms > 0 ? rp.cfg->tick_ms : 1;
-    int64_t t = el_now_ms() - (s->timeout_ms - remaining_ms);
-    int64_t deadline = ((t + s->timeout_ms) / tick + 1) * tick;
-    if (deadline > s->expire_at)
-        session_touch(s, t);
+    /* remaining_ms is exact (session_remaining on the learner): the
+     * learner saw the client at about now - (timeout - remaining), and the
+     * deadline is rounded up to a tick once, here. */
+    session_extend(s, el_now_ms() - (s->timeout_ms - remaining_ms));
 }
 
 typedef struct TouchCtx {
@@ -626,10 +625,11 @@ typedef struct TouchCtx {
 static void collect_touch(void *ctx, Session *s)
 {
     TouchCtx *t = ctx;
-    if (!s->client || s->closing || s->expire_at <= t->now)
+    int64_t left = session_remaining(s, t->now);
+    if (!s->client || s->closing || left <= 0)
         return;
     wbuf_put_long(t->out, s->id);
-    wbuf_put_int(t->out, (int32_t)(s->expire_at - t->now));
+    wbuf_put_int(t->out, (int32_t)left);
     t->n++;
 }
 
@@ -771,11 +771,19 @@ static void expire_one(void *ctx, Session *s)
     }
 }
 
+/* Only a leader that holds its quorum lease expires sessions: an old
+ * leader resumed after a pause, or cut off, has not heard from its
+ * followers lately and may have been replaced; it steps down instead of
+ * closing sessions the new leader keeps alive. */
 int64_t replication_expiry_tick(void)
 {
-    if (zab_can_write())
-        session_expire_due(el_now_ms(), expire_one, NULL);
-    return rp.cfg->tick_ms;
+    int64_t now = el_now_ms();
+    if (!zab_can_write())
+        return session_next_due_in(now);
+    if (!zab_leader_lease_ok())
+        return 10;
+    session_expire_due(now, expire_one, NULL);
+    return session_next_due_in(now);
 }
 
 int replication_may_write(void) { return zab_can_write(); }

@@ -166,8 +166,9 @@ static int64_t expiry_tick(void *arg)
 {
     if (replication_active())
         return replication_expiry_tick();
-    session_expire_due(el_now_ms(), expire_one, NULL);
-    return srv.cfg->tick_ms;
+    int64_t now = el_now_ms();
+    session_expire_due(now, expire_one, NULL);
+    return session_next_due_in(now);
 }
 
 typedef struct PathList {
