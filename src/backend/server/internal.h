@@ -173,8 +173,11 @@ void quota_rescan(void);   /* after loading a snapshot */
 /* snapshot.c */
 void server_request_snapshot(void *ctx);     /* storage env callback, loop thread */
 void server_snapshot_finish(void);           /* joins a running snapshot */
-/* The live state in the snapshot format (loop thread); returns its zxid. */
-int64_t server_serialize_state(WBuf *w);
+/* The state as it is now (a clone of the tree, the sessions), taken on the
+ * loop thread; serialized (snapshot format) and freed on any thread. */
+typedef struct StateCopy StateCopy;
+StateCopy *server_state_copy(int64_t *zxid);
+void server_state_copy_serialize(StateCopy *copy, WBuf *w);
 int server_load_snapshot(int64_t last_zxid, const void *data, size_t len);
 
 /* Watch events and durability gating. */

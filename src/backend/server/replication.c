@@ -487,8 +487,77 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
 
 /* ---- host functions: leader ------------------------------------------------- */
 
-/* The state in snapshot.c's format (doc/storage.md), for SNAP. */
-int64_t zab_host_snapshot(WBuf *w) { return server_serialize_state(w); }
+/* The state in snapshot.c's format (doc/storage.md), for SNAP: cloned on
+ * the loop, serialized on a thread (a million znodes take over a second:
+ * on the loop, the followers would take the leader for dead), handed back
+ * to zab on the loop (zab_snapshot_ready). */
+static struct {
+    pthread_t thread;
+    int running;
+    int efd;
+    StateCopy *copy;
+    int64_t zxid;
+    WBuf w;
+} sersnap = {.efd = -1};
+
+static void *serialize_thread(void *arg)
+{
+    wbuf_reserve(&sersnap.w, ZAB_FRAME_HEADROOM);
+    memset(sersnap.w.data, 0, ZAB_FRAME_HEADROOM);
+    sersnap.w.len = ZAB_FRAME_HEADROOM;
+    server_state_copy_serialize(sersnap.copy, &sersnap.w);
+    sersnap.copy = NULL;
+    uint64_t one = 1;
+    ssize_t w = write(sersnap.efd, &one, sizeof one);
+    (void)w;
+    return NULL;
+}
+
+static void serialize_join(void)
+{
+    if (!sersnap.running)
+        return;
+    pthread_join(sersnap.thread, NULL);
+    sersnap.running = 0;
+    uint64_t v;
+    ssize_t r = read(sersnap.efd, &v, sizeof v);
+    (void)r;
+}
+
+static void serialized_event(int fd, int events, void *arg)
+{
+    if (!sersnap.running) {
+        uint64_t v;
+        ssize_t r = read(fd, &v, sizeof v);
+        (void)r;
+        return;
+    }
+    serialize_join();
+    zab_snapshot_ready(sersnap.zxid, &sersnap.w);
+    wbuf_free(&sersnap.w);
+}
+
+int64_t zab_host_snapshot_start(void)
+{
+    if (sersnap.running)
+        return sersnap.zxid;
+    if (sersnap.efd < 0) {
+        sersnap.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (sersnap.efd < 0 || el_watch(sersnap.efd, CORRAL_EV_READ, serialized_event, NULL) < 0)
+            corral_fatal("replication", "cannot create an eventfd; exiting");
+    }
+    int64_t t0 = el_now_ms();
+    el_update_time();
+    sersnap.copy = server_state_copy(&sersnap.zxid);
+    el_update_time();
+    corral_log(CORRAL_LOG_INFO, "replication", "state at 0x%llx copied for a SNAP in %lld ms",
+               (unsigned long long)sersnap.zxid, (long long)(el_now_ms() - t0));
+    sersnap.w = (WBuf)WBUF_INIT;
+    if (pthread_create(&sersnap.thread, NULL, serialize_thread, NULL) != 0)
+        corral_fatal("replication", "cannot start a thread to serialize a snapshot; exiting");
+    sersnap.running = 1;
+    return sersnap.zxid;
+}
 
 /* Logs and applies a txn made here (leader). */
 static void log_and_apply(WBuf *w, int64_t zxid, int64_t start)
@@ -992,6 +1061,13 @@ void replication_shutdown(void)
         el_unwatch(snapjob.efd);
         close(snapjob.efd);
         snapjob.efd = -1;
+    }
+    serialize_join();
+    wbuf_free(&sersnap.w);
+    if (sersnap.efd >= 0) {
+        el_unwatch(sersnap.efd);
+        close(sersnap.efd);
+        sersnap.efd = -1;
     }
     zab_shutdown();
     arena_free(&rp.arena);

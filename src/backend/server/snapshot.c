@@ -144,13 +144,8 @@ void server_request_snapshot(void *ctx)
         pthread_join(snap.thread, NULL);
         snap.thread_started = 0;
     }
-    SnapJob *job = xcalloc(1, sizeof *job);
-    job->tree = tree_clone(srv.tree);
-    job->zxid = srv.last_zxid;
-    SessCollect sc = {0};
-    session_foreach(collect_session, &sc);
-    job->sessions = sc.v;
-    job->nsessions = sc.n;
+    int64_t zxid;
+    SnapJob *job = (SnapJob *)server_state_copy(&zxid);
     atomic_store(&snap.running, 1);
     if (pthread_create(&snap.thread, NULL, snapshot_thread, job) != 0) {
         corral_log(CORRAL_LOG_ERROR, "snapshot", "cannot start the snapshot thread; snapshot skipped");
@@ -163,13 +158,26 @@ void server_request_snapshot(void *ctx)
     snap.thread_started = 1;
 }
 
-int64_t server_serialize_state(WBuf *w)
+StateCopy *server_state_copy(int64_t *zxid)
 {
+    SnapJob *job = xcalloc(1, sizeof *job);
+    job->tree = tree_clone(srv.tree);
+    job->zxid = srv.last_zxid;
     SessCollect sc = {0};
     session_foreach(collect_session, &sc);
-    serialize(w, srv.tree, srv.last_zxid, sc.v, sc.n);
-    free(sc.v);
-    return srv.last_zxid;
+    job->sessions = sc.v;
+    job->nsessions = sc.n;
+    *zxid = job->zxid;
+    return (StateCopy *)job;
+}
+
+void server_state_copy_serialize(StateCopy *copy, WBuf *w)
+{
+    SnapJob *job = (SnapJob *)copy;
+    serialize(w, job->tree, job->zxid, job->sessions, job->nsessions);
+    tree_free(job->tree);
+    free(job->sessions);
+    free(job);
 }
 
 void server_snapshot_finish(void)

@@ -11,7 +11,8 @@
 #include "net/eventloop.h"
 #include "zab/zab_int.h"
 
-enum { L_NEW = 0, L_INFO, L_EPOCH, L_SYNC, L_ACTIVE, L_UPTODATE };
+/* L_SNAPWAIT: waiting for the snapshot being written (no proposals yet). */
+enum { L_NEW = 0, L_INFO, L_EPOCH, L_SNAPWAIT, L_SYNC, L_ACTIVE, L_UPTODATE };
 enum { LD_DISCOVERY = 0, LD_EPOCHACK, LD_SYNC, LD_ESTABLISHED };
 
 #define ROLLOVER_START 0xFFFF0000LL
@@ -53,6 +54,7 @@ static struct {
     int active;
     int64_t last_ping_ms;
     int64_t round_sent_ms[64];   /* when ping round r went out: [r % 64] */
+    int64_t snap_zxid;           /* a SNAP being written: its zxid, else -1 */
 } ld;
 
 static int is_voter_learner(const Learner *l) { return !l->observer && zab_is_voter(l->sid); }
@@ -136,6 +138,39 @@ static int64_t trunc_point(int64_t f)
     return t;
 }
 
+static void finish_sync(Learner *l, const char *how)
+{
+    int64_t e = ld.phase == LD_ESTABLISHED ? zab.epoch : ld.new_epoch;
+    pc_send(l->pc, ZP_NEWLEADER, e << 32, NULL, 0);
+    l->sync_zxid = hist_last();
+    l->informed = hist_last();
+    l->phase = L_SYNC;
+    if (ld.phase == LD_ESTABLISHED)
+        pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
+    corral_log(CORRAL_LOG_INFO, "zab", "syncing %s %lld (at 0x%llx) by %s to 0x%llx",
+               l->observer ? "observer" : "follower", (long long)l->sid, (unsigned long long)l->last_zxid, how,
+               (unsigned long long)l->sync_zxid);
+}
+
+void zab_snapshot_ready(int64_t zxid, WBuf *w)
+{
+    if (zab.state != ZAB_LEADING || zxid != ld.snap_zxid)
+        return;   /* stepped down meanwhile */
+    ld.snap_zxid = -1;
+    int n = 0;
+    for (Learner *l = ld.list; l; l = l->next)
+        n += l->phase == L_SNAPWAIT;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase == L_SNAPWAIT) {
+            if (--n > 0)   /* copies for all but the last one */
+                pc_send(l->pc, ZP_SNAP, zxid, w->data + ZAB_FRAME_HEADROOM, w->len - ZAB_FRAME_HEADROOM);
+            else
+                pc_send_buf(l->pc, ZP_SNAP, zxid, w);
+            send_proposals_after(l, zxid);
+            finish_sync(l, "SNAP");
+        }
+}
+
 /* DIFF, TRUNC or SNAP, the proposals, then NEWLEADER. */
 static void sync_learner(Learner *l)
 {
@@ -156,23 +191,17 @@ static void sync_learner(Learner *l)
         pc_send(l->pc, ZP_TRUNC, t, NULL, 0);
         send_proposals_after(l, t);
     } else {
-        how = "SNAP";
-        WBuf w = WBUF_INIT;
-        int64_t s = zab_host_snapshot(&w);
-        pc_send(l->pc, ZP_SNAP, s, w.data, w.len);
-        wbuf_free(&w);
-        send_proposals_after(l, s);
+        /* Written off the loop (zab_snapshot_ready); the history after
+         * its zxid is kept until then (leader_before_sleep). */
+        if (ld.snap_zxid < 0)
+            ld.snap_zxid = zab_host_snapshot_start();
+        l->phase = L_SNAPWAIT;
+        corral_log(CORRAL_LOG_INFO, "zab", "%s %lld (at 0x%llx) needs a SNAP: writing the state at 0x%llx",
+                   l->observer ? "observer" : "follower", (long long)l->sid, (unsigned long long)f,
+                   (unsigned long long)ld.snap_zxid);
+        return;
     }
-    int64_t e = ld.phase == LD_ESTABLISHED ? zab.epoch : ld.new_epoch;
-    pc_send(l->pc, ZP_NEWLEADER, e << 32, NULL, 0);
-    l->sync_zxid = hist_last();
-    l->informed = hist_last();
-    l->phase = L_SYNC;
-    if (ld.phase == LD_ESTABLISHED)
-        pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
-    corral_log(CORRAL_LOG_INFO, "zab", "syncing %s %lld (at 0x%llx) by %s to 0x%llx",
-               l->observer ? "observer" : "follower", (long long)l->sid, (unsigned long long)f, how,
-               (unsigned long long)l->sync_zxid);
+    finish_sync(l, how);
 }
 
 static void establish(void)
@@ -596,6 +625,7 @@ void leader_start(void)
     free(ld.syncs);
     memset(&ld, 0, sizeof ld);
     ld.active = 1;
+    ld.snap_zxid = -1;
     ld.phase = LD_DISCOVERY;
     ld.started_ms = el_now_ms();
     /* Our own logged proposals are part of the history we will commit:
@@ -695,5 +725,5 @@ void leader_before_sleep(void)
     if (ld.nsyncs && zab.quorum == 1)
         check_syncs();
     if (ld.phase == LD_ESTABLISHED)
-        hist_trim(zab.commit);
+        hist_trim(ld.snap_zxid >= 0 && ld.snap_zxid < zab.commit ? ld.snap_zxid : zab.commit);
 }

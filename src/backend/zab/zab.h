@@ -116,6 +116,9 @@ int zab_forward(int kind, int64_t session, int32_t cxid, int32_t type, int32_t t
                 size_t nids, const void *body, size_t len);
 /* The snapshot zab_host_install_snapshot() was storing is durable. */
 void zab_snapshot_stored(void);
+/* Leader: the snapshot zab_host_snapshot_start() began, in w as said
+ * there; zab may take w's buffer (w is then empty; the host frees w). */
+void zab_snapshot_ready(int64_t zxid, WBuf *w);
 
 /* ---- implemented by the server glue (server/replication.c) -------------- */
 
@@ -142,8 +145,13 @@ int zab_host_truncate(int64_t zxid);
  * the state from it; 0 when the state is then exactly at zxid, -1 when it
  * cannot (the learner then asks for a SNAP). */
 int zab_host_reload(int64_t zxid);
-/* Leader: the whole state as a snapshot stream; returns its zxid. */
-int64_t zab_host_snapshot(WBuf *out);
+/* Leader: start writing the whole state as a snapshot stream, off the
+ * loop, after ZAB_FRAME_HEADROOM unused bytes (room for the frame header:
+ * the buffer is sent as it is); returns its zxid.  zab_snapshot_ready()
+ * follows, on the loop thread.  While one is being written, a second call
+ * returns its zxid. */
+#define ZAB_FRAME_HEADROOM 16
+int64_t zab_host_snapshot_start(void);
 /* Learner: replace the state by a snapshot (SNAP) and make it durable:
  * 0 when it is, 1 when it is being stored (zab_snapshot_stored() follows,
  * on the loop thread), -1 on failure. */

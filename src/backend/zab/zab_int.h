@@ -81,6 +81,9 @@ PeerConn *pc_wrap(int fd, PcFrameFn on_frame, PcEventFn on_close, void *ctx);
 size_t pc_begin(PeerConn *pc, int type, int64_t zxid);
 void pc_end(PeerConn *pc, size_t off);
 void pc_send(PeerConn *pc, int type, int64_t zxid, const void *payload, size_t len);
+/* The same for a payload held in w after ZAB_FRAME_HEADROOM bytes; may
+ * take w's buffer (w is then empty). */
+void pc_send_buf(PeerConn *pc, int type, int64_t zxid, WBuf *w);
 void pc_close(PeerConn *pc);          /* quiet; freed at the end of the turn */
 void pc_flush_all(void);              /* before sleep */
 size_t pc_backlog(const PeerConn *pc);
