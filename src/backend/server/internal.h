@@ -54,6 +54,13 @@ typedef struct ClientConn {
     int64_t rate_ms, rate_tokens;   /* admission.c: request bytes per second */
 } ClientConn;
 
+/* request.c: a session takes a client connection; the identities a
+ * connection holds as "scheme:id,..." (for logs); session events logged at
+ * INFO with the client's address and identities, as ZooKeeper does. */
+void session_attach(ClientConn *cc, Session *s);
+const char *client_ids_desc(const ClientConn *cc, char *buf, size_t n);
+void client_log_session(const ClientConn *cc, const char *what, int64_t sid);
+
 /* A write waiting for durability, for latency accounting. */
 typedef struct PendingWrite {
     int64_t zxid;
@@ -94,6 +101,9 @@ void server_pending_write(int64_t zxid, int64_t start_ms);
 void server_commit_point(int64_t zxid);
 /* Empties the tree, watches and sessions (startup, a state rebuilt). */
 void server_reset_state(void);
+/* Expires one due session (session_expire_due callback): logs it, hooks,
+ * closeSession txn, drops its client. */
+void server_expire_session(void *ctx, Session *s);
 /* Closes and reopens storage, recovering the state from it (ensemble TRUNC). */
 int server_reopen_storage(void);
 

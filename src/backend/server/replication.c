@@ -266,6 +266,9 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
     if (h.type == ZOO_OP_CLOSE_SESSION) {
         Session *s = session_find(h.clientId);
         closing = s ? s->client : NULL;
+        if (s && s->last_client[0] && !zab_is_leader())
+            corral_log(CORRAL_LOG_INFO, "session", "Session 0x%llx closed (zxid 0x%llx); its last client here was %s",
+                       (unsigned long long)s->id, (unsigned long long)h.zxid, s->last_client);
     }
     TxnResult res;
     if (txn_apply(txn, len, &rp.arena, &res) < 0)
@@ -277,10 +280,8 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
         Session *s = session_find(h.clientId);
         if (rc && s && !rc->cc->conn->closed) {
             ClientConn *cc = rc->cc;
-            s->client = cc;
-            cc->session = s;
-            cc->connected = 1;
-            net_conn_established(cc->conn);
+            session_attach(cc, s);
+            client_log_session(cc, "Established", s->id);
             rc->pending_sid = 0;
             send_connect_response(cc, s);
             complete_head(rc);
@@ -827,19 +828,6 @@ void replication_local_durable(int64_t zxid)
     zab_local_durable(zxid);
 }
 
-static void expire_one(void *ctx, Session *s)
-{
-    corral_log(CORRAL_LOG_INFO, "session", "Expiring session 0x%llx, timeout of %dms exceeded",
-               (unsigned long long)s->id, s->timeout_ms);
-    ClientConn *cc = s->client;
-    HOOK_SESSION_EXPIRING(s->id);
-    txn_close_session(s->id, el_now_ms());
-    if (cc) {
-        cc->session = NULL;
-        net_conn_close_after_flush(cc->conn);
-    }
-}
-
 /* Only a leader that holds its quorum lease expires sessions: an old
  * leader resumed after a pause, or cut off, has not heard from its
  * followers lately and may have been replaced; it steps down instead of
@@ -851,7 +839,7 @@ int64_t replication_expiry_tick(void)
         return session_next_due_in(now);
     if (!zab_leader_lease_ok())
         return 10;
-    session_expire_due(now, expire_one, NULL);
+    session_expire_due(now, server_expire_session, NULL);
     return session_next_due_in(now);
 }
 
@@ -1012,6 +1000,8 @@ int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body
         net_conn_close(cc->conn, "this member stopped serving");
         return 1;
     }
+    if (kind == ZAB_REQ_CLOSE_SESSION)
+        client_log_session(cc, "Closing (client's request)", cc->session->id);
     push_out(rc, kind == ZAB_REQ_WRITE ? OUT_WRITE : OUT_CLOSE, h->xid, 0, NULL, 0);
     return 1;
 }

@@ -92,6 +92,26 @@ static void send_connect_response(ClientConn *cc, int32_t timeout, int64_t sid, 
     net_conn_flush_later(c);
 }
 
+const char *client_ids_desc(const ClientConn *cc, char *buf, size_t n)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < cc->nids && o + 1 < n; i++) {
+        int w = snprintf(buf + o, n - o, "%s%s:%s", i ? "," : "", cc->ids[i].scheme, cc->ids[i].id);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+    return buf;
+}
+
+void client_log_session(const ClientConn *cc, const char *what, int64_t sid)
+{
+    char ids[512];
+    corral_log(CORRAL_LOG_INFO, "session", "%s session 0x%llx for client %s, identities %s", what,
+               (unsigned long long)sid, cc->conn->peer_desc, client_ids_desc(cc, ids, sizeof ids));
+}
+
 static void attach(ClientConn *cc, Session *s)
 {
     if (s->client && s->client != cc) {
@@ -100,9 +120,15 @@ static void attach(ClientConn *cc, Session *s)
         old->session = NULL;
         net_conn_close(old->conn, "session moved to a new connection");
     }
+    session_attach(cc, s);
+}
+
+void session_attach(ClientConn *cc, Session *s)
+{
     s->client = cc;
     cc->session = s;
     cc->connected = 1;
+    snprintf(s->last_client, sizeof s->last_client, "%s", cc->conn->peer_desc);
     net_conn_established(cc->conn);
 }
 
@@ -152,8 +178,7 @@ static void handle_connect(ClientConn *cc, const ConnectRequest *rq, int ro)
         wbuf_free(&w);
         Session *s = session_find(sid);
         attach(cc, s);
-        corral_log(CORRAL_LOG_DEBUG, "session", "Established session 0x%llx with negotiated timeout %d for client %s",
-                   (unsigned long long)sid, timeout, cc->conn->peer_desc);
+        client_log_session(cc, "Established", sid);
         send_connect_response(cc, timeout, sid, s->passwd);
         return;
     }
@@ -702,6 +727,7 @@ static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
 static void handle_close_session(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
     Session *s = cc->session;
+    client_log_session(cc, "Closing (client's request)", s->id);
     int64_t zxid = txn_close_session(s->id, start);
     cc->session = NULL;   /* txn removed it */
     net_conn_hold(cc->conn, zxid);

@@ -148,11 +148,18 @@ static void commit_turn(void *arg)
 
 /* ---- expiry and reaping ------------------------------------------------- */
 
-static void expire_one(void *ctx, Session *s)
+void server_expire_session(void *ctx, Session *s)
 {
-    corral_log(CORRAL_LOG_INFO, "session", "Expiring session 0x%llx, timeout of %dms exceeded",
-               (unsigned long long)s->id, s->timeout_ms);
     ClientConn *cc = s->client;
+    if (cc) {
+        char ids[512];
+        corral_log(CORRAL_LOG_INFO, "session",
+                   "Expiring session 0x%llx, timeout of %dms exceeded; client %s, identities %s",
+                   (unsigned long long)s->id, s->timeout_ms, cc->conn->peer_desc, client_ids_desc(cc, ids, sizeof ids));
+    } else {
+        corral_log(CORRAL_LOG_INFO, "session", "Expiring session 0x%llx, timeout of %dms exceeded; last client %s",
+                   (unsigned long long)s->id, s->timeout_ms, s->last_client[0] ? s->last_client : "on another member");
+    }
     int64_t id = s->id;
     HOOK_SESSION_EXPIRING(id);
     txn_close_session(id, el_now_ms());
@@ -167,7 +174,7 @@ static int64_t expiry_tick(void *arg)
     if (replication_active())
         return replication_expiry_tick();
     int64_t now = el_now_ms();
-    session_expire_due(now, expire_one, NULL);
+    session_expire_due(now, server_expire_session, NULL);
     return session_next_due_in(now);
 }
 

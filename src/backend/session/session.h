@@ -31,6 +31,7 @@ typedef struct Session {
     int64_t last_seen;          /* monotonic ms of the last touch (exact) */
     int closing;                /* closeSession queued: ignore further touches */
     void *client;               /* the attached ClientConn, or NULL */
+    char last_client[64];       /* the last client address here ("/ip:port"), for logs; "" if none */
     struct Session *hnext;      /* hash chain */
     struct Session *eprev, *enext;  /* expiry bucket list */
     int bucket;                 /* -1: in no bucket */
