@@ -96,6 +96,10 @@ void corral_server_conf(void (*fn)(void *ctx, const char *key, const char *value
 
 /* The core's tree digest (for the digest word), and the zxid it covers. */
 uint64_t corral_server_tree_digest(int64_t *zxid);
+/* The digest log (ZooKeeper's: the digest at every zxid whose counter is a
+ * multiple of 128, the last 1024 of them), oldest first: up to max entries
+ * (the newest), their count returned. */
+size_t corral_server_digest_log(int64_t *zxids, uint64_t *digests, size_t max);
 
 /* ---- ZooKeeper's words: one table ----------------------------------------
  * Every four-letter word of ZooKeeper 3.8 (FourLetterCommands) with the

@@ -54,6 +54,13 @@ typedef struct ClientConn {
     int64_t rate_ms, rate_tokens;   /* admission.c: request bytes per second */
 } ClientConn;
 
+/* digest.c: the tree's digest at recent zxids (digest log, digest check). */
+void digest_register_metrics(void);
+void digest_reset(void);
+void digest_note(int64_t zxid, uint64_t digest);      /* after each applied txn */
+int digest_at(int64_t zxid, uint64_t *digest);        /* 0, or -1 when not kept */
+void digest_check(int64_t zxid, uint64_t leader_digest);   /* learner: applied up to zxid */
+
 /* request.c: a session takes a client connection; the identities a
  * connection holds as "scheme:id,..." (for logs); session events logged at
  * INFO with the client's address and identities, as ZooKeeper does. */

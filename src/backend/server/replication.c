@@ -254,6 +254,18 @@ static ReplClient *find_pending_create(int64_t sid)
 
 int64_t zab_host_applied(void) { return srv.last_zxid; }
 
+/* server.test_diverge_path (test only): this learner corrupts the data of
+ * that znode each time it applies a txn, so that its tree differs from the
+ * leader's and the digest check must notice. */
+static void test_diverge(void)
+{
+    const char *p = rp.cfg->test_diverge_path;
+    if (!p || !tree_lookup(srv.tree, p, strlen(p)))
+        return;
+    tree_set_data(srv.tree, p, strlen(p), "diverged", 8, 0, srv.last_zxid, 0, NULL);
+    digest_note(srv.last_zxid, tree_digest(srv.tree));
+}
+
 void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
 {
     arena_reset(&rp.arena);
@@ -273,6 +285,8 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
     TxnResult res;
     if (txn_apply(txn, len, &rp.arena, &res) < 0)
         goto broken;
+    if (rp.cfg->test_diverge_path)
+        test_diverge();
     if (h.clientId == 0)
         return;
     if (h.type == ZOO_OP_CREATE_SESSION) {
@@ -485,6 +499,9 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
     }
     return 0;
 }
+
+int zab_host_digest_at(int64_t zxid, uint64_t *digest) { return digest_at(zxid, digest); }
+void zab_host_check_digest(int64_t zxid, uint64_t digest) { digest_check(zxid, digest); }
 
 /* ---- host functions: leader ------------------------------------------------- */
 

@@ -322,6 +322,7 @@ void server_register_metrics(void)
     m_fsync_batch = corral_metric_histogram("commit_batch_txns", "Transactions handed to storage per loop turn",
                                             batch_bounds, (int)(sizeof batch_bounds / sizeof *batch_bounds));
     request_register_metrics();
+    digest_register_metrics();
     corral_metric_gauge_fn("outstanding_requests", "Writes waiting for durability", g_outstanding, NULL);
     corral_metric_gauge_fn("znode_count", "Number of znodes", g_znodes, NULL);
     corral_metric_gauge_fn("watch_count", "Number of watches", g_watches, NULL);
@@ -349,6 +350,7 @@ void server_reset_state(void)
     srv.tree = tree_new();
     srv.last_zxid = 0;
     srv.epoch = 0;
+    digest_reset();
 }
 
 int server_init(const CoreConfig *cfg)

@@ -100,6 +100,20 @@ static void drop_learner(Learner *l)
     free(l);
 }
 
+/* COMMIT(zxid), with the leader's tree digest at zxid when it still has
+ * it: the learner checks its own against it once it applied that far. */
+static void send_commit(Learner *l, int64_t zxid)
+{
+    uint64_t d;
+    if (zab_host_digest_at(zxid, &d) < 0) {
+        pc_send(l->pc, ZP_COMMIT, zxid, NULL, 0);
+        return;
+    }
+    size_t off = pc_begin(l->pc, ZP_COMMIT, zxid);
+    zab_encode_long(&l->pc->out, (int64_t)d);
+    pc_end(l->pc, off);
+}
+
 static void send_leaderinfo(Learner *l)
 {
     int64_t e = ld.phase == LD_ESTABLISHED ? zab.epoch : ld.new_epoch;
@@ -110,7 +124,7 @@ static void send_leaderinfo(Learner *l)
 static void maybe_uptodate(Learner *l)
 {
     if (ld.phase == LD_ESTABLISHED && l->phase == L_ACTIVE && zab.commit >= l->sync_zxid) {
-        pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
+        send_commit(l, zab.commit);
         pc_send(l->pc, ZP_UPTODATE, zab.commit, NULL, 0);
         l->phase = L_UPTODATE;
         corral_log(CORRAL_LOG_INFO, "zab", "%s %lld is up to date at 0x%llx", l->observer ? "observer" : "follower",
@@ -146,7 +160,7 @@ static void finish_sync(Learner *l, const char *how)
     l->informed = hist_last();
     l->phase = L_SYNC;
     if (ld.phase == LD_ESTABLISHED)
-        pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
+        send_commit(l, zab.commit);
     corral_log(CORRAL_LOG_INFO, "zab", "syncing %s %lld (at 0x%llx) by %s to 0x%llx",
                l->observer ? "observer" : "follower", (long long)l->sid, (unsigned long long)l->last_zxid, how,
                (unsigned long long)l->sync_zxid);
@@ -217,7 +231,7 @@ static void establish(void)
     zab_host_start_epoch(zab.epoch, zab.cfg->zab_start_counter);
     for (Learner *l = ld.list; l; l = l->next)
         if (l->phase >= L_SYNC) {
-            pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
+            send_commit(l, zab.commit);
             maybe_uptodate(l);
         }
     zab_host_leader_ready();
@@ -331,7 +345,7 @@ static void recompute_commit(void)
             if (l->observer)
                 inform(l);
             else
-                pc_send(l->pc, ZP_COMMIT, c, NULL, 0);
+                send_commit(l, c);
             maybe_uptodate(l);
         }
     zab_host_commit_point(c);

@@ -239,11 +239,15 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
          * end of this turn, after the batch is logged). */
         break;
     }
-    case ZP_COMMIT:
+    case ZP_COMMIT: {
         if (zxid > zab.commit)
             zab.commit = zxid;
         apply_committed();
+        int64_t digest;
+        if (rbuf_remaining(r) >= 8 && zab_decode_long(r, &digest) == 0 && zab_host_applied() >= zxid)
+            zab_host_check_digest(zxid, (uint64_t)digest);
         break;
+    }
     case ZP_UPTODATE:
         if (zxid > zab.commit)
             zab.commit = zxid;

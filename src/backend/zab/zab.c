@@ -124,11 +124,12 @@ int zab_self_stalled(void) { return el_now_ms() < zab.grace_until; }
 static int64_t zab_tick(void *arg)
 {
     int64_t now = el_now_ms();
-    if (zab.last_check_ms && now - zab.last_check_ms > zab.check_ms + zab.heartbeat_ms) {
+    int64_t gap = zab.last_check_ms ? now - zab.last_check_ms : 0;
+    if (gap > zab.check_ms + zab.heartbeat_ms) {
         zab.grace_until = now + 2 * zab.heartbeat_ms;
-        corral_log(CORRAL_LOG_WARN, "zab", "this process did not run for %lld ms (paused, or a long loop turn): "
-                   "peers are not judged before they were heard again",
-                   (long long)(now - zab.last_check_ms));
+        if (gap > zab.peer_timeout_ms / 2)   /* only the stalls that matter: no noise from busy turns */
+            corral_log(CORRAL_LOG_WARN, "zab", "this process did not run for %lld ms (paused, or a long loop turn): "
+                       "peers are not judged before they were heard again", (long long)gap);
     }
     zab.last_check_ms = now;
     if (zab.state == ZAB_LEADING)

@@ -165,6 +165,11 @@ void zab_host_start_epoch(int64_t epoch, int64_t first_counter);
 /* A sync round finished: `zxid` is the leader's commit point when it
  * started; a learner answers once it applied it. */
 void zab_host_sync_done(uint64_t token, int64_t zxid);
+/* Leader: the tree's digest right after zxid was applied (0), or -1 when
+ * it is not kept any more.  Learner: it applied up to zxid, where the
+ * leader's digest was `digest`: compare (ZooKeeper 3.6's digest check). */
+int zab_host_digest_at(int64_t zxid, uint64_t *digest);
+void zab_host_check_digest(int64_t zxid, uint64_t digest);
 /* Leader: a learner says a session is alive for `remaining_ms` more. */
 void zab_host_touch(int64_t session, int32_t remaining_ms);
 /* Learner: sessions its clients keep alive, as (long id, int remaining)
