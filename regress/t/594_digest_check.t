@@ -45,6 +45,9 @@ PY
 	my @common = grep { exists $h{$a}{$_} && exists $h{$b}{$_} } keys %{ $h{$l} };
 	cmp_ok(scalar @common, '>=', 2, 'hash: every member lists the digest at the same zxids (' . scalar(@common) . ')');
 	is(scalar(grep { $h{$a}{$_} ne $h{$l}{$_} || $h{$b}{$_} ne $h{$l}{$_} } @common), 0, '... and they agree');
+	my ($crc, $cout, $cerr) = $leader->corralctl('compare', map { $_->address } $e->nodes);
+	is($crc, 0, 'corralctl compare: exit 0') or diag($cout . $cerr);
+	like($cout, qr/^3 members agree at \d+ zxids/m, 'corralctl compare: they agree');
 
 	($rc, $out, $err) = $e->kazoo(<<'PY', hosts => $leader->address);
 import os, logging
@@ -63,6 +66,18 @@ PY
 	cmp_ok($count // 0, '>=', 1, "... digest_mismatches_count " . ($count // 'none'));
 	my ($c3) = ($leader->fourlw('mntr') // '') =~ /digest_mismatches_count\s+(\d+)/;
 	is($c3 // 0, 0, 'the leader counts no mismatch');
+	# More writes, so that the digest log has an entry after the divergence.
+	$e->kazoo(<<'PY', hosts => $leader->address);
+import os, logging
+logging.disable(logging.CRITICAL)
+from kazoo.client import KazooClient
+c = KazooClient(hosts=os.environ['HOSTS'], timeout=10); c.start(timeout=30)
+for i in range(140): c.create('/late%d' % i, b'')
+c.stop()
+PY
+	($crc, $cout, $cerr) = $leader->corralctl('compare', $leader->address, $fa->address);
+	is($crc, 1, 'corralctl compare with the diverged member: exit 1') or diag($cout . $cerr);
+	like($cout, qr/DIFFERENT/, '... naming the zxids where they differ');
 	ok($fb->wait_exit(20), 'the other (digest_mismatch_exit) stopped');
 	like(slurp_file($fb->logfile), qr/digest_mismatch_exit is set: exiting after a digest mismatch at zxid/,
 		'... saying why');

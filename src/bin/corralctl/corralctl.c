@@ -31,6 +31,8 @@ static const CtlCommand commands[] = {
      ctl_cmd_snapshot_dump},
     {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
      ctl_cmd_verify},
+    {"compare", "HOST:PORT HOST:PORT...", "compare the members' tree digests at the zxids they all list (hash)",
+     ctl_cmd_compare},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
