@@ -469,7 +469,9 @@ static CorralConfig *parse_yaml(const char *file, const unsigned char *text, siz
     X(sync_limit, INT, sync_limit, 1, 1000, RESTART) \
     X(container_check_ms, INT, container_check_ms, 10, 86400000, RUNTIME) \
     X(peer_timeout_ms, INT, peer_timeout_ms, 20, 3600000, RESTART) \
-    X(zab_start_counter, INT, zab_start_counter, 0, 0xFFFFFFF0LL, RESTART)
+    X(zab_start_counter, INT, zab_start_counter, 0, 0xFFFFFFF0LL, RESTART) \
+    X(digest_mismatch_exit, BOOL, digest_mismatch_exit, 0, 0, RUNTIME) \
+    X(test_diverge_path, STRING, test_diverge_path, 0, 0, RESTART)
 
 #define SRV(f) offsetof(CoreConfig, f)
 #define SERVER_KEY_(NAME, KIND, FIELD, MIN, MAX, RELOAD) {#NAME, CORRAL_KEY_##KIND, SRV(FIELD), 0, MIN, MAX},
