@@ -437,11 +437,13 @@ static const CorralConfigKey server_keys[] = {
     {"container_check_ms", CORRAL_KEY_INT, SRV(container_check_ms), 0, 10, 86400000},
     {"peer_timeout_ms", CORRAL_KEY_INT, SRV(peer_timeout_ms), 0, 20, 3600000},
     {"zab_start_counter", CORRAL_KEY_INT, SRV(zab_start_counter), 0, 0, 0xFFFFFFF0LL},
+    {"reconfig_enabled", CORRAL_KEY_BOOL, SRV(reconfig_enabled), 0, 0, 0},
+    {"reconfig_skip_acl", CORRAL_KEY_BOOL, SRV(reconfig_skip_acl), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END};
 
 typedef struct MemberTmp {
     int64_t id;
-    CorralAddr peer, election;
+    CorralAddr peer, election, client;
     const char *role;
 } MemberTmp;
 
@@ -450,6 +452,7 @@ static const CorralConfigKey member_keys[] = {
     {"peer", CORRAL_KEY_ADDR, offsetof(MemberTmp, peer), 1, 0, 0},
     {"election", CORRAL_KEY_ADDR, offsetof(MemberTmp, election), 1, 0, 0},
     {"role", CORRAL_KEY_STRING, offsetof(MemberTmp, role), 0, 0, 0},
+    {"client", CORRAL_KEY_ADDR, offsetof(MemberTmp, client), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END};
 
 static void set_defaults(CoreConfig *c)
@@ -544,6 +547,8 @@ static int validate(CoreConfig *c, CorralConfig *root)
             m->id = t.id;
             m->peer = t.peer;
             m->election = t.election;
+            m->has_client = corral_config_get(mnode, "client") != NULL;
+            m->client = t.client;
             if (t.role && strcmp(t.role, "observer") == 0)
                 m->observer = 1;
             else if (t.role && strcmp(t.role, "participant") != 0)

@@ -22,6 +22,8 @@ typedef struct EnsembleMember {
     CorralAddr peer;
     CorralAddr election;
     int observer;                 /* role: observer */
+    int has_client;               /* client address known (ZooKeeper's ";host:port") */
+    CorralAddr client;
 } EnsembleMember;
 
 typedef struct CoreConfig {
@@ -56,6 +58,8 @@ typedef struct CoreConfig {
     int64_t container_check_ms;       /* znode.container.checkIntervalMs */
     int64_t peer_timeout_ms;          /* ensemble failure detection; 0 = sync_limit * tick_ms */
     int64_t zab_start_counter;        /* test knob: first zxid counter of a new epoch */
+    int reconfig_enabled;             /* reconfigEnabled: the reconfig request is allowed */
+    int reconfig_skip_acl;            /* skipACL for reconfig: anyone may reconfigure */
     /* ensemble: */
     size_t n_members;
     EnsembleMember members[CORRAL_MAX_ENSEMBLE];

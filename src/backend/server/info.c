@@ -265,6 +265,8 @@ void corral_server_conf(void (*fn)(void *ctx, const char *key, const char *value
     fn(ctx, "clientPortListenBacklog", "1024");
     snprintf(buf, sizeof buf, "%lld", (long long)c->server_id);
     fn(ctx, "serverId", buf);
+    if (replication_active())
+        replication_conf(fn, ctx);
 }
 
 uint64_t corral_server_tree_digest(int64_t *zxid)

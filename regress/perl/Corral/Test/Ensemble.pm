@@ -128,7 +128,8 @@ sub init
 			my $ep = $self_entry ? $m->{election_port} : $m->{proxy_election_port};
 			my %e = (id => $m->{zab_id}, peer => "$m->{host}:$pp", election => "$m->{host}:$ep");
 			$e{role} = 'observer' if $m->{zab_observer};
-			push @ens, Corral::Test::Utils::ordered(map { ($_ => $e{$_}) } grep { exists $e{$_} } qw(id peer election role));
+			$e{client} = $m->address;
+			push @ens, Corral::Test::Utils::ordered(map { ($_ => $e{$_}) } grep { exists $e{$_} } qw(id peer election role client));
 		}
 		my %server = (
 			id                     => $node->{zab_id},
