@@ -19,6 +19,13 @@
  * which apply only committed txns; recovery; a leader establishing) it
  * takes effect when applied.
  *
+ * The configuration in force is also kept in data_dir/zab_config (written
+ * when one takes effect): the tree a member recovers may end with
+ * proposals that were never committed (a leader applies at once, a learner
+ * logs before the commit), a configuration among them; a restarted member
+ * runs with the last one it knew committed, as ZooKeeper (its dynamic file;
+ * .next holds the proposed one), and learns a newer one when it syncs.
+ *
  * What a member does when a configuration takes effect (after the loop
  * turn, never inside an apply):
  *   - removed (it was a member and is no longer): stops serving, says so,
@@ -29,6 +36,8 @@
  *     replies flushed); the participants elect a new leader among
  *     themselves, each of which has every committed txn.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +47,7 @@
 static struct {
     CoreConfig cfg;              /* zab.cfg: the YAML settings, members = active */
     EnsembleMember self;         /* this member's own entry (YAML), zab.me */
+    QuorumConfig yaml;           /* the configuration file's ensemble */
     QuorumConfig active;
     QuorumConfig pending;
     int64_t pending_zxid;        /* 0: none */
@@ -51,15 +61,54 @@ int64_t zab_config_pending_zxid(void) { return rc.pending_zxid; }
 int zab_removed(void) { return rc.removed; }
 int zab_votes(void) { return !rc.removed && qc_is_voter(&rc.active, zab.my_id); }
 
-/* zab.cfg->members, the voter count and the quorum from rc.active. */
+/* zab.cfg->members, the voter count and the quorum from rc.active.  Until
+ * the first reconfig (the version of the first leader's record of the
+ * file's list: epoch << 32) a member connects to the others at the
+ * addresses of its own configuration file, as ZooKeeper uses its static
+ * configuration until a reconfig: members may reach each other through
+ * different addresses (a proxy, NAT), which one leader's record cannot
+ * tell. */
 static void install(void)
 {
-    rc.cfg.n_members = rc.active.n;
-    memcpy(rc.cfg.members, rc.active.m, rc.active.n * sizeof rc.active.m[0]);
+    const QuorumConfig *src = &rc.active;
+    if ((rc.active.version & 0xffffffffLL) == 0 && qc_same_members(&rc.active, &rc.yaml))
+        src = &rc.yaml;
+    rc.cfg.n_members = src->n;
+    memcpy(rc.cfg.members, src->m, src->n * sizeof src->m[0]);
     zab.n_voters = qc_voters(&rc.active);
     zab.quorum = zab.n_voters / 2 + 1;
     const EnsembleMember *me = qc_find(&rc.active, zab.my_id);
     zab.observer = me ? me->observer : rc.self.observer;
+}
+
+#define CONFIG_FILE "zab_config"
+
+/* data_dir/zab_config, NUL-terminated (NULL when absent). */
+static char *load_file(const char *dir, size_t *len)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, CONFIG_FILE);
+    FILE *f = fopen(p, "r");
+    if (!f) {
+        if (errno != ENOENT)
+            corral_log(CORRAL_LOG_WARN, "zab", "cannot read %s: %s", p, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536;
+    char *buf = xmalloc(cap + 1);
+    *len = fread(buf, 1, cap, f);
+    fclose(f);
+    buf[*len] = '\0';
+    return buf;
+}
+
+static void store_file(const QuorumConfig *qc)
+{
+    CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    qc_format(qc, &sb);
+    if (zab_file_store(rc.cfg.data_dir, CONFIG_FILE, sb.data, sb.len) < 0)
+        corral_fatal("zab", "cannot write %s/%s; exiting", rc.cfg.data_dir, CONFIG_FILE);
+    corral_strbuf_free(&sb);
 }
 
 int zab_config_init(const CoreConfig *cfg)
@@ -74,24 +123,32 @@ int zab_config_init(const CoreConfig *cfg)
         return -1;
     rc.self = *me;
     zab.me = &rc.self;
-    memset(&rc.active, 0, sizeof rc.active);
-    rc.active.n = cfg->n_members;
-    memcpy(rc.active.m, cfg->members, cfg->n_members * sizeof cfg->members[0]);
+    memset(&rc.yaml, 0, sizeof rc.yaml);
+    rc.yaml.n = cfg->n_members;
+    memcpy(rc.yaml.m, cfg->members, cfg->n_members * sizeof cfg->members[0]);
+    rc.active = rc.yaml;
     size_t len = 0;
-    const char *text = zab_host_config_text(&len);
+    char *file = load_file(cfg->data_dir, &len);
+    const char *text = file;
+    const char *from = "the data directory's zab_config";
+    if (!file) {
+        text = zab_host_config_text(&len);
+        from = "the data directory's state";
+    }
     if (text && len) {
         QuorumConfig qc;
         char err[160];
         if (qc_parse(text, len, '\n', &qc, err, sizeof err) < 0)
-            corral_log(CORRAL_LOG_WARN, "zab", "/zookeeper/config in the recovered state is unusable (%s); using the "
-                       "configuration file's ensemble", err);
+            corral_log(CORRAL_LOG_WARN, "zab", "the configuration in %s is unusable (%s); using the configuration "
+                       "file's ensemble", from, err);
         else {
             rc.active = qc;
-            corral_log(CORRAL_LOG_INFO, "zab", "using the ensemble configuration of version %llx from the data "
-                       "directory (%zu members; the configuration file's list is only the initial one)",
-                       (unsigned long long)qc.version, qc.n);
+            corral_log(CORRAL_LOG_INFO, "zab", "using the ensemble configuration of version %llx from %s (%zu "
+                       "members; the configuration file's list is only the initial one)",
+                       (unsigned long long)qc.version, from, qc.n);
         }
     }
+    free(file);
     /* A member the latest configuration does not list runs as a non-voting
      * joiner: it synchronises with the leader and is counted once a
      * reconfig adds it. */
@@ -128,15 +185,20 @@ static void activate(const QuorumConfig *qc, int64_t zxid, int live)
 {
     int was_member = qc_find(&rc.active, zab.my_id) != NULL;
     int changed = !qc_same_members(&rc.active, qc);
+    size_t old_n = rc.cfg.n_members;
+    EnsembleMember old[CORRAL_MAX_ENSEMBLE];
+    memcpy(old, rc.cfg.members, sizeof old);
     rc.active = *qc;
     rc.pending_zxid = 0;
     install();
+    store_file(qc);
+    if (old_n != rc.cfg.n_members || memcmp(old, rc.cfg.members, old_n * sizeof old[0]) != 0)
+        election_config_changed();   /* members or their addresses */
     corral_log(CORRAL_LOG_INFO, "zab", "ensemble configuration version %llx in effect (zxid 0x%llx): %zu members, "
                "%d participants, quorum %d", (unsigned long long)qc->version, (unsigned long long)zxid, qc->n,
                zab.n_voters, zab.quorum);
     if (!changed)
         return;
-    election_config_changed();
     if (live && was_member && !qc_find(qc, zab.my_id) && !rc.removed) {
         rc.removed = 1;
         corral_log(CORRAL_LOG_WARN, "zab", "this member (%lld) was removed from the ensemble by the configuration of "

@@ -108,6 +108,8 @@ void hist_trim(int64_t keep_from);
 
 int epochs_load(const char *data_dir, int64_t *accepted, int64_t *current);
 int epochs_store(const char *data_dir, int64_t accepted, int64_t current);
+/* data_dir/name replaced by buf, durably (write, fsync, rename, fsync). */
+int zab_file_store(const char *data_dir, const char *name, const void *buf, size_t n);
 
 /* ---- election (election.c) --------------------------------------------- */
 typedef struct Vote {
