@@ -31,6 +31,9 @@ static const CtlCommand commands[] = {
      ctl_cmd_snapshot_dump},
     {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
      ctl_cmd_verify},
+    {"reconfig", "[--auth S:A] -add|-remove|-members ...", "change the ensemble's members (zkCli's reconfig)",
+     ctl_cmd_reconfig},
+    {"config", "[-c] [-s]", "print the ensemble's configuration (/zookeeper/config)", ctl_cmd_config},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

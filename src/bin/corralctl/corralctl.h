@@ -80,4 +80,8 @@ int ctl_cmd_wal_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_snapshot_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
 
+/* reconfig.c: through corral-cli. */
+int ctl_cmd_reconfig(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_config(CtlOptions *opts, int argc, char **argv);
+
 #endif

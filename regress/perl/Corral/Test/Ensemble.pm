@@ -104,12 +104,13 @@ sub node      { my ($s, $id) = @_; return $s->{nodes}[ $id - 1 ]; }
 sub voters    { return grep { !$_->{zab_observer} } @{ $_[0]{nodes} }; }
 sub observers { return grep { $_->{zab_observer} } @{ $_[0]{nodes} }; }
 
-=item $e->init(server => {...}, server_for => { ID => {...} }, modules => {...}, modules_for => { ID => {...} }, module_path => [...], storage => NAME, members => [IDS])
+=item $e->init(server => {...}, server_for => { ID => {...} }, modules => {...}, modules_for => { ID => {...} }, module_path => [...], storage => NAME, members => [IDS], members_for => { ID => [IDS] })
 
 Writes every member's configuration (C<server_for>, C<modules_for>:
 settings or modules of one member only; C<module_path>: where to find
 modules, default the build's; C<members>: the ids of the initial
-ensemble, the others join with reconfig and list it and themselves).
+ensemble, the others join with reconfig and list it and themselves;
+C<members_for>: the list of one member).
 Server defaults: C<tick_ms: 100>,
 C<init_limit: 10>, C<sync_limit: 5>, session timeouts 1..30 s.
 
@@ -127,7 +128,8 @@ sub init
 		{
 			# members => [ids]: the initial ensemble; a member not in it
 			# (a joiner, for reconfig) lists it and itself.
-			next if $args{members} && $m != $node && !grep { $_ == $m->{zab_id} } @{ $args{members} };
+			my $list = ($args{members_for} // {})->{ $node->{zab_id} } // $args{members};
+			next if $list && $m != $node && !grep { $_ == $m->{zab_id} } @{$list};
 			my $self_entry = $m == $node || !$self->{proxy};
 			my $pp = $self_entry ? $m->{peer_port} : $m->{proxy_peer_port};
 			my $ep = $self_entry ? $m->{election_port} : $m->{proxy_election_port};
