@@ -12,7 +12,8 @@
 #    (BadArguments); non-incremental newMembers;
 #  - reconfig_enabled off (the default): ReconfigDisabled; a standalone
 #    server: empty /zookeeper/config and ReconfigDisabled;
-#  - a restart of every member keeps the configuration made by reconfig.
+#  - a restart of every member keeps the configuration made by reconfig;
+#    a joiner synchronised by SNAP afterwards gets it from the snapshot.
 use strict;
 use warnings;
 
@@ -23,19 +24,22 @@ use Corral::Test::Utils qw(wait_until run_command);
 
 my $SUPER = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';    # super:test
 
-my $e = Corral::Test::Ensemble->new('rk', n => 3);
+my $e = Corral::Test::Ensemble->new('rk', n => 4);
 $e->init(
+	members => [ 1, 2, 3 ],    # 4 joins at the end
 	server  => { reconfig_enabled => 'true' },
 	modules => { auth_digest      => { super_digest => $SUPER } });
-my $leader = $e->start;
+$e->node($_)->start for 1 .. 3;
+my $leader = $e->wait_for_leader(exclude => [4]);
 ok($leader, 'leader elected');
+my @three = map { $e->node($_) } 1 .. 3;
 
 sub expected_config
 {
 	my ($version, @extra) = @_;
 	my @l = map {
 		"server.$_->{zab_id}=$_->{host}:$_->{peer_port}:$_->{election_port}:participant;" . $_->address
-	} $e->nodes;
+	} @three;
 	return join("\n", @l, @extra, "version=$version");
 }
 
@@ -48,7 +52,7 @@ d, st = c.get('/zookeeper/config')
 sys.stdout.write(d.decode() + '\n--\nmzxid=%x version=%d\n' % (st.mzxid, st.version))
 c.stop()
 PY
-for my $n ($e->nodes)
+for my $n (@three)
 {
 	my ($rc, $out, $err) = $e->kazoo($get, args => [ $n->address ]);
 	my ($text) = split /\n--\n/, $out // '';
@@ -62,7 +66,7 @@ like($conf, qr/\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=$leader-
 like($leader->fourlw('mntr'), qr/^zk_quorum_size\t3$/m, 'mntr: zk_quorum_size 3');
 
 # kazoo's TestReconfig, against a follower (forwarded to the leader).
-my ($f) = grep { $_ != $leader } $e->voters;
+my ($f) = grep { $_ != $leader } @three;
 my $scenarios = <<'PY';
 import os, sys, socket, logging, threading
 logging.disable(logging.CRITICAL)
@@ -131,7 +135,7 @@ data, _ = sup.reconfig(joining=None, leaving=None, new_members=','.join(members)
 print('newMembers: observer in data', joining.encode() in data)
 print('final:', data.decode().replace('\n', '|'))
 PY
-my ($rc, $out, $err) = $e->kazoo($scenarios, args => [ $f->address, map { $_->{zab_id} } grep { $_ != $f } $e->voters ]);
+my ($rc, $out, $err) = $e->kazoo($scenarios, args => [ $f->address, map { $_->{zab_id} } grep { $_ != $f } @three ]);
 is($rc, 0, 'scenarios ran') or diag($err);
 like($out, qr/^no_super_auth: NoAuthError$/m,             'no super user: NoAuth');
 like($out, qr/^add: joining in data True$/m,              'add an observer: the reply has its line');
@@ -155,18 +159,27 @@ $final //= '';
 $final =~ s/\|/\n/g;
 
 # Every member restarted: the configuration made by reconfig is kept.
-for my $n ($e->nodes) { $n->stop; }
-$e->start;
-ok($e->leader, 'restarted');
-for my $n ($e->nodes)
+$_->stop for @three;
+$_->start for @three;
+ok($e->wait_for_leader(exclude => [4]), 'restarted');
+for my $n (@three)
 {
 	my ($rc2, $out2, $err2) = $e->kazoo($get, args => [ $n->address ]);
 	my ($text) = split /\n--\n/, $out2 // '';
 	is($text, $final, "member $n->{zab_id}: the configuration survives a restart") or diag($err2);
 }
-like($e->leader->fourlw('conf'), qr/membership: \n.*server\.100=/s, 'conf shows the observer after the restart');
-ok($e->leader->log_contains(qr/using the ensemble configuration of version [0-9a-f]+ from the data directory/),
+my $l2 = $e->leader;
+like($l2->fourlw('conf'), qr/membership: \n.*server\.100=/s, 'conf shows the observer after the restart');
+ok($l2->log_contains(qr/using the ensemble configuration of version [0-9a-f]+ from the data directory/),
 	'the restarted member says it uses the stored configuration');
+# A joiner now gets the leader's snapshot (its history starts at the restart).
+$e->node(4)->start;
+ok(wait_until(sub { $e->mode($e->node(4)) eq 'follower' }, 30), 'a joiner with an empty disk follows');
+ok($l2->log_contains(qr/syncing follower 4 \(at 0x0\) by SNAP/), 'it was synchronised by SNAP');
+($rc, $out, $err) = $e->kazoo($get, args => [ $e->node(4)->address ]);
+my ($t4) = split /\n--\n/, $out // '';
+is($t4, $final, 'the joiner serves the configuration it got in the snapshot');
+like($e->node(4)->fourlw('conf'), qr/membership: \n.*server\.100=/s, 'and runs with it');
 $e->stop_all;
 
 # reconfig_enabled defaults to false.
