@@ -181,6 +181,8 @@ static void on_notification(PeerConn *pc, int type, int64_t zxid, RBuf *r)
     int i = idx_of(sid);
     if (zab_removed() || sid == zab.my_id)
         return;
+    if (pc->peer_id != sid && pc_authorize(pc, sid) < 0)
+        return;
     if (i < 0) {
         /* A member the configuration does not list yet (a joiner): tell
          * it who leads, on its own connection. */
@@ -261,7 +263,7 @@ static int64_t election_timer(void *arg)
         const EnsembleMember *m = &zab.cfg->members[i];
         if (m->id == zab.my_id || el.out[i].pc || now < el.out[i].next_try)
             continue;
-        el.out[i].pc = pc_connect(zab_host_of_self_election(), &m->election, out_frame, out_closed, out_connected,
+        el.out[i].pc = pc_connect(zab_host_of_self_election(), m->id, &m->election, out_frame, out_closed, out_connected,
                                   NULL);
         el.out[i].next_try = now + RECONNECT_MS;
         if (el.out[i].pc)
