@@ -477,7 +477,8 @@ static char *txn_path(int32_t type, RBuf *r, Arena *a, int32_t *err, int32_t *ti
             path = t.path;
         break;
     }
-    case ZOO_OP_SETDATA: {
+    case ZOO_OP_SETDATA:
+    case ZOO_OP_RECONFIG: {
         SetDataTxn t;
         if (jute_read_SetDataTxn(r, a, &t) == 0)
             path = t.path;

@@ -100,6 +100,7 @@ extern Server srv;
 /* server.c */
 void server_touch_latency(ClientConn *cc, int64_t start_ms);
 int64_t server_next_zxid(void);
+int64_t server_peek_zxid(void);   /* what server_next_zxid() returns next */
 /* Appends an encoded txn (header + record) to this turn's batch. */
 void server_log_txn(const WBuf *txn, int64_t zxid);
 void server_pending_write(int64_t zxid, int64_t start_ms);
@@ -157,6 +158,14 @@ int64_t txn_close_session(int64_t session_id, int64_t start_ms);
  * Returns 0 with the header in *th, or -1 for an undecodable request
  * (txn empty, no zxid taken). */
 int write_prepare(const Principal *who, const RequestHeader *h, RBuf *body, WBuf *txn, TxnHeader *th);
+
+/* reconfig.c: the node that holds the ensemble configuration. */
+#define CONFIG_NODE "/zookeeper/config"
+/* A reconfig request: 0 with the SetDataTxn in rec, a ZooKeeper error, or
+ * -2 when it cannot be decoded. */
+int reconfig_prep(const Principal *who, RBuf *body, Arena *a, WBuf *rec, int *txn_type);
+/* The body of a reconfig's reply (GetDataResponse of the configuration). */
+void reconfig_write_result(WBuf *o, const ZStat *stat);
 /* A client's write: write_prepare, txn_commit, reply (MarshallingError
  * without a txn for an undecodable request). */
 void write_request(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start_ms);

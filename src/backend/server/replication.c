@@ -475,6 +475,7 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
     if (server_load_snapshot(zxid, data, len) < 0)
         return -1;
     srv.epoch = zxid >> 32;
+    zab_config_sync_tree();
     if (srv.storage) {
         if (storage_truncate(zxid) < 0)
             corral_log(CORRAL_LOG_WARN, "replication", "storage kept records after 0x%llx", (unsigned long long)zxid);
@@ -668,6 +669,43 @@ void zab_host_start_epoch(int64_t epoch, int64_t first_counter)
     WBuf w = WBUF_INIT;
     jute_write_TxnHeader(&w, &h);
     jute_write_ErrorTxn(&w, &e);
+    server_log_txn(&w, h.zxid);
+    TxnResult res;
+    arena_reset(&rp.arena);
+    txn_apply(w.data, w.len, &rp.arena, &res);
+    wbuf_free(&w);
+    /* Everything the new leader had is committed now, configuration txns
+     * included; the first leader records the configuration file's
+     * ensemble as ZooKeeper's does (version: the epoch's first zxid). */
+    zab_config_sync_tree();
+    if (zab_config()->version == 0) {
+        QuorumConfig qc = *zab_config();
+        qc.version = epoch << 32;
+        CorralStrbuf sb = CORRAL_STRBUF_INIT;
+        qc_format(&qc, &sb);
+        zab_host_log_config(sb.data, sb.len);
+        corral_strbuf_free(&sb);
+    }
+}
+
+const char *zab_host_config_text(size_t *len)
+{
+    const char *d = NULL;
+    int32_t dl = 0;
+    ZNode *n = tree_lookup(srv.tree, CONFIG_NODE, strlen(CONFIG_NODE));
+    if (n)
+        tree_data(n, &d, &dl);
+    *len = dl > 0 ? (size_t)dl : 0;
+    return d;
+}
+
+void zab_host_log_config(const char *text, size_t len)
+{
+    TxnHeader h = {0, 0, server_next_zxid(), el_wall_ms(), ZOO_OP_RECONFIG};
+    SetDataTxn t = {zk_bytes_cstr(CONFIG_NODE), {text, (int32_t)len}, -1};
+    WBuf w = WBUF_INIT;
+    jute_write_TxnHeader(&w, &h);
+    jute_write_SetDataTxn(&w, &t);
     server_log_txn(&w, h.zxid);
     TxnResult res;
     arena_reset(&rp.arena);
@@ -1038,6 +1076,34 @@ static int64_t g_leader(void *a) { return zab_leader_id(); }
 static int64_t g_applied(void *a) { return srv.last_zxid; }
 
 static void zab_hook(void *arg) { zab_before_sleep(); }
+static int64_t g_quorum_size(void *a) { return qc_voters(zab_config()); }
+
+/* QuorumZooKeeperServer.dumpConf's lines after ZooKeeperServer's; the
+ * last, "membership", is the configuration in force (QuorumMaj.toString). */
+void replication_conf(void (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+    const QuorumConfig *qc = zab_config();
+    const EnsembleMember *me = NULL;
+    for (size_t i = 0; i < rp.cfg->n_members; i++)
+        if (rp.cfg->members[i].id == rp.cfg->server_id)
+            me = &rp.cfg->members[i];
+    const EnsembleMember *cur = qc_find(qc, rp.cfg->server_id);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)rp.cfg->init_limit);
+    fn(ctx, "initLimit", buf);
+    snprintf(buf, sizeof buf, "%lld", (long long)rp.cfg->sync_limit);
+    fn(ctx, "syncLimit", buf);
+    fn(ctx, "electionAlg", "3");
+    snprintf(buf, sizeof buf, "%d", me ? me->election.port : 0);
+    fn(ctx, "electionPort", buf);
+    snprintf(buf, sizeof buf, "%d", me ? me->peer.port : 0);
+    fn(ctx, "quorumPort", buf);
+    fn(ctx, "peerType", (cur ? cur->observer : me && me->observer) ? "1" : "0");
+    CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    qc_format(qc, &sb);
+    fn(ctx, "membership", sb.data);
+    corral_strbuf_free(&sb);
+}
 
 int replication_init(const CoreConfig *cfg)
 {
@@ -1055,6 +1121,7 @@ int replication_init(const CoreConfig *cfg)
     corral_metric_gauge_fn("zab_leader_id", "Id of the leader (-1 while looking)", g_leader, NULL);
     corral_metric_gauge_fn("tree_digest", "Digest of the whole tree", g_digest, NULL);
     corral_metric_gauge_fn("zab_applied_zxid", "Highest zxid applied to the tree", g_applied, NULL);
+    corral_metric_gauge_fn("quorum_size", "Participants in the ensemble configuration in force", g_quorum_size, NULL);
     el_add_before_sleep(zab_hook, NULL);
     return zab_init(cfg, srv.last_zxid);
 }

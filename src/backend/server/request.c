@@ -777,13 +777,6 @@ static void handle_ping(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
     reply_end(cc, reply_begin(cc, XID_PING, srv.last_zxid, 0));
 }
 
-/* Dynamic reconfiguration is not implemented: ZooKeeper's answer when it is
- * disabled. */
-static void handle_reconfig(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
-{
-    reply_error(cc, h->xid, ZERR_RECONFIGDISABLED);
-}
-
 static void handle_write(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
     write_request(cc, h, body, start);

@@ -26,6 +26,14 @@ static CorralMetric *m_latency, *m_fsync_batch;
 
 /* ---- zxids and the turn's batch ----------------------------------------- */
 
+/* The zxid server_next_zxid() will hand out (a reconfig's version). */
+int64_t server_peek_zxid(void)
+{
+    if ((srv.last_zxid & 0xffffffffLL) == 0xffffffffLL)
+        return (srv.epoch + 1) << 32 | 1;
+    return srv.last_zxid + 1;
+}
+
 int64_t server_next_zxid(void)
 {
     /* The counter is the low 32 bits; standalone never changes epoch on its

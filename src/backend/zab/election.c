@@ -62,7 +62,7 @@ static int vote_eq(Vote a, Vote b) { return a.leader == b.leader && a.zxid == b.
 
 static Vote self_vote(void)
 {
-    Vote v = {zab.observer ? -1 : zab.my_id, zab_last_logged(), zab.current_epoch};
+    Vote v = {zab_votes() ? zab.my_id : -1, zab_last_logged(), zab.current_epoch};
     return v;
 }
 
@@ -114,7 +114,7 @@ static void decide(Vote v)
 /* Participants (us included) whose latest vote of this round is v. */
 static int votes_for(Vote v)
 {
-    int n = zab.observer ? 0 : 1;   /* our own vote is the proposal */
+    int n = zab_votes() ? 1 : 0;   /* our own vote is the proposal */
     for (size_t i = 0; i < zab.cfg->n_members; i++) {
         const EnsembleMember *m = &zab.cfg->members[i];
         if (m->id == zab.my_id || m->observer)
@@ -139,7 +139,7 @@ static int64_t finalize(void *arg)
 
 static void check_quorum(void)
 {
-    if (zab.observer)
+    if (!zab_votes())
         return;
     if (votes_for(el.proposal) >= zab.n_voters) {
         decide(el.proposal);   /* nobody left who could vote otherwise */
@@ -215,10 +215,17 @@ static void on_notification(PeerConn *pc, int type, int64_t zxid, RBuf *r)
     Notif n = {1, m.state, {m.leader, zxid, m.epoch}, m.round, m.observer, pc};
     int64_t sid = m.sid;
     int i = idx_of(sid);
-    if (i < 0 || sid == zab.my_id)
+    if (zab_removed() || sid == zab.my_id)
         return;
     if (pc->peer_id != sid && pc_authorize(pc, sid) < 0)
         return;
+    if (i < 0) {
+        /* A member the configuration does not list yet (a joiner): tell
+         * it who leads, on its own connection. */
+        if (zab.state != ZAB_LOOKING && n.state == ZAB_LOOKING)
+            put_notification(pc);
+        return;
+    }
     pc->peer_id = sid;
     el.rec[i] = n;
     if (zab.state != ZAB_LOOKING) {
@@ -230,7 +237,7 @@ static void on_notification(PeerConn *pc, int type, int64_t zxid, RBuf *r)
     if (n.state == ZAB_LOOKING) {
         if (n.observer || zab.cfg->members[i].observer)
             return;
-        if (zab.observer)
+        if (!zab_votes())
             return;
         if (n.round > el.round) {
             el.round = n.round;
@@ -280,11 +287,15 @@ static void out_connected(PeerConn *pc)
             send_to((int)i);
 }
 
-static void out_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r) { /* outgoing: we only send */ }
+/* Outgoing connections carry only our votes, except the answers of
+ * members that do not know us (we are joining). */
+static void out_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r) { on_notification(pc, type, zxid, r); }
 
 static int64_t election_timer(void *arg)
 {
     int64_t now = el_now_ms();
+    if (zab_removed())
+        return 50;
     for (size_t i = 0; i < zab.cfg->n_members; i++) {
         const EnsembleMember *m = &zab.cfg->members[i];
         if (m->id == zab.my_id || el.out[i].pc || now < el.out[i].next_try)
@@ -325,6 +336,8 @@ void election_shutdown(void)
 
 void election_start(void)
 {
+    if (zab_removed())
+        return;
     /* What members reported before we started looking is stale (the
      * leader we followed may be gone): only answers to this round count. */
     for (size_t i = 0; i < zab.cfg->n_members; i++)
@@ -345,7 +358,7 @@ void election_start(void)
         Notif *r = &el.rec[i];
         if (!r->valid || zab.cfg->members[i].observer || r->observer)
             continue;
-        if (r->state == ZAB_LOOKING && r->round == el.round && !zab.observer && better(r->v, el.proposal)) {
+        if (r->state == ZAB_LOOKING && r->round == el.round && zab_votes() && better(r->v, el.proposal)) {
             el.proposal = r->v;
             broadcast();
         } else if (r->state != ZAB_LOOKING) {
@@ -354,4 +367,16 @@ void election_start(void)
     }
     if (zab.state == ZAB_LOOKING)
         check_quorum();
+}
+
+/* Positions in el.rec/el.out follow zab.cfg->members, which a new
+ * configuration rewrites: start over with the new members. */
+void election_config_changed(void)
+{
+    for (size_t i = 0; i < CORRAL_MAX_ENSEMBLE; i++) {
+        if (el.out[i].pc)
+            pc_close(el.out[i].pc);
+        el.out[i] = (Out){NULL, 0};
+        el.rec[i].valid = 0;
+    }
 }

@@ -315,19 +315,20 @@ static void inform(Learner *l)
     }
 }
 
-static void recompute_commit(void)
+/* The highest zxid that a quorum of qc's participants logged (this leader
+ * counts when it is one of them); -1 without a quorum of synced ones. */
+static int64_t quorum_point(const QuorumConfig *qc)
 {
-    if (ld.phase != LD_ESTABLISHED)
-        return;
     int64_t vals[CORRAL_MAX_ENSEMBLE + 1];
     int n = 0;
-    int64_t self = zab.durable < hist_last() ? zab.durable : hist_last();
-    vals[n++] = self;
+    if (qc_is_voter(qc, zab.my_id))
+        vals[n++] = zab.durable < hist_last() ? zab.durable : hist_last();
     for (Learner *l = ld.list; l && n <= CORRAL_MAX_ENSEMBLE; l = l->next)
-        if (l->phase >= L_ACTIVE && is_voter_learner(l))
+        if (l->phase >= L_ACTIVE && !l->observer && qc_is_voter(qc, l->sid))
             vals[n++] = l->acked;
-    if (n < zab.quorum)
-        return;
+    int quorum = qc_voters(qc) / 2 + 1;
+    if (n < quorum)
+        return -1;
     /* The quorum-th largest. */
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++)
@@ -336,7 +337,27 @@ static void recompute_commit(void)
                 vals[i] = vals[j];
                 vals[j] = t;
             }
-    int64_t c = vals[zab.quorum - 1];
+    return vals[quorum - 1];
+}
+
+int zab_quorum_synced(const QuorumConfig *qc)
+{
+    return zab.state == ZAB_LEADING && ld.phase == LD_ESTABLISHED && quorum_point(qc) >= 0;
+}
+
+static void recompute_commit(void)
+{
+    if (ld.phase != LD_ESTABLISHED)
+        return;
+    int64_t c = quorum_point(zab_config());
+    /* A proposed configuration (reconfig.c): from its txn on, a quorum of
+     * the new participants must have logged it too (QuorumVerifier sets). */
+    int64_t pz = zab_config_pending_zxid();
+    if (pz && c >= pz) {
+        int64_t cn = quorum_point(zab_config_pending());
+        if (cn < c)
+            c = cn > pz - 1 ? cn : pz - 1;
+    }
     if (c <= zab.commit)
         return;
     zab.commit = c;
@@ -349,6 +370,7 @@ static void recompute_commit(void)
             maybe_uptodate(l);
         }
     zab_host_commit_point(c);
+    zab_config_committed(c);
 }
 
 void leader_durable(void)
@@ -499,8 +521,10 @@ static void learner_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
         int bad = zab_decode_followerinfo(r, &fi) < 0;
         int64_t sid = fi.sid, acc = fi.accepted_epoch;
         int obs = fi.observer, want = fi.want_snap;
-        const EnsembleMember *m = zab_member(sid);
-        if (bad || !m || sid == zab.my_id || m->observer != obs) {
+        /* A learner the configuration does not list (or lists in the other
+         * role) is synchronised and served but never counts until a
+         * configuration makes it a participant (reconfig). */
+        if (bad || sid <= 0 || sid == zab.my_id) {
             corral_log(CORRAL_LOG_WARN, "zab", "%s: refusing learner id %lld", pc->desc, (long long)sid);
             drop_learner(l);
             return;
@@ -660,6 +684,7 @@ void leader_stop(void)
     free(ld.syncs);
     memset(&ld, 0, sizeof ld);
     sync_round_pending = 0;
+    zab_config_reset_pending();
 }
 
 /* The leader's quorum lease: a follower that answered ping round r heard

@@ -254,6 +254,7 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
         ln.phase = C_UPTODATE;
         zab.epoch = ln.new_epoch;
         apply_committed();
+        zab_config_sync_tree();   /* the state is the committed one now */
         zab.serving = 1;
         zab_host_commit_point(zab_host_applied());
         corral_log(CORRAL_LOG_INFO, "zab", "%s: up to date with leader %lld at 0x%llx, serving",

@@ -146,17 +146,10 @@ int zab_init(const CoreConfig *cfg, int64_t last_logged)
                                               election_bounds,
                                               (int)(sizeof election_bounds / sizeof election_bounds[0]));
     looking_since = el_now_ms();   /* a member starts LOOKING */
-    zab.cfg = cfg;
     zab.my_id = cfg->server_id;
-    zab.me = zab_member(cfg->server_id);
-    if (!zab.me)
+    if (zab_config_init(cfg) < 0)
         return -1;
-    zab.observer = zab.me->observer;
-    zab.n_voters = 0;
-    for (size_t i = 0; i < cfg->n_members; i++)
-        if (!cfg->members[i].observer)
-            zab.n_voters++;
-    zab.quorum = zab.n_voters / 2 + 1;
+    cfg = zab.cfg;
     if (zab.n_voters == 0) {
         corral_log(CORRAL_LOG_FATAL, "zab", "the ensemble has no participant (every member is an observer)");
         return -1;

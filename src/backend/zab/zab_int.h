@@ -132,6 +132,8 @@ void hist_trim(int64_t keep_from);
 
 int epochs_load(const char *data_dir, int64_t *accepted, int64_t *current);
 int epochs_store(const char *data_dir, int64_t accepted, int64_t current);
+/* data_dir/name replaced by buf, durably (write, fsync, rename, fsync). */
+int zab_file_store(const char *data_dir, const char *name, const void *buf, size_t n);
 
 /* ---- election (election.c) --------------------------------------------- */
 typedef struct Vote {
@@ -142,6 +144,7 @@ int election_init(void);
 void election_shutdown(void);
 void election_start(void);             /* enter LOOKING: new round */
 void election_announce(void);          /* our state changed: tell everyone */
+void election_config_changed(void);    /* the members changed: forget the old ones */
 
 /* ---- roles (leader.c, learner.c) --------------------------------------- */
 void leader_start(void);
@@ -196,5 +199,15 @@ int zab_self_stalled(void);
 void zab_persist_epochs(int64_t accepted, int64_t current);
 const char *zab_host_of_self_peer(void);
 const char *zab_host_of_self_election(void);
+
+/* ---- configuration (reconfig.c) ----------------------------------------- */
+/* zab.cfg (a copy whose members are the configuration in force), zab.me,
+ * n_voters, quorum, observer: from the recovered tree's /zookeeper/config,
+ * else from the configuration file. */
+int zab_config_init(const CoreConfig *cfg);
+int64_t zab_config_pending_zxid(void);  /* 0: no configuration proposed */
+void zab_config_committed(int64_t commit);   /* leader: the commit point moved */
+void zab_config_reset_pending(void);    /* leader stopped */
+int zab_votes(void);                    /* a participant of the configuration in force */
 
 #endif

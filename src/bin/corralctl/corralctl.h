@@ -126,4 +126,8 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_export_zookeeper(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_convert_config(CtlOptions *opts, int argc, char **argv);
 
+/* reconfig.c: through corral-cli. */
+int ctl_cmd_reconfig(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_config(CtlOptions *opts, int argc, char **argv);
+
 #endif

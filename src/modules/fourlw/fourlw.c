@@ -171,8 +171,14 @@ static void word_conf(Text *t)
 {
     ViewKvList l = {NULL, 0, 0};
     view_conf(&l, 1);
-    for (size_t i = 0; i < l.n; i++)
-        corral_strbuf_printf(t->out, "%s=%s\n", l.kv[i].key, l.kv[i].value);
+    for (size_t i = 0; i < l.n; i++) {
+        /* An ensemble member ends with its configuration, as ZooKeeper's
+         * (QuorumZooKeeperServer.dumpConf: no newline after "version=..."). */
+        if (strcmp(l.kv[i].key, "membership") == 0)
+            corral_strbuf_printf(t->out, "membership: \n%s", l.kv[i].value);
+        else
+            corral_strbuf_printf(t->out, "%s=%s\n", l.kv[i].key, l.kv[i].value);
+    }
     view_kv_free(&l);
 }
 
