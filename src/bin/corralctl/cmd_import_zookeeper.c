@@ -338,7 +338,7 @@ static int corral_end(const char *dir, int64_t *last, int64_t *last_logged, uint
     static RpDir d;
     static RpPlan p;
     RpFiles files = {NULL, 0};
-    rp_dir_list(&d, dir);
+    rp_dir_list(&d, dir, NULL);
     RpReader reader = rp_file_reader(&files);
     rp_plan(&d, &reader, 0, &p);
     rp_files_free(&files);

@@ -73,19 +73,61 @@ int ctl_wait(int fd, short events, long long deadline_ms);
 
 long long ctl_now_ms(void);   /* monotonic */
 
+/* ---- the admin endpoint over HTTP (http.c) ------------------------------ */
+
+typedef struct CtlHttp {
+    int status;
+    char *raw;                /* the whole answer, NUL terminated */
+    const char *head;         /* the status line and headers */
+    const char *body;
+    size_t body_len;
+} CtlHttp;
+
+/* GET target (with Authorization: Bearer token when given), reading until
+ * the server closes.  0, or -1 after printing the error. */
+int ctl_http_get(const CtlServer *s, const char *target, const char *token, int timeout_ms, CtlHttp *out);
+/* A header's value (case-insensitive name), or NULL; valid until the next call. */
+const char *ctl_http_header(const CtlHttp *h, const char *name);
+void ctl_http_free(CtlHttp *h);
+/* The admin token from `file` (--token-file) or $CORRAL_ADMIN_TOKEN; NULL
+ * when none (*err set when the file cannot be read).  The caller frees it. */
+char *ctl_admin_token(const char *file, int *err);
+
+/* A growing, NUL-terminated text buffer (free data when done). */
+typedef struct CtlBuf {
+    char *data;
+    size_t len, cap;
+} CtlBuf;
+
+/* Sends WORD and collects the answer until the server closes (status.c).
+ * 0, or -1 with the reason in err. */
+int ctl_fetch_word(const CtlServer *srv, const char *word, long long deadline, int timeout_ms, CtlBuf *out,
+                   char *err, size_t errlen);
+
 /* ---- commands ---------------------------------------------------------- */
 
 int ctl_cmd_word(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_compare(CtlOptions *opts, int argc, char **argv);   /* compare.c */
 int ctl_is_word(const char *s);
 
 /* storage_file's files, read without a server (cmd_wal_dump.c, cmd_snapshot_dump.c, cmd_verify.c; shared code in storage_tool.c) */
 int ctl_cmd_wal_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_snapshot_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
+/* Backup, restore, salvage (issue #13): cmd_salvage.c */
+int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv);
+/* cmd_snapshot.c: snapshot (admin endpoint) */
+int ctl_cmd_snapshot(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_backup(CtlOptions *opts, int argc, char **argv);     /* cmd_backup.c */
+int ctl_cmd_restore(CtlOptions *opts, int argc, char **argv);    /* cmd_restore.c */
 
 /* Migration from and to Apache ZooKeeper (doc/migration.md) */
 int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_export_zookeeper(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_convert_config(CtlOptions *opts, int argc, char **argv);
+
+/* reconfig.c: through corral-cli. */
+int ctl_cmd_reconfig(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_config(CtlOptions *opts, int argc, char **argv);
 
 #endif
