@@ -155,5 +155,7 @@ void dd_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(pri
 /* Takes DIR/LOCK as the server does (0; *fd -1 when there is none), or -1
  * with "DIR is in use by a running server ..." */
 int dd_lock(const char *dir, int *fd, char *err, size_t n);
+/* 1 when dir does not exist or holds nothing (a new directory may go there). */
+int dd_dir_empty(const char *dir);
 
 #endif
