@@ -140,7 +140,7 @@ int ctl_cmd_backup(CtlOptions *o, int argc, char **argv)
     if (progress)
         fprintf(stderr, "backup of %s (%s): taking the snapshot...\n", srv.label, mode[0] ? mode : "?");
     CtlSnapshot sn;
-    int rc = ctl_fetch_snapshot(&srv, token, o->timeout_ms, 1, &sn);
+    int rc = ctl_fetch_snapshot(&srv, token, o->timeout_ms, 3, &sn);
     free(token);
     if (rc < 0)
         return CTL_EXIT_FAIL;

@@ -119,7 +119,8 @@ typedef struct CtlSnapshot {
 } CtlSnapshot;
 
 /* GET /commands/snapshot (waiting while the member acknowledges what it
- * holds; stream 0: ?streaming=false, 2: ?wait=false), the payload checked.
+ * holds; stream 0: ?streaming=false, 2: ?wait=false, 3: ?store=false), the
+ * payload checked.
  * 0, or -1 after printing the error. */
 int ctl_fetch_snapshot(const CtlServer *s, const char *token, int timeout_ms, int stream, CtlSnapshot *out);
 /* Writes sn as a storage_file snapshot file at path (through path.tmp, fsynced). */
