@@ -146,6 +146,69 @@ int corral_server_snapshot(void **data, size_t *len, int64_t *zxid, int64_t *dur
 
 int64_t corral_server_durable_zxid(void) { return net_durable_zxid(); }
 
+int64_t corral_server_node_count(void) { return srv.tree ? tree_node_count(srv.tree) : 0; }
+
+struct CorralSnapshotJob {
+    SnapJob job;
+    pthread_t thread;
+    atomic_int done;
+    WBuf w;
+};
+
+static void *admin_snapshot_thread(void *arg)
+{
+    CorralSnapshotJob *j = arg;
+    serialize(&j->w, j->job.tree, j->job.zxid, j->job.sessions, j->job.nsessions);
+    tree_free(j->job.tree);
+    j->job.tree = NULL;
+    free(j->job.sessions);
+    j->job.sessions = NULL;
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+CorralSnapshotJob *corral_server_snapshot_start(int64_t *zxid, int store)
+{
+    if (!srv.tree)
+        return NULL;
+    CorralSnapshotJob *j = xcalloc(1, sizeof *j);
+    j->job.tree = tree_clone(srv.tree);
+    j->job.zxid = *zxid = srv.last_zxid;
+    SessCollect sc = {0};
+    session_foreach(collect_session, &sc);
+    j->job.sessions = sc.v;
+    j->job.nsessions = sc.n;
+    if (pthread_create(&j->thread, NULL, admin_snapshot_thread, j) != 0) {
+        tree_free(j->job.tree);
+        free(j->job.sessions);
+        free(j);
+        return NULL;
+    }
+    if (store)
+        server_request_snapshot(NULL);
+    return j;
+}
+
+int corral_server_snapshot_poll(CorralSnapshotJob *j, void **data, size_t *len)
+{
+    if (!atomic_load(&j->done))
+        return 0;
+    pthread_join(j->thread, NULL);
+    *data = j->w.data;
+    *len = j->w.len;
+    free(j);
+    return 1;
+}
+
+void corral_server_snapshot_cancel(CorralSnapshotJob *j)
+{
+    if (!j)
+        return;
+    pthread_join(j->thread, NULL);
+    wbuf_free(&j->w);
+    free(j);
+}
+
 void server_snapshot_finish(void)
 {
     if (snap.thread_started) {
