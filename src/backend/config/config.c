@@ -438,6 +438,7 @@ static const CorralConfigKey server_keys[] = {
     {"peer_timeout_ms", CORRAL_KEY_INT, SRV(peer_timeout_ms), 0, 20, 3600000},
     {"zab_start_counter", CORRAL_KEY_INT, SRV(zab_start_counter), 0, 0, 0xFFFFFFF0LL},
     {"digest_mismatch_exit", CORRAL_KEY_BOOL, SRV(digest_mismatch_exit), 0, 0, 0},
+    {"linearizable_reads", CORRAL_KEY_BOOL, SRV(linearizable_reads), 0, 0, 0},
     {"test_diverge_path", CORRAL_KEY_STRING, SRV(test_diverge_path), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END};
 
