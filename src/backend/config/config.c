@@ -471,6 +471,7 @@ static CorralConfig *parse_yaml(const char *file, const unsigned char *text, siz
     X(peer_timeout_ms, INT, peer_timeout_ms, 20, 3600000, RESTART) \
     X(zab_start_counter, INT, zab_start_counter, 0, 0xFFFFFFF0LL, RESTART) \
     X(digest_mismatch_exit, BOOL, digest_mismatch_exit, 0, 0, RUNTIME) \
+    X(linearizable_reads, BOOL, linearizable_reads, 0, 0, RESTART) \
     X(test_diverge_path, STRING, test_diverge_path, 0, 0, RESTART) \
     X(reconfig_enabled, BOOL, reconfig_enabled, 0, 0, RESTART) \
     X(reconfig_skip_acl, BOOL, reconfig_skip_acl, 0, 0, RESTART)

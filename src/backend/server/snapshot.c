@@ -111,6 +111,13 @@ StateCopy *server_state_copy(int64_t *zxid)
     return (StateCopy *)job;
 }
 
+int64_t server_serialize_state(WBuf *w)
+{
+    int64_t zxid;
+    server_state_copy_serialize(server_state_copy(&zxid), w);
+    return zxid;
+}
+
 void server_state_copy_serialize(StateCopy *copy, WBuf *w)
 {
     SnapJob *job = (SnapJob *)copy;
