@@ -20,6 +20,7 @@
 
 #include "corral/log.h"
 #include "corral/metrics.h"
+#include "corral/strbuf.h"
 #include "corral/tls.h"
 #include "net/tls.h"
 #include "utils/alloc.h"
@@ -310,20 +311,98 @@ static int io_result(Tls *t, int rc)
     }
 }
 
+/* ---- the subject as ZooKeeper sees it -------------------------------------- */
+
+/* The keywords Java's X500Principal.getName() (RFC 2253 form) prints; any
+ * other attribute is printed as its OID and the hex of its DER value. */
+static const char *java_keyword(int nid)
+{
+    switch (nid) {
+    case NID_commonName: return "CN";
+    case NID_countryName: return "C";
+    case NID_localityName: return "L";
+    case NID_stateOrProvinceName: return "ST";
+    case NID_organizationName: return "O";
+    case NID_organizationalUnitName: return "OU";
+    case NID_streetAddress: return "STREET";
+    case NID_domainComponent: return "DC";
+    case NID_userId: return "UID";
+    default: return NULL;
+    }
+}
+
+static void put_java_value(CorralStrbuf *sb, const ASN1_STRING *v)
+{
+    unsigned char *u = NULL;
+    int n = ASN1_STRING_to_UTF8(&u, v);
+    for (int i = 0; i < n; i++) {
+        unsigned char c = u[i];
+        /* AVA.toRFC2253String: these anywhere, a space at either end. */
+        if (strchr(",=+<>#;\"\\", c) || (c == ' ' && (i == 0 || i == n - 1)))
+            corral_strbuf_append(sb, "\\", 1);
+        corral_strbuf_append(sb, &c, 1);
+    }
+    OPENSSL_free(u);
+}
+
+static void put_java_hex(CorralStrbuf *sb, const ASN1_STRING *v)
+{
+    ASN1_TYPE *at = ASN1_TYPE_new();
+    unsigned char *der = NULL;
+    int n = at && ASN1_TYPE_set1(at, ASN1_STRING_type(v), v) ? i2d_ASN1_TYPE(at, &der) : -1;
+    corral_strbuf_puts(sb, "#");
+    for (int i = 0; i < n; i++)
+        corral_strbuf_printf(sb, "%02x", der[i]);
+    OPENSSL_free(der);
+    ASN1_TYPE_free(at);
+}
+
+/* The subject exactly as ZooKeeper's X509AuthenticationProvider names a
+ * client (X500Principal.getName()): RDNs most significant last, the
+ * attributes of a multi-valued RDN in their encoded order, values in
+ * UTF-8 with Java's escapes, unknown attributes as OID=#hex.  OpenSSL's
+ * XN_FLAG_RFC2253 differs on all four points. */
+static char *java_subject(const X509_NAME *name)
+{
+    CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    int n = X509_NAME_entry_count(name);
+    for (int i = n - 1; i >= 0;) {
+        int set = X509_NAME_ENTRY_set(X509_NAME_get_entry(name, i));
+        int first = i;
+        while (first > 0 && X509_NAME_ENTRY_set(X509_NAME_get_entry(name, first - 1)) == set)
+            first--;
+        if (sb.len)
+            corral_strbuf_puts(&sb, ",");
+        for (int k = first; k <= i; k++) {
+            const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, k);
+            const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
+            const ASN1_STRING *v = X509_NAME_ENTRY_get_data(e);
+            const char *kw = java_keyword(OBJ_obj2nid(obj));
+            if (k > first)
+                corral_strbuf_puts(&sb, "+");
+            if (kw) {
+                corral_strbuf_printf(&sb, "%s=", kw);
+                put_java_value(&sb, v);
+            } else {
+                char oid[128];
+                OBJ_obj2txt(oid, sizeof oid, obj, 1);
+                corral_strbuf_printf(&sb, "%s=", oid);
+                put_java_hex(&sb, v);
+            }
+        }
+        i = first - 1;
+    }
+    if (!sb.data)
+        corral_strbuf_puts(&sb, "");   /* the empty DN */
+    return sb.data;   /* malloc'd: freed with the Tls */
+}
+
 static void keep_peer_cert(Tls *t)
 {
     X509 *x = SSL_get1_peer_certificate(t->ssl);
     if (!x)
         return;
-    BIO *b = BIO_new(BIO_s_mem());
-    if (b && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
-        char *p;
-        long n = BIO_get_mem_data(b, &p);
-        t->subject = xmalloc((size_t)n + 1);
-        memcpy(t->subject, p, (size_t)n);
-        t->subject[n] = '\0';
-    }
-    BIO_free(b);
+    t->subject = java_subject(X509_get_subject_name(x));
     int n = i2d_X509(x, NULL);
     if (n > 0) {
         t->der = xmalloc((size_t)n);
