@@ -190,6 +190,30 @@ typedef void (*CorralStopFn)(void *arg);
 int corral_on_start(CorralModule *m, CorralStartFn fn, void *arg);
 int corral_on_stop(CorralModule *m, CorralStopFn fn, void *arg);
 
+/* ---- reload ----------------------------------------------------------------
+ * corrald re-reads its configuration on SIGHUP (and admin_http's reload
+ * command).  A module that can take new settings without a restart asks
+ * for two calls with corral_on_reload (during its init), made on every
+ * reload, whether its settings changed or not (a module may re-read files
+ * it names, such as certificates):
+ *   check(arg, config): validate the new settings (the node under
+ *       modules.<name>, NULL when the module is loaded by default) and
+ *       prepare; report a problem with corral_config_error (or
+ *       corral_module_fail) and return nonzero: the whole reload is
+ *       refused and nothing changes anywhere;
+ *   apply(arg, config): switch to them; cannot fail.  Called only when
+ *       every check passed.  corral_fourlw_set_allowed may be called here.
+ * `config` lives until exit.  A module without these calls keeps the
+ * settings it started with; if they changed in the file, the reload
+ * reports modules.<name> as pending_restart.
+ * Added to ABI version 2 without a bump (a new function, no struct
+ * changed): modules built before still load.  Test CORRAL_HAVE_RELOAD to
+ * build against older headers. */
+#define CORRAL_HAVE_RELOAD 1
+typedef int (*CorralReloadCheckFn)(void *arg, const CorralConfig *config);
+typedef void (*CorralReloadApplyFn)(void *arg, const CorralConfig *config);
+int corral_on_reload(CorralModule *m, CorralReloadCheckFn check, CorralReloadApplyFn apply, void *arg);
+
 /* ---- four-letter words ---------------------------------------------------
  * A word is answered when a fresh client connection starts with its four
  * bytes; the text written to `out` is sent and the connection closed.  Words
@@ -213,7 +237,8 @@ int corral_register_fourlw(CorralModule *m, const CorralFourlw *word);
 
 /* The allow list (ZooKeeper's 4lw.commands.whitelist).  NULL or a list
  * holding "*" allows every registered word.  Before any module sets it,
- * every word is refused, as a ZooKeeper without the fourlw module would. */
+ * every word is refused, as a ZooKeeper without the fourlw module would.
+ * Allowed during the module's init and its reload apply. */
 int corral_fourlw_set_allowed(CorralModule *m, const char *const *words, size_t n);
 
 /* ---- metrics exporters ---------------------------------------------------

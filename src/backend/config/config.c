@@ -31,19 +31,24 @@ struct CorralConfig {
     CorralConfig **items;        /* SEQ: n items; MAP: 2n (key, value, ...) */
 };
 
-/* Every node, string and list of the configuration comes from this arena:
+/* Every node, string and list of one configuration comes from one arena:
  * the configuration lives as long as the process, and a failed load
- * releases everything at once (config_free). */
-static Arena cfg_arena;
-static int cfg_arena_ready;
+ * releases everything at once (config_free, config_drop_generation).  A
+ * reload parses into a new arena (a generation); the older ones stay,
+ * since modules and the core may still point at their strings, and go at
+ * exit. */
+#define CONFIG_MAX_GENERATIONS 4096
+static Arena *cfg_gens[CONFIG_MAX_GENERATIONS];
+static size_t cfg_ngens;
 
 static void *cfg_zalloc(size_t n)
 {
-    if (!cfg_arena_ready) {
-        arena_init(&cfg_arena, 16384);
-        cfg_arena_ready = 1;
+    if (cfg_ngens == 0) {
+        cfg_gens[0] = xcalloc(1, sizeof(Arena));
+        arena_init(cfg_gens[0], 16384);
+        cfg_ngens = 1;
     }
-    return arena_zalloc(&cfg_arena, n);
+    return arena_zalloc(cfg_gens[cfg_ngens - 1], n);
 }
 
 static char *cfg_strndup(const char *s, size_t n)
@@ -55,9 +60,27 @@ static char *cfg_strndup(const char *s, size_t n)
 
 void config_free(void)
 {
-    if (cfg_arena_ready)
-        arena_free(&cfg_arena);
-    cfg_arena_ready = 0;
+    while (cfg_ngens > 0)
+        config_drop_generation();
+}
+
+int config_new_generation(void)
+{
+    if (cfg_ngens == CONFIG_MAX_GENERATIONS)
+        return -1;
+    cfg_gens[cfg_ngens] = xcalloc(1, sizeof(Arena));
+    arena_init(cfg_gens[cfg_ngens], 16384);
+    cfg_ngens++;
+    return 0;
+}
+
+void config_drop_generation(void)
+{
+    if (cfg_ngens == 0)
+        return;
+    arena_free(cfg_gens[cfg_ngens - 1]);
+    free(cfg_gens[cfg_ngens - 1]);
+    cfg_ngens--;
 }
 
 static char config_error_text[1024];
@@ -407,39 +430,133 @@ static CorralConfig *parse_yaml(const char *file, const unsigned char *text, siz
 
 /* ---- the core's keys ---------------------------------------------------- */
 
+/* The core's keys, once: the parser's table (server_keys) and the reload
+ * classes (server_key_reload) are both made from this list, so a key
+ * cannot be added to one and forgotten in the other.
+ *   RUNTIME: a reload (SIGHUP, admin_http's reload) applies a new value;
+ *   RESTART: a new value is reported as pending_restart and waits for the
+ *            next start (listeners, storage, the ensemble, buffer sizes
+ *            that connections were made with).
+ * doc/configuration.md has a "reload" column for each; 009 compares it
+ * with `corrald --describe-config`. */
+#define SERVER_KEYS(X) \
+    X(id, INT, server_id, 1, 255, RESTART) \
+    X(data_dir, STRING, data_dir, 0, 0, RESTART) \
+    X(client_listen, ADDR, client_listen, 0, 0, RESTART) \
+    X(secure_client_listen, ADDR, secure_client_listen, 0, 0, RESTART) \
+    X(ensemble_secret_file, STRING, ensemble_secret_file, 0, 0, RESTART) \
+    X(tick_ms, INT, tick_ms, 1, 600000, RESTART) \
+    X(min_session_timeout_ms, INT, min_session_timeout_ms, 1, INT32_MAX, RUNTIME) \
+    X(max_session_timeout_ms, INT, max_session_timeout_ms, 1, INT32_MAX, RESTART) \
+    X(max_client_connections, INT, max_client_connections, 0, 1000000, RUNTIME) \
+    X(max_request_bytes, INT, max_request_bytes, 1024, 1 << 30, RESTART) \
+    X(max_sessions, INT, max_sessions, 0, 100000000, RUNTIME) \
+    X(max_connections, INT, max_connections, 0, 10000000, RESTART) \
+    X(max_output_bytes, INT, max_output_bytes, 65536, INT64_C(1) << 40, RUNTIME) \
+    X(max_output_total_bytes, INT, max_output_total_bytes, 1 << 20, INT64_C(1) << 50, RUNTIME) \
+    X(max_reply_bytes, INT, max_reply_bytes, 4096, INT64_C(1) << 31, RESTART) \
+    X(sessionless_timeout_ms, INT, sessionless_timeout_ms, 10, 3600000, RUNTIME) \
+    X(max_memory_bytes, INT, max_memory_bytes, 0, INT64_C(1) << 50, RESTART) \
+    X(max_outstanding_requests, INT, max_outstanding_requests, 0, 100000000, RUNTIME) \
+    X(max_session_bytes_per_second, INT, max_session_bytes_per_second, 0, INT64_C(1) << 40, RUNTIME) \
+    X(max_watches_per_session, INT, max_watches_per_session, 0, 1000000000, RUNTIME) \
+    X(max_ephemerals_per_session, INT, max_ephemerals_per_session, 0, 1000000000, RUNTIME) \
+    X(throttle_error, STRING, throttle_error, 0, 0, RUNTIME) \
+    X(extended_types, BOOL, extended_types, 0, 0, RESTART) \
+    X(read_only, BOOL, read_only, 0, 0, RESTART) \
+    X(log_level, STRING, log_level, 0, 0, RUNTIME) \
+    X(init_limit, INT, init_limit, 1, 1000, RESTART) \
+    X(sync_limit, INT, sync_limit, 1, 1000, RESTART) \
+    X(container_check_ms, INT, container_check_ms, 10, 86400000, RUNTIME) \
+    X(peer_timeout_ms, INT, peer_timeout_ms, 20, 3600000, RESTART) \
+    X(zab_start_counter, INT, zab_start_counter, 0, 0xFFFFFFF0LL, RESTART)
+
 #define SRV(f) offsetof(CoreConfig, f)
-static const CorralConfigKey server_keys[] = {
-    {"id", CORRAL_KEY_INT, SRV(server_id), 0, 1, 255},
-    {"data_dir", CORRAL_KEY_STRING, SRV(data_dir), 0, 0, 0},
-    {"client_listen", CORRAL_KEY_ADDR, SRV(client_listen), 0, 0, 0},
-    {"secure_client_listen", CORRAL_KEY_ADDR, SRV(secure_client_listen), 0, 0, 0},
-    {"ensemble_secret_file", CORRAL_KEY_STRING, SRV(ensemble_secret_file), 0, 0, 0},
-    {"tick_ms", CORRAL_KEY_INT, SRV(tick_ms), 0, 1, 600000},
-    {"min_session_timeout_ms", CORRAL_KEY_INT, SRV(min_session_timeout_ms), 0, 1, INT32_MAX},
-    {"max_session_timeout_ms", CORRAL_KEY_INT, SRV(max_session_timeout_ms), 0, 1, INT32_MAX},
-    {"max_client_connections", CORRAL_KEY_INT, SRV(max_client_connections), 0, 0, 1000000},
-    {"max_request_bytes", CORRAL_KEY_INT, SRV(max_request_bytes), 0, 1024, 1 << 30},
-    {"max_sessions", CORRAL_KEY_INT, SRV(max_sessions), 0, 0, 100000000},
-    {"max_connections", CORRAL_KEY_INT, SRV(max_connections), 0, 0, 10000000},
-    {"max_output_bytes", CORRAL_KEY_INT, SRV(max_output_bytes), 0, 65536, INT64_C(1) << 40},
-    {"max_output_total_bytes", CORRAL_KEY_INT, SRV(max_output_total_bytes), 0, 1 << 20, INT64_C(1) << 50},
-    {"max_reply_bytes", CORRAL_KEY_INT, SRV(max_reply_bytes), 0, 4096, INT64_C(1) << 31},
-    {"sessionless_timeout_ms", CORRAL_KEY_INT, SRV(sessionless_timeout_ms), 0, 10, 3600000},
-    {"max_memory_bytes", CORRAL_KEY_INT, SRV(max_memory_bytes), 0, 0, INT64_C(1) << 50},
-    {"max_outstanding_requests", CORRAL_KEY_INT, SRV(max_outstanding_requests), 0, 0, 100000000},
-    {"max_session_bytes_per_second", CORRAL_KEY_INT, SRV(max_session_bytes_per_second), 0, 0, INT64_C(1) << 40},
-    {"max_watches_per_session", CORRAL_KEY_INT, SRV(max_watches_per_session), 0, 0, 1000000000},
-    {"max_ephemerals_per_session", CORRAL_KEY_INT, SRV(max_ephemerals_per_session), 0, 0, 1000000000},
-    {"throttle_error", CORRAL_KEY_STRING, SRV(throttle_error), 0, 0, 0},
-    {"extended_types", CORRAL_KEY_BOOL, SRV(extended_types), 0, 0, 0},
-    {"read_only", CORRAL_KEY_BOOL, SRV(read_only), 0, 0, 0},
-    {"log_level", CORRAL_KEY_STRING, SRV(log_level), 0, 0, 0},
-    {"init_limit", CORRAL_KEY_INT, SRV(init_limit), 0, 1, 1000},
-    {"sync_limit", CORRAL_KEY_INT, SRV(sync_limit), 0, 1, 1000},
-    {"container_check_ms", CORRAL_KEY_INT, SRV(container_check_ms), 0, 10, 86400000},
-    {"peer_timeout_ms", CORRAL_KEY_INT, SRV(peer_timeout_ms), 0, 20, 3600000},
-    {"zab_start_counter", CORRAL_KEY_INT, SRV(zab_start_counter), 0, 0, 0xFFFFFFF0LL},
-    CORRAL_CONFIG_KEYS_END};
+#define SERVER_KEY_(NAME, KIND, FIELD, MIN, MAX, RELOAD) {#NAME, CORRAL_KEY_##KIND, SRV(FIELD), 0, MIN, MAX},
+static const CorralConfigKey server_keys[] = {SERVER_KEYS(SERVER_KEY_) CORRAL_CONFIG_KEYS_END};
+#define SERVER_RELOAD_(NAME, KIND, FIELD, MIN, MAX, RELOAD) CONFIG_##RELOAD,
+static const ConfigReload server_key_reload[] = {SERVER_KEYS(SERVER_RELOAD_)};
+_Static_assert(sizeof server_keys / sizeof *server_keys == sizeof server_key_reload / sizeof *server_key_reload + 1,
+               "one reload class per server key");
+
+size_t config_server_key_count(void) { return sizeof server_key_reload / sizeof *server_key_reload; }
+
+const CorralConfigKey *config_server_key(size_t i, ConfigReload *reload)
+{
+    if (i >= config_server_key_count())
+        return NULL;
+    if (reload)
+        *reload = server_key_reload[i];
+    return &server_keys[i];
+}
+
+static size_t key_size(CorralConfigKind kind)
+{
+    switch (kind) {
+    case CORRAL_KEY_INT: return sizeof(int64_t);
+    case CORRAL_KEY_BOOL: return sizeof(int);
+    case CORRAL_KEY_ADDR: return sizeof(CorralAddr);
+    case CORRAL_KEY_STRLIST: return sizeof(CorralStrList);
+    default: return sizeof(const char *);
+    }
+}
+
+static int strlist_equal(const CorralStrList *a, const CorralStrList *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i]) != 0)
+            return 0;
+    return 1;
+}
+
+int config_field_equal(const CorralConfigKey *k, const void *a, const void *b)
+{
+    const char *fa = (const char *)a + k->offset, *fb = (const char *)b + k->offset;
+    switch (k->kind) {
+    case CORRAL_KEY_STRING: {
+        const char *sa = *(const char *const *)fa, *sb = *(const char *const *)fb;
+        return (!sa && !sb) || (sa && sb && strcmp(sa, sb) == 0);
+    }
+    case CORRAL_KEY_STRLIST: return strlist_equal((const CorralStrList *)fa, (const CorralStrList *)fb);
+    case CORRAL_KEY_NODE:
+        return config_node_equal(*(const CorralConfig *const *)fa, *(const CorralConfig *const *)fb);
+    default: return memcmp(fa, fb, key_size(k->kind)) == 0;
+    }
+}
+
+void config_field_copy(const CorralConfigKey *k, void *dst, const void *src)
+{
+    memcpy((char *)dst + k->offset, (const char *)src + k->offset, key_size(k->kind));
+}
+
+int config_node_equal(const CorralConfig *a, const CorralConfig *b)
+{
+    if (corral_config_type(a) != corral_config_type(b))
+        return 0;
+    if (!a || !b || a->type == CORRAL_CFG_NULL)
+        return 1;
+    if (a->type == CORRAL_CFG_SCALAR)
+        return strcmp(a->scalar, b->scalar) == 0;
+    if (a->n != b->n)
+        return 0;
+    size_t items = a->type == CORRAL_CFG_MAP ? 2 * a->n : a->n;
+    for (size_t i = 0; i < items; i++)
+        if (!config_node_equal(a->items[i], b->items[i]))
+            return 0;
+    return 1;
+}
+
+int config_ensemble_equal(const CoreConfig *a, const CoreConfig *b)
+{
+    return a->n_members == b->n_members && memcmp(a->members, b->members, a->n_members * sizeof *a->members) == 0;
+}
+
+int config_module_path_equal(const CoreConfig *a, const CoreConfig *b)
+{
+    return strlist_equal(&a->module_path, &b->module_path);
+}
 
 typedef struct MemberTmp {
     int64_t id;

@@ -99,4 +99,29 @@ void config_clear_error(void);
 /* The name member `id`'s certificate must carry under tls.quorum. */
 const char *config_member_tls_name(const CoreConfig *c, int64_t id);
 
+/* ---- reload (src/backend/reload) ------------------------------------------
+ * A reload parses the file again into a new generation of nodes: begin
+ * one with config_new_generation() (-1: too many reloads), load, and
+ * config_drop_generation() if the file is refused.  Older generations live
+ * until config_free: modules may hold their strings. */
+int config_new_generation(void);
+void config_drop_generation(void);
+
+typedef enum ConfigReload {
+    CONFIG_RUNTIME,           /* a reload applies a new value */
+    CONFIG_RESTART            /* a new value waits for a restart (pending_restart) */
+} ConfigReload;
+
+/* The keys of `server:`, with their reload class (i from 0; NULL past the
+ * last). */
+size_t config_server_key_count(void);
+const CorralConfigKey *config_server_key(size_t i, ConfigReload *reload);
+/* Compares / copies the field of key k between two CoreConfigs. */
+int config_field_equal(const CorralConfigKey *k, const void *a, const void *b);
+void config_field_copy(const CorralConfigKey *k, void *dst, const void *src);
+/* Same YAML content (types, scalars, keys in order), wherever it was read. */
+int config_node_equal(const CorralConfig *a, const CorralConfig *b);
+int config_ensemble_equal(const CoreConfig *a, const CoreConfig *b);
+int config_module_path_equal(const CoreConfig *a, const CoreConfig *b);
+
 #endif

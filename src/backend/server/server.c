@@ -343,6 +343,12 @@ void server_reset_state(void)
     srv.epoch = 0;
 }
 
+/* The GNUmakefile sets it (from SOURCE_DATE_EPOCH when set, so that a
+ * package build is reproducible); __DATE__ would defeat that. */
+#ifndef CORRAL_BUILD_DATE
+#define CORRAL_BUILD_DATE "unknown date"
+#endif
+
 int server_init(const CoreConfig *cfg)
 {
     memset(&srv, 0, sizeof srv);
@@ -351,8 +357,8 @@ int server_init(const CoreConfig *cfg)
     srv.start_wall_ms = el_wall_ms();
     arena_init(&srv.req_arena, 16384);
     wbuf_init(&srv.txbuf);
-    snprintf(srv.version_line, sizeof srv.version_line, "3.8.0-corral-%s, built on %s %s UTC", CORRAL_VERSION,
-             __DATE__, __TIME__);
+    snprintf(srv.version_line, sizeof srv.version_line, "3.8.0-corral-%s, built on %s UTC", CORRAL_VERSION,
+             CORRAL_BUILD_DATE);
     admission_init(cfg);
     /* Before net_init: the commit hand-off must run before replies flush. */
     el_add_before_sleep(commit_turn, NULL);

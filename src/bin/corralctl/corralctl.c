@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "corralctl.h"
+#include "utils/version.h"
 
 #ifndef CORRAL_VERSION
 #define CORRAL_VERSION "dev"
@@ -31,6 +32,17 @@ static const CtlCommand commands[] = {
      ctl_cmd_snapshot_dump},
     {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
      ctl_cmd_verify},
+    {"import-zookeeper", "--from ZK_DIR -D DATA_DIR", "import an Apache ZooKeeper data directory (doc/migration.md)",
+     ctl_cmd_import_zookeeper},
+    {"export-zookeeper", "-D DATA_DIR --to ZK_DIR", "write a data directory as an Apache ZooKeeper one (rollback)",
+     ctl_cmd_export_zookeeper},
+    {"convert-config", "ZOO_CFG [DYNAMIC]", "print a ZooKeeper zoo.cfg as Corral YAML", ctl_cmd_convert_config},
+    {"salvage", "-D DATA_DIR [--dry-run]", "rebuild a damaged data directory, reporting what is lost", ctl_cmd_salvage},
+    {"snapshot", "-s HOST:ADMIN_PORT [-o FILE]", "a member's state as a snapshot file, through its admin endpoint",
+     ctl_cmd_snapshot},
+    {"backup", "-s HOST:ADMIN_PORT -o DIR", "an online backup of a running member, with a manifest", ctl_cmd_backup},
+    {"restore", "BACKUP -D DATA_DIR [--archive DIR] [--to-zxid Z|--to-time T]",
+     "a data directory from a backup and archived WAL (point in time)", ctl_cmd_restore},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -48,7 +60,12 @@ static void usage(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         char head[64];
         snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
-        fprintf(f, "  %-18s %s\n", head, commands[i].summary);
+        /* A long head gets a line of its own (man pages are made from
+         * this text: src/tools/mkman.pl reads "  HEAD  TEXT" items). */
+        if (strlen(head) > 18)
+            fprintf(f, "  %s\n  %-18s %s\n", head, "", commands[i].summary);
+        else
+            fprintf(f, "  %-18s %s\n", head, commands[i].summary);
     }
     fprintf(f,
             "\n"
@@ -56,7 +73,7 @@ static void usage(FILE *f)
             "  -s, --server HOST:PORT  server to ask (default %s); HOST is an IPv4 or\n"
             "                          IPv6 address ([::1]:2181), localhost, or a host name\n"
             "  -t, --timeout MS        give up after MS milliseconds (default %d)\n"
-            "  -V, --version           print the version and exit\n"
+            "  -V, --version           print the version and the module ABI version, and exit\n"
             "  -h, --help              this text\n"
             "\n"
             "Exit status: 0 success, 1 the server could not be reached or did not answer\n"
@@ -84,6 +101,14 @@ int ctl_fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return CTL_EXIT_FAIL;
+}
+
+void ctl_fmt(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
 }
 
 static int parse_timeout(const char *s, int *out)
@@ -124,7 +149,7 @@ int ctl_parse_options(CtlOptions *o, int argc, char **argv, int permute, int *he
             *help = 1;
             break;
         case 'V':
-            printf("corralctl %s\n", CORRAL_VERSION);
+            corral_print_version("corralctl");
             exit(CTL_EXIT_OK);
         case '?':
         default:

@@ -189,6 +189,16 @@ static void cmd_crst(Json *j, const ServerView *v) { corral_server_reset_conn_st
 
 static void cmd_srst(Json *j, const ServerView *v) { corral_server_reset_stats(); }
 
+/* SIGHUP over HTTP: the verdict, and what waits for a restart. */
+static void cmd_reload(Json *j, const ServerView *v)
+{
+    char msg[1200];
+    int rc = corral_server_reload(msg, sizeof msg);
+    json_kstr(j, "result", rc == 0 ? "reloaded" : "refused");
+    json_kstr(j, "message", msg);
+    json_kstr(j, "pending_restart", corral_server_pending_restart());
+}
+
 static void cmd_hash(Json *j, const ServerView *v)
 {
     /* DataTree.getDigestLog: Corral keeps the current digest only. */
@@ -432,6 +442,8 @@ static Cmd cmds[] = {
     {"envi", cmd_envi, NULL}, {"mntr", cmd_mntr, NULL}, {"isro", cmd_isro, NULL}, {"dirs", cmd_dirs, NULL},
     {"cons", cmd_cons, NULL}, {"wchs", cmd_wchs, NULL}, {"wchc", cmd_wchc, NULL}, {"wchp", cmd_wchp, NULL},
     {"dump", cmd_dump, NULL}, {"hash", cmd_hash, NULL}, {"crst", cmd_crst, NULL}, {"srst", cmd_srst, NULL},
+    {"rlod", cmd_reload, NULL},
+    {"snap", NULL, NULL},       /* not JSON: snapshot_answer */
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
@@ -470,6 +482,7 @@ typedef struct AdminConf {
     const char *auth_token_file;
     int64_t max_answer_bytes;
     int https;              /* TLS with the server's tls: settings */
+    int64_t snapshot_interval_ms;
 } AdminConf;
 
 #define MAX_ANSWER_SETTING "modules.admin_http.max_answer_bytes"
@@ -481,6 +494,16 @@ static struct {
     int allowed[NCMDS];
     char *token;               /* NULL: no token, write commands are refused */
     size_t token_len;
+    /* snapshot: the last one taken, and the one waiting to become durable */
+    int64_t snap_last_ms;
+    struct {
+        void *data;
+        size_t len;
+        int64_t zxid;
+        uint64_t id;
+        int64_t taken_ms;
+    } pend;
+    uint64_t pend_seq;
 } adm;
 
 static int cmd_index(const Cmd *c) { return (int)(c - cmds); }
@@ -604,6 +627,145 @@ static void tls_reload_answer(const HttpdRequest *req, HttpdResponse *resp)
     corral_strbuf_puts(&resp->body, "\n");
 }
 
+/* ---- snapshot (ZooKeeper 3.9's SnapshotCommand) ------------------------------
+ * GET /commands/snapshot[?streaming=false] takes the state (the core's
+ * snapshot payload, exact at a zxid) and asks storage to store a snapshot
+ * too.  Headers last_zxid (0x...) and snapshot_size, as ZooKeeper; the body
+ * is the payload (application/octet-stream), or with streaming=false the
+ * usual JSON.  Only acknowledged state leaves: when the member has not yet
+ * acknowledged up to the payload's zxid (writes in flight), the answer is
+ * 202 with a token (X-Corral-Snapshot-Token) and the payload is kept; GET
+ * /commands/snapshot?token=T answers it once that zxid is acknowledged
+ * (202 again before; 404 once replaced by a newer one or after 60 s);
+ * ?wait=false streams it at once all the same (X-Corral-Durable-Zxid
+ * tells how much of it is acknowledged).
+ * ZooKeeper's rate limit: one snapshot per snapshot_interval_ms (429). */
+
+#define SNAP_KEEP_MS 60000
+
+static void pend_free(void)
+{
+    free(adm.pend.data);
+    memset(&adm.pend, 0, sizeof adm.pend);
+}
+
+/* The value of `key` in a query string ("a=1&b=2"), into buf. */
+static int query_get(const char *query, const char *key, char *buf, size_t n)
+{
+    size_t kl = strlen(key);
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t l = amp ? (size_t)(amp - p) : strlen(p);
+        if (l > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            snprintf(buf, n, "%.*s", (int)(l - kl - 1), p + kl + 1);
+            return 1;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
+static void snapshot_headers(HttpdResponse *resp, int64_t zxid, size_t len, int64_t durable)
+{
+    corral_strbuf_printf(&resp->headers, "last_zxid: 0x%llx\r\nsnapshot_size: %zu\r\nX-Corral-Durable-Zxid: 0x%llx\r\n",
+                         (unsigned long long)zxid, len, (unsigned long long)durable);
+}
+
+static void snapshot_json(HttpdResponse *resp, const char *primary, int64_t zxid, size_t len, uint64_t token)
+{
+    resp->content_type = JSON_TYPE;
+    Json j;
+    json_init(&j, &resp->body);
+    json_obj_begin(&j);
+    char z[24];
+    snprintf(z, sizeof z, "0x%llx", (unsigned long long)zxid);
+    json_kstr(&j, "last_zxid", z);
+    json_kint(&j, "snapshot_size", (int64_t)len);
+    if (token) {
+        json_kint(&j, "token", (int64_t)token);
+        json_kstr(&j, "pending", "the member has not acknowledged up to last_zxid yet: ask again with ?token=TOKEN");
+    }
+    json_kstr(&j, "command", primary);
+    json_key(&j, "error");
+    json_null(&j);
+    json_obj_end(&j);
+    corral_strbuf_puts(&resp->body, "\n");
+}
+
+static void snapshot_stream(HttpdResponse *resp, const void *data, size_t len)
+{
+    resp->content_type = "application/octet-stream";
+    corral_strbuf_append(&resp->body, data, len);
+}
+
+static void snapshot_answer(const HttpdRequest *req, HttpdResponse *resp, const char *primary)
+{
+    char v[32];
+    int64_t now = corral_loop_now_ms();
+    if (adm.pend.data && now - adm.pend.taken_ms > SNAP_KEEP_MS)
+        pend_free();
+    if (query_get(req->query, "token", v, sizeof v)) {
+        uint64_t id = strtoull(v, NULL, 10);
+        if (!adm.pend.data || adm.pend.id != id) {
+            error_answer(resp, 404, primary, "no snapshot is waiting under token %s (replaced, or older than %d s)", v,
+                         SNAP_KEEP_MS / 1000);
+            return;
+        }
+        int64_t durable = corral_server_durable_zxid();
+        snapshot_headers(resp, adm.pend.zxid, adm.pend.len, durable);
+        if (durable < adm.pend.zxid) {
+            resp->status = 202;
+            corral_strbuf_printf(&resp->headers, "X-Corral-Snapshot-Token: %llu\r\n", (unsigned long long)id);
+            snapshot_json(resp, primary, adm.pend.zxid, adm.pend.len, id);
+            return;
+        }
+        snapshot_stream(resp, adm.pend.data, adm.pend.len);
+        pend_free();
+        return;
+    }
+    int streaming = !(query_get(req->query, "streaming", v, sizeof v) && strcasecmp(v, "false") == 0);
+    if (adm.snap_last_ms && now - adm.snap_last_ms < adm.conf.snapshot_interval_ms) {
+        corral_strbuf_printf(&resp->headers, "Retry-After: %lld\r\n",
+                             (long long)((adm.conf.snapshot_interval_ms - (now - adm.snap_last_ms)) / 1000 + 1));
+        error_answer(resp, 429, primary, "one snapshot per %lld ms (modules.admin_http.snapshot_interval_ms)",
+                     (long long)adm.conf.snapshot_interval_ms);
+        corral_log(CORRAL_LOG_WARN, LOG_SUB, "%s: snapshot request rate limited", req->peer);
+        return;
+    }
+    void *data = NULL;
+    size_t len = 0;
+    int64_t zxid = 0, durable = 0;
+    if (corral_server_snapshot(&data, &len, &zxid, &durable, 1) < 0) {
+        error_answer(resp, 503, primary, "the server holds no state yet");
+        return;
+    }
+    adm.snap_last_ms = now;
+    corral_log(CORRAL_LOG_INFO, LOG_SUB, "%s: snapshot at zxid 0x%llx, %zu bytes%s", req->peer,
+               (unsigned long long)zxid, len, streaming ? ", streamed" : "");
+    snapshot_headers(resp, zxid, len, durable);
+    if (!streaming) {
+        snapshot_json(resp, primary, zxid, len, 0);
+        free(data);
+        return;
+    }
+    /* wait=false: the state as it is (rescuing a member whose storage is
+     * gone: what it holds will never be acknowledged). */
+    if (durable >= zxid || (query_get(req->query, "wait", v, sizeof v) && strcasecmp(v, "false") == 0)) {
+        snapshot_stream(resp, data, len);
+        free(data);
+        return;
+    }
+    pend_free();
+    adm.pend.data = data;
+    adm.pend.len = len;
+    adm.pend.zxid = zxid;
+    adm.pend.id = ++adm.pend_seq;
+    adm.pend.taken_ms = now;
+    resp->status = 202;
+    corral_strbuf_printf(&resp->headers, "X-Corral-Snapshot-Token: %llu\r\n", (unsigned long long)adm.pend.id);
+    snapshot_json(resp, primary, zxid, len, adm.pend.id);
+}
+
 static void handle(void *arg, const HttpdRequest *req, HttpdResponse *resp)
 {
     const char *path = req->path;
@@ -659,6 +821,10 @@ static void handle(void *arg, const HttpdRequest *req, HttpdResponse *resp)
         error_answer(resp, 503, primary, VIEW_NOT_SERVING);
         return;
     }
+    if (!c->run) {
+        snapshot_answer(req, resp, primary);
+        return;
+    }
     if (writes(c))
         corral_log(CORRAL_LOG_INFO, LOG_SUB, "%s: %s (%s)", req->peer, c->word, c->zw->description);
     resp->content_type = JSON_TYPE;
@@ -710,6 +876,7 @@ static void on_stop(void *arg)
 {
     httpd_stop(&adm.httpd);
     view_env_stop();
+    pend_free();
     if (adm.token) {
         memset(adm.token, 0, adm.token_len);
         free(adm.token);
@@ -727,6 +894,7 @@ static const CorralConfigKey conf_keys[] = {
     {"auth_token_file", CORRAL_KEY_STRING, offsetof(AdminConf, auth_token_file), 0, 0, 0},
     {"max_answer_bytes", CORRAL_KEY_INT, offsetof(AdminConf, max_answer_bytes), 0, 1024, INT64_C(1) << 30},
     {"https", CORRAL_KEY_BOOL, offsetof(AdminConf, https), 0, 0, 0},
+    {"snapshot_interval_ms", CORRAL_KEY_INT, offsetof(AdminConf, snapshot_interval_ms), 0, 0, INT64_C(86400000)},
     CORRAL_CONFIG_KEYS_END,
 };
 
@@ -833,6 +1001,7 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     snprintf(adm.conf.listen.host, sizeof adm.conf.listen.host, "127.0.0.1");
     adm.conf.listen.port = 8080;   /* ZooKeeper's admin.serverPort */
     adm.conf.max_answer_bytes = 1 << 20;
+    adm.conf.snapshot_interval_ms = 10000;
     if (corral_config_type(config) != CORRAL_CFG_NULL && corral_config_type(config) != CORRAL_CFG_MAP)
         return corral_config_error(config, "expected a map of settings (listen, commands, allow_remote, auth_token), "
                                            "not %s",

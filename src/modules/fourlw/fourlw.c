@@ -416,12 +416,20 @@ static int known_word(const char *w)
     return zw && (zw->flags & CORRAL_WORD_FOURLW) && strcmp(zw->word, w) == 0;
 }
 
-int corral_module_init(CorralModule *self, const CorralConfig *config)
+/* The settings, parsed: init, the reload check and the reload apply all
+ * go through parse_settings. */
+typedef struct Settings {
+    int64_t max_answer_bytes;
+    const char **allowed;       /* malloc'd; the words point into the configuration */
+    size_t n;
+} Settings;
+
+static int parse_settings(const CorralConfig *config, Settings *out)
 {
     FourlwConf conf = {NULL, 1 << 20};
     if (corral_config_apply(config, conf_keys, &conf) < 0)
         return -1;
-    max_answer_bytes = conf.max_answer_bytes;
+    out->max_answer_bytes = conf.max_answer_bytes;
 
     /* ZooKeeper's default whitelist is srvr alone (plus isro when
      * readonlymode.enabled, which a module cannot see: list it). */
@@ -464,6 +472,42 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
         has_srvr |= strcmp(allowed[i], "srvr") == 0;
     if (!has_srvr)
         allowed[n++] = "srvr";
+    out->allowed = allowed;
+    out->n = n;
+    return 0;
+}
+
+static CorralModule *self_module;
+
+/* Reload: the allow list and max_answer_bytes change at once. */
+static int reload_check(void *arg, const CorralConfig *config)
+{
+    Settings s;
+    if (parse_settings(config, &s) < 0)
+        return -1;
+    free(s.allowed);
+    return 0;
+}
+
+static void reload_apply(void *arg, const CorralConfig *config)
+{
+    Settings s;
+    if (parse_settings(config, &s) < 0)
+        return;   /* checked just before: cannot happen */
+    max_answer_bytes = s.max_answer_bytes;
+    corral_fourlw_set_allowed(self_module, s.allowed, s.n);
+    free(s.allowed);
+}
+
+int corral_module_init(CorralModule *self, const CorralConfig *config)
+{
+    Settings set;
+    if (parse_settings(config, &set) < 0)
+        return -1;
+    max_answer_bytes = set.max_answer_bytes;
+    const char **allowed = set.allowed;
+    size_t n = set.n;
+    self_module = self;
 
     /* The descriptions are those of the core's table of ZooKeeper's words. */
     for (size_t i = 0; i < NWORDS; i++) {
@@ -480,7 +524,8 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     free(allowed);
     if (rc < 0)
         return -1;
-    if (corral_on_start(self, on_start, NULL) < 0 || corral_on_stop(self, on_stop, NULL) < 0)
+    if (corral_on_start(self, on_start, NULL) < 0 || corral_on_stop(self, on_stop, NULL) < 0 ||
+        corral_on_reload(self, reload_check, reload_apply, NULL) < 0)
         return -1;
     return 0;
 }
