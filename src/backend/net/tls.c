@@ -40,6 +40,7 @@ struct Tls {
 
 static struct {
     const CoreConfig *cfg;
+    TlsConfig cur;              /* the settings in use (a reload may change the files, ciphers...) */
     SSL_CTX *client_ctx;        /* secure_client_listen */
     SSL_CTX *member_ctx;        /* tls.quorum: both directions */
     int64_t cert_days, ca_days; /* days to the earliest expiry */
@@ -50,7 +51,7 @@ static struct {
 
 const char *tls_last_error(void) { return tls.error; }
 int tls_quorum(void) { return tls.member_ctx != NULL; }
-int tls_configured(void) { return tls.cfg && tls.cfg->tls.present; }
+int tls_configured(void) { return tls.cur.present; }
 
 /* The first queued OpenSSL error as text (the queue is then emptied). */
 static const char *ssl_err_text(char *buf, size_t len)
@@ -162,15 +163,14 @@ bad:
     return NULL;
 }
 
-static int build(const CoreConfig *cfg)
+static int build(const TlsConfig *t)
 {
-    const TlsConfig *t = &cfg->tls;
     int64_t cd = 0, ad = 0;
     SSL_CTX *cc = NULL, *mc = NULL;
     /* The client context also serves the HTTPS of modules (corral/tls.h). */
     if (!(cc = make_ctx(t, t->client_auth_mode, &cd, &ad)))
         return -1;
-    if (t->quorum && cfg->n_members > 1 && !(mc = make_ctx(t, 2, &cd, &ad))) {
+    if (t->quorum && tls.cfg->n_members > 1 && !(mc = make_ctx(t, 2, &cd, &ad))) {
         SSL_CTX_free(cc);
         return -1;
     }
@@ -191,10 +191,11 @@ static int64_t g_reload_failures(void *arg) { return tls.reload_failures; }
 int tls_init(const CoreConfig *cfg)
 {
     tls.cfg = cfg;
+    tls.cur = cfg->tls;
     tls.error[0] = '\0';
     if (!cfg->tls.present)
         return 0;
-    if (build(cfg) < 0)
+    if (build(&tls.cur) < 0)
         return -1;
     if (!tls.metrics_done) {
         tls.metrics_done = 1;
@@ -210,19 +211,59 @@ int tls_init(const CoreConfig *cfg)
     return 0;
 }
 
-int tls_reload(void)
+/* Builds contexts from t; on success t becomes the settings in use. */
+static int reload_from(const TlsConfig *t)
 {
-    if (!tls.cfg || !tls.cfg->tls.present)
-        return 0;
-    if (build(tls.cfg) < 0) {
+    if (build(t) < 0) {
         tls.reload_failures++;
         corral_log(CORRAL_LOG_ERROR, "tls", "reload refused, the previous certificates stay in use: %s", tls.error);
         return -1;
     }
+    tls.cur = *t;
     tls.reloads++;
-    corral_log(CORRAL_LOG_INFO, "tls", "reloaded %s (%lld days left), %s; new connections use them",
-               tls.cfg->tls.cert_file, (long long)tls.cert_days, tls.cfg->tls.ca_file ? tls.cfg->tls.ca_file : "no CA");
+    corral_log(CORRAL_LOG_INFO, "tls", "reloaded %s (%lld days left), %s; new connections use them", tls.cur.cert_file,
+               (long long)tls.cert_days, tls.cur.ca_file ? tls.cur.ca_file : "no CA");
     return 0;
+}
+
+int tls_reload(void)
+{
+    return tls.cur.present ? reload_from(&tls.cur) : 0;
+}
+
+static int same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* Two tls.member_names maps say the same (in the same order). */
+static int names_equal(const CorralConfig *a, const CorralConfig *b)
+{
+    size_t n = corral_config_len(a);
+    if (n != corral_config_len(b))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!same_str(corral_config_scalar(corral_config_key_at(a, i)), corral_config_scalar(corral_config_key_at(b, i))) ||
+            !same_str(corral_config_scalar(corral_config_at(a, i)), corral_config_scalar(corral_config_at(b, i))))
+            return 0;
+    return 1;
+}
+
+int tls_reload_config(const CoreConfig *nc)
+{
+    const TlsConfig *n = &nc->tls;
+    if (n->present != tls.cur.present) {
+        corral_log(CORRAL_LOG_WARN, "tls", "the tls: map was %s: that takes a restart (pending)",
+                   n->present ? "added" : "removed");
+        return tls_reload();
+    }
+    if (!n->present)
+        return 0;
+    TlsConfig t = *n;
+    if (t.quorum != tls.cur.quorum || !names_equal(t.member_names, tls.cur.member_names)) {
+        /* How members authenticate is fixed for the life of the process. */
+        corral_log(CORRAL_LOG_WARN, "tls", "tls.quorum and tls.member_names take a restart (pending)");
+        t.quorum = tls.cur.quorum;
+        t.member_names = tls.cur.member_names;
+    }
+    return reload_from(&t);
 }
 
 void tls_shutdown(void)
@@ -509,7 +550,7 @@ void corral_tls_free(CorralTls *t) { tls_free((Tls *)t); }
 
 int corral_tls_reload(char *err, size_t errlen)
 {
-    if (!tls.cfg || !tls.cfg->tls.present) {
+    if (!tls.cur.present) {
         snprintf(err, errlen, "no tls: map in the configuration");
         return -1;
     }
