@@ -638,11 +638,8 @@ static int validate_tls(CoreConfig *c, const CorralConfig *node)
             if (corral_config_int(k, "member_names", 1, 255, &id) < 0 ||
                 corral_config_string(corral_config_at(t->member_names, i), "member_names", &name) < 0)
                 return -1;
-            int found = 0;
-            for (size_t j = 0; j < c->n_members; j++)
-                found |= c->members[j].id == id;
-            if (!found)
-                return corral_config_error(k, "member_names: %lld is not a member of \"ensemble\"", (long long)id);
+            /* An id outside "ensemble" names a member that will join by
+             * reconfig. */
         }
     }
     return 0;
