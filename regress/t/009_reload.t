@@ -141,6 +141,16 @@ is(conf_of()->{pending_restart}, '', 'conf: nothing pending');
 	$r = $http->('POST', "Authorization: Bearer $token");
 	like($r, qr/"result" : "refused"/, 'a broken file over HTTP: refused');
 	like($r, qr/"message" : "[^"]*:\d+:\d+: \\"log_level\\" must be/, '... with the position');
+
+	# admin_http's own settings: a new token at once, a new address at the next start.
+	my $token2 = 'rotated-token-0123456789abcdef';
+	my $aport2 = Corral::Test::Utils::allocate_port('127.0.0.1');
+	configure(admin_http => { listen => "127.0.0.1:$aport2", commands => [qw(ruok reload)], auth_token => $token2 });
+	$r = $http->('POST', "Authorization: Bearer $token");
+	like($r, qr/"result" : "reloaded"/, 'reload with the old token: the new file is read');
+	like($r, qr/"pending_restart" : "modules\.admin_http\.listen"/, 'a new listen address is pending');
+	like($http->('POST', "Authorization: Bearer $token"), qr{^HTTP/1\.1 401 }, 'the old token is refused now');
+	like($http->('POST', "Authorization: Bearer $token2"), qr{^HTTP/1\.1 200 }, 'the new token works, on the old port');
 	configure();
 }
 
