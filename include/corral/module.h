@@ -54,8 +54,12 @@
  *   1: the first ABI.
  *   2: the magic block carries the build signature (CorralModuleAbi grew);
  *      corral/alloc.h and corral/hooks.h were added.  Rebuild modules; their
- *      source needs no change. */
-#define CORRAL_ABI_VERSION 2
+ *      source needs no change.
+ *   3: CorralAuthClient carries the client's TLS certificate (tls_subject,
+ *      tls_cert_der); a module that builds CorralAuthClient values with
+ *      positional initializers must name its fields; corral/tls.h was
+ *      added.  Rebuild modules. */
+#define CORRAL_ABI_VERSION 3
 
 #if defined(__GNUC__)
 #define CORRAL_EXPORT __attribute__((visibility("default")))
@@ -267,6 +271,9 @@ int corral_register_metrics_exporter(CorralModule *m, const CorralMetricsExporte
 
 /* ---- events: connections, requests, commits, sessions ------------------- */
 #include "corral/hooks.h"
+
+/* ---- TLS on a module's own sockets (HTTPS) ------------------------------ */
+#include "corral/tls.h"
 
 #define CORRAL_ABI_COUNT_(T) +1
 _Static_assert(0 CORRAL_ABI_STRUCTS(CORRAL_ABI_COUNT_) <= CORRAL_ABI_MAX_STRUCTS,

@@ -105,6 +105,19 @@ const char *corral_server_pending_restart(void);
 /* The core's tree digest (for the digest word), and the zxid it covers. */
 uint64_t corral_server_tree_digest(int64_t *zxid);
 
+/* The state as the core's snapshot payload (doc/storage.md, "The core's
+ * snapshot payload"), exact at *zxid (the last transaction applied), in
+ * *data (malloc'd; the caller frees it) of *len bytes.  *durable_zxid: the
+ * zxid up to which this member acknowledges (replies are released); while
+ * it is below *zxid the payload holds transactions a crash may still lose,
+ * and whoever keeps the payload waits for it to pass *zxid.  With store,
+ * the storage backend is also asked to store a snapshot, as its own
+ * request_snapshot does.  Loop thread.  0, or -1 when there is no state
+ * (not recovered yet). */
+int corral_server_snapshot(void **data, size_t *len, int64_t *zxid, int64_t *durable_zxid, int store);
+/* The zxid up to which this member acknowledges (see above). */
+int64_t corral_server_durable_zxid(void);
+
 /* ---- ZooKeeper's words: one table ----------------------------------------
  * Every four-letter word of ZooKeeper 3.8 (FourLetterCommands) with the
  * names of the matching AdminServer command (admin.Commands), in one table

@@ -296,10 +296,10 @@ for my $pair ([ stats => 'stats' ], [ server_stats => 'server_stats' ], [ config
 	is($r->{status}, 200, 'GET /commands: 200');
 	my @cmds = @{ $r->{json}{commands} // [] };
 	is_deeply([ sort map { $_->{url} } @cmds ],
-		[ sort map { "/commands/$_" } qw(ruok srvr stat conf envi mntr isro dirs cons wchs wchc wchp dump hash crst srst rlod) ],
+		[ sort map { "/commands/$_" } qw(ruok srvr stat conf envi mntr isro dirs cons wchs wchc wchp dump hash crst srst rlod snap) ],
 		'GET /commands lists every command');
-	is_deeply([ sort map { $_->{names}[-1] } grep { $_->{changes_state} } @cmds ], [qw(crst rlod srst)],
-		'crst, srst and reload are marked as changing the server');
+	is_deeply([ sort map { $_->{names}[-1] } grep { $_->{changes_state} } @cmds ], [qw(crst rlod snap srst)],
+		'crst, srst, reload and snapshot (643) are marked as changing the server / needing the token');
 	ok(!(grep { !$_->{allowed} } @cmds), 'with commands: ["*"] every one is allowed');
 	is(http($node, $aport, 'GET', '/commands/')->{status}, 200, 'GET /commands/: the list too');
 }

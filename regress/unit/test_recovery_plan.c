@@ -566,7 +566,7 @@ static void test_files(void)
     static RpPlan p;
     RpFiles files = {NULL, 0};
     RpReader r = rp_file_reader(&files);
-    ok(rp_dir_list(&d, dir) == 0 && d.nsnaps == 2 && d.nsegs == 2 && d.snaps[0].zxid == 180 && d.segs[0].seq == 1,
+    ok(rp_dir_list(&d, dir, NULL) == 0 && d.nsnaps == 2 && d.nsegs == 2 && d.snaps[0].zxid == 180 && d.segs[0].seq == 1,
        "listed: snapshots newest first, segments by number");
     rp_plan(&d, &r, 0, &p);
     ok(p.verdict == RP_RECOVER && p.snap == 1 && d.snaps[0].set_aside && p.start == 1 && p.last_zxid == 200,
@@ -588,7 +588,7 @@ static void test_files(void)
     ok(fd >= 0 && walf_pwrite_all(fd, zero, 30, at + 34) == 0, "record 200 torn (its last 30 bytes zeroed)");
     if (fd >= 0)
         close(fd);
-    rp_dir_list(&d, dir);
+    rp_dir_list(&d, dir, NULL);
     rp_plan(&d, &r, 0, &p);
     ok(p.verdict == RP_RECOVER && p.torn && p.stop_off == at && p.last_zxid == 199, "plan: cut the torn tail at 199");
     rp_files_free(&files);
@@ -602,7 +602,7 @@ static void test_files(void)
         close(fd);
     snprintf(path, sizeof path, "%s/snapshot.%016x.zst", dir, 150);
     ok(unlink(path) == 0, "and the snapshot removed: replay must read segment 1");
-    rp_dir_list(&d, dir);
+    rp_dir_list(&d, dir, NULL);
     rp_plan(&d, &r, 0, &p);
     ok(p.verdict == RP_REFUSE_LATE && p.end == 1 && p.stop_off == at && strstr(p.message, "CRC mismatch") &&
        strstr(p.message, "in the record after zxid 0x31; valid records written later follow"),
@@ -614,7 +614,7 @@ static void test_files(void)
     rp_files_free(&files);
     rp_dir_free(&d);
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    ok(rp_dir_list(&d, dir) < 0 && strstr(d.list_err, "cannot read directory"), "a missing directory: listing fails");
+    ok(rp_dir_list(&d, dir, NULL) < 0 && strstr(d.list_err, "cannot read directory"), "a missing directory: listing fails");
     rp_plan(&d, &r, 0, &p);
     ok(p.verdict == RP_REFUSE_EARLY && strcmp(p.message, d.list_err) == 0, "and the plan refuses with it");
     rp_dir_free(&d);

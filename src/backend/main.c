@@ -26,6 +26,7 @@
 #include "net/eventloop.h"
 #include "net/net.h"
 #include "reload/reload.h"
+#include "net/tls.h"
 #include "server/server.h"
 #include "utils/version.h"
 
@@ -60,6 +61,17 @@ static void notify_state(const char *state)
 
 /* SIGHUP: re-read the configuration at the next loop turn (reload.h). */
 static void on_hup(int sig) { reload_request(); }
+
+/* TLS certificates, keys and CAs are reread on every reload (rotation):
+ * new connections get the new contexts, established ones keep theirs.  A
+ * file that no longer loads keeps the running contexts and is logged. */
+static void tls_reload_apply(void *arg, const CoreConfig *new_cfg)
+{
+    (void)arg;
+    (void)new_cfg;
+    if (tls_configured() && tls_reload() < 0)
+        corral_log(CORRAL_LOG_WARN, "main", "reload: TLS files kept as they were: %s", tls_last_error());
+}
 
 static void usage(FILE *f)
 {
@@ -153,6 +165,11 @@ int main(int argc, char **argv)
     }
     corral_log_set_level((CorralLogLevel)corral_log_level_from_name(log_level ? log_level : cfg.log_level));
 
+    if (tls_init(&cfg) < 0) {
+        fprintf(stderr, "%s: %s\n", cfg.file, tls_last_error());
+        config_free();
+        return CORRAL_EXIT_CONFIG;
+    }
     if (el_init() < 0) {
         corral_log(CORRAL_LOG_FATAL, "main", "cannot create the event loop: %s", strerror(errno));
         return CORRAL_EXIT_RUNTIME;
@@ -169,6 +186,7 @@ int main(int argc, char **argv)
         module_unload_all();
         metrics_free_all();
         el_shutdown();
+        tls_shutdown();
         config_free();
         return is_config ? CORRAL_EXIT_CONFIG : CORRAL_EXIT_MODULE;
     }
@@ -178,6 +196,7 @@ int main(int argc, char **argv)
         module_unload_all();
         metrics_free_all();
         el_shutdown();
+        tls_shutdown();
         config_free();
         return CORRAL_EXIT_OK;
     }
@@ -193,6 +212,7 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     reload_init(&cfg, config_file, log_level != NULL, notify_state);
+    reload_add_hook("tls", NULL, tls_reload_apply, NULL);
 
     corral_log(CORRAL_LOG_INFO, "main", "corrald %s starting (config %s, pid %d)", CORRAL_VERSION, cfg.file,
                (int)getpid());
@@ -218,6 +238,7 @@ int main(int argc, char **argv)
     reload_shutdown();
     metrics_free_all();
     el_shutdown();
+    tls_shutdown();
     if (exit_code == CORRAL_EXIT_OK)
         corral_log(CORRAL_LOG_INFO, "main", "exited cleanly");
     config_free();

@@ -443,6 +443,8 @@ static CorralConfig *parse_yaml(const char *file, const unsigned char *text, siz
     X(id, INT, server_id, 1, 255, RESTART) \
     X(data_dir, STRING, data_dir, 0, 0, RESTART) \
     X(client_listen, ADDR, client_listen, 0, 0, RESTART) \
+    X(secure_client_listen, ADDR, secure_client_listen, 0, 0, RESTART) \
+    X(ensemble_secret_file, STRING, ensemble_secret_file, 0, 0, RESTART) \
     X(tick_ms, INT, tick_ms, 1, 600000, RESTART) \
     X(min_session_timeout_ms, INT, min_session_timeout_ms, 1, INT32_MAX, RUNTIME) \
     X(max_session_timeout_ms, INT, max_session_timeout_ms, 1, INT32_MAX, RESTART) \
@@ -569,6 +571,92 @@ static const CorralConfigKey member_keys[] = {
     {"role", CORRAL_KEY_STRING, offsetof(MemberTmp, role), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END};
 
+#define TLS(f) offsetof(TlsConfig, f)
+static const CorralConfigKey tls_keys[] = {
+    {"cert_file", CORRAL_KEY_STRING, TLS(cert_file), 0, 0, 0},
+    {"key_file", CORRAL_KEY_STRING, TLS(key_file), 0, 0, 0},
+    {"ca_file", CORRAL_KEY_STRING, TLS(ca_file), 0, 0, 0},
+    {"client_auth", CORRAL_KEY_STRING, TLS(client_auth), 0, 0, 0},
+    {"min_protocol", CORRAL_KEY_STRING, TLS(min_protocol), 0, 0, 0},
+    {"max_protocol", CORRAL_KEY_STRING, TLS(max_protocol), 0, 0, 0},
+    {"ciphers", CORRAL_KEY_STRING, TLS(ciphers), 0, 0, 0},
+    {"ciphersuites", CORRAL_KEY_STRING, TLS(ciphersuites), 0, 0, 0},
+    {"quorum", CORRAL_KEY_BOOL, TLS(quorum), 0, 0, 0},
+    {"member_names", CORRAL_KEY_NODE, TLS(member_names), 0, 0, 0},
+    CORRAL_CONFIG_KEYS_END};
+
+/* The `tls:` map: shape and names only; net/tls.c reads the files (and
+ * reports what is wrong with them) when it builds its contexts. */
+static int validate_tls(CoreConfig *c, const CorralConfig *node)
+{
+    TlsConfig *t = &c->tls;
+    t->client_auth = "none";
+    t->min_protocol = "TLSv1.2";
+    if (!node || corral_config_type(node) == CORRAL_CFG_NULL)
+        return 0;
+    if (corral_config_type(node) != CORRAL_CFG_MAP)
+        return corral_config_error(node, "\"tls\" must be a map, not %s", corral_config_type_name(node));
+    if (corral_config_apply(node, tls_keys, t) < 0)
+        return -1;
+    t->present = 1;
+    static const char *const modes[] = {"none", "want", "need"};
+    t->client_auth_mode = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(t->client_auth, modes[i]) == 0)
+            t->client_auth_mode = i;
+    if (t->client_auth_mode < 0)
+        return corral_config_error(corral_config_get(node, "client_auth"),
+                                   "\"client_auth\" must be none, want or need, not \"%s\"", t->client_auth);
+    const char *const *protos[] = {&t->min_protocol, &t->max_protocol};
+    for (int i = 0; i < 2; i++) {
+        const char *v = *protos[i];
+        if (v && strcmp(v, "TLSv1.2") != 0 && strcmp(v, "TLSv1.3") != 0)
+            return corral_config_error(corral_config_get(node, i ? "max_protocol" : "min_protocol"),
+                                       "\"%s\" must be TLSv1.2 or TLSv1.3, not \"%s\"",
+                                       i ? "max_protocol" : "min_protocol", v);
+    }
+    if (t->max_protocol && strcmp(t->min_protocol, "TLSv1.3") == 0 && strcmp(t->max_protocol, "TLSv1.2") == 0)
+        return corral_config_error(corral_config_get(node, "max_protocol"), "max_protocol is below min_protocol");
+    if (!t->cert_file || !t->key_file)
+        return corral_config_error(node, "\"tls\" needs cert_file and key_file");
+    if ((t->client_auth_mode > 0 || t->quorum) && !t->ca_file)
+        return corral_config_error(node, "\"tls\" needs ca_file to verify %s certificates",
+                                   t->quorum ? "members'" : "clients'");
+    if (t->member_names) {
+        if (corral_config_type(t->member_names) != CORRAL_CFG_MAP)
+            return corral_config_error(t->member_names, "\"member_names\" must be a map of member id to name");
+        for (size_t i = 0; i < corral_config_len(t->member_names); i++) {
+            const CorralConfig *k = corral_config_key_at(t->member_names, i);
+            int64_t id;
+            const char *name;
+            if (corral_config_int(k, "member_names", 1, 255, &id) < 0 ||
+                corral_config_string(corral_config_at(t->member_names, i), "member_names", &name) < 0)
+                return -1;
+            int found = 0;
+            for (size_t j = 0; j < c->n_members; j++)
+                found |= c->members[j].id == id;
+            if (!found)
+                return corral_config_error(k, "member_names: %lld is not a member of \"ensemble\"", (long long)id);
+        }
+    }
+    return 0;
+}
+
+/* The name member `id`'s certificate must carry (tls.member_names, or
+ * else its peer address's host). */
+const char *config_member_tls_name(const CoreConfig *c, int64_t id)
+{
+    for (size_t i = 0; i < corral_config_len(c->tls.member_names); i++) {
+        const char *k = corral_config_scalar(corral_config_key_at(c->tls.member_names, i));
+        if (k && strtoll(k, NULL, 10) == id)
+            return corral_config_scalar(corral_config_at(c->tls.member_names, i));
+    }
+    for (size_t i = 0; i < c->n_members; i++)
+        if (c->members[i].id == id)
+            return c->members[i].peer.host;
+    return NULL;
+}
+
 static void set_defaults(CoreConfig *c)
 {
     memset(c, 0, sizeof *c);
@@ -593,12 +681,13 @@ static void set_defaults(CoreConfig *c)
 
 static int validate(CoreConfig *c, CorralConfig *root)
 {
-    struct { const CorralConfig *server, *ensemble, *module_path, *modules; } top = {0};
+    struct { const CorralConfig *server, *ensemble, *module_path, *modules, *tls; } top = {0};
     if (corral_config_apply(root, (CorralConfigKey[]){
             {"server", CORRAL_KEY_NODE, offsetof(__typeof__(top), server), 1, 0, 0},
             {"ensemble", CORRAL_KEY_NODE, offsetof(__typeof__(top), ensemble), 0, 0, 0},
             {"module_path", CORRAL_KEY_NODE, offsetof(__typeof__(top), module_path), 0, 0, 0},
             {"modules", CORRAL_KEY_NODE, offsetof(__typeof__(top), modules), 0, 0, 0},
+            {"tls", CORRAL_KEY_NODE, offsetof(__typeof__(top), tls), 0, 0, 0},
             CORRAL_CONFIG_KEYS_END}, &top) < 0)
         return -1;
     c->root = root;
@@ -607,6 +696,9 @@ static int validate(CoreConfig *c, CorralConfig *root)
                                    corral_config_type_name(top.server));
     if (corral_config_apply(top.server, server_keys, c) < 0)
         return -1;
+    c->has_secure_client_listen = corral_config_get(top.server, "secure_client_listen") != NULL;
+    /* ZooKeeper: clientPort may be left out when secureClientPort is set. */
+    c->has_client_listen = corral_config_get(top.server, "client_listen") != NULL || !c->has_secure_client_listen;
     if (corral_log_level_from_name(c->log_level) < 0)
         return corral_config_error(corral_config_get(top.server, "log_level"),
                                    "\"log_level\" must be debug, info, warn or error, not \"%s\"", c->log_level);
@@ -680,6 +772,16 @@ static int validate(CoreConfig *c, CorralConfig *root)
             return corral_config_error(corral_config_get(top.server, "id"),
                                        "server id %lld is not a member of \"ensemble\"", (long long)c->server_id);
     }
+
+    if (validate_tls(c, top.tls) < 0)
+        return -1;
+    if (c->has_secure_client_listen && !c->tls.present)
+        return corral_config_error(corral_config_get(top.server, "secure_client_listen"),
+                                   "\"secure_client_listen\" needs a top-level \"tls\" map (cert_file, key_file)");
+    if (c->tls.quorum && c->ensemble_secret_file)
+        return corral_config_error(corral_config_get(top.server, "ensemble_secret_file"),
+                                   "\"ensemble_secret_file\" and tls.quorum exclude each other (mutual TLS "
+                                   "authenticates members)");
 
     if (top.module_path && parse_strlist(top.module_path, "module_path", &c->module_path) < 0)
         return -1;

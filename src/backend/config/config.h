@@ -24,12 +24,31 @@ typedef struct EnsembleMember {
     int observer;                 /* role: observer */
 } EnsembleMember;
 
+/* The top-level `tls:` map (doc/security.md).  Files are read by net/tls.c
+ * at startup and again on reload; the strings live as long as the
+ * configuration. */
+typedef struct TlsConfig {
+    int present;                  /* a `tls:` map was given */
+    const char *cert_file, *key_file, *ca_file;
+    const char *client_auth;      /* "none", "want" or "need" */
+    int client_auth_mode;         /* 0 none, 1 want, 2 need */
+    const char *min_protocol, *max_protocol;   /* "TLSv1.2" or "TLSv1.3" */
+    const char *ciphers;          /* TLS 1.2 cipher list (OpenSSL syntax) */
+    const char *ciphersuites;     /* TLS 1.3 suites */
+    int quorum;                   /* peer and election connections over mutual TLS */
+    const CorralConfig *member_names;   /* map member id -> name its certificate carries */
+} TlsConfig;
+
 typedef struct CoreConfig {
     const char *file;             /* path given with -c, or "(built-in)" */
     /* server: */
     int64_t server_id;
     const char *data_dir;
     CorralAddr client_listen;
+    int has_client_listen;            /* 0 when only secure_client_listen serves clients */
+    CorralAddr secure_client_listen;  /* ZooKeeper's secureClientPort */
+    int has_secure_client_listen;
+    const char *ensemble_secret_file; /* members authenticate with HMAC over this secret */
     int64_t tick_ms;
     int64_t min_session_timeout_ms;   /* default 2 * tick */
     int64_t max_session_timeout_ms;   /* default 20 * tick */
@@ -62,6 +81,7 @@ typedef struct CoreConfig {
     /* module_path and modules: */
     CorralStrList module_path;
     const CorralConfig *modules;      /* map name -> module config */
+    TlsConfig tls;
     const CorralConfig *root;
 } CoreConfig;
 
@@ -76,6 +96,8 @@ const char *config_last_error(void);
 /* Releases every configuration node (at exit, or after a failed load). */
 void config_free(void);
 void config_clear_error(void);
+/* The name member `id`'s certificate must carry under tls.quorum. */
+const char *config_member_tls_name(const CoreConfig *c, int64_t id);
 
 /* ---- reload (src/backend/reload) ------------------------------------------
  * A reload parses the file again into a new generation of nodes: begin

@@ -609,6 +609,15 @@ malformed:
 
 static void add_id_cb(void *ctx, const char *scheme, const char *id) { acl_add_id(ctx, scheme, id); }
 
+/* What an auth scheme may know of connection c (corral/auth.h). */
+static CorralAuthClient auth_client(Conn *c, int64_t session_id)
+{
+    CorralAuthClient who = {.peer_ip = c->peer_ip, .peer_port = c->peer_port, .session_id = session_id};
+    who.tls_subject = net_conn_tls_subject(c);
+    who.tls_cert_der = net_conn_tls_cert(c, &who.tls_cert_der_len);
+    return who;
+}
+
 /* The identities a successful addauth or SASL exchange added (from index
  * `had` on) go to the client_authenticated hook. */
 static void report_new_ids(ClientConn *cc, size_t had)
@@ -630,7 +639,7 @@ static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
     int rc = ZERR_AUTHFAILED;
     size_t had = cc->nids;
     if (s) {
-        CorralAuthClient who = {cc->conn->peer_ip, cc->conn->peer_port, cc->session ? cc->session->id : 0};
+        CorralAuthClient who = auth_client(cc->conn, cc->session ? cc->session->id : 0);
         rc = s->authenticate(s->arg, &who, q.auth.data, q.auth.len > 0 ? (size_t)q.auth.len : 0, add_id_cb, cc);
     }
     if (rc != 0) {
@@ -670,7 +679,7 @@ static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
         return;
     }
     if (!cc->sasl_scheme) {
-        CorralAuthClient who = {cc->conn->peer_ip, cc->conn->peer_port, cc->session ? cc->session->id : 0};
+        CorralAuthClient who = auth_client(cc->conn, cc->session ? cc->session->id : 0);
         cc->sasl_state = s->sasl_start ? s->sasl_start(s->arg, &who) : NULL;
         cc->sasl_scheme = s;
     }
@@ -771,7 +780,7 @@ static ClientConn *client_new(Conn *c)
     for (size_t i = 0; i < module_auth_count(); i++) {
         const CorralAuthScheme *s = module_auth_at(i);
         if (s->connection_ids) {
-            CorralAuthClient who = {c->peer_ip, c->peer_port, 0};
+            CorralAuthClient who = auth_client(c, 0);
             s->connection_ids(s->arg, &who, add_id_cb, cc);
         }
     }

@@ -45,6 +45,10 @@ static const CorralZkWord words[] = {
     {(uint32_t)sizeof(CorralZkWord), "rlod", {"reload", "rlod"},
      CORRAL_WORD_CHANGES_STATE | CORRAL_WORD_ADMIN_ANY_STATE,
      "re-reads the configuration file and applies what can change at runtime (Corral's, not ZooKeeper's)"},
+    /* ZooKeeper 3.9's AdminServer command, not a four-letter word: the
+     * state as a snapshot (it reads every znode: token only). */
+    {(uint32_t)sizeof(CorralZkWord), "snap", {"snapshot", "snap"}, CORRAL_WORD_CHANGES_STATE,
+     "takes a snapshot and streams it out (?streaming=false: only last_zxid and snapshot_size)"},
     /* ZooKeeper's, answered by no module of Corral (no trace mask, no
      * dynamic configuration, no Java system properties). */
     W("gtmk", 0, "the trace mask", "get_trace_mask", "gtmk"),

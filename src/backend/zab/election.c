@@ -181,6 +181,8 @@ static void on_notification(PeerConn *pc, int type, int64_t zxid, RBuf *r)
     int i = idx_of(sid);
     if (i < 0 || sid == zab.my_id)
         return;
+    if (pc->peer_id != sid && pc_authorize(pc, sid) < 0)
+        return;
     pc->peer_id = sid;
     el.rec[i] = n;
     if (zab.state != ZAB_LOOKING) {
@@ -250,7 +252,7 @@ static int64_t election_timer(void *arg)
         const EnsembleMember *m = &zab.cfg->members[i];
         if (m->id == zab.my_id || el.out[i].pc || now < el.out[i].next_try)
             continue;
-        el.out[i].pc = pc_connect(zab_host_of_self_election(), &m->election, out_frame, out_closed, out_connected,
+        el.out[i].pc = pc_connect(zab_host_of_self_election(), m->id, &m->election, out_frame, out_closed, out_connected,
                                   NULL);
         el.out[i].next_try = now + RECONNECT_MS;
         if (el.out[i].pc)

@@ -459,6 +459,8 @@ static void learner_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
             drop_learner(l);
             return;
         }
+        if (pc_authorize(pc, sid) < 0)
+            return;   /* closed: learner_closed dropped it */
         for (Learner *o = ld.list; o; o = o->next)
             if (o != l && o->sid == sid) {
                 drop_learner(o);

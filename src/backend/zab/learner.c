@@ -44,7 +44,7 @@ static void try_connect(void)
     ln.next_try = el_now_ms() + 20;
     if (!m)
         return;
-    ln.pc = pc_connect(zab_host_of_self_peer(), &m->peer, on_frame, on_closed, on_connected, NULL);
+    ln.pc = pc_connect(zab_host_of_self_peer(), m->id, &m->peer, on_frame, on_closed, on_connected, NULL);
     if (ln.pc)
         ln.phase = C_CONNECTING;
 }

@@ -152,6 +152,8 @@ int zab_init(const CoreConfig *cfg, int64_t last_logged)
     zab.heartbeat_ms = zab.peer_timeout_ms / 4;
     if (zab.heartbeat_ms < 5)
         zab.heartbeat_ms = 5;
+    if (pc_auth_init(cfg) < 0)
+        return -1;
     zab.peer_listen_fd = pc_listen(&zab.me->peer, accept_peer, NULL);
     if (zab.peer_listen_fd < 0)
         return -1;

@@ -40,7 +40,10 @@ enum {
     ZP_NEWEPOCH = 28,
     ZP_ACKNEWEPOCH = 29,
     ZP_INFORM = 30,      /* observer: a committed txn */
-    ZP_REFUSED = 31      /* a forwarded request the leader cannot take now */
+    ZP_REFUSED = 31,     /* a forwarded request the leader cannot take now */
+    /* member authentication with ensemble_secret_file (peerconn.c) */
+    ZP_AUTH_HELLO = 40,
+    ZP_AUTH_PROOF = 41
 };
 
 /* ---- peer connections (peerconn.c) ------------------------------------- */
@@ -50,6 +53,16 @@ typedef void (*PcEventFn)(PeerConn *pc);
 
 struct PeerConn {
     int fd;
+    struct Tls *tls;         /* tls.quorum: mutual TLS (net/tls.h) */
+    int authed;              /* member authentication done (or not configured) */
+    int64_t expect_id;       /* outgoing: the member dialled */
+    int64_t auth_id;         /* ensemble_secret_file: the member the peer proved to be */
+    uint64_t auth_mask;      /* tls.quorum, accepted: indexes of the members its certificate names */
+    int got_hello;
+    int64_t hello_id;
+    uint8_t nonce[32], peer_nonce[32];
+    WBuf aout;               /* authentication frames: written before anything in out */
+    size_t aout_sent;
     int connecting;          /* non-blocking connect in progress */
     int closed;
     uint8_t *in;
@@ -72,9 +85,17 @@ struct PeerConn {
 /* Listens on addr (SO_REUSEADDR); calls fn with each accepted fd. */
 int pc_listen(const CorralAddr *addr, void (*fn)(int fd, void *arg), void *arg);
 void pc_unlisten(int fd);
-/* Non-blocking connect to dst, bound to src_host (port 0). */
-PeerConn *pc_connect(const char *src_host, const CorralAddr *dst, PcFrameFn on_frame, PcEventFn on_close,
-                     PcEventFn on_connect, void *ctx);
+/* Non-blocking connect to member `id` at dst, bound to src_host (port 0).
+ * on_connect runs once the member is authenticated (when configured). */
+PeerConn *pc_connect(const char *src_host, int64_t id, const CorralAddr *dst, PcFrameFn on_frame,
+                     PcEventFn on_close, PcEventFn on_connect, void *ctx);
+/* Member authentication (tls.quorum, or ensemble_secret_file): reads the
+ * secret; -1 + log. */
+int pc_auth_init(const CoreConfig *cfg);
+/* An accepted connection claims to be member `sid` (election notification,
+ * FOLLOWERINFO): 0 when its authentication allows that, else the
+ * connection is logged and closed (on_close runs) and -1 returned. */
+int pc_authorize(PeerConn *pc, int64_t sid);
 PeerConn *pc_wrap(int fd, PcFrameFn on_frame, PcEventFn on_close, void *ctx);
 /* Frames: pc_begin returns the offset to pass to pc_end; write the
  * payload into pc->out in between. */

@@ -29,7 +29,7 @@ typedef struct VSeg {
 static void verify_usage(FILE *f)
 {
     fprintf(f,
-            "Usage: corralctl verify DATA_DIR [--json]\n"
+            "Usage: corralctl verify DATA_DIR [--wal-dir DIR] [--json]\n"
             "\n"
             "Checks a storage_file data directory without changing it: every snapshot\n"
             "(header, CRC32C, zstd checksum, the payload's structure), every WAL segment\n"
@@ -38,6 +38,7 @@ static void verify_usage(FILE *f)
             "it would load, the zxid it would recover to, torn tails it would cut, and\n"
             "the error it would stop with (and what accept_truncation: true would keep).\n"
             "  -j, --json   one JSON object instead (see doc/storage-tools.md)\n"
+            "  --wal-dir DIR  the WAL segments (storage_file wal_dir), default DATA_DIR/wal\n"
             "\n"
             "Exit status: 0 clean (recovery would load everything, cut nothing); 1\n"
             "recovery would fail or truncate, or a file is damaged or unreadable; 2 bad\n"
@@ -198,11 +199,17 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
     const char *dir = a.path;
     if (!is_dir(dir))
         return ctl_fail("%s is not a directory", dir);
+    char zkmsg[2 * PATH_MAX + 400];
+    if (rp_zookeeper_refusal(dir, zkmsg, sizeof zkmsg))
+        return ctl_fail("%s", zkmsg);
     static RpDir d;
     static RpPlan plan;
     char err[PATH_MAX + 200];
     snprintf(d.dir, sizeof d.dir, "%s", dir);
-    snprintf(d.waldir, sizeof d.waldir, "%s/wal", dir);
+    if (a.wal_dir)
+        snprintf(d.waldir, sizeof d.waldir, "%s", a.wal_dir);
+    else
+        snprintf(d.waldir, sizeof d.waldir, "%s/wal", dir);
     const char *waldir = d.waldir;
 
     Msgs errors = {NULL, 0}, warnings = {NULL, 0}, notes = {NULL, 0};
@@ -271,7 +278,13 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
                             " valid records, zxid 0x%" PRIx64 "..0x%" PRIx64 ") after zxid 0x%" PRIx64 " would be LOST",
                     rp_stop_bytes(&acc->st), waldir, d.segs[acc->seg].name, acc->st.n_after,
                     (uint64_t)acc->st.first_after_zxid, (uint64_t)acc->st.last_after_zxid,
-                    (uint64_t)acc->st.last_zxid);
+                    (uint64_t)(acc->st.last_zxid > p->snap_zxid ? acc->st.last_zxid : p->snap_zxid));
+    }
+    for (size_t k = 0; k < p->nskipped && k < sizeof p->skipped / sizeof p->skipped[0]; k++) {
+        char path[PATH_MAX + RP_NAME_MAX];
+        snprintf(path, sizeof path, "%s/%s", waldir, d.segs[p->skipped[k].seg].name);
+        rp_skip_msg(line, sizeof line, path, &p->skipped[k].st, p->snap_zxid, "recovery would replay from");
+        damage_add(&damage, &warnings, "%s", line);
     }
     if (p->verdict != RP_RECOVER)
         msg_add(&errors, "%s", p->message);

@@ -32,6 +32,17 @@ static const CtlCommand commands[] = {
      ctl_cmd_snapshot_dump},
     {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
      ctl_cmd_verify},
+    {"import-zookeeper", "--from ZK_DIR -D DATA_DIR", "import an Apache ZooKeeper data directory (doc/migration.md)",
+     ctl_cmd_import_zookeeper},
+    {"export-zookeeper", "-D DATA_DIR --to ZK_DIR", "write a data directory as an Apache ZooKeeper one (rollback)",
+     ctl_cmd_export_zookeeper},
+    {"convert-config", "ZOO_CFG [DYNAMIC]", "print a ZooKeeper zoo.cfg as Corral YAML", ctl_cmd_convert_config},
+    {"salvage", "-D DATA_DIR [--dry-run]", "rebuild a damaged data directory, reporting what is lost", ctl_cmd_salvage},
+    {"snapshot", "-s HOST:ADMIN_PORT [-o FILE]", "a member's state as a snapshot file, through its admin endpoint",
+     ctl_cmd_snapshot},
+    {"backup", "-s HOST:ADMIN_PORT -o DIR", "an online backup of a running member, with a manifest", ctl_cmd_backup},
+    {"restore", "BACKUP -D DATA_DIR [--archive DIR] [--to-zxid Z|--to-time T]",
+     "a data directory from a backup and archived WAL (point in time)", ctl_cmd_restore},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -90,6 +101,14 @@ int ctl_fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return CTL_EXIT_FAIL;
+}
+
+void ctl_fmt(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
 }
 
 static int parse_timeout(const char *s, int *out)

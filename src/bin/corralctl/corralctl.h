@@ -45,6 +45,9 @@ int ctl_parse_options(CtlOptions *o, int argc, char **argv, int permute, int *he
 
 /* Prints "corralctl: MESSAGE" and the usage hint to stderr; returns 2. */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* snprintf that may cut: for messages, bounded on purpose (GCC's
+ * -Wformat-truncation cannot see the lengths of the paths in them). */
+void ctl_fmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prints "corralctl: MESSAGE" to stderr; returns 1. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -70,6 +73,26 @@ int ctl_wait(int fd, short events, long long deadline_ms);
 
 long long ctl_now_ms(void);   /* monotonic */
 
+/* ---- the admin endpoint over HTTP (http.c) ------------------------------ */
+
+typedef struct CtlHttp {
+    int status;
+    char *raw;                /* the whole answer, NUL terminated */
+    const char *head;         /* the status line and headers */
+    const char *body;
+    size_t body_len;
+} CtlHttp;
+
+/* GET target (with Authorization: Bearer token when given), reading until
+ * the server closes.  0, or -1 after printing the error. */
+int ctl_http_get(const CtlServer *s, const char *target, const char *token, int timeout_ms, CtlHttp *out);
+/* A header's value (case-insensitive name), or NULL; valid until the next call. */
+const char *ctl_http_header(const CtlHttp *h, const char *name);
+void ctl_http_free(CtlHttp *h);
+/* The admin token from `file` (--token-file) or $CORRAL_ADMIN_TOKEN; NULL
+ * when none (*err set when the file cannot be read).  The caller frees it. */
+char *ctl_admin_token(const char *file, int *err);
+
 /* ---- commands ---------------------------------------------------------- */
 
 int ctl_cmd_word(CtlOptions *opts, int argc, char **argv);
@@ -79,5 +102,16 @@ int ctl_is_word(const char *s);
 int ctl_cmd_wal_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_snapshot_dump(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_verify(CtlOptions *opts, int argc, char **argv);
+/* Backup, restore, salvage (issue #13): cmd_salvage.c */
+int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv);
+/* cmd_snapshot.c: snapshot (admin endpoint) */
+int ctl_cmd_snapshot(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_backup(CtlOptions *opts, int argc, char **argv);     /* cmd_backup.c */
+int ctl_cmd_restore(CtlOptions *opts, int argc, char **argv);    /* cmd_restore.c */
+
+/* Migration from and to Apache ZooKeeper (doc/migration.md) */
+int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_export_zookeeper(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_convert_config(CtlOptions *opts, int argc, char **argv);
 
 #endif

@@ -172,6 +172,12 @@ int parse_args(int argc, char **argv, int allow_data, void (*usage)(FILE *), Arg
         } else if (!dashdash && (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)) {
             usage(stdout);
             return 1;
+        } else if (!dashdash && strcmp(s, "--wal-dir") == 0) {
+            if (i + 1 >= argc) {
+                ctl_usage_error("%s: --wal-dir needs a directory", argv[0]);
+                return -1;
+            }
+            a->wal_dir = argv[++i];
         } else if (!dashdash && s[0] == '-' && s[1]) {
             ctl_usage_error("%s: unknown option \"%s\"", argv[0], s);
             return -1;

@@ -28,7 +28,7 @@
 #include "../../modules/storage_file/recovery_plan.h"
 #include "../../modules/storage_file/wal_format.h"
 
-#define SNAP_MAGIC "CRLSNAP1"        /* the core's payload, src/backend/server/snapshot.c */
+#define SNAP_MAGIC "CRLSNAP1"        /* the core's payload, src/backend/tree/tree_snapshot.c */
 #define TEXT_DATA_MAX 64             /* bytes of data shown per value in text output */
 #define MAX_MULTI_DEPTH 4
 #define OWNER_CONTAINER INT64_MIN
@@ -38,6 +38,7 @@
 typedef struct Args {
     int json, data;
     const char *path;
+    const char *wal_dir;      /* --wal-dir: the WAL elsewhere (storage_file wal_dir) */
 } Args;
 
 /* Lists of names and of messages (rp_names_free frees them). */
@@ -107,5 +108,52 @@ size_t parent_len(ZkBytes p);
 int parse_payload(const void *data, size_t len, int64_t expect_zxid, SnapPayload *sp, char *why, size_t whylen);
 void payload_free(SnapPayload *sp);
 void acl_entries(const SnapPayload *sp, const SnapAcl *a, CorralStrbuf *sb, int json);
+
+/* ---- a member's state through its admin endpoint (cmd_snapshot.c) ---- */
+typedef struct CtlSnapshot {
+    void *data;                /* the core's payload (malloc'd), NULL with --no-stream */
+    size_t len;
+    int64_t zxid;
+    int64_t durable_zxid;      /* what the member had acknowledged when it answered */
+    uint64_t nnodes, nsessions;
+} CtlSnapshot;
+
+/* GET /commands/snapshot (waiting while the member acknowledges what it
+ * holds; stream 0: ?streaming=false, 2: ?wait=false), the payload checked.
+ * 0, or -1 after printing the error. */
+int ctl_fetch_snapshot(const CtlServer *s, const char *token, int timeout_ms, int stream, CtlSnapshot *out);
+/* Writes sn as a storage_file snapshot file at path (through path.tmp, fsynced). */
+int ctl_write_snapshot_file(const char *path, const CtlSnapshot *sn, uint64_t *size, char *err, size_t errlen);
+
+/* CRC32C and size of a whole file (backup manifests): 0, or -1 with err. */
+int ctl_file_crc32c(const char *path, uint32_t *crc, uint64_t *size, char *err, size_t errlen);
+
+/* ---- building a data directory (datadir.c) ---- */
+typedef struct DdWriter {
+    char dir[PATH_MAX], waldir[PATH_MAX + 8];
+    char name[64];             /* the open segment */
+    int fd;
+    uint64_t seq, off;
+    int64_t prev;              /* zxid of the last record written (the snapshot's at first) */
+    uint64_t records, bytes, segments;
+} DdWriter;
+
+/* Creates DIR (may exist) and WALDIR (NULL: DIR/wal; must not exist, or be
+ * empty); the first record written must follow start_zxid (the
+ * snapshot's, or 0). */
+int dd_create(DdWriter *w, const char *dir, const char *waldir, int64_t start_zxid, char *err, size_t n);
+/* Copies snapshot file `src` into the directory as snapshot.ZXID.zst (fsynced). */
+int dd_put_snapshot(DdWriter *w, const char *src, int64_t zxid, char *err, size_t n);
+int dd_put_record(DdWriter *w, int64_t zxid, const void *data, uint32_t len, char *err, size_t n);
+/* Syncs the last segment and both directories. */
+int dd_finish(DdWriter *w, char *err, size_t n);
+void dd_abort(DdWriter *w);
+int dd_copy_file(const char *src, const char *dst, char *err, size_t n);
+int dd_fsync_path(const char *path, char *err, size_t n);
+/* snprintf into an error buffer, cutting when it must (paths are long). */
+void dd_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Takes DIR/LOCK as the server does (0; *fd -1 when there is none), or -1
+ * with "DIR is in use by a running server ..." */
+int dd_lock(const char *dir, int *fd, char *err, size_t n);
 
 #endif

@@ -443,6 +443,7 @@ static Cmd cmds[] = {
     {"cons", cmd_cons, NULL}, {"wchs", cmd_wchs, NULL}, {"wchc", cmd_wchc, NULL}, {"wchp", cmd_wchp, NULL},
     {"dump", cmd_dump, NULL}, {"hash", cmd_hash, NULL}, {"crst", cmd_crst, NULL}, {"srst", cmd_srst, NULL},
     {"rlod", cmd_reload, NULL},
+    {"snap", NULL, NULL},       /* not JSON: snapshot_answer */
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
@@ -480,6 +481,8 @@ typedef struct AdminConf {
     const char *auth_token;
     const char *auth_token_file;
     int64_t max_answer_bytes;
+    int https;              /* TLS with the server's tls: settings */
+    int64_t snapshot_interval_ms;
 } AdminConf;
 
 #define MAX_ANSWER_SETTING "modules.admin_http.max_answer_bytes"
@@ -491,6 +494,16 @@ static struct {
     int allowed[NCMDS];
     char *token;               /* NULL: no token, write commands are refused */
     size_t token_len;
+    /* snapshot: the last one taken, and the one waiting to become durable */
+    int64_t snap_last_ms;
+    struct {
+        void *data;
+        size_t len;
+        int64_t zxid;
+        uint64_t id;
+        int64_t taken_ms;
+    } pend;
+    uint64_t pend_seq;
 } adm;
 
 static int cmd_index(const Cmd *c) { return (int)(c - cmds); }
@@ -564,10 +577,203 @@ static int token_ok(const char *authorization)
     return httpd_secret_equal(t, strlen(t), adm.token, adm.token_len);
 }
 
+/* A request that changes the server needs the token: 1 when it has it,
+ * else 0 with the refusal answered. */
+static int authorized(const HttpdRequest *req, HttpdResponse *resp, const char *primary, const char *word)
+{
+    if (!adm.token) {
+        error_answer(resp, 403, primary, "Command %s changes the server's state and is refused: no auth_token is configured",
+                     word);
+        return 0;
+    }
+    if (!token_ok(req->authorization)) {
+        corral_strbuf_puts(&resp->headers, "WWW-Authenticate: Bearer realm=\"corral\"\r\n");
+        error_answer(resp, 401, primary, "Command %s needs authentication: send Authorization: Bearer TOKEN", word);
+        corral_log(CORRAL_LOG_WARN, LOG_SUB, "%s: %s refused: %s", req->peer, word,
+                   req->authorization ? "wrong token" : "no Authorization header");
+        return 0;
+    }
+    return 1;
+}
+
+/* POST /tls/reload: Corral's own (ZooKeeper has no such command): what
+ * SIGHUP does to the certificates, for operators without a shell on the
+ * host.  Needs the token. */
+static void tls_reload_answer(const HttpdRequest *req, HttpdResponse *resp)
+{
+    if (strcmp(req->method, "POST") != 0) {
+        corral_strbuf_puts(&resp->headers, "Allow: POST\r\n");
+        error_answer(resp, 405, "tls_reload", "%s is not allowed: use POST", req->method);
+        return;
+    }
+    if (!authorized(req, resp, "tls_reload", "tls_reload"))
+        return;
+    char err[512];
+    int rc = corral_tls_reload(err, sizeof err);
+    corral_log(CORRAL_LOG_INFO, LOG_SUB, "%s: tls_reload%s%s", req->peer, rc < 0 ? " refused: " : "", rc < 0 ? err : "");
+    if (rc < 0) {
+        error_answer(resp, 500, "tls_reload", "%s", err);
+        return;
+    }
+    resp->content_type = JSON_TYPE;
+    Json j;
+    json_init(&j, &resp->body);
+    json_obj_begin(&j);
+    json_kint(&j, "cert_days_left", corral_tls_cert_days_left());
+    json_kstr(&j, "command", "tls_reload");
+    json_key(&j, "error");
+    json_null(&j);
+    json_obj_end(&j);
+    corral_strbuf_puts(&resp->body, "\n");
+}
+
+/* ---- snapshot (ZooKeeper 3.9's SnapshotCommand) ------------------------------
+ * GET /commands/snapshot[?streaming=false] takes the state (the core's
+ * snapshot payload, exact at a zxid) and asks storage to store a snapshot
+ * too.  Headers last_zxid (0x...) and snapshot_size, as ZooKeeper; the body
+ * is the payload (application/octet-stream), or with streaming=false the
+ * usual JSON.  Only acknowledged state leaves: when the member has not yet
+ * acknowledged up to the payload's zxid (writes in flight), the answer is
+ * 202 with a token (X-Corral-Snapshot-Token) and the payload is kept; GET
+ * /commands/snapshot?token=T answers it once that zxid is acknowledged
+ * (202 again before; 404 once replaced by a newer one or after 60 s);
+ * ?wait=false streams it at once all the same (X-Corral-Durable-Zxid
+ * tells how much of it is acknowledged).
+ * ZooKeeper's rate limit: one snapshot per snapshot_interval_ms (429). */
+
+#define SNAP_KEEP_MS 60000
+
+static void pend_free(void)
+{
+    free(adm.pend.data);
+    memset(&adm.pend, 0, sizeof adm.pend);
+}
+
+/* The value of `key` in a query string ("a=1&b=2"), into buf. */
+static int query_get(const char *query, const char *key, char *buf, size_t n)
+{
+    size_t kl = strlen(key);
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t l = amp ? (size_t)(amp - p) : strlen(p);
+        if (l > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            snprintf(buf, n, "%.*s", (int)(l - kl - 1), p + kl + 1);
+            return 1;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
+static void snapshot_headers(HttpdResponse *resp, int64_t zxid, size_t len, int64_t durable)
+{
+    corral_strbuf_printf(&resp->headers, "last_zxid: 0x%llx\r\nsnapshot_size: %zu\r\nX-Corral-Durable-Zxid: 0x%llx\r\n",
+                         (unsigned long long)zxid, len, (unsigned long long)durable);
+}
+
+static void snapshot_json(HttpdResponse *resp, const char *primary, int64_t zxid, size_t len, uint64_t token)
+{
+    resp->content_type = JSON_TYPE;
+    Json j;
+    json_init(&j, &resp->body);
+    json_obj_begin(&j);
+    char z[24];
+    snprintf(z, sizeof z, "0x%llx", (unsigned long long)zxid);
+    json_kstr(&j, "last_zxid", z);
+    json_kint(&j, "snapshot_size", (int64_t)len);
+    if (token) {
+        json_kint(&j, "token", (int64_t)token);
+        json_kstr(&j, "pending", "the member has not acknowledged up to last_zxid yet: ask again with ?token=TOKEN");
+    }
+    json_kstr(&j, "command", primary);
+    json_key(&j, "error");
+    json_null(&j);
+    json_obj_end(&j);
+    corral_strbuf_puts(&resp->body, "\n");
+}
+
+static void snapshot_stream(HttpdResponse *resp, const void *data, size_t len)
+{
+    resp->content_type = "application/octet-stream";
+    corral_strbuf_append(&resp->body, data, len);
+}
+
+static void snapshot_answer(const HttpdRequest *req, HttpdResponse *resp, const char *primary)
+{
+    char v[32];
+    int64_t now = corral_loop_now_ms();
+    if (adm.pend.data && now - adm.pend.taken_ms > SNAP_KEEP_MS)
+        pend_free();
+    if (query_get(req->query, "token", v, sizeof v)) {
+        uint64_t id = strtoull(v, NULL, 10);
+        if (!adm.pend.data || adm.pend.id != id) {
+            error_answer(resp, 404, primary, "no snapshot is waiting under token %s (replaced, or older than %d s)", v,
+                         SNAP_KEEP_MS / 1000);
+            return;
+        }
+        int64_t durable = corral_server_durable_zxid();
+        snapshot_headers(resp, adm.pend.zxid, adm.pend.len, durable);
+        if (durable < adm.pend.zxid) {
+            resp->status = 202;
+            corral_strbuf_printf(&resp->headers, "X-Corral-Snapshot-Token: %llu\r\n", (unsigned long long)id);
+            snapshot_json(resp, primary, adm.pend.zxid, adm.pend.len, id);
+            return;
+        }
+        snapshot_stream(resp, adm.pend.data, adm.pend.len);
+        pend_free();
+        return;
+    }
+    int streaming = !(query_get(req->query, "streaming", v, sizeof v) && strcasecmp(v, "false") == 0);
+    if (adm.snap_last_ms && now - adm.snap_last_ms < adm.conf.snapshot_interval_ms) {
+        corral_strbuf_printf(&resp->headers, "Retry-After: %lld\r\n",
+                             (long long)((adm.conf.snapshot_interval_ms - (now - adm.snap_last_ms)) / 1000 + 1));
+        error_answer(resp, 429, primary, "one snapshot per %lld ms (modules.admin_http.snapshot_interval_ms)",
+                     (long long)adm.conf.snapshot_interval_ms);
+        corral_log(CORRAL_LOG_WARN, LOG_SUB, "%s: snapshot request rate limited", req->peer);
+        return;
+    }
+    void *data = NULL;
+    size_t len = 0;
+    int64_t zxid = 0, durable = 0;
+    if (corral_server_snapshot(&data, &len, &zxid, &durable, 1) < 0) {
+        error_answer(resp, 503, primary, "the server holds no state yet");
+        return;
+    }
+    adm.snap_last_ms = now;
+    corral_log(CORRAL_LOG_INFO, LOG_SUB, "%s: snapshot at zxid 0x%llx, %zu bytes%s", req->peer,
+               (unsigned long long)zxid, len, streaming ? ", streamed" : "");
+    snapshot_headers(resp, zxid, len, durable);
+    if (!streaming) {
+        snapshot_json(resp, primary, zxid, len, 0);
+        free(data);
+        return;
+    }
+    /* wait=false: the state as it is (rescuing a member whose storage is
+     * gone: what it holds will never be acknowledged). */
+    if (durable >= zxid || (query_get(req->query, "wait", v, sizeof v) && strcasecmp(v, "false") == 0)) {
+        snapshot_stream(resp, data, len);
+        free(data);
+        return;
+    }
+    pend_free();
+    adm.pend.data = data;
+    adm.pend.len = len;
+    adm.pend.zxid = zxid;
+    adm.pend.id = ++adm.pend_seq;
+    adm.pend.taken_ms = now;
+    resp->status = 202;
+    corral_strbuf_printf(&resp->headers, "X-Corral-Snapshot-Token: %llu\r\n", (unsigned long long)adm.pend.id);
+    snapshot_json(resp, primary, zxid, len, adm.pend.id);
+}
+
 static void handle(void *arg, const HttpdRequest *req, HttpdResponse *resp)
 {
     const char *path = req->path;
     int is_get = strcmp(req->method, "GET") == 0, is_head = strcmp(req->method, "HEAD") == 0;
+    if (strcmp(path, "/tls/reload") == 0) {
+        tls_reload_answer(req, resp);
+        return;
+    }
     if (strcmp(path, "/commands") == 0 || strcmp(path, "/commands/") == 0) {
         if (!is_get && !is_head) {
             corral_strbuf_puts(&resp->headers, "Allow: GET, HEAD\r\n");
@@ -607,26 +813,16 @@ static void handle(void *arg, const HttpdRequest *req, HttpdResponse *resp)
         error_answer(resp, 405, primary, "%s is not allowed for %s", req->method, c->word);
         return;
     }
-    if (writes(c)) {
-        if (!adm.token) {
-            error_answer(resp, 403, primary,
-                         "Command %s changes the server's state and is refused: no auth_token is configured",
-                         c->word);
-            return;
-        }
-        if (!token_ok(req->authorization)) {
-            corral_strbuf_puts(&resp->headers, "WWW-Authenticate: Bearer realm=\"corral\"\r\n");
-            error_answer(resp, 401, primary, "Command %s needs authentication: send Authorization: Bearer TOKEN",
-                         c->word);
-            corral_log(CORRAL_LOG_WARN, LOG_SUB, "%s: %s refused: %s", req->peer, c->word,
-                       req->authorization ? "wrong token" : "no Authorization header");
-            return;
-        }
-    }
+    if (writes(c) && !authorized(req, resp, primary, c->word))
+        return;
     ServerView v;
     view_server(&v);
     if (needs_server(c) && !v.serving) {
         error_answer(resp, 503, primary, VIEW_NOT_SERVING);
+        return;
+    }
+    if (!c->run) {
+        snapshot_answer(req, resp, primary);
         return;
     }
     if (writes(c))
@@ -664,6 +860,7 @@ static int on_start(void *arg)
     httpd_init(&adm.httpd, LOG_SUB);
     snprintf(adm.httpd.host, sizeof adm.httpd.host, "%s", adm.conf.listen.host);
     adm.httpd.port = adm.conf.listen.port;
+    adm.httpd.https = adm.conf.https;
     adm.httpd.handler = handle;
     if (httpd_start(&adm.httpd, err, sizeof err) < 0)
         return corral_module_fail(adm.self, "%s", err);
@@ -679,6 +876,7 @@ static void on_stop(void *arg)
 {
     httpd_stop(&adm.httpd);
     view_env_stop();
+    pend_free();
     if (adm.token) {
         memset(adm.token, 0, adm.token_len);
         free(adm.token);
@@ -695,6 +893,8 @@ static const CorralConfigKey conf_keys[] = {
     {"auth_token", CORRAL_KEY_STRING, offsetof(AdminConf, auth_token), 0, 0, 0},
     {"auth_token_file", CORRAL_KEY_STRING, offsetof(AdminConf, auth_token_file), 0, 0, 0},
     {"max_answer_bytes", CORRAL_KEY_INT, offsetof(AdminConf, max_answer_bytes), 0, 1024, INT64_C(1) << 30},
+    {"https", CORRAL_KEY_BOOL, offsetof(AdminConf, https), 0, 0, 0},
+    {"snapshot_interval_ms", CORRAL_KEY_INT, offsetof(AdminConf, snapshot_interval_ms), 0, 0, INT64_C(86400000)},
     CORRAL_CONFIG_KEYS_END,
 };
 
@@ -805,12 +1005,16 @@ static int parse_settings(const CorralConfig *config)
     snprintf(adm.conf.listen.host, sizeof adm.conf.listen.host, "127.0.0.1");
     adm.conf.listen.port = 8080;   /* ZooKeeper's admin.serverPort */
     adm.conf.max_answer_bytes = 1 << 20;
+    adm.conf.snapshot_interval_ms = 10000;
     if (corral_config_type(config) != CORRAL_CFG_NULL && corral_config_type(config) != CORRAL_CFG_MAP)
         return corral_config_error(config, "expected a map of settings (listen, commands, allow_remote, auth_token), "
                                            "not %s",
                                    corral_config_type_name(config));
     if (corral_config_apply(config, conf_keys, &adm.conf) < 0)
         return -1;
+    if (adm.conf.https && !corral_tls_available())
+        return corral_config_error(corral_config_get(config, "https"),
+                                   "\"https: true\" needs the top-level \"tls\" map (cert_file, key_file)");
     if (!adm.conf.allow_remote && !httpd_is_loopback(adm.conf.listen.host))
         return corral_config_error(corral_config_get(config, "listen"),
                                    "\"listen\": %s is not a loopback address; the admin endpoint shows sessions, "
@@ -846,6 +1050,8 @@ static int reload_check(void *arg, const CorralConfig *config)
             corral_reload_pending_restart(adm.self, "listen");
         if (adm.conf.allow_remote != running.conf.allow_remote)
             corral_reload_pending_restart(adm.self, "allow_remote");
+        if (adm.conf.https != running.conf.https)
+            corral_reload_pending_restart(adm.self, "https");
         drop_token(adm.token, adm.token_len);
     }
     adm = running;
@@ -861,6 +1067,7 @@ static void reload_apply(void *arg, const CorralConfig *config)
     }
     adm.conf.listen = running.conf.listen;
     adm.conf.allow_remote = running.conf.allow_remote;
+    adm.conf.https = running.conf.https;
     drop_token(running.token, running.token_len);
 }
 

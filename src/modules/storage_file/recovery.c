@@ -139,7 +139,7 @@ int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t er
     }
     remove_tmp_files(s->dir, s->dirfd, "snapshot.", NULL);
     remove_tmp_files(s->waldir, s->waldirfd, "", WAL_SPARE);
-    rp_dir_list(d, s->dir);
+    rp_dir_list(d, s->dir, s->waldir);
     RpReader reader = rp_file_reader(&files);
     rp_plan(d, &reader, s->set.accept_truncation, p);
 
@@ -178,6 +178,12 @@ int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t er
             goto out;
         }
         rp_files_free(&files);
+    }
+    /* Damage below the snapshot: logged, replayed across, kept on disk. */
+    for (size_t k = 0; k < p->nskipped && k < sizeof p->skipped / sizeof p->skipped[0]; k++) {
+        sfmt(path, sizeof path, "%s/%s", s->waldir, d->segs[p->skipped[k].seg].name);
+        rp_skip_msg(line, sizeof line, path, &p->skipped[k].st, p->snap_zxid, "replaying from");
+        corral_log(CORRAL_LOG_WARN, SUB, "%s", line);
     }
     uint64_t replayed = 0;
     Replay ctx = {sink, err, errlen};
@@ -229,6 +235,11 @@ int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t er
     }
     s->next_seq = p->next_seq;
     s->last_logged = p->last_logged;
+    if (p->reopen && archiving(s) && d->segs[p->kept - 1].seq <= s->archived_seq) {
+        /* Archived already (archive_timeout completed it): it never
+         * changes again; the next record starts a new segment. */
+        p->reopen = 0;
+    }
     if (p->reopen) {
         sfmt(path, sizeof path, "%s/%s", s->waldir, d->segs[p->kept - 1].name);
         s->seg_fd = open(path, O_RDWR | O_CLOEXEC);
@@ -240,13 +251,15 @@ int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t er
         if (fstat(s->seg_fd, &stt) == 0 && (uint64_t)stt.st_size < (uint64_t)s->set.segment_bytes)
             (void)fallocate(s->seg_fd, 0, stt.st_size, (off_t)(s->set.segment_bytes - stt.st_size));
         sfmt(s->seg_name, sizeof s->seg_name, "%s", d->segs[p->kept - 1].name);
+        s->open_seq = d->segs[p->kept - 1].seq;
+        s->seg_opened_ms = mono_ms();
         s->seg_off = p->tail_off;
         s->seg_records = p->tail_records;
     }
     int64_t top = p->last_zxid;
     s->durable_zxid = s->appended_zxid = s->reported_zxid = top;
     s->since_snapshot = replayed;
-    if (wal_start_writer(s, err, errlen) < 0)
+    if (wal_start_writer(s, err, errlen) < 0 || archive_start(s, err, errlen) < 0)
         goto out;
     s->recovered = 1;
     if (p->snap >= 0)

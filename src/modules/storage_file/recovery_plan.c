@@ -196,11 +196,14 @@ int rp_list_snapshots(const char *dir, RpSnap **out, size_t *nout, RpNames *corr
     return rc;
 }
 
-int rp_dir_list(RpDir *d, const char *dir)
+int rp_dir_list(RpDir *d, const char *dir, const char *waldir)
 {
     memset(d, 0, sizeof *d);
     rp_fmt(d->dir, sizeof d->dir, "%s", dir);
-    rp_fmt(d->waldir, sizeof d->waldir, "%s/wal", dir);
+    if (waldir)
+        rp_fmt(d->waldir, sizeof d->waldir, "%s", waldir);
+    else
+        rp_fmt(d->waldir, sizeof d->waldir, "%s/wal", dir);
     if (rp_list_segments(d->waldir, &d->segs, &d->nsegs, NULL, NULL, d->list_err, sizeof d->list_err) < 0 ||
         rp_list_snapshots(d->dir, &d->snaps, &d->nsnaps, NULL, NULL, d->list_err, sizeof d->list_err) < 0)
         return -1;
@@ -261,13 +264,20 @@ void rp_scan_segment(RpSeg *g, const char *path, void (*each)(void *ctx, const W
     WalfIter it;
     WalfRecord rec;
     walf_iter_init(&it, &seg);
-    while (walf_iter_next(&it, &rec, &g->st)) {
-        if (it.count == 1) {
-            g->first_rec = rec.zxid;
-            g->first_rec_off = rec.offset;
+    WalfStop *at = &g->st;
+    g->nresumed = 0;
+    for (;;) {
+        while (walf_iter_next(&it, &rec, at)) {
+            if (it.count == 1) {
+                g->first_rec = rec.zxid;
+                g->first_rec_off = rec.offset;
+            }
+            if (each)
+                each(ctx, &rec);
         }
-        if (each)
-            each(ctx, &rec);
+        if (g->nresumed == sizeof g->resumed / sizeof g->resumed[0] || !walf_iter_resume(&it, at))
+            break;
+        at = &g->resumed[g->nresumed++];
     }
     walf_seg_close(&seg);
 }
@@ -353,6 +363,15 @@ int rp_apply_failed_msg(char *buf, size_t n, int64_t zxid, const char *path, uin
 {
     return snprintf(buf, n, "the server could not apply the transaction at zxid 0x%" PRIx64 " (WAL segment %s, offset %"
                     PRIu64 ")%s%s", (uint64_t)zxid, path, off, why && why[0] ? ": " : "", why ? why : "");
+}
+
+int rp_skip_msg(char *buf, size_t n, const char *path, const WalfStop *st, int64_t snap_zxid, const char *replay)
+{
+    return snprintf(buf, n, "WAL segment %s, offset %" PRIu64 ": %s in the record after zxid 0x%" PRIx64
+                    ": the snapshot at zxid 0x%" PRIx64 " holds every transaction up to zxid 0x%" PRIx64
+                    ", the first intact record after the damage (offset %" PRIu64 "); %s there",
+                    path, st->offset, st->reason, (uint64_t)st->last_zxid, (uint64_t)snap_zxid,
+                    (uint64_t)st->first_after_zxid, st->first_after_offset, replay);
 }
 
 static const char *kind_name(WalfStopKind k)
@@ -587,6 +606,17 @@ static void plan_replay(RpDir *d, const RpReader *r, RpPlan *p, int *empty_tail)
                    g->refused_why);
             return;
         }
+        /* Damage the snapshot covers hides no record replay needs: every
+         * zxid it can hide lies between the last good record and the first
+         * intact one after it, and that one is at most S + 1. */
+        int is_last = i == d->nsegs - 1;
+        for (size_t k = 0; !mismatch && st.kind != WALF_STOP_CLEAN && st.n_after && st.first_after_zxid <= S + 1 &&
+                           k < g->nresumed; k++) {
+            if (p->nskipped < sizeof p->skipped / sizeof p->skipped[0])
+                p->skipped[p->nskipped] = (RpSkip){i, st};
+            p->nskipped++;
+            st = g->resumed[k];
+        }
         p->end = i + 1;
         p->stop = st;
         p->stop_off = st.offset;
@@ -594,7 +624,6 @@ static void plan_replay(RpDir *d, const RpReader *r, RpPlan *p, int *empty_tail)
         p->tail_off = st.offset;
         p->tail_records = st.nrecords;
         *empty_tail = st.nrecords == 0;
-        int is_last = i == d->nsegs - 1;
         if (st.kind == WALF_STOP_CLEAN)
             continue;
         if (st.kind == WALF_STOP_TORN && is_last) {
@@ -602,12 +631,15 @@ static void plan_replay(RpDir *d, const RpReader *r, RpPlan *p, int *empty_tail)
             continue;
         }
         /* Damage: a bad record in a segment that is not the last, or one
-         * followed by a later write unit.  Never silently dropped. */
+         * followed by a later write unit.  Never silently dropped.  What
+         * accept_truncation keeps reaches the snapshot when the damage is
+         * below it. */
+        const uint64_t kept = (uint64_t)(st.last_zxid > S ? st.last_zxid : S);
         if (mismatch)
             rp_fmt(msg, sizeof msg,
                    "WAL segment %s, offset %" PRIu64 ": %s: the log is damaged. Set accept_truncation: true to "
                    "recover up to zxid 0x%" PRIx64 " and drop the rest",
-                   path, st.offset, st.reason, (uint64_t)st.last_zxid);
+                   path, st.offset, st.reason, kept);
         else if (st.kind == WALF_STOP_CORRUPT)
             rp_fmt(msg, sizeof msg,
                    "WAL segment %s, offset %" PRIu64 ": %s in the record after zxid 0x%" PRIx64
@@ -615,13 +647,13 @@ static void plan_replay(RpDir *d, const RpReader *r, RpPlan *p, int *empty_tail)
                    "): the log is damaged, not torn. Set accept_truncation: true to recover up to zxid 0x%" PRIx64
                    " and drop the rest",
                    path, st.offset, st.reason, (uint64_t)st.last_zxid, st.later_offset, (uint64_t)st.later_zxid,
-                   (uint64_t)st.last_zxid);
+                   kept);
         else
             rp_fmt(msg, sizeof msg,
                    "WAL segment %s, offset %" PRIu64 ": %s in the record after zxid 0x%" PRIx64
                    ", in a segment that is not the last one (%zu follow): the log is damaged, not torn. Set "
                    "accept_truncation: true to recover up to zxid 0x%" PRIx64 " and drop the rest",
-                   path, st.offset, st.reason, (uint64_t)st.last_zxid, d->nsegs - 1 - i, (uint64_t)st.last_zxid);
+                   path, st.offset, st.reason, (uint64_t)st.last_zxid, d->nsegs - 1 - i, kept);
         int ok;
         if (st.n_after)
             ok = accept_or_refuse(p, RP_REFUSE_LATE, RP_CUT_DAMAGE, i, msg, &st,
@@ -629,12 +661,11 @@ static void plan_replay(RpDir *d, const RpReader *r, RpPlan *p, int *empty_tail)
                                   " valid records, zxid 0x%" PRIx64 "..0x%" PRIx64 ") after zxid 0x%" PRIx64
                                   " are LOST",
                                   msg, rp_stop_bytes(&st), kind_name(st.kind), st.n_after,
-                                  (uint64_t)st.first_after_zxid, (uint64_t)st.last_after_zxid,
-                                  (uint64_t)st.last_zxid);
+                                  (uint64_t)st.first_after_zxid, (uint64_t)st.last_after_zxid, kept);
         else
             ok = accept_or_refuse(p, RP_REFUSE_LATE, RP_CUT_DAMAGE, i, msg, &st,
                                   "accept_truncation: %s. Truncating: %" PRIu64 " bytes after zxid 0x%" PRIx64
-                                  " are LOST", msg, rp_stop_bytes(&st), (uint64_t)st.last_zxid);
+                                  " are LOST", msg, rp_stop_bytes(&st), kept);
         if (ok) {
             p->cut = 1;
             p->discard_late = i + 1 < p->discard_early ? i + 1 : p->discard_early;
@@ -686,6 +717,12 @@ void rp_plan(RpDir *d, const RpReader *r, int accept_truncation, RpPlan *p)
     }
     p->next_seq = p->kept ? d->segs[p->kept - 1].seq + 1 : 1;
     p->last_logged = p->wal_last;
+    if (p->nskipped) {
+        /* Damage replayed across stays in its file (kept as found); new
+         * records go to a new segment, so that the damaged one ages out
+         * with retention. */
+        p->reopen = 0;
+    }
     if (p->snap_zxid > p->wal_last && p->kept) {
         /* The snapshot is ahead of the WAL (accept_truncation cut the WAL
          * below it, or a SNAP install): records from now on go to a new
@@ -716,19 +753,120 @@ int rp_replay(const RpDir *d, const RpPlan *p, int (*each)(void *ctx, const Walf
         WalfRecord rec;
         WalfStop st;
         walf_iter_init(&it, &seg);
-        while (walf_iter_next(&it, &rec, &st)) {
-            if (i + 1 == p->end && rec.offset >= p->stop_off)
-                break;
-            if (rec.zxid <= p->snap_zxid)
-                continue;
-            int rc = each(ctx, &rec, path);
-            if (rc < 0) {
-                walf_seg_close(&seg);
-                return rc;
+        /* Past damage the plan replays across (p->skipped): only before
+         * the stop of the last segment; every damage in the others is. */
+        for (;;) {
+            while (walf_iter_next(&it, &rec, &st)) {
+                if (i + 1 == p->end && rec.offset >= p->stop_off)
+                    goto next;
+                if (rec.zxid <= p->snap_zxid)
+                    continue;
+                int rc = each(ctx, &rec, path);
+                if (rc < 0) {
+                    walf_seg_close(&seg);
+                    return rc;
+                }
+                (*count)++;
             }
-            (*count)++;
+            if (!p->nskipped || (i + 1 == p->end && st.offset >= p->stop_off) || !walf_iter_resume(&it, &st))
+                break;
         }
+    next:
         walf_seg_close(&seg);
     }
     return 0;
+}
+
+/* ---- an Apache ZooKeeper data directory ----------------------------------- */
+
+/* "snapshot.<hex>", "snapshot.<hex>.gz", "snapshot.<hex>.snappy" or
+ * "log.<hex>": the names ZooKeeper's Util.getZxidFromName accepts for the
+ * files FileSnap and FileTxnLog write in version-2/. */
+static int zk_file_name(const char *name)
+{
+    const char *p;
+    if (strncmp(name, "snapshot.", 9) == 0)
+        p = name + 9;
+    else if (strncmp(name, "log.", 4) == 0)
+        p = name + 4;
+    else
+        return 0;
+    size_t n = strspn(p, "0123456789abcdefABCDEF");
+    if (n == 0 || n > 16)
+        return 0;
+    return p[n] == '\0' || strcmp(p + n, ".gz") == 0 || strcmp(p + n, ".snappy") == 0;
+}
+
+/* The first ZooKeeper file of `dir` (a name zk_file_name accepts, or one
+ * of `markers`) into out; 1 if found. */
+static int zk_scan(const char *dir, const char *const *markers, char *out, size_t n)
+{
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return 0;
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(dh)) != NULL) {
+        int hit = zk_file_name(e->d_name);
+        for (const char *const *m = markers; !hit && *m; m++)
+            hit = strcmp(e->d_name, *m) == 0;
+        if (hit) {
+            rp_fmt(out, n, "%s/%s", dir, e->d_name);
+            found = 1;
+        }
+    }
+    closedir(dh);
+    return found;
+}
+
+int rp_zookeeper_dir(const char *dir, char *found, size_t n)
+{
+    static const char *const top[] = {"myid", "acceptedEpoch", "currentEpoch", NULL};
+    static const char *const v2[] = {"acceptedEpoch", "currentEpoch", NULL};
+    char p[PATH_MAX];
+    if (zk_scan(dir, top, found, n))
+        return 1;
+    rp_fmt(p, sizeof p, "%s/version-2", dir);
+    if (zk_scan(p, v2, found, n))
+        return 1;
+    /* One level down: data_dir set to the parent of ZooKeeper's dataDir. */
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return 0;
+    struct dirent *e;
+    int hit = 0;
+    while (!hit && (e = readdir(dh)) != NULL) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "wal") == 0)
+            continue;
+        rp_fmt(p, sizeof p, "%s/%s/version-2", dir, e->d_name);
+        hit = zk_scan(p, v2, found, n);
+    }
+    closedir(dh);
+    return hit;
+}
+
+int rp_zookeeper_refusal(const char *dir, char *msg, size_t n)
+{
+    char found[PATH_MAX];
+    if (!rp_zookeeper_dir(dir, found, sizeof found))
+        return 0;
+    /* Corral data beside it (a directory already imported into, or shared
+     * on purpose) is started on as usual. */
+    RpSnap *snaps = NULL;
+    RpSeg *segs = NULL;
+    size_t nsnaps = 0, nsegs = 0;
+    char waldir[PATH_MAX], err[RP_MSG_MAX];
+    rp_fmt(waldir, sizeof waldir, "%s/wal", dir);
+    rp_list_snapshots(dir, &snaps, &nsnaps, NULL, NULL, err, sizeof err);
+    rp_list_segments(waldir, &segs, &nsegs, NULL, NULL, err, sizeof err);
+    free(snaps);
+    free(segs);
+    if (nsnaps || nsegs)
+        return 0;
+    rp_fmt(msg, n,
+           "%s holds Apache ZooKeeper data (%s) and no Corral data: refusing to start on it, which would "
+           "start with an empty tree; import it into a new directory with `corralctl import-zookeeper --from "
+           "ZOOKEEPER_DATA_DIR -D NEW_DATA_DIR` (doc/migration.md), then point data_dir there",
+           dir, found);
+    return 1;
 }

@@ -75,7 +75,13 @@ typedef struct RpSeg {
     RpRead scan;
     char scan_why[RP_WHY_MAX];
     uint64_t size;               /* bytes on disk */
-    WalfStop st;                 /* how its records stop */
+    WalfStop st;                 /* how its records stop (first) */
+    /* Damage with valid records beyond it: the scan resumes at the first
+     * of them (walf_iter_resume) and resumed[k] is how it stops next time
+     * (after st, then after resumed[0], ...).  The planner replays across
+     * damage only when the snapshot holds every record it can hide. */
+    WalfStop resumed[8];
+    size_t nresumed;
     int64_t first_rec;           /* zxid of the first record, 0 if none */
     uint64_t first_rec_off;
     /* The first record the core would refuse (corralctl decodes the
@@ -102,10 +108,10 @@ typedef struct RpNames {
     size_t n;
 } RpNames;
 
-/* Lists DIR/wal (segments) and DIR (snapshots), reading nothing.  0, or -1
- * with d->list_err ("cannot read directory DIR: ...", "out of memory"),
- * which rp_plan refuses with. */
-int rp_dir_list(RpDir *d, const char *dir);
+/* Lists WALDIR (segments; NULL: DIR/wal) and DIR (snapshots), reading
+ * nothing.  0, or -1 with d->list_err ("cannot read directory DIR: ...",
+ * "out of memory"), which rp_plan refuses with. */
+int rp_dir_list(RpDir *d, const char *dir, const char *waldir);
 /* The segments of one wal/ directory, sorted, and with `discarded`/`tmp`
  * the names of its *.discarded and *.tmp files.  0, or -1 with err. */
 int rp_list_segments(const char *waldir, RpSeg **out, size_t *n, RpNames *discarded, RpNames *tmp, char *err,
@@ -164,6 +170,14 @@ typedef struct RpAccepted {
     WalfStop st;                 /* RP_CUT_DAMAGE: where and what */
 } RpAccepted;
 
+/* Damage the planner replays across: every record it can hide (the zxids
+ * between st.last_zxid and st.first_after_zxid) is in the snapshot, and
+ * replay resumes at st.first_after_offset. */
+typedef struct RpSkip {
+    size_t seg;
+    WalfStop st;
+} RpSkip;
+
 typedef enum RpVerdict {
     RP_RECOVER = 0,              /* recovery succeeds */
     RP_REFUSE_EARLY,             /* refuses before loading anything */
@@ -205,6 +219,10 @@ typedef struct RpPlan {
     int64_t wal_last;            /* zxid of the last record kept in the WAL */
     int64_t last_logged;         /* what the next segment's prev zxid chains to */
     int64_t last_zxid;           /* the zxid recovery reaches: max(wal_last, snap_zxid) */
+    /* Damage replayed across (covered by the snapshot), in order; nskipped
+     * counts them all, skipped[] holds the first ones. */
+    RpSkip skipped[8];
+    size_t nskipped;
     /* Errors accept_truncation gets past (with accept_truncation), in order. */
     RpAccepted accepted[2];
     size_t naccepted;
@@ -239,7 +257,22 @@ int rp_corrupt_snapshot_msg(char *buf, size_t n, const char *dir, const RpSnap *
 int rp_load_failed_msg(char *buf, size_t n, const char *path, const char *why);
 /* "the server could not apply the transaction at zxid Z (WAL segment PATH, offset O)[: WHY]" */
 int rp_apply_failed_msg(char *buf, size_t n, int64_t zxid, const char *path, uint64_t off, const char *why);
+/* "WAL segment PATH, offset O: REASON in the record after zxid A: the
+ * snapshot at zxid S holds every transaction up to zxid B, the first intact
+ * record after the damage (offset F); <replay> there" with `replay`
+ * "replaying from" (the server) or "recovery would replay from" (verify). */
+int rp_skip_msg(char *buf, size_t n, const char *path, const WalfStop *st, int64_t snap_zxid, const char *replay);
 /* Bytes after the stop that are not zeros: what a cut drops. */
 uint64_t rp_stop_bytes(const WalfStop *st);
+
+/* An Apache ZooKeeper data directory in or under dir (version-2/snapshot.*,
+ * version-2/log.*, myid, acceptedEpoch, currentEpoch; dir itself, its
+ * version-2/, or one subdirectory's version-2/): 1 with the first file
+ * found in `found`, else 0.  Reads directory listings only. */
+int rp_zookeeper_dir(const char *dir, char *found, size_t n);
+/* The refusal both the server (sf_open, before it creates anything) and
+ * corralctl verify give: 1 with the message when dir holds ZooKeeper data
+ * and no Corral data (no snapshot, no WAL segment), else 0. */
+int rp_zookeeper_refusal(const char *dir, char *msg, size_t n);
 
 #endif

@@ -59,8 +59,9 @@ static void retention(Store *s)
      * oldest kept snapshot.  The last segment is never removed. */
     pthread_mutex_lock(&s->mu);
     size_t k = 0;
-    while (k + 1 < s->nsegs && s->segs[k + 1].prev_zxid <= oldest)
-        k++;
+    while (k + 1 < s->nsegs && s->segs[k + 1].prev_zxid <= oldest &&
+           (!archiving(s) || s->segs[k].seq <= s->archived_seq))
+        k++;     /* an unarchived segment stays, whatever the snapshots */
     SegInfo *drop = NULL;
     if (k) {
         drop = malloc(k * sizeof *drop);

@@ -32,19 +32,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "storage_file.h"
+#include "recovery_plan.h"
 #include "wal_format.h"
 
 CORRAL_MODULE_MAGIC(.name = "storage_file", .version = "0.1");
 
 /* ---- settings (modules.storage_file) ------------------------------------ */
 
-static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB, 0};
+static const Settings default_settings = {1, 100000, 3, 3, 64 * MIB, 0, NULL, 64 * MIB, 0, 0, NULL, NULL, 0, NULL};
 static Settings g_set;
 
 static const CorralConfigKey g_keys[] = {
@@ -57,6 +59,11 @@ static const CorralConfigKey g_keys[] = {
     {"dir", CORRAL_KEY_STRING, offsetof(Settings, dir), 0, 0, 0},
     {"max_backlog_bytes", CORRAL_KEY_INT, offsetof(Settings, max_backlog_bytes), 0, MIB, 16384 * MIB},
     {"test_write_delay_ms", CORRAL_KEY_INT, offsetof(Settings, test_write_delay_ms), 0, 0, 10000},
+    {"exit_on_storage_lost", CORRAL_KEY_BOOL, offsetof(Settings, exit_on_storage_lost), 0, 0, 0},
+    {"archive_dir", CORRAL_KEY_STRING, offsetof(Settings, archive_dir), 0, 0, 0},
+    {"archive_command", CORRAL_KEY_STRING, offsetof(Settings, archive_command), 0, 0, 0},
+    {"archive_timeout", CORRAL_KEY_INT, offsetof(Settings, archive_timeout), 0, 0, 86400},
+    {"wal_dir", CORRAL_KEY_STRING, offsetof(Settings, wal_dir), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END};
 
 SfMetrics M;
@@ -128,6 +135,32 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
 
 /* ---- open --------------------------------------------------------------- */
 
+/* wal_dir set while DIR/wal still holds segments (the WAL was not moved):
+ * starting would recover without them and lose their transactions. */
+static int wal_dir_conflict(Store *s, char *err, size_t errlen)
+{
+    char old[PATH_MAX];
+    sfmt(old, sizeof old, "%s/wal", s->dir);
+    struct stat a, b;
+    if (stat(old, &a) < 0 || stat(s->waldir, &b) < 0 || (a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+        return 0;
+    DIR *d = opendir(old);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    uint64_t seq;
+    int64_t first;
+    int found = 0;
+    while ((e = readdir(d)))
+        if (walf_parse_seg_name(e->d_name, &seq, &first) == 0)
+            found = 1;
+    closedir(d);
+    if (found)
+        sfmt(err, errlen, "%s holds WAL segments, but wal_dir is %s: move them there first (with the server stopped), "
+             "or remove wal_dir", old, s->waldir);
+    return found ? -1 : 0;
+}
+
 static void sf_close(void *store);
 
 static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t errlen)
@@ -141,6 +174,10 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
         sfmt(err, errlen, "the core gave no durable callback");
         return NULL;
     }
+    /* Before anything is created in it: a ZooKeeper dataDir given as is
+     * would otherwise start empty beside the data (issue #12). */
+    if (rp_zookeeper_refusal(dir, err, errlen))
+        return NULL;
     Store *s = calloc(1, sizeof *s);
     if (!s) {
         sfmt(err, errlen, "out of memory");
@@ -148,7 +185,7 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
     }
     s->set = g_set;
     s->env = *env;
-    s->dirfd = s->waldirfd = s->lockfd = s->efd = s->seg_fd = s->spare_fd = -1;
+    s->dirfd = s->waldirfd = s->lockfd = s->wallockfd = s->efd = s->seg_fd = s->spare_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->snap_mu, NULL);
     pthread_cond_init(&s->cv_space, NULL);
@@ -157,17 +194,21 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv_work, &ca);
     pthread_cond_init(&s->cv_durable, &ca);
+    pthread_cond_init(&s->cv_archive, &ca);
     pthread_condattr_destroy(&ca);
 
     size_t dl = strlen(dir) + 5;
     s->dir = strdup(dir);
-    s->waldir = malloc(dl);
+    s->waldir = s->set.wal_dir ? strdup(s->set.wal_dir) : malloc(dl);
     if (!s->dir || !s->waldir) {
         sfmt(err, errlen, "out of memory");
         goto fail;
     }
-    sfmt(s->waldir, dl, "%s/wal", dir);
-    if (mkdir_p(s->waldir, err, errlen) < 0)
+    if (!s->set.wal_dir)
+        sfmt(s->waldir, dl, "%s/wal", dir);
+    if (mkdir_p(s->dir, err, errlen) < 0 || mkdir_p(s->waldir, err, errlen) < 0)
+        goto fail;
+    if (s->set.wal_dir && wal_dir_conflict(s, err, errlen) < 0)
         goto fail;
     s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     s->waldirfd = open(s->waldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -184,6 +225,15 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
         sfmt(err, errlen, "%s is in use by another process (%s/LOCK is locked)", s->dir, s->dir);
         goto fail;
     }
+    if (s->set.wal_dir) {
+        /* A WAL directory of its own is locked too: two servers must not
+         * share one through different data directories. */
+        s->wallockfd = openat(s->waldirfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (s->wallockfd < 0 || flock(s->wallockfd, LOCK_EX | LOCK_NB) < 0) {
+            sfmt(err, errlen, "%s is in use by another process (%s/LOCK is locked)", s->waldir, s->waldir);
+            goto fail;
+        }
+    }
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s->efd < 0) {
         sfmt(err, errlen, "eventfd: %s", strerror(errno));
@@ -194,6 +244,15 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
         goto fail;
     }
     s->watching = 1;
+    if (s->set.archive_dir) {
+        struct stat ast;
+        if (stat(s->set.archive_dir, &ast) < 0 || !S_ISDIR(ast.st_mode)) {
+            sfmt(err, errlen, "archive_dir %s is not a directory%s%s", s->set.archive_dir, errno ? ": " : "",
+                 errno ? strerror(errno) : "");
+            goto fail;
+        }
+    }
+    archive_load_status(s);
     corral_log(CORRAL_LOG_INFO, SUB,
                "storage_file in %s: WAL segments of %lld MiB, fsync %s, snapshot every %lld txns, zstd level %lld, "
                "keep %lld snapshots, CRC32C by %s",
@@ -305,6 +364,7 @@ static void sf_close(void *store)
         if (!s->failed)
             corral_log(CORRAL_LOG_INFO, SUB, "WAL closed: durable up to zxid 0x%" PRIx64, (uint64_t)s->durable_zxid);
     }
+    archive_stop(s);
     /* A snapshot in progress on the core's thread finishes first. */
     pthread_mutex_lock(&s->snap_mu);
     pthread_mutex_unlock(&s->snap_mu);
@@ -322,6 +382,8 @@ static void sf_close(void *store)
         close(s->dirfd);
     if (s->lockfd >= 0)
         close(s->lockfd);     /* releases the flock */
+    if (s->wallockfd >= 0)
+        close(s->wallockfd);
     free(s->pending.p);
     free(s->writing.p);
     free(s->segs);
@@ -332,6 +394,7 @@ static void sf_close(void *store)
     pthread_cond_destroy(&s->cv_work);
     pthread_cond_destroy(&s->cv_space);
     pthread_cond_destroy(&s->cv_durable);
+    pthread_cond_destroy(&s->cv_archive);
     free(s);
 }
 
@@ -366,7 +429,18 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
                                              "WAL preallocations and writes that failed for lack of space (retries "
                                              "included)");
     M.snapshot_failures = corral_metric_counter("snapshot_failures", "Snapshots not stored (disk full, I/O error)");
+    M.archived = corral_metric_counter("wal_archived_segments", "WAL segments archived (archive_dir, archive_command)");
+    M.archive_failures = corral_metric_counter("wal_archive_failures", "WAL archiving attempts that failed (retried)");
+    M.archive_last_zxid = corral_metric_gauge("wal_archive_last_zxid", "Last zxid of the last WAL segment archived");
+    M.archive_lag = corral_metric_gauge("wal_archive_lag_segments",
+                                        "Completed WAL segments not archived yet (retention keeps them)");
 #undef NB
+    if (!M.archived || !M.archive_failures || !M.archive_last_zxid || !M.archive_lag)
+        return corral_module_fail(self, "a metric name is already registered with another type");
+    if (g_set.archive_dir && g_set.archive_command)
+        return corral_module_fail(self, "set archive_dir or archive_command, not both");
+    if (g_set.archive_timeout && !g_set.archive_dir && !g_set.archive_command)
+        return corral_module_fail(self, "archive_timeout needs archive_dir or archive_command");
     if (!M.fsync_ms || !M.fsyncs || !M.wal_bytes || !M.txns_per_fsync || !M.snap_ms || !M.snap_size ||
         !M.snapshots || !M.backpressure || !M.space_low || !M.space_failures || !M.snapshot_failures)
         return corral_module_fail(self, "a metric name is already registered with another type");

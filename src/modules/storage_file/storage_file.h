@@ -28,6 +28,8 @@
 #define MIB ((int64_t)1 << 20)
 /* The next WAL segment, preallocated ahead in wal/ (doc/storage.md). */
 #define WAL_SPARE "spare.tmp"
+/* How often an idle writer checks that its files are still there. */
+#define GONE_CHECK_MS 1000
 /* How often the writer tries again for room. */
 #define SPACE_RETRY_MS 1000
 
@@ -40,12 +42,18 @@ typedef struct Settings {
     int accept_truncation;
     const char *dir;
     int64_t max_backlog_bytes;
-    int64_t test_write_delay_ms;   /* test only: the writer sleeps this long before each batch (a slow disk) */
+    int64_t test_write_delay_ms;
+    int exit_on_storage_lost;      /* the data directory removed under the server: exit instead of staying up */
+    const char *archive_dir;       /* WAL archiving (archiver.c): copy completed segments here, */
+    const char *archive_command;   /* ... or run this (%p path, %f name) */
+    int64_t archive_timeout;       /* seconds: complete a segment with records after this long (0 off) */
+    const char *wal_dir;           /* the WAL elsewhere (ZooKeeper's dataLogDir); default <dir>/wal */   /* test only: the writer sleeps this long before each batch (a slow disk) */
 } Settings;
 
 typedef struct SfMetrics {
     CorralMetric *fsync_ms, *fsyncs, *wal_bytes, *txns_per_fsync, *snap_ms, *snap_size, *snapshots, *backpressure;
     CorralMetric *space_low, *space_failures, *snapshot_failures;
+    CorralMetric *archived, *archive_failures, *archive_last_zxid, *archive_lag;
 } SfMetrics;
 
 extern SfMetrics M;
@@ -65,7 +73,7 @@ typedef struct Store {
     Settings set;
     CorralStorageEnv env;
     char *dir, *waldir;
-    int dirfd, waldirfd, lockfd, efd;
+    int dirfd, waldirfd, lockfd, wallockfd, efd;
     int watching;
     int recovered;
 
@@ -89,6 +97,7 @@ typedef struct Store {
     uint64_t space_gen;          /* bumped at every change of space_low or space_why */
     char space_why[400];
     int64_t space_low_since_ms;
+    int gone;                    /* the data directory or the open segment was removed: nothing is acknowledged any more */
 
     /* writer thread (set up by recover) */
     Buf writing;
@@ -109,6 +118,15 @@ typedef struct Store {
     int64_t last_backlog_warn_ms;
 
     pthread_mutex_t snap_mu;     /* one snapshot at a time; close waits for it */
+
+    /* WAL archiving (archiver.c); under mu */
+    pthread_cond_t cv_archive;   /* a segment completed, or stop (CLOCK_MONOTONIC) */
+    pthread_t archiver;
+    int archiver_started, archiver_stop;
+    uint64_t archived_seq;       /* segments up to this number are archived */
+    int64_t archived_zxid;       /* the last zxid they hold */
+    uint64_t open_seq;           /* the segment the writer has open (0: none): not complete */
+    int64_t seg_opened_ms;       /* writer: when it opened it (archive_timeout) */
 } Store;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -161,5 +179,14 @@ int wal_open_spare(Store *s, char *err, size_t errlen);
 /* Loop thread: calls env->space when the space state changed since the
  * last call (and on the first call). */
 void wal_report_space(Store *s);
+
+/* ---- archiver.c ----------------------------------------------------------- */
+
+int archiving(const Store *s);
+/* Reads wal/archive_status (how far archiving got) into archived_seq/zxid. */
+void archive_load_status(Store *s);
+/* Starts the archiver thread when archiving is configured: 0, or -1 with err. */
+int archive_start(Store *s, char *err, size_t errlen);
+void archive_stop(Store *s);
 
 #endif

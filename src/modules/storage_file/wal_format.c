@@ -552,6 +552,14 @@ int walf_iter_next(WalfIter *it, WalfRecord *rec, WalfStop *stop)
     return 0;
 }
 
+int walf_iter_resume(WalfIter *it, const WalfStop *stop)
+{
+    if (stop->kind == WALF_STOP_CLEAN || !stop->n_after || stop->first_after_offset <= it->off)
+        return 0;
+    it->off = stop->first_after_offset;
+    return 1;
+}
+
 /* ---- snapshots ---------------------------------------------------------- */
 
 int walf_snap_name(char *buf, size_t n, int64_t zxid, const char *suffix)

@@ -171,6 +171,12 @@ void walf_iter_init(WalfIter *it, const WalfSegment *seg);
  * describing it (scanning what follows, so it may take a moment on a
  * damaged segment). */
 int walf_iter_next(WalfIter *it, WalfRecord *rec, WalfStop *stop);
+/* After a stop with valid records beyond it (stop->n_after): moves the
+ * iterator to the first of them (stop->first_after_offset), so that
+ * walf_iter_next goes on past the damage; 1, or 0 when there is nothing
+ * beyond.  The records found keep their order checks (zxid after the last
+ * good one).  Recovery resumes only past damage that a snapshot covers. */
+int walf_iter_resume(WalfIter *it, const WalfStop *stop);
 
 /* ---- snapshots -----------------------------------------------------------
  * File name: "snapshot.%016x.zst" of the last zxid it covers, in <dir>.

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -101,8 +102,9 @@ static void set_space(Store *s, const char *why)
     if (why) {
         if (!s->space_low) {
             s->space_low_since_ms = mono_ms();
-            corral_metric_set(M.space_low, 1);
-            corral_log(CORRAL_LOG_WARN, SUB, "out of space for the WAL: %s; retrying every second", why);
+            corral_metric_set(M.space_low, !s->gone);
+            if (!s->gone)
+                corral_log(CORRAL_LOG_WARN, SUB, "out of space for the WAL: %s; retrying every second", why);
         }
         if (!s->space_low || strcmp(s->space_why, why) != 0) {
             s->space_low = 1;
@@ -294,7 +296,97 @@ static void unstall(Store *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* ---- storage that disappears ---------------------------------------------- */
+
+/* Whether the files the writer writes are still the data directory's: the
+ * open segment still has a link, and DIR and DIR/wal still name the
+ * directories opened at start (not removed, not moved away or replaced).
+ * An `rm -rf` of the data directory under a running server otherwise goes
+ * unnoticed until the next segment: writes land in deleted files and are
+ * acknowledged, and the restart finds nothing.  1 gone (why), 0 fine. */
+static int storage_gone(Store *s, char *why, size_t whylen)
+{
+    struct stat st, at;
+    if (s->seg_fd >= 0 && fstat(s->seg_fd, &st) == 0 && st.st_nlink == 0) {
+        sfmt(why, whylen, "WAL segment %s/%s was removed", s->waldir, s->seg_name);
+        return 1;
+    }
+    const struct {
+        int fd;
+        const char *path;
+    } dirs[] = {{s->dirfd, s->dir}, {s->waldirfd, s->waldir}};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (fstat(dirs[i].fd, &st) < 0)
+            continue;
+        if (st.st_nlink == 0 || stat(dirs[i].path, &at) < 0 || at.st_ino != st.st_ino || at.st_dev != st.st_dev) {
+            sfmt(why, whylen, "directory %s was removed or replaced under the running server", dirs[i].path);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Writer: the storage is gone (why: what).  Nothing more is acknowledged,
+ * ever (the records in hand went to deleted files at best).  By default the
+ * server stays up, the core told through env->space: it refuses writes, and
+ * since every reply waits behind the unacknowledged records, clients get
+ * nothing more; but the data acknowledged so far, which now exists only in
+ * this process's memory, can still be streamed out with the admin
+ * `snapshot` command before the operator restarts it.  Exiting would lose
+ * it.  With exit_on_storage_lost (an ensemble member: the others have the
+ * data, and a hung leader is worse than an election) the store fails: the
+ * core exits at once.  -1 (fail; why rewritten), or -2 at close (what is
+ * left was never acknowledged). */
+static int wait_gone(Store *s, char *why, size_t whylen)
+{
+    char msg[sizeof s->space_why];
+    if (s->set.exit_on_storage_lost) {
+        sfmt(msg, sizeof msg, "storage lost: %s; exiting without acknowledging more (exit_on_storage_lost)", why);
+        sfmt(why, whylen, "%s", msg);
+        return -1;
+    }
+    sfmt(msg, sizeof msg,
+         "storage lost: %s; nothing more is acknowledged (writes refused until restart); the data acknowledged so "
+         "far is only in this process's memory: stream it out now (corralctl snapshot -s HOST:ADMIN_PORT "
+         "--unacknowledged) "
+         "before restarting the server", why);
+    pthread_mutex_lock(&s->mu);
+    int first = !s->gone;
+    s->gone = 1;
+    pthread_mutex_unlock(&s->mu);
+    if (first)
+        corral_log(CORRAL_LOG_ERROR, SUB, "%s", msg);
+    sfmt(why, whylen, "%s", msg);
+    for (;;)
+        if (wait_for_room(s, msg) < 0)
+            return -2;
+}
+
 /* ---- the writer thread ---------------------------------------------------- */
+
+/* The open segment is complete (full, or archive_timeout): closed, and
+ * the archiver may take it. */
+static void segment_done(Store *s)
+{
+    close(s->seg_fd);
+    s->seg_fd = -1;
+    pthread_mutex_lock(&s->mu);
+    s->open_seq = 0;
+    pthread_cond_broadcast(&s->cv_archive);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* archive_timeout: a segment holding records, open that long, is completed
+ * so that it is archived; the next record starts a new one. */
+static void archive_timeout_check(Store *s)
+{
+    if (s->set.archive_timeout > 0 && s->seg_fd >= 0 && s->seg_records > 0 &&
+        mono_ms() - s->seg_opened_ms >= s->set.archive_timeout * 1000) {
+        corral_log(CORRAL_LOG_DEBUG, SUB, "archive_timeout: WAL segment %s completed after %lld s", s->seg_name,
+                   (long long)s->set.archive_timeout);
+        segment_done(s);
+    }
+}
 
 static void publish_durable(Store *s, int64_t zxid, uint64_t n)
 {
@@ -351,7 +443,9 @@ static int use_spare(Store *s, int64_t first_zxid, char *why, size_t whylen)
         s->capsegs = ncap;
     }
     s->segs[s->nsegs++] = (SegInfo){seq, first_zxid, s->last_logged};
+    s->open_seq = seq;
     pthread_mutex_unlock(&s->mu);
+    s->seg_opened_ms = mono_ms();
     s->seg_fd = s->spare_fd;
     s->spare_fd = -1;
     sfmt(s->seg_name, sizeof s->seg_name, "%s", name);
@@ -444,8 +538,7 @@ static int write_batch(Store *s, char *why, size_t whylen)
         }
         if (n == 0) {
             /* Full: its last unit was synced already. */
-            close(s->seg_fd);
-            s->seg_fd = -1;
+            segment_done(s);
             continue;
         }
         if ((rc = write_unit(s, b->p + start, pos - start, why, whylen)) < 0)
@@ -466,6 +559,9 @@ static int write_batch(Store *s, char *why, size_t whylen)
             corral_metric_inc(M.fsyncs);
             corral_metric_observe(M.txns_per_fsync, (double)n);
         }
+        /* At every group commit, before anything is reported durable. */
+        if (storage_gone(s, why, whylen))
+            return wait_gone(s, why, whylen);
         s->last_logged = last;
         publish_durable(s, last, n);
     }
@@ -481,7 +577,30 @@ static void *writer_main(void *arg)
     for (;;) {
         while (!s->pending.len && !s->closing && !s->failed) {
             if (!maintenance_wanted(s)) {
-                pthread_cond_wait(&s->cv_work, &s->mu);
+                /* Idle: wakes every GONE_CHECK_MS to see that the files
+                 * are still there, so that a removed data directory stops
+                 * writes before the next one is acknowledged. */
+                struct timespec dl;
+                clock_gettime(CLOCK_MONOTONIC, &dl);
+                dl.tv_sec += GONE_CHECK_MS / 1000;
+                if (pthread_cond_timedwait(&s->cv_work, &s->mu, &dl) != ETIMEDOUT)
+                    continue;
+                pthread_mutex_unlock(&s->mu);
+                archive_timeout_check(s);
+                int gone = storage_gone(s, why, sizeof why);
+                if (gone)
+                    rc = wait_gone(s, why, sizeof why);      /* until close, or -1 */
+                pthread_mutex_lock(&s->mu);
+                if (rc < 0 && rc != -2)
+                    break;
+                if (gone) {
+                    if (s->pending.len)
+                        corral_log(CORRAL_LOG_ERROR, SUB, "closing with the storage gone: the transactions after "
+                                   "zxid 0x%" PRIx64 " were not written (never acknowledged)",
+                                   (uint64_t)s->last_logged);
+                    s->pending.len = 0;
+                    goto done;
+                }
                 continue;
             }
             int64_t wait_ms = s->next_space_try_ms - mono_ms();
@@ -523,14 +642,17 @@ static void *writer_main(void *arg)
         }
         if (rc == 0)
             rc = maintain_space(s, why, sizeof why);
+        if (rc == 0)
+            archive_timeout_check(s);
         pthread_mutex_lock(&s->mu);
         if (rc == -2) {
             /* Closing with no room: what is left was never reported
              * durable, so never acknowledged; recovery finds the log as it
              * is (at worst a torn tail). */
             corral_log(CORRAL_LOG_ERROR, SUB,
-                       "closing without room for the WAL: the transactions after zxid 0x%" PRIx64
-                       " were not written (never acknowledged): %s", (uint64_t)first_left, why);
+                       "closing %s: the transactions after zxid 0x%" PRIx64 " were not written (never "
+                       "acknowledged): %s", s->gone ? "with the storage gone" : "without room for the WAL",
+                       (uint64_t)first_left, why);
             s->pending.len = 0;
             rc = 0;
             break;
@@ -540,6 +662,7 @@ static void *writer_main(void *arg)
     }
     if (rc < 0)
         set_failed_locked(s, why);
+done:
     s->space_stalled = 0;
     s->writer_done = 1;
     pthread_cond_broadcast(&s->cv_durable);

@@ -104,10 +104,11 @@ sub node      { my ($s, $id) = @_; return $s->{nodes}[ $id - 1 ]; }
 sub voters    { return grep { !$_->{zab_observer} } @{ $_[0]{nodes} }; }
 sub observers { return grep { $_->{zab_observer} } @{ $_[0]{nodes} }; }
 
-=item $e->init(server => {...}, server_for => { ID => {...} }, modules => {...}, modules_for => { ID => {...} }, module_path => [...], storage => NAME)
+=item $e->init(server => {...}, server_for => { ID => {...} }, modules => {...}, modules_for => { ID => {...} }, extra => {...}, extra_for => { ID => {...} }, module_path => [...], storage => NAME)
 
 Writes every member's configuration (C<server_for>, C<modules_for>:
-settings or modules of one member only; C<module_path>: where to find
+settings or modules of one member only; C<extra>, C<extra_for>: more
+top-level keys, such as C<tls>, for every member or one; C<module_path>: where to find
 modules, default the build's).  Server defaults: C<tick_ms: 100>,
 C<init_limit: 10>, C<sync_limit: 5>, session timeouts 1..30 s.
 
@@ -141,10 +142,12 @@ sub init
 			%{ ($args{server_for} // {})->{ $node->{zab_id} } // {} });
 		my %modules = (%{ $args{modules} // {} }, %{ ($args{modules_for} // {})->{ $node->{zab_id} } // {} });
 		$modules{$storage} //= {} if $storage;
+		my %extra = (%{ $args{extra} // {} }, %{ ($args{extra_for} // {})->{ $node->{zab_id} } // {} });
 		$node->init(
 			server   => \%server,
 			ensemble => \@ens,
 			modules  => \%modules,
+			(%extra ? (extra => \%extra) : ()),
 			($args{module_path} ? (module_path => $args{module_path}) : ()));
 	}
 	return;
