@@ -104,6 +104,10 @@ const char *corral_server_pending_restart(void);
 
 /* The core's tree digest (for the digest word), and the zxid it covers. */
 uint64_t corral_server_tree_digest(int64_t *zxid);
+/* The digest log (ZooKeeper's: the digest at every zxid whose counter is a
+ * multiple of 128, the last 1024 of them), oldest first: up to max entries
+ * (the newest), their count returned. */
+size_t corral_server_digest_log(int64_t *zxids, uint64_t *digests, size_t max);
 
 /* The state as the core's snapshot payload (doc/storage.md, "The core's
  * snapshot payload"), exact at *zxid (the last transaction applied), in

@@ -469,7 +469,11 @@ static CorralConfig *parse_yaml(const char *file, const unsigned char *text, siz
     X(sync_limit, INT, sync_limit, 1, 1000, RESTART) \
     X(container_check_ms, INT, container_check_ms, 10, 86400000, RUNTIME) \
     X(peer_timeout_ms, INT, peer_timeout_ms, 20, 3600000, RESTART) \
-    X(zab_start_counter, INT, zab_start_counter, 0, 0xFFFFFFF0LL, RESTART)
+    X(zab_start_counter, INT, zab_start_counter, 0, 0xFFFFFFF0LL, RESTART) \
+    X(digest_mismatch_exit, BOOL, digest_mismatch_exit, 0, 0, RUNTIME) \
+    X(test_diverge_path, STRING, test_diverge_path, 0, 0, RESTART) \
+    X(reconfig_enabled, BOOL, reconfig_enabled, 0, 0, RESTART) \
+    X(reconfig_skip_acl, BOOL, reconfig_skip_acl, 0, 0, RESTART)
 
 #define SRV(f) offsetof(CoreConfig, f)
 #define SERVER_KEY_(NAME, KIND, FIELD, MIN, MAX, RELOAD) {#NAME, CORRAL_KEY_##KIND, SRV(FIELD), 0, MIN, MAX},
@@ -560,7 +564,7 @@ int config_module_path_equal(const CoreConfig *a, const CoreConfig *b)
 
 typedef struct MemberTmp {
     int64_t id;
-    CorralAddr peer, election;
+    CorralAddr peer, election, client;
     const char *role;
 } MemberTmp;
 
@@ -569,6 +573,7 @@ static const CorralConfigKey member_keys[] = {
     {"peer", CORRAL_KEY_ADDR, offsetof(MemberTmp, peer), 1, 0, 0},
     {"election", CORRAL_KEY_ADDR, offsetof(MemberTmp, election), 1, 0, 0},
     {"role", CORRAL_KEY_STRING, offsetof(MemberTmp, role), 0, 0, 0},
+    {"client", CORRAL_KEY_ADDR, offsetof(MemberTmp, client), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END};
 
 #define TLS(f) offsetof(TlsConfig, f)
@@ -753,6 +758,8 @@ static int validate(CoreConfig *c, CorralConfig *root)
             m->id = t.id;
             m->peer = t.peer;
             m->election = t.election;
+            m->has_client = corral_config_get(mnode, "client") != NULL;
+            m->client = t.client;
             if (t.role && strcmp(t.role, "observer") == 0)
                 m->observer = 1;
             else if (t.role && strcmp(t.role, "participant") != 0)

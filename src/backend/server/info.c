@@ -273,6 +273,9 @@ void corral_server_conf(void (*fn)(void *ctx, const char *key, const char *value
         fn(ctx, "pending_restart", reload_pending_restart());
         fn(ctx, "last_reload", reload_last_result());
     }
+    /* Last: ZooKeeper's conf ends with the membership. */
+    if (replication_active())
+        replication_conf(fn, ctx);
 }
 
 int corral_server_reload(char *out, size_t outlen) { return reload_run(out, outlen); }

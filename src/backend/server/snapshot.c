@@ -84,13 +84,8 @@ void server_request_snapshot(void *ctx)
         pthread_join(snap.thread, NULL);
         snap.thread_started = 0;
     }
-    SnapJob *job = xcalloc(1, sizeof *job);
-    job->tree = tree_clone(srv.tree);
-    job->zxid = srv.last_zxid;
-    SessCollect sc = {0};
-    session_foreach(collect_session, &sc);
-    job->sessions = sc.v;
-    job->nsessions = sc.n;
+    int64_t zxid;
+    SnapJob *job = (SnapJob *)server_state_copy(&zxid);
     atomic_store(&snap.running, 1);
     if (pthread_create(&snap.thread, NULL, snapshot_thread, job) != 0) {
         corral_log(CORRAL_LOG_ERROR, "snapshot", "cannot start the snapshot thread; snapshot skipped");
@@ -103,7 +98,30 @@ void server_request_snapshot(void *ctx)
     snap.thread_started = 1;
 }
 
-int64_t server_serialize_state(WBuf *w)
+StateCopy *server_state_copy(int64_t *zxid)
+{
+    SnapJob *job = xcalloc(1, sizeof *job);
+    job->tree = tree_clone(srv.tree);
+    job->zxid = srv.last_zxid;
+    SessCollect sc = {0};
+    session_foreach(collect_session, &sc);
+    job->sessions = sc.v;
+    job->nsessions = sc.n;
+    *zxid = job->zxid;
+    return (StateCopy *)job;
+}
+
+void server_state_copy_serialize(StateCopy *copy, WBuf *w)
+{
+    SnapJob *job = (SnapJob *)copy;
+    tree_snapshot_encode(w, job->tree, job->zxid, job->sessions, job->nsessions);
+    tree_free(job->tree);
+    free(job->sessions);
+    free(job);
+}
+
+/* The state at this instant, encoded on the loop thread (no clone). */
+static int64_t serialize_state_now(WBuf *w)
 {
     SessCollect sc = {0};
     session_foreach(collect_session, &sc);
@@ -117,7 +135,7 @@ int corral_server_snapshot(void **data, size_t *len, int64_t *zxid, int64_t *dur
     if (!srv.tree)
         return -1;
     WBuf w = WBUF_INIT;
-    *zxid = server_serialize_state(&w);
+    *zxid = serialize_state_now(&w);
     *data = w.data;     /* handed over: the caller frees it */
     *len = w.len;
     *durable_zxid = net_durable_zxid();

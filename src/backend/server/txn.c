@@ -12,6 +12,7 @@
 
 #include "net/eventloop.h"
 #include "server/internal.h"
+#include "zab/zab.h"
 
 #define EPHEMERAL_CONTAINER INT64_MIN
 #define TTL_OWNER(ttl) ((int64_t)(0xFF00000000000000ULL | ((uint64_t)(ttl) & 0xFFFFFFFFFFULL)))
@@ -163,7 +164,8 @@ static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *
         rc = apply_delete(h, t.path, res);
         break;
     }
-    case ZOO_OP_SETDATA: {
+    case ZOO_OP_SETDATA:
+    case ZOO_OP_RECONFIG: {   /* a SetDataTxn of /zookeeper/config */
         SetDataTxn t;
         if (jute_read_SetDataTxn(r, a, &t) < 0)
             return -1;
@@ -179,6 +181,8 @@ static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *
             quota_on_set_data(t.path.data, (size_t)t.path.len, odl, t.data.len);
         if (rc == 0)
             fire(h->zxid, t.path.data, (size_t)t.path.len, ZEV_NODE_DATA_CHANGED);
+        if (rc == 0 && type == ZOO_OP_RECONFIG)
+            zab_config_applied(h->zxid, t.data.data, t.data.len > 0 ? (size_t)t.data.len : 0);
         break;
     }
     case ZOO_OP_SETACL: {
@@ -301,6 +305,7 @@ int txn_apply(const uint8_t *data, size_t len, Arena *a, TxnResult *res)
         return -1;
     if (h.zxid > srv.last_zxid)
         srv.last_zxid = h.zxid;
+    digest_note(h.zxid, tree_digest(srv.tree));
     HOOK_TXN_APPLIED(data, len);
     return 0;
 }

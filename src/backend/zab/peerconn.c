@@ -475,7 +475,9 @@ static void pc_write(PeerConn *pc)
         pc->out.len = 0;
         set_write(pc, 0);
     } else {
-        if (pc->out_sent > (1u << 20)) {
+        /* Compact only once half is sent: a large frame (SNAP) is not
+         * moved again after every partial send. */
+        if (pc->out_sent > (1u << 20) && pc->out_sent >= pc->out.len / 2) {
             memmove(pc->out.data, pc->out.data + pc->out_sent, pc->out.len - pc->out_sent);
             pc->out.len -= pc->out_sent;
             pc->out_sent = 0;
@@ -736,6 +738,26 @@ void pc_send(PeerConn *pc, int type, int64_t zxid, const void *payload, size_t l
     if (len)
         wbuf_put_raw(&pc->out, payload, len);
     pc_end(pc, off);
+}
+
+void pc_send_buf(PeerConn *pc, int type, int64_t zxid, WBuf *w)
+{
+    if (pc->closed)
+        return;
+    if (pc->out.len != pc->out_sent || w->len < ZAB_FRAME_HEADROOM) {
+        pc_send(pc, type, zxid, w->data + ZAB_FRAME_HEADROOM, w->len - ZAB_FRAME_HEADROOM);
+        return;
+    }
+    /* Nothing queued: the buffer becomes the output as it is (no copy of
+     * a snapshot of hundreds of MB on the loop thread). */
+    wbuf_free(&pc->out);
+    pc->out = *w;
+    *w = (WBuf)WBUF_INIT;
+    pc->out_sent = 0;
+    wbuf_patch_int(&pc->out, 4, type);
+    wbuf_patch_int(&pc->out, 8, (int32_t)((uint64_t)zxid >> 32));
+    wbuf_patch_int(&pc->out, 12, (int32_t)(uint64_t)zxid);
+    pc_end(pc, 0);
 }
 
 size_t pc_backlog(const PeerConn *pc) { return pc->out.len - pc->out_sent; }

@@ -102,6 +102,9 @@ PeerConn *pc_wrap(int fd, PcFrameFn on_frame, PcEventFn on_close, void *ctx);
 size_t pc_begin(PeerConn *pc, int type, int64_t zxid);
 void pc_end(PeerConn *pc, size_t off);
 void pc_send(PeerConn *pc, int type, int64_t zxid, const void *payload, size_t len);
+/* The same for a payload held in w after ZAB_FRAME_HEADROOM bytes; may
+ * take w's buffer (w is then empty). */
+void pc_send_buf(PeerConn *pc, int type, int64_t zxid, WBuf *w);
 void pc_close(PeerConn *pc);          /* quiet; freed at the end of the turn */
 void pc_flush_all(void);              /* before sleep */
 size_t pc_backlog(const PeerConn *pc);
@@ -129,6 +132,8 @@ void hist_trim(int64_t keep_from);
 
 int epochs_load(const char *data_dir, int64_t *accepted, int64_t *current);
 int epochs_store(const char *data_dir, int64_t accepted, int64_t current);
+/* data_dir/name replaced by buf, durably (write, fsync, rename, fsync). */
+int zab_file_store(const char *data_dir, const char *name, const void *buf, size_t n);
 
 /* ---- election (election.c) --------------------------------------------- */
 typedef struct Vote {
@@ -139,6 +144,7 @@ int election_init(void);
 void election_shutdown(void);
 void election_start(void);             /* enter LOOKING: new round */
 void election_announce(void);          /* our state changed: tell everyone */
+void election_config_changed(void);    /* the members changed: forget the old ones */
 
 /* ---- roles (leader.c, learner.c) --------------------------------------- */
 void leader_start(void);
@@ -176,6 +182,9 @@ typedef struct Zab {
     int64_t commit;              /* highest committed zxid known */
     int64_t durable;             /* local storage durable up to */
     int64_t peer_timeout_ms, init_timeout_ms, heartbeat_ms;
+    int64_t check_ms;            /* liveness check period (tens of ms) */
+    int64_t last_check_ms;
+    int64_t grace_until;         /* this process stalled: judge no peer before */
     int peer_listen_fd, election_listen_fd;
     uint64_t tick_timer;
 } Zab;
@@ -186,8 +195,19 @@ const EnsembleMember *zab_member(int64_t id);
 int zab_is_voter(int64_t id);
 void zab_set_state(ZabState s, int64_t leader);   /* transitions + host callback */
 void zab_go_looking(const char *why);
+int zab_self_stalled(void);
 void zab_persist_epochs(int64_t accepted, int64_t current);
 const char *zab_host_of_self_peer(void);
 const char *zab_host_of_self_election(void);
+
+/* ---- configuration (reconfig.c) ----------------------------------------- */
+/* zab.cfg (a copy whose members are the configuration in force), zab.me,
+ * n_voters, quorum, observer: from the recovered tree's /zookeeper/config,
+ * else from the configuration file. */
+int zab_config_init(const CoreConfig *cfg);
+int64_t zab_config_pending_zxid(void);  /* 0: no configuration proposed */
+void zab_config_committed(int64_t commit);   /* leader: the commit point moved */
+void zab_config_reset_pending(void);    /* leader stopped */
+int zab_votes(void);                    /* a participant of the configuration in force */
 
 #endif

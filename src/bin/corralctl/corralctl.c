@@ -43,6 +43,11 @@ static const CtlCommand commands[] = {
     {"backup", "-s HOST:ADMIN_PORT -o DIR", "an online backup of a running member, with a manifest", ctl_cmd_backup},
     {"restore", "BACKUP -D DATA_DIR [--archive DIR] [--to-zxid Z|--to-time T]",
      "a data directory from a backup and archived WAL (point in time)", ctl_cmd_restore},
+    {"compare", "HOST:PORT HOST:PORT...", "compare the members' tree digests at the zxids they all list (hash)",
+     ctl_cmd_compare},
+    {"reconfig", "[--auth S:A] -add|-remove|-members ...", "change the ensemble's members (zkCli's reconfig)",
+     ctl_cmd_reconfig},
+    {"config", "[-c] [-s]", "print the ensemble's configuration (/zookeeper/config)", ctl_cmd_config},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
