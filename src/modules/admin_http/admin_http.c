@@ -1032,11 +1032,15 @@ static int load_commands(void)
     return 0;
 }
 
-int corral_module_init(CorralModule *self, const CorralConfig *config)
+/* Reads `config` into adm.conf, adm.allowed and adm.token (the settings;
+ * the server in adm.httpd is left alone): init, the reload check and the
+ * reload apply all go through here. */
+static int parse_settings(const CorralConfig *config)
 {
-    memset(&adm, 0, sizeof adm);
-    adm.self = self;
-    adm.httpd.fd = -1;
+    memset(&adm.conf, 0, sizeof adm.conf);
+    memset(adm.allowed, 0, sizeof adm.allowed);
+    adm.token = NULL;
+    adm.token_len = 0;
     snprintf(adm.conf.listen.host, sizeof adm.conf.listen.host, "127.0.0.1");
     adm.conf.listen.port = 8080;   /* ZooKeeper's admin.serverPort */
     adm.conf.max_answer_bytes = 1 << 20;
@@ -1051,8 +1055,6 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     if (adm.conf.https && !corral_tls_available())
         return corral_config_error(corral_config_get(config, "https"),
                                    "\"https: true\" needs the top-level \"tls\" map (cert_file, key_file)");
-    if (bind_cmds() < 0)
-        return corral_module_fail(self, "the core's table of ZooKeeper's words lacks a command of this module");
     if (!adm.conf.allow_remote && !httpd_is_loopback(adm.conf.listen.host))
         return corral_config_error(corral_config_get(config, "listen"),
                                    "\"listen\": %s is not a loopback address; the admin endpoint shows sessions, "
@@ -1064,7 +1066,62 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
         adm.token = NULL;
         return -1;
     }
-    if (corral_on_start(self, on_start, NULL) < 0 || corral_on_stop(self, on_stop, NULL) < 0)
+    return 0;
+}
+
+static void drop_token(char *token, size_t len)
+{
+    if (token) {
+        memset(token, 0, len);
+        free(token);
+    }
+}
+
+/* Reload: commands, the token (auth_token_file is read again: a rotated
+ * token takes effect) and max_answer_bytes change at once; listen and
+ * allow_remote need a restart (the socket is bound) and are reported as
+ * pending.  The check parses into adm and puts the running settings back. */
+static int reload_check(void *arg, const CorralConfig *config)
+{
+    __typeof__(adm) running = adm;
+    int rc = parse_settings(config);
+    if (rc == 0) {
+        if (memcmp(&adm.conf.listen, &running.conf.listen, sizeof adm.conf.listen) != 0)
+            corral_reload_pending_restart(adm.self, "listen");
+        if (adm.conf.allow_remote != running.conf.allow_remote)
+            corral_reload_pending_restart(adm.self, "allow_remote");
+        if (adm.conf.https != running.conf.https)
+            corral_reload_pending_restart(adm.self, "https");
+        drop_token(adm.token, adm.token_len);
+    }
+    adm = running;
+    return rc;
+}
+
+static void reload_apply(void *arg, const CorralConfig *config)
+{
+    __typeof__(adm) running = adm;
+    if (parse_settings(config) < 0) {
+        adm = running;   /* checked just before: cannot happen */
+        return;
+    }
+    adm.conf.listen = running.conf.listen;
+    adm.conf.allow_remote = running.conf.allow_remote;
+    adm.conf.https = running.conf.https;
+    drop_token(running.token, running.token_len);
+}
+
+int corral_module_init(CorralModule *self, const CorralConfig *config)
+{
+    memset(&adm, 0, sizeof adm);
+    adm.self = self;
+    adm.httpd.fd = -1;
+    if (bind_cmds() < 0)
+        return corral_module_fail(self, "the core's table of ZooKeeper's words lacks a command of this module");
+    if (parse_settings(config) < 0)
+        return -1;
+    if (corral_on_start(self, on_start, NULL) < 0 || corral_on_stop(self, on_stop, NULL) < 0 ||
+        corral_on_reload(self, reload_check, reload_apply, NULL) < 0)
         return -1;
     return 0;
 }
