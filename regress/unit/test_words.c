@@ -78,10 +78,10 @@ int main(void)
     ok(corral_zk_word_find(NULL, 0) == NULL, "NULL: NULL");
 
     /* The flags fourlw and admin_http act on (ZooKeeper's behaviour). */
-    static const char *const changes[] = {"crst", "srst", "rlod", "stmk", NULL};
+    static const char *const changes[] = {"crst", "srst", "rlod", "snap", "stmk", NULL};
     static const char *const any4[] = {"ruok", "envi", "isro", NULL};
     static const char *const anyadmin[] = {"envi", "mntr", "rlod", NULL};
-    is_str(words_with(CORRAL_WORD_CHANGES_STATE), joined(changes), "crst, srst, reload and stmk change the server");
+    is_str(words_with(CORRAL_WORD_CHANGES_STATE), joined(changes), "crst, srst, reload, snapshot and stmk change the server");
     is_str(words_with(CORRAL_WORD_4LW_ANY_STATE), joined(any4),
            "ruok, envi and isro answer while not serving (FourLetterCommands)");
     is_str(words_with(CORRAL_WORD_ADMIN_ANY_STATE), joined(anyadmin),
