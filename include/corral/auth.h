@@ -19,6 +19,16 @@ typedef struct CorralAuthClient {
     const char *peer_ip;        /* numeric, e.g. "127.0.0.1" or "::1" */
     int peer_port;
     int64_t session_id;         /* 0 before the session exists */
+    /* ABI 3: the client certificate of a TLS connection (secure_client_listen),
+     * already verified against tls.ca_file by the handshake; NULL / 0 when
+     * the connection is plaintext or the client sent no certificate.
+     * tls_subject is the subject DN in RFC 2253 form, most significant RDN
+     * last ("CN=alice,OU=apps,O=Example"), as OpenSSL's XN_FLAG_RFC2253
+     * prints it; tls_cert_der is the whole certificate (DER), for schemes
+     * that look at more than the subject. */
+    const char *tls_subject;
+    const unsigned char *tls_cert_der;
+    size_t tls_cert_der_len;
 } CorralAuthClient;
 
 /* Called by a scheme to give the connection an identity; the core copies

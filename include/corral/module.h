@@ -54,8 +54,12 @@
  *   1: the first ABI.
  *   2: the magic block carries the build signature (CorralModuleAbi grew);
  *      corral/alloc.h and corral/hooks.h were added.  Rebuild modules; their
- *      source needs no change. */
-#define CORRAL_ABI_VERSION 2
+ *      source needs no change.
+ *   3: CorralAuthClient carries the client's TLS certificate (tls_subject,
+ *      tls_cert_der); a module that builds CorralAuthClient values with
+ *      positional initializers must name its fields; corral/tls.h was
+ *      added.  Rebuild modules. */
+#define CORRAL_ABI_VERSION 3
 
 #if defined(__GNUC__)
 #define CORRAL_EXPORT __attribute__((visibility("default")))
@@ -186,6 +190,30 @@ typedef void (*CorralStopFn)(void *arg);
 int corral_on_start(CorralModule *m, CorralStartFn fn, void *arg);
 int corral_on_stop(CorralModule *m, CorralStopFn fn, void *arg);
 
+/* ---- reload ----------------------------------------------------------------
+ * corrald re-reads its configuration on SIGHUP (and admin_http's reload
+ * command).  A module that can take new settings without a restart asks
+ * for two calls with corral_on_reload (during its init), made on every
+ * reload, whether its settings changed or not (a module may re-read files
+ * it names, such as certificates):
+ *   check(arg, config): validate the new settings (the node under
+ *       modules.<name>, NULL when the module is loaded by default) and
+ *       prepare; report a problem with corral_config_error (or
+ *       corral_module_fail) and return nonzero: the whole reload is
+ *       refused and nothing changes anywhere;
+ *   apply(arg, config): switch to them; cannot fail.  Called only when
+ *       every check passed.  corral_fourlw_set_allowed may be called here.
+ * `config` lives until exit.  A module without these calls keeps the
+ * settings it started with; if they changed in the file, the reload
+ * reports modules.<name> as pending_restart.
+ * Added to ABI version 2 without a bump (a new function, no struct
+ * changed): modules built before still load.  Test CORRAL_HAVE_RELOAD to
+ * build against older headers. */
+#define CORRAL_HAVE_RELOAD 1
+typedef int (*CorralReloadCheckFn)(void *arg, const CorralConfig *config);
+typedef void (*CorralReloadApplyFn)(void *arg, const CorralConfig *config);
+int corral_on_reload(CorralModule *m, CorralReloadCheckFn check, CorralReloadApplyFn apply, void *arg);
+
 /* ---- four-letter words ---------------------------------------------------
  * A word is answered when a fresh client connection starts with its four
  * bytes; the text written to `out` is sent and the connection closed.  Words
@@ -209,7 +237,8 @@ int corral_register_fourlw(CorralModule *m, const CorralFourlw *word);
 
 /* The allow list (ZooKeeper's 4lw.commands.whitelist).  NULL or a list
  * holding "*" allows every registered word.  Before any module sets it,
- * every word is refused, as a ZooKeeper without the fourlw module would. */
+ * every word is refused, as a ZooKeeper without the fourlw module would.
+ * Allowed during the module's init and its reload apply. */
 int corral_fourlw_set_allowed(CorralModule *m, const char *const *words, size_t n);
 
 /* ---- metrics exporters ---------------------------------------------------
@@ -237,6 +266,9 @@ int corral_register_metrics_exporter(CorralModule *m, const CorralMetricsExporte
 
 /* ---- events: connections, requests, commits, sessions ------------------- */
 #include "corral/hooks.h"
+
+/* ---- TLS on a module's own sockets (HTTPS) ------------------------------ */
+#include "corral/tls.h"
 
 #define CORRAL_ABI_COUNT_(T) +1
 _Static_assert(0 CORRAL_ABI_STRUCTS(CORRAL_ABI_COUNT_) <= CORRAL_ABI_MAX_STRUCTS,

@@ -94,8 +94,20 @@ int corral_server_visit_session_ephemerals(int64_t session, CorralWatchVisitFn f
 /* The configuration as ZooKeeper's `conf` prints it: key=value lines. */
 void corral_server_conf(void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 
+/* Re-reads the configuration file, as SIGHUP does (doc/operations.md,
+ * "Reload"): 0 when applied, -1 when refused (nothing changed); out gets
+ * the verdict line (what changed, what is pending, or FILE:LINE:COLUMN of
+ * the error).  pending_restart: the keys that wait for a restart,
+ * comma-separated, "" when none. */
+int corral_server_reload(char *out, size_t outlen);
+const char *corral_server_pending_restart(void);
+
 /* The core's tree digest (for the digest word), and the zxid it covers. */
 uint64_t corral_server_tree_digest(int64_t *zxid);
+/* The digest log (ZooKeeper's: the digest at every zxid whose counter is a
+ * multiple of 128, the last 1024 of them), oldest first: up to max entries
+ * (the newest), their count returned. */
+size_t corral_server_digest_log(int64_t *zxids, uint64_t *digests, size_t max);
 
 /* The state as the core's snapshot payload (doc/storage.md, "The core's
  * snapshot payload"), exact at *zxid (the last transaction applied), in

@@ -219,14 +219,14 @@ modules:
 EOF
 	my ($rc, $out, $err) = $node->run_corrald('--check-config', '-c', $file);
 	is($rc,  0,                                                 '--check-config on a valid file: exit code 0');
-	is($out, "$file: configuration is valid (2 modules)\n",     '--check-config on a valid file: message');
+	is($out, "$file: configuration is valid (4 modules)\n",     '--check-config on a valid file: message');  # + auth_digest, auth_ip, storage_file
 	unlike($err, qr/ERROR|FATAL/,                              '--check-config on a valid file: no error logged');
 	ok(!-e "$dir/data",                                        '--check-config creates no data directory');
 
 	write_file($file, "server: {}\n");
 	($rc, $out, $err) = $node->run_corrald('--check-config', '-c', $file);
 	is($rc,  0,                                                 'the smallest valid file: exit code 0');
-	is($out, "$file: configuration is valid (1 module)\n",    'the smallest valid file: message');  # storage_file, loaded by default
+	is($out, "$file: configuration is valid (3 modules)\n",    'the smallest valid file: message');  # auth_digest, auth_ip, storage_file: loaded by default
 
 	write_file($file, "server:\n  id: 2\nensemble:\n  - $m1\n"
 		  . "  - {id: 2, peer: \"127.0.0.12:2888\", election: \"127.0.0.12:3888\", role: participant}\n"
@@ -267,7 +267,7 @@ EOF
 	}
 	my ($rc, $out, $err) = $node->run_corrald('--check-config', '-c', $file);
 	is($rc, 0, 'config/standalone.yaml passes --check-config') or diag($err);
-	is($out, "$file: configuration is valid (2 modules)\n", 'config/standalone.yaml: message');
+	is($out, "$file: configuration is valid (4 modules)\n", 'config/standalone.yaml: message');
 }
 
 # ---- a configuration error at a real start ---------------------------------------

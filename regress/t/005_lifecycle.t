@@ -85,7 +85,7 @@ is($node->fourlw('ruok'), 'imok', 'restarted after SIGKILL');
 {
 	my ($rc, $out, $err) = $node->run_corrald('--version');
 	is($rc, 0, '--version: exit code 0');
-	like($out, qr/\Acorrald \d+\.\d+\.\d+\S*\n\z/, '--version: "corrald X.Y.Z"');
+	like($out, qr/\Acorrald \d+\.\d+\.\d+\S* \(module ABI \d+\)\n\z/, '--version: "corrald X.Y.Z (module ABI N)"');
 	is($err, '', '--version: nothing on stderr');
 	my ($rc2, $out2) = $node->run_corrald('-V');
 	is($out2, $out, '-V is --version');

@@ -296,10 +296,10 @@ for my $pair ([ stats => 'stats' ], [ server_stats => 'server_stats' ], [ config
 	is($r->{status}, 200, 'GET /commands: 200');
 	my @cmds = @{ $r->{json}{commands} // [] };
 	is_deeply([ sort map { $_->{url} } @cmds ],
-		[ sort map { "/commands/$_" } qw(ruok srvr stat conf envi mntr isro dirs cons wchs wchc wchp dump hash crst srst snap) ],
+		[ sort map { "/commands/$_" } qw(ruok srvr stat conf envi mntr isro dirs cons wchs wchc wchp dump hash crst srst rlod snap) ],
 		'GET /commands lists every command');
-	is_deeply([ sort map { $_->{names}[-1] } grep { $_->{changes_state} } @cmds ], [qw(crst snap srst)],
-		'crst, srst and snapshot (643) are marked as needing the token');
+	is_deeply([ sort map { $_->{names}[-1] } grep { $_->{changes_state} } @cmds ], [qw(crst rlod snap srst)],
+		'crst, srst, reload and snapshot (643) are marked as changing the server / needing the token');
 	ok(!(grep { !$_->{allowed} } @cmds), 'with commands: ["*"] every one is allowed');
 	is(http($node, $aport, 'GET', '/commands/')->{status}, 200, 'GET /commands/: the list too');
 }
@@ -356,7 +356,7 @@ for my $w (qw(ruok srvr server_stats))
 {
 	is(http($node, $aport, 'GET', "/commands/$w")->{status}, 200, "commands [ruok, srvr]: $w answered");
 }
-for my $w (qw(stat stats cons conf envi mntr monitor isro dirs wchs wchc wchp dump hash crst srst))
+for my $w (qw(stat stats cons conf envi mntr monitor isro dirs wchs wchc wchp dump hash crst srst reload))
 {
 	my $r = http($node, $aport, 'GET', "/commands/$w");
 	is($r->{status}, 403, "commands [ruok, srvr]: $w is 403");
@@ -376,7 +376,7 @@ for my $w (qw(ruok srvr stat conf envi mntr isro dirs cons wchs wchc wchp dump h
 {
 	is(http($node, $aport, 'GET', "/commands/$w")->{status}, 200, "default list: $w answered");
 }
-for my $w (qw(crst srst))
+for my $w (qw(crst srst reload))
 {
 	is(http($node, $aport, 'GET', "/commands/$w", "Authorization: Bearer $TOKEN")->{status}, 403,
 		"default list: $w is 403");

@@ -251,7 +251,7 @@ is($node->stop, 0, 'clean stop');
 
 # ---- usage and errors ----
 ($rc, $out, $err) = ctl('--help');
-like($out, qr/^  wal-dump DIR\|FILE.*\n  snapshot-dump FILE.*\n  verify DATA_DIR/m, 'corralctl --help lists the commands');
+like($out, qr/^  wal-dump DIR\|FILE.*\n.*\n  snapshot-dump FILE.*\n.*\n  verify DATA_DIR/m, 'corralctl --help lists the commands');
 for my $cmd ([ 'wal-dump' ], [ 'verify' ], [ 'snapshot-dump' ], [ 'wal-dump', '--bogus', $data ],
 	[ 'verify', $data, $data ], [ 'wal-dump', '--data', $data ])
 {

@@ -38,9 +38,10 @@ int main(void)
     /* FourLetterCommands.cmd2String of ZooKeeper 3.8, plus hash (3.7+). */
     static const char *const zk38[] = {"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok", "stmk", "srst",
                                        "srvr", "stat", "wchc", "wchp", "wchs", "mntr", "isro", "icfg", "sysp", "hash"};
-    size_t n = 0;
+    size_t n = 0, nwords = 0;
     int well_formed = 1, unique = 1, names_hold_word = 1;
     for (const CorralZkWord *w; (w = corral_zk_word(n)); n++) {
+        nwords += (w->flags & CORRAL_WORD_FOURLW) != 0;
         well_formed &= w->size == sizeof(CorralZkWord) && lowercase4(w->word) && w->description && w->description[0];
         for (size_t k = 0; k < n; k++)
             unique &= strcmp(corral_zk_word(k)->word, w->word) != 0;
@@ -49,7 +50,10 @@ int main(void)
             has |= strcmp(w->names[k], w->word) == 0;
         names_hold_word &= !w->names[0] || has;
     }
-    is_int(n, sizeof zk38 / sizeof zk38[0], "one entry per ZooKeeper 3.8 word");
+    is_int(nwords, sizeof zk38 / sizeof zk38[0], "one four-letter word per ZooKeeper 3.8 word");
+    ok(corral_zk_word_find("reload", 6) && !(corral_zk_word_find("reload", 6)->flags & CORRAL_WORD_FOURLW) &&
+           (corral_zk_word_find("reload", 6)->flags & CORRAL_WORD_CHANGES_STATE),
+       "reload: an admin command that changes the server, not a four-letter word");
     ok(well_formed, "every entry: its size, four lowercase letters, a description");
     ok(unique, "no word twice");
     ok(names_hold_word, "an entry's admin names include the word itself");
@@ -74,13 +78,13 @@ int main(void)
     ok(corral_zk_word_find(NULL, 0) == NULL, "NULL: NULL");
 
     /* The flags fourlw and admin_http act on (ZooKeeper's behaviour). */
-    static const char *const changes[] = {"crst", "srst", "stmk", NULL};
+    static const char *const changes[] = {"crst", "srst", "rlod", "stmk", NULL};
     static const char *const any4[] = {"ruok", "envi", "isro", NULL};
-    static const char *const anyadmin[] = {"envi", "mntr", NULL};
-    is_str(words_with(CORRAL_WORD_CHANGES_STATE), joined(changes), "crst, srst and stmk change the server");
+    static const char *const anyadmin[] = {"envi", "mntr", "rlod", NULL};
+    is_str(words_with(CORRAL_WORD_CHANGES_STATE), joined(changes), "crst, srst, reload and stmk change the server");
     is_str(words_with(CORRAL_WORD_4LW_ANY_STATE), joined(any4),
            "ruok, envi and isro answer while not serving (FourLetterCommands)");
     is_str(words_with(CORRAL_WORD_ADMIN_ANY_STATE), joined(anyadmin),
-           "the admin envi and mntr run while not serving (serverRequired false)");
+           "the admin envi, mntr and reload run while not serving (serverRequired false)");
     return done_testing();
 }

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "config/config.h"
 #include "corral/log.h"
@@ -22,7 +25,10 @@
 #include "module/module.h"
 #include "net/eventloop.h"
 #include "net/net.h"
+#include "reload/reload.h"
+#include "net/tls.h"
 #include "server/server.h"
+#include "utils/version.h"
 
 static volatile sig_atomic_t signals_seen;
 
@@ -37,6 +43,36 @@ static void on_signal(int sig)
     el_stop();
 }
 
+/* systemd's Type=notify (PostgreSQL's --with-systemd): READY=1 once
+ * clients are served, RELOADING=1 ... READY=1 around a reload, STOPPING=1
+ * at shutdown.  Without NOTIFY_SOCKET (not under systemd) sd_notify does
+ * nothing. */
+static void notify_state(const char *state)
+{
+    if (strcmp(state, "RELOADING=1") == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    } else {
+        sd_notify(0, state);
+    }
+}
+
+/* SIGHUP: re-read the configuration at the next loop turn (reload.h). */
+static void on_hup(int sig) { reload_request(); }
+
+/* TLS certificates, keys and CAs are reread on every reload (rotation):
+ * new connections get the new contexts, established ones keep theirs.  A
+ * file that no longer loads keeps the running contexts and is logged. */
+static void tls_reload_apply(void *arg, const CoreConfig *new_cfg)
+{
+    (void)arg;
+    (void)new_cfg;
+    if (tls_configured() && tls_reload() < 0)
+        corral_log(CORRAL_LOG_WARN, "main", "reload: TLS files kept as they were: %s", tls_last_error());
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -49,9 +85,26 @@ static void usage(FILE *f)
             "      --check-config  validate the configuration and the modules it names, then exit\n"
             "                      (0: valid; 2: configuration error; 3: a module was refused)\n"
             "      --print-builtin-config  print the built-in configuration and exit\n"
+            "      --describe-config  print the server keys: name, reload class (runtime or\n"
+            "                      restart), type and range, one a line, and exit\n"
             "      --log-level L   debug, info, warn or error (overrides server.log_level)\n"
-            "  -V, --version       print the version and exit\n"
+            "  -V, --version       print the version and the module ABI version, and exit\n"
             "  -h, --help          this text\n");
+}
+
+/* The key table (config/config.c), for doc/configuration.md's reload
+ * column and corral.yaml(5): 009 and the man page build read it. */
+static void describe_config(void)
+{
+    static const char *const kinds[] = {"integer", "bool", "string", "list", "address", "node"};
+    ConfigReload cls;
+    for (size_t i = 0; i < config_server_key_count(); i++) {
+        const CorralConfigKey *k = config_server_key(i, &cls);
+        printf("server.%s\t%s\t%s", k->name, cls == CONFIG_RUNTIME ? "runtime" : "restart", kinds[k->kind]);
+        if (k->kind == CORRAL_KEY_INT)
+            printf("\t%lld..%lld", (long long)k->min, (long long)k->max);
+        putchar('\n');
+    }
 }
 
 static char *exe_dir(const char *argv0)
@@ -72,6 +125,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'k'},
         {"print-builtin-config", no_argument, NULL, 'p'},
+        {"describe-config", no_argument, NULL, 'D'},
         {"log-level", required_argument, NULL, 'l'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
@@ -83,8 +137,9 @@ int main(int argc, char **argv)
         case 'c': config_file = optarg; break;
         case 'k': check_only = 1; break;
         case 'p': fputs(corral_builtin_config, stdout); return 0;
+        case 'D': describe_config(); return 0;
         case 'l': log_level = optarg; break;
-        case 'V': printf("corrald %s\n", CORRAL_VERSION); return 0;
+        case 'V': corral_print_version("corrald"); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return CORRAL_EXIT_CONFIG;
         }
@@ -110,6 +165,11 @@ int main(int argc, char **argv)
     }
     corral_log_set_level((CorralLogLevel)corral_log_level_from_name(log_level ? log_level : cfg.log_level));
 
+    if (tls_init(&cfg) < 0) {
+        fprintf(stderr, "%s: %s\n", cfg.file, tls_last_error());
+        config_free();
+        return CORRAL_EXIT_CONFIG;
+    }
     if (el_init() < 0) {
         corral_log(CORRAL_LOG_FATAL, "main", "cannot create the event loop: %s", strerror(errno));
         return CORRAL_EXIT_RUNTIME;
@@ -126,6 +186,7 @@ int main(int argc, char **argv)
         module_unload_all();
         metrics_free_all();
         el_shutdown();
+        tls_shutdown();
         config_free();
         return is_config ? CORRAL_EXIT_CONFIG : CORRAL_EXIT_MODULE;
     }
@@ -135,6 +196,7 @@ int main(int argc, char **argv)
         module_unload_all();
         metrics_free_all();
         el_shutdown();
+        tls_shutdown();
         config_free();
         return CORRAL_EXIT_OK;
     }
@@ -145,7 +207,12 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    reload_init(&cfg, config_file, log_level != NULL, notify_state);
+    reload_add_hook("tls", NULL, tls_reload_apply, NULL);
 
     corral_log(CORRAL_LOG_INFO, "main", "corrald %s starting (config %s, pid %d)", CORRAL_VERSION, cfg.file,
                (int)getpid());
@@ -157,17 +224,21 @@ int main(int argc, char **argv)
         exit_code = CORRAL_EXIT_MODULE;
     } else {
         corral_log(CORRAL_LOG_INFO, "main", "ready: serving clients on %s", net_listen_desc());
+        notify_state("READY=1");
         if (el_run() < 0) {
             corral_log(CORRAL_LOG_FATAL, "main", "event loop failed: %s", strerror(errno));
             exit_code = CORRAL_EXIT_RUNTIME;
         }
+        notify_state("STOPPING=1");
         corral_log(CORRAL_LOG_INFO, "main", "shutting down");
     }
     exit_code = server_shutdown() < 0 && exit_code == 0 ? CORRAL_EXIT_RUNTIME : exit_code;
     module_run_stop_hooks();
     module_unload_all();
+    reload_shutdown();
     metrics_free_all();
     el_shutdown();
+    tls_shutdown();
     if (exit_code == CORRAL_EXIT_OK)
         corral_log(CORRAL_LOG_INFO, "main", "exited cleanly");
     config_free();

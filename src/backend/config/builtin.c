@@ -4,7 +4,9 @@
  * four-letter words ZooKeeper operators use most, minus those that show
  * session ids (cons, dump, wchc, wchp list every session with what it
  * watches or owns, to anyone who reaches the port); ZooKeeper's default
- * allow list (srvr alone) leaves them out too.
+ * allow list (srvr alone) leaves them out too.  The digest and ip auth
+ * schemes, which ZooKeeper always has, would be loaded without being named
+ * (module/module.c, default_modules); they are named to be seen.
  */
 #include "config/config.h"
 
@@ -16,4 +18,6 @@ const char corral_builtin_config[] =
     "  max_client_connections: 60\n"
     "  max_request_bytes: 1048575\n"
     "modules:\n"
-    "  fourlw: { allow: [ruok, srvr, stat, mntr, conf, envi, isro, dirs, wchs, hash] }\n";
+    "  fourlw: { allow: [ruok, srvr, stat, mntr, conf, envi, isro, dirs, wchs, hash] }\n"
+    "  auth_digest: {}\n"
+    "  auth_ip: {}\n";

@@ -31,19 +31,24 @@ struct CorralConfig {
     CorralConfig **items;        /* SEQ: n items; MAP: 2n (key, value, ...) */
 };
 
-/* Every node, string and list of the configuration comes from this arena:
+/* Every node, string and list of one configuration comes from one arena:
  * the configuration lives as long as the process, and a failed load
- * releases everything at once (config_free). */
-static Arena cfg_arena;
-static int cfg_arena_ready;
+ * releases everything at once (config_free, config_drop_generation).  A
+ * reload parses into a new arena (a generation); the older ones stay,
+ * since modules and the core may still point at their strings, and go at
+ * exit. */
+#define CONFIG_MAX_GENERATIONS 4096
+static Arena *cfg_gens[CONFIG_MAX_GENERATIONS];
+static size_t cfg_ngens;
 
 static void *cfg_zalloc(size_t n)
 {
-    if (!cfg_arena_ready) {
-        arena_init(&cfg_arena, 16384);
-        cfg_arena_ready = 1;
+    if (cfg_ngens == 0) {
+        cfg_gens[0] = xcalloc(1, sizeof(Arena));
+        arena_init(cfg_gens[0], 16384);
+        cfg_ngens = 1;
     }
-    return arena_zalloc(&cfg_arena, n);
+    return arena_zalloc(cfg_gens[cfg_ngens - 1], n);
 }
 
 static char *cfg_strndup(const char *s, size_t n)
@@ -55,9 +60,27 @@ static char *cfg_strndup(const char *s, size_t n)
 
 void config_free(void)
 {
-    if (cfg_arena_ready)
-        arena_free(&cfg_arena);
-    cfg_arena_ready = 0;
+    while (cfg_ngens > 0)
+        config_drop_generation();
+}
+
+int config_new_generation(void)
+{
+    if (cfg_ngens == CONFIG_MAX_GENERATIONS)
+        return -1;
+    cfg_gens[cfg_ngens] = xcalloc(1, sizeof(Arena));
+    arena_init(cfg_gens[cfg_ngens], 16384);
+    cfg_ngens++;
+    return 0;
+}
+
+void config_drop_generation(void)
+{
+    if (cfg_ngens == 0)
+        return;
+    arena_free(cfg_gens[cfg_ngens - 1]);
+    free(cfg_gens[cfg_ngens - 1]);
+    cfg_ngens--;
 }
 
 static char config_error_text[1024];
@@ -407,41 +430,141 @@ static CorralConfig *parse_yaml(const char *file, const unsigned char *text, siz
 
 /* ---- the core's keys ---------------------------------------------------- */
 
+/* The core's keys, once: the parser's table (server_keys) and the reload
+ * classes (server_key_reload) are both made from this list, so a key
+ * cannot be added to one and forgotten in the other.
+ *   RUNTIME: a reload (SIGHUP, admin_http's reload) applies a new value;
+ *   RESTART: a new value is reported as pending_restart and waits for the
+ *            next start (listeners, storage, the ensemble, buffer sizes
+ *            that connections were made with).
+ * doc/configuration.md has a "reload" column for each; 009 compares it
+ * with `corrald --describe-config`. */
+#define SERVER_KEYS(X) \
+    X(id, INT, server_id, 1, 255, RESTART) \
+    X(data_dir, STRING, data_dir, 0, 0, RESTART) \
+    X(client_listen, ADDR, client_listen, 0, 0, RESTART) \
+    X(secure_client_listen, ADDR, secure_client_listen, 0, 0, RESTART) \
+    X(ensemble_secret_file, STRING, ensemble_secret_file, 0, 0, RESTART) \
+    X(tick_ms, INT, tick_ms, 1, 600000, RESTART) \
+    X(min_session_timeout_ms, INT, min_session_timeout_ms, 1, INT32_MAX, RUNTIME) \
+    X(max_session_timeout_ms, INT, max_session_timeout_ms, 1, INT32_MAX, RESTART) \
+    X(max_client_connections, INT, max_client_connections, 0, 1000000, RUNTIME) \
+    X(max_request_bytes, INT, max_request_bytes, 1024, 1 << 30, RESTART) \
+    X(max_sessions, INT, max_sessions, 0, 100000000, RUNTIME) \
+    X(max_connections, INT, max_connections, 0, 10000000, RESTART) \
+    X(max_output_bytes, INT, max_output_bytes, 65536, INT64_C(1) << 40, RUNTIME) \
+    X(max_output_total_bytes, INT, max_output_total_bytes, 1 << 20, INT64_C(1) << 50, RUNTIME) \
+    X(max_reply_bytes, INT, max_reply_bytes, 4096, INT64_C(1) << 31, RESTART) \
+    X(sessionless_timeout_ms, INT, sessionless_timeout_ms, 10, 3600000, RUNTIME) \
+    X(max_memory_bytes, INT, max_memory_bytes, 0, INT64_C(1) << 50, RESTART) \
+    X(max_outstanding_requests, INT, max_outstanding_requests, 0, 100000000, RUNTIME) \
+    X(max_session_bytes_per_second, INT, max_session_bytes_per_second, 0, INT64_C(1) << 40, RUNTIME) \
+    X(max_watches_per_session, INT, max_watches_per_session, 0, 1000000000, RUNTIME) \
+    X(max_ephemerals_per_session, INT, max_ephemerals_per_session, 0, 1000000000, RUNTIME) \
+    X(throttle_error, STRING, throttle_error, 0, 0, RUNTIME) \
+    X(extended_types, BOOL, extended_types, 0, 0, RESTART) \
+    X(read_only, BOOL, read_only, 0, 0, RESTART) \
+    X(log_level, STRING, log_level, 0, 0, RUNTIME) \
+    X(init_limit, INT, init_limit, 1, 1000, RESTART) \
+    X(sync_limit, INT, sync_limit, 1, 1000, RESTART) \
+    X(container_check_ms, INT, container_check_ms, 10, 86400000, RUNTIME) \
+    X(peer_timeout_ms, INT, peer_timeout_ms, 20, 3600000, RESTART) \
+    X(zab_start_counter, INT, zab_start_counter, 0, 0xFFFFFFF0LL, RESTART) \
+    X(digest_mismatch_exit, BOOL, digest_mismatch_exit, 0, 0, RUNTIME) \
+    X(test_diverge_path, STRING, test_diverge_path, 0, 0, RESTART) \
+    X(reconfig_enabled, BOOL, reconfig_enabled, 0, 0, RESTART) \
+    X(reconfig_skip_acl, BOOL, reconfig_skip_acl, 0, 0, RESTART)
+
 #define SRV(f) offsetof(CoreConfig, f)
-static const CorralConfigKey server_keys[] = {
-    {"id", CORRAL_KEY_INT, SRV(server_id), 0, 1, 255},
-    {"data_dir", CORRAL_KEY_STRING, SRV(data_dir), 0, 0, 0},
-    {"client_listen", CORRAL_KEY_ADDR, SRV(client_listen), 0, 0, 0},
-    {"tick_ms", CORRAL_KEY_INT, SRV(tick_ms), 0, 1, 600000},
-    {"min_session_timeout_ms", CORRAL_KEY_INT, SRV(min_session_timeout_ms), 0, 1, INT32_MAX},
-    {"max_session_timeout_ms", CORRAL_KEY_INT, SRV(max_session_timeout_ms), 0, 1, INT32_MAX},
-    {"max_client_connections", CORRAL_KEY_INT, SRV(max_client_connections), 0, 0, 1000000},
-    {"max_request_bytes", CORRAL_KEY_INT, SRV(max_request_bytes), 0, 1024, 1 << 30},
-    {"max_sessions", CORRAL_KEY_INT, SRV(max_sessions), 0, 0, 100000000},
-    {"max_connections", CORRAL_KEY_INT, SRV(max_connections), 0, 0, 10000000},
-    {"max_output_bytes", CORRAL_KEY_INT, SRV(max_output_bytes), 0, 65536, INT64_C(1) << 40},
-    {"max_output_total_bytes", CORRAL_KEY_INT, SRV(max_output_total_bytes), 0, 1 << 20, INT64_C(1) << 50},
-    {"max_reply_bytes", CORRAL_KEY_INT, SRV(max_reply_bytes), 0, 4096, INT64_C(1) << 31},
-    {"sessionless_timeout_ms", CORRAL_KEY_INT, SRV(sessionless_timeout_ms), 0, 10, 3600000},
-    {"max_memory_bytes", CORRAL_KEY_INT, SRV(max_memory_bytes), 0, 0, INT64_C(1) << 50},
-    {"max_outstanding_requests", CORRAL_KEY_INT, SRV(max_outstanding_requests), 0, 0, 100000000},
-    {"max_session_bytes_per_second", CORRAL_KEY_INT, SRV(max_session_bytes_per_second), 0, 0, INT64_C(1) << 40},
-    {"max_watches_per_session", CORRAL_KEY_INT, SRV(max_watches_per_session), 0, 0, 1000000000},
-    {"max_ephemerals_per_session", CORRAL_KEY_INT, SRV(max_ephemerals_per_session), 0, 0, 1000000000},
-    {"throttle_error", CORRAL_KEY_STRING, SRV(throttle_error), 0, 0, 0},
-    {"extended_types", CORRAL_KEY_BOOL, SRV(extended_types), 0, 0, 0},
-    {"read_only", CORRAL_KEY_BOOL, SRV(read_only), 0, 0, 0},
-    {"log_level", CORRAL_KEY_STRING, SRV(log_level), 0, 0, 0},
-    {"init_limit", CORRAL_KEY_INT, SRV(init_limit), 0, 1, 1000},
-    {"sync_limit", CORRAL_KEY_INT, SRV(sync_limit), 0, 1, 1000},
-    {"container_check_ms", CORRAL_KEY_INT, SRV(container_check_ms), 0, 10, 86400000},
-    {"peer_timeout_ms", CORRAL_KEY_INT, SRV(peer_timeout_ms), 0, 20, 3600000},
-    {"zab_start_counter", CORRAL_KEY_INT, SRV(zab_start_counter), 0, 0, 0xFFFFFFF0LL},
-    CORRAL_CONFIG_KEYS_END};
+#define SERVER_KEY_(NAME, KIND, FIELD, MIN, MAX, RELOAD) {#NAME, CORRAL_KEY_##KIND, SRV(FIELD), 0, MIN, MAX},
+static const CorralConfigKey server_keys[] = {SERVER_KEYS(SERVER_KEY_) CORRAL_CONFIG_KEYS_END};
+#define SERVER_RELOAD_(NAME, KIND, FIELD, MIN, MAX, RELOAD) CONFIG_##RELOAD,
+static const ConfigReload server_key_reload[] = {SERVER_KEYS(SERVER_RELOAD_)};
+_Static_assert(sizeof server_keys / sizeof *server_keys == sizeof server_key_reload / sizeof *server_key_reload + 1,
+               "one reload class per server key");
+
+size_t config_server_key_count(void) { return sizeof server_key_reload / sizeof *server_key_reload; }
+
+const CorralConfigKey *config_server_key(size_t i, ConfigReload *reload)
+{
+    if (i >= config_server_key_count())
+        return NULL;
+    if (reload)
+        *reload = server_key_reload[i];
+    return &server_keys[i];
+}
+
+static size_t key_size(CorralConfigKind kind)
+{
+    switch (kind) {
+    case CORRAL_KEY_INT: return sizeof(int64_t);
+    case CORRAL_KEY_BOOL: return sizeof(int);
+    case CORRAL_KEY_ADDR: return sizeof(CorralAddr);
+    case CORRAL_KEY_STRLIST: return sizeof(CorralStrList);
+    default: return sizeof(const char *);
+    }
+}
+
+static int strlist_equal(const CorralStrList *a, const CorralStrList *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i]) != 0)
+            return 0;
+    return 1;
+}
+
+int config_field_equal(const CorralConfigKey *k, const void *a, const void *b)
+{
+    const char *fa = (const char *)a + k->offset, *fb = (const char *)b + k->offset;
+    switch (k->kind) {
+    case CORRAL_KEY_STRING: {
+        const char *sa = *(const char *const *)fa, *sb = *(const char *const *)fb;
+        return (!sa && !sb) || (sa && sb && strcmp(sa, sb) == 0);
+    }
+    case CORRAL_KEY_STRLIST: return strlist_equal((const CorralStrList *)fa, (const CorralStrList *)fb);
+    case CORRAL_KEY_NODE:
+        return config_node_equal(*(const CorralConfig *const *)fa, *(const CorralConfig *const *)fb);
+    default: return memcmp(fa, fb, key_size(k->kind)) == 0;
+    }
+}
+
+void config_field_copy(const CorralConfigKey *k, void *dst, const void *src)
+{
+    memcpy((char *)dst + k->offset, (const char *)src + k->offset, key_size(k->kind));
+}
+
+int config_node_equal(const CorralConfig *a, const CorralConfig *b)
+{
+    if (corral_config_type(a) != corral_config_type(b))
+        return 0;
+    if (!a || !b || a->type == CORRAL_CFG_NULL)
+        return 1;
+    if (a->type == CORRAL_CFG_SCALAR)
+        return strcmp(a->scalar, b->scalar) == 0;
+    if (a->n != b->n)
+        return 0;
+    size_t items = a->type == CORRAL_CFG_MAP ? 2 * a->n : a->n;
+    for (size_t i = 0; i < items; i++)
+        if (!config_node_equal(a->items[i], b->items[i]))
+            return 0;
+    return 1;
+}
+
+int config_ensemble_equal(const CoreConfig *a, const CoreConfig *b)
+{
+    return a->n_members == b->n_members && memcmp(a->members, b->members, a->n_members * sizeof *a->members) == 0;
+}
+
+int config_module_path_equal(const CoreConfig *a, const CoreConfig *b)
+{
+    return strlist_equal(&a->module_path, &b->module_path);
+}
 
 typedef struct MemberTmp {
     int64_t id;
-    CorralAddr peer, election;
+    CorralAddr peer, election, client;
     const char *role;
 } MemberTmp;
 
@@ -450,7 +573,94 @@ static const CorralConfigKey member_keys[] = {
     {"peer", CORRAL_KEY_ADDR, offsetof(MemberTmp, peer), 1, 0, 0},
     {"election", CORRAL_KEY_ADDR, offsetof(MemberTmp, election), 1, 0, 0},
     {"role", CORRAL_KEY_STRING, offsetof(MemberTmp, role), 0, 0, 0},
+    {"client", CORRAL_KEY_ADDR, offsetof(MemberTmp, client), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END};
+
+#define TLS(f) offsetof(TlsConfig, f)
+static const CorralConfigKey tls_keys[] = {
+    {"cert_file", CORRAL_KEY_STRING, TLS(cert_file), 0, 0, 0},
+    {"key_file", CORRAL_KEY_STRING, TLS(key_file), 0, 0, 0},
+    {"ca_file", CORRAL_KEY_STRING, TLS(ca_file), 0, 0, 0},
+    {"client_auth", CORRAL_KEY_STRING, TLS(client_auth), 0, 0, 0},
+    {"min_protocol", CORRAL_KEY_STRING, TLS(min_protocol), 0, 0, 0},
+    {"max_protocol", CORRAL_KEY_STRING, TLS(max_protocol), 0, 0, 0},
+    {"ciphers", CORRAL_KEY_STRING, TLS(ciphers), 0, 0, 0},
+    {"ciphersuites", CORRAL_KEY_STRING, TLS(ciphersuites), 0, 0, 0},
+    {"quorum", CORRAL_KEY_BOOL, TLS(quorum), 0, 0, 0},
+    {"member_names", CORRAL_KEY_NODE, TLS(member_names), 0, 0, 0},
+    CORRAL_CONFIG_KEYS_END};
+
+/* The `tls:` map: shape and names only; net/tls.c reads the files (and
+ * reports what is wrong with them) when it builds its contexts. */
+static int validate_tls(CoreConfig *c, const CorralConfig *node)
+{
+    TlsConfig *t = &c->tls;
+    t->client_auth = "none";
+    t->min_protocol = "TLSv1.2";
+    if (!node || corral_config_type(node) == CORRAL_CFG_NULL)
+        return 0;
+    if (corral_config_type(node) != CORRAL_CFG_MAP)
+        return corral_config_error(node, "\"tls\" must be a map, not %s", corral_config_type_name(node));
+    if (corral_config_apply(node, tls_keys, t) < 0)
+        return -1;
+    t->present = 1;
+    static const char *const modes[] = {"none", "want", "need"};
+    t->client_auth_mode = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(t->client_auth, modes[i]) == 0)
+            t->client_auth_mode = i;
+    if (t->client_auth_mode < 0)
+        return corral_config_error(corral_config_get(node, "client_auth"),
+                                   "\"client_auth\" must be none, want or need, not \"%s\"", t->client_auth);
+    const char *const *protos[] = {&t->min_protocol, &t->max_protocol};
+    for (int i = 0; i < 2; i++) {
+        const char *v = *protos[i];
+        if (v && strcmp(v, "TLSv1.2") != 0 && strcmp(v, "TLSv1.3") != 0)
+            return corral_config_error(corral_config_get(node, i ? "max_protocol" : "min_protocol"),
+                                       "\"%s\" must be TLSv1.2 or TLSv1.3, not \"%s\"",
+                                       i ? "max_protocol" : "min_protocol", v);
+    }
+    if (t->max_protocol && strcmp(t->min_protocol, "TLSv1.3") == 0 && strcmp(t->max_protocol, "TLSv1.2") == 0)
+        return corral_config_error(corral_config_get(node, "max_protocol"), "max_protocol is below min_protocol");
+    if (!t->cert_file || !t->key_file)
+        return corral_config_error(node, "\"tls\" needs cert_file and key_file");
+    if ((t->client_auth_mode > 0 || t->quorum) && !t->ca_file)
+        return corral_config_error(node, "\"tls\" needs ca_file to verify %s certificates",
+                                   t->quorum ? "members'" : "clients'");
+    if (t->member_names) {
+        if (corral_config_type(t->member_names) != CORRAL_CFG_MAP)
+            return corral_config_error(t->member_names, "\"member_names\" must be a map of member id to name");
+        for (size_t i = 0; i < corral_config_len(t->member_names); i++) {
+            const CorralConfig *k = corral_config_key_at(t->member_names, i);
+            int64_t id;
+            const char *name;
+            if (corral_config_int(k, "member_names", 1, 255, &id) < 0 ||
+                corral_config_string(corral_config_at(t->member_names, i), "member_names", &name) < 0)
+                return -1;
+            int found = 0;
+            for (size_t j = 0; j < c->n_members; j++)
+                found |= c->members[j].id == id;
+            if (!found)
+                return corral_config_error(k, "member_names: %lld is not a member of \"ensemble\"", (long long)id);
+        }
+    }
+    return 0;
+}
+
+/* The name member `id`'s certificate must carry (tls.member_names, or
+ * else its peer address's host). */
+const char *config_member_tls_name(const CoreConfig *c, int64_t id)
+{
+    for (size_t i = 0; i < corral_config_len(c->tls.member_names); i++) {
+        const char *k = corral_config_scalar(corral_config_key_at(c->tls.member_names, i));
+        if (k && strtoll(k, NULL, 10) == id)
+            return corral_config_scalar(corral_config_at(c->tls.member_names, i));
+    }
+    for (size_t i = 0; i < c->n_members; i++)
+        if (c->members[i].id == id)
+            return c->members[i].peer.host;
+    return NULL;
+}
 
 static void set_defaults(CoreConfig *c)
 {
@@ -476,12 +686,13 @@ static void set_defaults(CoreConfig *c)
 
 static int validate(CoreConfig *c, CorralConfig *root)
 {
-    struct { const CorralConfig *server, *ensemble, *module_path, *modules; } top = {0};
+    struct { const CorralConfig *server, *ensemble, *module_path, *modules, *tls; } top = {0};
     if (corral_config_apply(root, (CorralConfigKey[]){
             {"server", CORRAL_KEY_NODE, offsetof(__typeof__(top), server), 1, 0, 0},
             {"ensemble", CORRAL_KEY_NODE, offsetof(__typeof__(top), ensemble), 0, 0, 0},
             {"module_path", CORRAL_KEY_NODE, offsetof(__typeof__(top), module_path), 0, 0, 0},
             {"modules", CORRAL_KEY_NODE, offsetof(__typeof__(top), modules), 0, 0, 0},
+            {"tls", CORRAL_KEY_NODE, offsetof(__typeof__(top), tls), 0, 0, 0},
             CORRAL_CONFIG_KEYS_END}, &top) < 0)
         return -1;
     c->root = root;
@@ -490,6 +701,9 @@ static int validate(CoreConfig *c, CorralConfig *root)
                                    corral_config_type_name(top.server));
     if (corral_config_apply(top.server, server_keys, c) < 0)
         return -1;
+    c->has_secure_client_listen = corral_config_get(top.server, "secure_client_listen") != NULL;
+    /* ZooKeeper: clientPort may be left out when secureClientPort is set. */
+    c->has_client_listen = corral_config_get(top.server, "client_listen") != NULL || !c->has_secure_client_listen;
     if (corral_log_level_from_name(c->log_level) < 0)
         return corral_config_error(corral_config_get(top.server, "log_level"),
                                    "\"log_level\" must be debug, info, warn or error, not \"%s\"", c->log_level);
@@ -544,6 +758,8 @@ static int validate(CoreConfig *c, CorralConfig *root)
             m->id = t.id;
             m->peer = t.peer;
             m->election = t.election;
+            m->has_client = corral_config_get(mnode, "client") != NULL;
+            m->client = t.client;
             if (t.role && strcmp(t.role, "observer") == 0)
                 m->observer = 1;
             else if (t.role && strcmp(t.role, "participant") != 0)
@@ -563,6 +779,16 @@ static int validate(CoreConfig *c, CorralConfig *root)
             return corral_config_error(corral_config_get(top.server, "id"),
                                        "server id %lld is not a member of \"ensemble\"", (long long)c->server_id);
     }
+
+    if (validate_tls(c, top.tls) < 0)
+        return -1;
+    if (c->has_secure_client_listen && !c->tls.present)
+        return corral_config_error(corral_config_get(top.server, "secure_client_listen"),
+                                   "\"secure_client_listen\" needs a top-level \"tls\" map (cert_file, key_file)");
+    if (c->tls.quorum && c->ensemble_secret_file)
+        return corral_config_error(corral_config_get(top.server, "ensemble_secret_file"),
+                                   "\"ensemble_secret_file\" and tls.quorum exclude each other (mutual TLS "
+                                   "authenticates members)");
 
     if (top.module_path && parse_strlist(top.module_path, "module_path", &c->module_path) < 0)
         return -1;

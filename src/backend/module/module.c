@@ -29,6 +29,11 @@ struct CorralModule {
     char *version;
     void *handle;
     char error[512];
+    const CorralConfig *conf;        /* its settings now (NULL: the defaults) */
+    int by_default;                  /* loaded without being named */
+    CorralReloadCheckFn reload_check;
+    CorralReloadApplyFn reload_apply;
+    void *reload_arg;
 };
 
 typedef struct HookEntry {
@@ -47,6 +52,7 @@ static struct {
     CorralModule **mods;
     size_t nmods;
     CorralModule *loading;          /* the module whose init runs now */
+    CorralModule *reloading;        /* the module whose reload apply runs now */
     char error[1024];
     int error_is_config;
     const char **path;
@@ -142,7 +148,7 @@ int corral_register_fourlw(CorralModule *m, const CorralFourlw *def)
 
 int corral_fourlw_set_allowed(CorralModule *m, const char *const *words, size_t n)
 {
-    if (check_registering(m, "the four-letter-word allow list") < 0)
+    if ((!m || m != reg.reloading) && check_registering(m, "the four-letter-word allow list") < 0)
         return -1;
     free(reg.allowed);
     reg.allowed = NULL;
@@ -232,6 +238,18 @@ static int add_hook(CorralModule *m, CorralStartFn start, CorralStopFn stop, voi
 }
 
 int corral_on_start(CorralModule *m, CorralStartFn fn, void *arg) { return add_hook(m, fn, NULL, arg); }
+
+int corral_on_reload(CorralModule *m, CorralReloadCheckFn check, CorralReloadApplyFn apply, void *arg)
+{
+    if (check_registering(m, "a reload callback") < 0)
+        return -1;
+    if (!check || !apply)
+        return corral_module_fail(m, "corral_on_reload needs both check and apply");
+    m->reload_check = check;
+    m->reload_apply = apply;
+    m->reload_arg = arg;
+    return 0;
+}
 int corral_on_stop(CorralModule *m, CorralStopFn fn, void *arg) { return add_hook(m, NULL, fn, arg); }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -460,7 +478,7 @@ done:
     return found;
 }
 
-static int load_one(const char *name, const CorralConfig *conf)
+static int load_one(const char *name, const CorralConfig *conf, int by_default)
 {
     char *file = find_module_file(name);
     if (!file) {
@@ -494,6 +512,8 @@ static int load_one(const char *name, const CorralConfig *conf)
     m->name = xstrdup(name);
     m->file = file;
     m->handle = h;
+    m->conf = conf;
+    m->by_default = by_default;
     reg.mods = xrealloc(reg.mods, (reg.nmods + 1) * sizeof *reg.mods);
     reg.mods[reg.nmods++] = m;
 
@@ -545,6 +565,24 @@ static int load_one(const char *name, const CorralConfig *conf)
     return 0;
 }
 
+/* `NAME: false` (or off, no, 0) under `modules:` names a module only to
+ * leave it out: the way to run without a module loaded by default.
+ * `NAME: true` loads it with its defaults.  Returns 0 (off), 1 (on) or -1
+ * when the value is not a boolean (the module's settings then). */
+static int module_switch(const CorralConfig *conf)
+{
+    int on = -1;
+    if (corral_config_type(conf) == CORRAL_CFG_SCALAR && corral_config_bool(conf, "module", &on) < 0)
+        on = -1;
+    config_clear_error();
+    return on;
+}
+
+/* The modules loaded when the YAML does not name them, as ZooKeeper always
+ * has the digest and ip schemes (ProviderRegistry.initialize).  A module
+ * named with settings is loaded once, with them; `NAME: false` opts out. */
+static const char *const default_modules[] = {"auth_digest", "auth_ip"};
+
 int module_load_all(const CoreConfig *cfg, const char *exe_dir)
 {
     reg.error[0] = '\0';
@@ -552,7 +590,23 @@ int module_load_all(const CoreConfig *cfg, const char *exe_dir)
     build_search_path(cfg, exe_dir);
     for (size_t i = 0; i < corral_config_len(cfg->modules); i++) {
         const char *name = corral_config_scalar(corral_config_key_at(cfg->modules, i));
-        if (load_one(name, corral_config_at(cfg->modules, i)) < 0)
+        const CorralConfig *conf = corral_config_at(cfg->modules, i);
+        int on = module_switch(conf);
+        if (on == 0) {
+            corral_log(CORRAL_LOG_INFO, "module", "module %s is disabled (modules.%s: false)", name, name);
+            continue;
+        }
+        if (on == 1)
+            conf = NULL;
+        if (load_one(name, conf, 0) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < sizeof default_modules / sizeof *default_modules; i++) {
+        const char *name = default_modules[i];
+        if (corral_config_get(cfg->modules, name))
+            continue;
+        corral_log(CORRAL_LOG_DEBUG, "module", "loading %s by default (modules.%s: false leaves it out)", name, name);
+        if (load_one(name, NULL, 1) < 0)
             return -1;
     }
     /* Durability is the default: without a storage module named in the
@@ -560,11 +614,109 @@ int module_load_all(const CoreConfig *cfg, const char *exe_dir)
      * server.data_dir).  Running without durability must be chosen
      * explicitly (storage_memory). */
     if (!reg.storage) {
+        const CorralConfig *sf = corral_config_get(cfg->modules, "storage_file");
+        if (sf && module_switch(sf) == 0) {
+            reg.error_is_config = 1;
+            return set_error("%s:%d:%d: storage_file is disabled and no other storage module is named "
+                             "(name storage_memory to run without durability)",
+                             corral_config_file(sf), corral_config_line(sf), corral_config_column(sf));
+        }
         corral_log(CORRAL_LOG_INFO, "module", "no storage module configured: loading storage_file with its defaults");
-        if (load_one("storage_file", NULL) < 0)
+        if (load_one("storage_file", NULL, 1) < 0)
             return -1;
     }
     return 0;
+}
+
+/* ---- reload -------------------------------------------------------------- */
+
+/* A module's settings as a reload compares them: an empty map, null and
+ * `true` all mean "the defaults". */
+static const CorralConfig *effective(const CorralConfig *conf)
+{
+    if (corral_config_type(conf) == CORRAL_CFG_MAP && corral_config_len(conf) == 0)
+        return NULL;
+    if (corral_config_type(conf) == CORRAL_CFG_SCALAR && module_switch(conf) == 1)
+        return NULL;
+    return corral_config_type(conf) == CORRAL_CFG_NULL ? NULL : conf;
+}
+
+static int is_default_module(const char *name)
+{
+    for (size_t i = 0; i < sizeof default_modules / sizeof *default_modules; i++)
+        if (strcmp(default_modules[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The settings the new file gives loaded module m; *gone when the file
+ * would not load it (removed, or NAME: false). */
+static const CorralConfig *new_settings(const CorralModule *m, const CoreConfig *cfg, int *gone)
+{
+    const CorralConfig *node = corral_config_get(cfg->modules, m->name);
+    *gone = 0;
+    if (!node) {
+        *gone = !m->by_default || !(is_default_module(m->name) || reg.storage_owner == m);
+        return NULL;
+    }
+    if (module_switch(node) == 0)
+        *gone = 1;
+    return node;
+}
+
+int module_reload_check(const CoreConfig *cfg, void (*pending)(void *ctx, const char *what), void *ctx)
+{
+    char what[160];
+    reg.error[0] = '\0';
+    for (size_t i = 0; i < reg.nmods; i++) {
+        CorralModule *m = reg.mods[i];
+        int gone;
+        const CorralConfig *node = new_settings(m, cfg, &gone);
+        if (gone) {
+            snprintf(what, sizeof what, "modules.%s (unloading a module)", m->name);
+            pending(ctx, what);
+            continue;
+        }
+        if (m->reload_check) {
+            config_clear_error();
+            m->error[0] = '\0';
+            if (m->reload_check(m->reload_arg, effective(node)) != 0) {
+                if (config_last_error())
+                    return set_error("%s", config_last_error());
+                return set_error("module \"%s\" (%s): refused the new settings: %s", m->name, m->file,
+                                 m->error[0] ? m->error : "(the module gave no reason)");
+            }
+        } else if (!config_node_equal(effective(m->conf), effective(node))) {
+            snprintf(what, sizeof what, "modules.%s", m->name);
+            pending(ctx, what);
+        }
+    }
+    for (size_t i = 0; i < corral_config_len(cfg->modules); i++) {
+        const char *name = corral_config_scalar(corral_config_key_at(cfg->modules, i));
+        int loaded = 0;
+        for (size_t j = 0; j < reg.nmods && !loaded; j++)
+            loaded = strcmp(reg.mods[j]->name, name) == 0;
+        if (!loaded && module_switch(corral_config_at(cfg->modules, i)) != 0) {
+            snprintf(what, sizeof what, "modules.%s (loading a module)", name);
+            pending(ctx, what);
+        }
+    }
+    return 0;
+}
+
+void module_reload_apply(const CoreConfig *cfg)
+{
+    for (size_t i = 0; i < reg.nmods; i++) {
+        CorralModule *m = reg.mods[i];
+        int gone;
+        const CorralConfig *node = new_settings(m, cfg, &gone);
+        if (gone || !m->reload_apply)
+            continue;
+        reg.reloading = m;
+        m->reload_apply(m->reload_arg, effective(node));
+        reg.reloading = NULL;
+        m->conf = node;
+    }
 }
 
 int module_run_start_hooks(void)

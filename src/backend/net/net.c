@@ -19,6 +19,7 @@
 #include "module/module.h"
 #include "net/eventloop.h"
 #include "net/net.h"
+#include "net/tls.h"
 #include "utils/alloc.h"
 
 /* A reply backlog above CORRAL_OUTPUT_PAUSE_BYTES stops the handling of a
@@ -50,9 +51,9 @@ typedef struct IpCount {
 static struct {
     const CoreConfig *cfg;
     NetHandlers h;
-    int listen_fd;
-    char listen_desc[96];
-    int listen_port;
+    int listen_fd, secure_fd;    /* plaintext and TLS listeners (-1: none) */
+    char listen_desc[96], secure_desc[96];
+    int listen_port, secure_port;
     Conn **conns;            /* fd-indexed */
     int nconns_cap;
     int64_t nconns;
@@ -71,12 +72,15 @@ static struct {
     int64_t total_backlog;   /* kept up to date where output grows and drains; resampled to correct drift */
     struct PendingHello { int fd; uint64_t id; int64_t since_ms; } *hello;   /* FIFO, oldest first */
     size_t hello_head, nhello, caphello;
-    LogLimit log_emfile, log_maxconn, log_output, log_hello;
-} net = {.listen_fd = -1};
+    LogLimit log_emfile, log_maxconn, log_output, log_hello, log_tls;
+    struct Kick { int fd; uint64_t id; } *kicks;   /* TLS conns with decrypted input OpenSSL holds */
+    size_t nkicks, capkicks;
+    uint64_t kick_timer;
+} net = {.listen_fd = -1, .secure_fd = -1};
 
 static void conn_io(int fd, int events, void *arg);
 
-static CorralMetric *m_conn_rejected, *m_large_rejected, *m_output_closed, *m_accept_backoff, *m_sessionless_closed;
+static CorralMetric *m_tls_failed, *m_conn_rejected, *m_large_rejected, *m_output_closed, *m_accept_backoff, *m_sessionless_closed;
 
 int log_limit_due(LogLimit *rl, int64_t *suppressed)
 {
@@ -166,13 +170,71 @@ static size_t releasable(Conn *c)
     return c->marks[c->mark_head].off;
 }
 
+/* Arms the events c waits for: readability unless reading is paused,
+ * writability while output is pending.  With TLS, a read may wait for
+ * writability (a key update to answer) and a write for readability. */
 static void set_write_interest(Conn *c, int on)
 {
-    if (c->want_write == on)
-        return;
     c->want_write = on;
-    el_watch(c->fd, (c->read_paused || c->close_after_flush ? 0 : CORRAL_EV_READ) | (on ? CORRAL_EV_WRITE : 0),
-             conn_io, c);
+    int rd = !c->read_paused && !c->close_after_flush, wr = on;
+    if (c->tls) {
+        if (tls_write_wants_read(c->tls))
+            rd = 1;
+        if (rd && tls_read_wants_write(c->tls))
+            wr = 1;
+    }
+    int ev = (rd ? CORRAL_EV_READ : 0) | (wr ? CORRAL_EV_WRITE : 0);
+    if (c->armed == ev)
+        return;
+    c->armed = ev;
+    el_watch(c->fd, ev, conn_io, c);
+}
+
+/* The transport: plaintext sockets call the kernel directly, TLS
+ * connections go through OpenSSL (net/tls.c). */
+static ssize_t conn_send(Conn *c, const void *buf, size_t len)
+{
+    return c->tls ? tls_write(c->tls, buf, len) : send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t conn_recv(Conn *c, void *buf, size_t len)
+{
+    return c->tls ? tls_read(c->tls, buf, len) : recv(c->fd, buf, len, 0);
+}
+
+static void conn_read(Conn *c);
+
+/* OpenSSL may hold decrypted input that the socket no longer signals
+ * (reading stopped after a few records, or paused): a zero-delay timer
+ * reads it in this same loop turn, before the end-of-turn hooks, as an
+ * event on the socket would have. */
+static int64_t kick_run(void *arg)
+{
+    net.kick_timer = 0;
+    size_t n = net.nkicks;
+    struct Kick *k = xmalloc((n ? n : 1) * sizeof *k);
+    memcpy(k, net.kicks, n * sizeof *k);
+    net.nkicks = 0;
+    for (size_t i = 0; i < n; i++) {
+        Conn *c = k[i].fd < net.nconns_cap ? net.conns[k[i].fd] : NULL;
+        if (c && c->id == k[i].id && !c->closed)
+            conn_read(c);
+    }
+    free(k);
+    return -1;
+}
+
+static void kick_if_buffered(Conn *c)
+{
+    if (!c->tls || c->closed || c->read_paused || c->close_after_flush || !tls_pending(c->tls))
+        return;
+    if (net.nkicks == net.capkicks) {
+        net.capkicks = net.capkicks ? net.capkicks * 2 : 16;
+        net.kicks = xrealloc(net.kicks, net.capkicks * sizeof *net.kicks);
+    }
+    net.kicks[net.nkicks++] = (struct Kick){c->fd, c->id};
+    if (!net.kick_timer)
+        net.kick_timer = el_add_timer(0, kick_run, NULL);
 }
 
 /* Counts as sent the reply frames whose last byte has been written. */
@@ -225,7 +287,7 @@ static void conn_write(Conn *c)
     size_t limit = releasable(c);
     size_t unsent_before = backlog(c);
     while (c->out_sent < limit) {
-        ssize_t w = send(c->fd, c->out.data + c->out_sent, limit - c->out_sent, MSG_NOSIGNAL);
+        ssize_t w = conn_send(c, c->out.data + c->out_sent, limit - c->out_sent);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -264,13 +326,13 @@ static void conn_write(Conn *c)
     set_write_interest(c, pending_now);
     if (c->read_paused && backlog(c) <= pause_bytes()) {
         c->read_paused = 0;
-        c->want_write = -1;   /* force re-arm with read interest */
         set_write_interest(c, pending_now);
         /* Frames that arrived while paused are still in the input buffer.
          * This may run from the end-of-turn flush, after the commit hook
          * handed this turn's txns to storage: make the loop turn again at
          * once so that what they produce is not left until a timer fires. */
         conn_process_input(c);
+        kick_if_buffered(c);
         el_wakeup();
     }
 }
@@ -282,7 +344,6 @@ static void pause_reading(Conn *c)
     if (c->read_paused)
         return;
     c->read_paused = 1;
-    c->want_write = -1;
     set_write_interest(c, c->out_sent < releasable(c));
 }
 
@@ -312,6 +373,7 @@ int64_t net_durable_zxid(void) { return net.durable_zxid; }
 
 static void conn_free(Conn *c)
 {
+    tls_free(c->tls);
     free(c->in);
     wbuf_free(&c->out);
     free(c->marks);
@@ -332,6 +394,10 @@ void net_conn_close(Conn *c, const char *why)
     if (net.total_backlog < 0)
         net.total_backlog = 0;
     el_unwatch(c->fd);
+    if (c->tls) {
+        tls_free(c->tls);   /* close_notify, before the descriptor goes */
+        c->tls = NULL;
+    }
     close(c->fd);
     if (c->fd < net.nconns_cap)
         net.conns[c->fd] = NULL;
@@ -349,7 +415,7 @@ void net_conn_close_after_flush(Conn *c)
     if (c->closed)
         return;
     c->close_after_flush = 1;
-    c->want_write = -1;
+    set_write_interest(c, c->want_write);
     net_conn_flush_later(c);
 }
 
@@ -497,7 +563,7 @@ static void conn_read(Conn *c)
             c->in = xrealloc(c->in, cap);
             c->in_cap = cap;
         }
-        ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        ssize_t r = conn_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
         if (r == 0) {
             net_conn_close(c, NULL);
             return;
@@ -512,6 +578,41 @@ static void conn_read(Conn *c)
         c->in_len += (size_t)r;
         conn_process_input(c);
     }
+    if (c->tls && !c->closed) {
+        kick_if_buffered(c);
+        set_write_interest(c, c->want_write);   /* a read may now wait for writability */
+    }
+}
+
+/* A TLS connection's handshake, driven by its socket events; the
+ * sessionless timeout bounds a handshake that never ends.  A failure
+ * (garbage, a refused certificate, a truncated hello) closes only this
+ * connection. */
+static void conn_handshake(Conn *c)
+{
+    int rc = tls_handshake(c->tls);
+    if (rc < 0) {
+        int64_t n;
+        corral_metric_inc(m_tls_failed);
+        if (log_limit_due(&net.log_tls, &n))
+            corral_log(CORRAL_LOG_INFO, "net", "closing connection from %s: TLS handshake failed: %s%s", c->peer_desc,
+                       tls_error(c->tls), n ? " (and others like it not logged)" : "");
+        net_conn_close(c, NULL);
+        return;
+    }
+    if (rc == 0) {
+        int ev = tls_wants_write(c->tls) ? CORRAL_EV_WRITE : CORRAL_EV_READ;
+        if (c->armed != ev) {
+            c->armed = ev;
+            el_watch(c->fd, ev, conn_io, c);
+        }
+        return;
+    }
+    const char *subject = tls_peer_subject(c->tls);
+    corral_log(CORRAL_LOG_DEBUG, "net", "TLS (%s) with %s%s%s", tls_version(c->tls), c->peer_desc,
+               subject ? ", certificate " : "", subject ? subject : "");
+    set_write_interest(c, c->out.len > c->out_sent);
+    conn_read(c);   /* the client's first request may have come with its Finished */
 }
 
 static void conn_io(int fd, int events, void *arg)
@@ -519,6 +620,18 @@ static void conn_io(int fd, int events, void *arg)
     Conn *c = arg;
     if (c->closed)
         return;
+    if (c->tls && !tls_handshake_done(c->tls)) {
+        conn_handshake(c);
+        return;
+    }
+    if (c->tls) {
+        /* Either direction may be what the other waits for. */
+        if (c->out_sent < c->out.len)
+            conn_write(c);
+        if (!c->closed && !c->read_paused && !c->close_after_flush)
+            conn_read(c);
+        return;
+    }
     if (events & CORRAL_EV_WRITE)
         conn_write(c);
     if (!c->closed && (events & CORRAL_EV_READ) && !c->read_paused && !c->close_after_flush)
@@ -529,11 +642,16 @@ static void conn_io(int fd, int events, void *arg)
 
 static void accept_ready(int fd, int events, void *arg);
 
+/* The listeners' callback argument says whether they speak TLS. */
+static int plain_tag, secure_tag;
+
 static int64_t accept_resume(void *arg)
 {
     net.backoff_timer = 0;
     if (net.listen_fd >= 0)
-        el_watch(net.listen_fd, CORRAL_EV_READ, accept_ready, NULL);
+        el_watch(net.listen_fd, CORRAL_EV_READ, accept_ready, &plain_tag);
+    if (net.secure_fd >= 0)
+        el_watch(net.secure_fd, CORRAL_EV_READ, accept_ready, &secure_tag);
     return -1;
 }
 
@@ -549,8 +667,12 @@ static void accept_backoff(int err)
         corral_log(CORRAL_LOG_WARN, "net",
                    "cannot accept: %s (%lld client connections open); not accepting for %d ms%s", strerror(err),
                    (long long)net.nconns, ACCEPT_BACKOFF_MS, n ? " (repeated, not logged every time)" : "");
-    el_unwatch(net.listen_fd);
-    net.backoff_timer = el_add_timer(ACCEPT_BACKOFF_MS, accept_resume, NULL);
+    if (net.listen_fd >= 0)
+        el_unwatch(net.listen_fd);
+    if (net.secure_fd >= 0)
+        el_unwatch(net.secure_fd);
+    if (!net.backoff_timer)
+        net.backoff_timer = el_add_timer(ACCEPT_BACKOFF_MS, accept_resume, NULL);
 }
 
 static void hello_push(Conn *c)
@@ -651,6 +773,7 @@ static void accept_ready(int fd, int events, void *arg)
         c->peer_port = port;
         snprintf(c->peer_desc, sizeof c->peer_desc, "/%s:%d", ip, port);
         c->established_ms = el_wall_ms();
+        c->armed = -1;
         wbuf_init(&c->out);
         if (cfd >= net.nconns_cap) {
             int n = net.nconns_cap ? net.nconns_cap : 256;
@@ -664,6 +787,11 @@ static void accept_ready(int fd, int events, void *arg)
         net.nconns++;
         HOOK_CLIENT_CONNECTED(c->id, c->peer_ip, c->peer_port);
         hello_push(c);
+        if (arg == &secure_tag && !(c->tls = tls_new(cfd, TLS_CLIENT_SERVER))) {
+            net_conn_close(c, "cannot start TLS");
+            continue;
+        }
+        c->armed = CORRAL_EV_READ;
         if (el_watch(cfd, CORRAL_EV_READ, conn_io, c) < 0)
             net_conn_close(c, "cannot watch the socket");
     }
@@ -671,30 +799,9 @@ static void accept_ready(int fd, int events, void *arg)
 
 /* ---- setup -------------------------------------------------------------- */
 
-int net_init(const CoreConfig *cfg, const NetHandlers *handlers)
+/* Binds and listens on a; -1 + log. */
+static int open_listener(const CorralAddr *a, char *desc, size_t desclen, int *port)
 {
-    net.cfg = cfg;
-    net.h = *handlers;
-    m_conn_rejected = corral_metric_counter("connection_rejected",
-                                            "Connections refused by the per-IP limit (max_client_connections)");
-    m_large_rejected = corral_metric_counter("large_requests_rejected",
-                                             "Connections closed for a frame above max_request_bytes");
-    m_output_closed = corral_metric_counter("connections_closed_output",
-                                            "Connections closed for unread output above server.max_output_bytes");
-    m_accept_backoff = corral_metric_counter("accept_backoffs",
-                                             "Times accepting paused for lack of descriptors (EMFILE, ENFILE)");
-    m_sessionless_closed = corral_metric_counter("connections_closed_sessionless",
-                                                 "Connections closed without a session after sessionless_timeout_ms");
-    net.max_conns = cfg->max_connections;
-    if (net.max_conns == 0) {
-        struct rlimit rl;
-        net.max_conns = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                            ? (int64_t)rl.rlim_cur - FD_RESERVE
-                            : INT64_MAX;
-        if (net.max_conns < 1)
-            net.max_conns = 1;
-    }
-    const CorralAddr *a = &cfg->client_listen;
     struct sockaddr_storage ss;
     socklen_t slen;
     memset(&ss, 0, sizeof ss);
@@ -726,19 +833,57 @@ int net_init(const CoreConfig *cfg, const NetHandlers *handlers)
         return -1;
     }
     getsockname(fd, (struct sockaddr *)&ss, &slen);
-    net.listen_port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
-    snprintf(net.listen_desc, sizeof net.listen_desc, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", a->host,
-             net.listen_port);
-    net.listen_fd = fd;
+    *port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
+    snprintf(desc, desclen, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", a->host, *port);
+    return fd;
+}
+
+int net_init(const CoreConfig *cfg, const NetHandlers *handlers)
+{
+    net.cfg = cfg;
+    net.h = *handlers;
+    m_conn_rejected = corral_metric_counter("connection_rejected",
+                                            "Connections refused by the per-IP limit (max_client_connections)");
+    m_large_rejected = corral_metric_counter("large_requests_rejected",
+                                             "Connections closed for a frame above max_request_bytes");
+    m_output_closed = corral_metric_counter("connections_closed_output",
+                                            "Connections closed for unread output above server.max_output_bytes");
+    m_accept_backoff = corral_metric_counter("accept_backoffs",
+                                             "Times accepting paused for lack of descriptors (EMFILE, ENFILE)");
+    m_sessionless_closed = corral_metric_counter("connections_closed_sessionless",
+                                                 "Connections closed without a session after sessionless_timeout_ms");
+    net.max_conns = cfg->max_connections;
+    if (net.max_conns == 0) {
+        struct rlimit rl;
+        net.max_conns = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                            ? (int64_t)rl.rlim_cur - FD_RESERVE
+                            : INT64_MAX;
+        if (net.max_conns < 1)
+            net.max_conns = 1;
+    }
+    if (cfg->has_client_listen && (net.listen_fd = open_listener(&cfg->client_listen, net.listen_desc,
+                                                                  sizeof net.listen_desc, &net.listen_port)) < 0)
+        return -1;
+    if (cfg->has_secure_client_listen &&
+        (net.secure_fd = open_listener(&cfg->secure_client_listen, net.secure_desc, sizeof net.secure_desc,
+                                       &net.secure_port)) < 0)
+        return -1;
     el_add_before_sleep(before_sleep, NULL);
-    if (el_watch(fd, CORRAL_EV_READ, accept_ready, NULL) < 0)
+    if ((net.listen_fd >= 0 && el_watch(net.listen_fd, CORRAL_EV_READ, accept_ready, &plain_tag) < 0) ||
+        (net.secure_fd >= 0 && el_watch(net.secure_fd, CORRAL_EV_READ, accept_ready, &secure_tag) < 0))
         return -1;
     net.backlog_timer = el_add_timer(BACKLOG_SAMPLE_MS, sample_backlog, NULL);
     corral_metric_gauge_fn("output_backlog_bytes", "Unsent replies and events of all connections (sampled)",
                            g_total_backlog, NULL);
     net.sessionless_timer = el_add_timer(cfg->sessionless_timeout_ms < 1000 ? cfg->sessionless_timeout_ms / 2 + 1 : 500,
                                          sessionless_sweep, NULL);
-    corral_log(CORRAL_LOG_INFO, "net", "listening for clients on %s", net.listen_desc);
+    if (net.secure_fd >= 0)
+        m_tls_failed = corral_metric_counter("tls_handshake_failures",
+                                             "TLS client connections closed because the handshake failed");
+    if (net.listen_fd >= 0)
+        corral_log(CORRAL_LOG_INFO, "net", "listening for clients on %s", net.listen_desc);
+    if (net.secure_fd >= 0)
+        corral_log(CORRAL_LOG_INFO, "net", "listening for TLS clients on %s", net.secure_desc);
     return 0;
 }
 
@@ -748,11 +893,13 @@ void net_stop_listening(void)
         el_cancel_timer(net.backoff_timer);
         net.backoff_timer = 0;
     }
-    if (net.listen_fd >= 0) {
-        el_unwatch(net.listen_fd);
-        close(net.listen_fd);
-        net.listen_fd = -1;
-    }
+    int *fds[] = {&net.listen_fd, &net.secure_fd};
+    for (int i = 0; i < 2; i++)
+        if (*fds[i] >= 0) {
+            el_unwatch(*fds[i]);
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
 }
 
 void net_shutdown(void)
@@ -766,7 +913,12 @@ void net_shutdown(void)
         el_cancel_timer(net.sessionless_timer);
     if (net.backlog_timer)
         el_cancel_timer(net.backlog_timer);
-    net.sessionless_timer = net.backlog_timer = 0;
+    if (net.kick_timer)
+        el_cancel_timer(net.kick_timer);
+    net.sessionless_timer = net.backlog_timer = net.kick_timer = 0;
+    free(net.kicks);
+    net.kicks = NULL;
+    net.nkicks = net.capkicks = 0;
     free(net.conns);
     free(net.dead);
     free(net.ips);
@@ -811,5 +963,8 @@ void net_count_sent(Conn *c)
 
 size_t net_conn_unsent_replies(const Conn *c) { return c->nframes - c->frame_head; }
 void net_reset_stats(void) { net.packets_received = net.packets_sent = 0; }
-const char *net_listen_desc(void) { return net.listen_desc; }
-int net_listen_port(void) { return net.listen_port; }
+const char *net_listen_desc(void) { return net.listen_fd >= 0 || !net.secure_desc[0] ? net.listen_desc : net.secure_desc; }
+int net_listen_port(void) { return net.listen_fd >= 0 || !net.secure_desc[0] ? net.listen_port : net.secure_port; }
+const char *net_secure_listen_desc(void) { return net.secure_desc; }
+const char *net_conn_tls_subject(const Conn *c) { return c->tls ? tls_peer_subject(c->tls) : NULL; }
+const unsigned char *net_conn_tls_cert(const Conn *c, size_t *len) { return tls_peer_cert_der(c->tls, len); }

@@ -46,7 +46,9 @@ typedef struct Conn {
     int closed;              /* no more I/O; freed at end of turn */
     int close_after_flush;   /* stop reading; close when output drained */
     int read_paused;         /* output backlog too large */
-    int want_write;          /* EPOLLOUT armed */
+    int want_write;          /* output pending: EPOLLOUT wanted */
+    int armed;               /* events last given to el_watch; -1: re-arm */
+    struct Tls *tls;         /* NULL: plaintext (secure_client_listen: net/tls.h) */
     uint8_t *in;
     size_t in_len, in_cap;
     WBuf out;
@@ -103,8 +105,13 @@ int64_t net_conn_count(void);
 int64_t net_packets_received(void);
 int64_t net_packets_sent(void);
 void net_reset_stats(void);
-const char *net_listen_desc(void);    /* "127.0.0.1:2181" */
+const char *net_listen_desc(void);    /* "127.0.0.1:2181" (the TLS one when there is no plaintext listener) */
 int net_listen_port(void);            /* the bound port (useful with port 0) */
+const char *net_secure_listen_desc(void);   /* "" without secure_client_listen */
+/* The connection's verified client certificate: subject (RFC 2253) and
+ * DER; NULL without TLS or without a certificate. */
+const char *net_conn_tls_subject(const Conn *c);
+const unsigned char *net_conn_tls_cert(const Conn *c, size_t *len);
 /* One reply frame was appended (call after wbuf_end_frame): it counts as
  * sent (cons, mntr) once its last byte is written to the socket. */
 void net_count_sent(Conn *c);

@@ -10,6 +10,7 @@
 #include "metrics/metrics.h"
 #include "module/module.h"
 #include "net/eventloop.h"
+#include "reload/reload.h"
 #include "server/internal.h"
 #include "server/replication.h"
 
@@ -265,7 +266,20 @@ void corral_server_conf(void (*fn)(void *ctx, const char *key, const char *value
     fn(ctx, "clientPortListenBacklog", "1024");
     snprintf(buf, sizeof buf, "%lld", (long long)c->server_id);
     fn(ctx, "serverId", buf);
+    /* After a reload only, so that a fresh server's conf is ZooKeeper's:
+     * what the file changed that waits for a restart (PostgreSQL's
+     * pending_restart), and how the last reload went. */
+    if (reload_count() > 0 || reload_last_result()[0]) {
+        fn(ctx, "pending_restart", reload_pending_restart());
+        fn(ctx, "last_reload", reload_last_result());
+    }
+    /* Last: ZooKeeper's conf ends with the membership. */
+    if (replication_active())
+        replication_conf(fn, ctx);
 }
+
+int corral_server_reload(char *out, size_t outlen) { return reload_run(out, outlen); }
+const char *corral_server_pending_restart(void) { return reload_pending_restart(); }
 
 uint64_t corral_server_tree_digest(int64_t *zxid)
 {

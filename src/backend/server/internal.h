@@ -54,6 +54,20 @@ typedef struct ClientConn {
     int64_t rate_ms, rate_tokens;   /* admission.c: request bytes per second */
 } ClientConn;
 
+/* digest.c: the tree's digest at recent zxids (digest log, digest check). */
+void digest_register_metrics(void);
+void digest_reset(void);
+void digest_note(int64_t zxid, uint64_t digest);      /* after each applied txn */
+int digest_at(int64_t zxid, uint64_t *digest);        /* 0, or -1 when not kept */
+void digest_check(int64_t zxid, uint64_t leader_digest);   /* learner: applied up to zxid */
+
+/* request.c: a session takes a client connection; the identities a
+ * connection holds as "scheme:id,..." (for logs); session events logged at
+ * INFO with the client's address and identities, as ZooKeeper does. */
+void session_attach(ClientConn *cc, Session *s);
+const char *client_ids_desc(const ClientConn *cc, char *buf, size_t n);
+void client_log_session(const ClientConn *cc, const char *what, int64_t sid);
+
 /* A write waiting for durability, for latency accounting. */
 typedef struct PendingWrite {
     int64_t zxid;
@@ -86,6 +100,7 @@ extern Server srv;
 /* server.c */
 void server_touch_latency(ClientConn *cc, int64_t start_ms);
 int64_t server_next_zxid(void);
+int64_t server_peek_zxid(void);   /* what server_next_zxid() returns next */
 /* Appends an encoded txn (header + record) to this turn's batch. */
 void server_log_txn(const WBuf *txn, int64_t zxid);
 void server_pending_write(int64_t zxid, int64_t start_ms);
@@ -94,6 +109,9 @@ void server_pending_write(int64_t zxid, int64_t start_ms);
 void server_commit_point(int64_t zxid);
 /* Empties the tree, watches and sessions (startup, a state rebuilt). */
 void server_reset_state(void);
+/* Expires one due session (session_expire_due callback): logs it, hooks,
+ * closeSession txn, drops its client. */
+void server_expire_session(void *ctx, Session *s);
 /* Closes and reopens storage, recovering the state from it (ensemble TRUNC). */
 int server_reopen_storage(void);
 
@@ -140,6 +158,14 @@ int64_t txn_close_session(int64_t session_id, int64_t start_ms);
  * Returns 0 with the header in *th, or -1 for an undecodable request
  * (txn empty, no zxid taken). */
 int write_prepare(const Principal *who, const RequestHeader *h, RBuf *body, WBuf *txn, TxnHeader *th);
+
+/* reconfig.c: the node that holds the ensemble configuration. */
+#define CONFIG_NODE "/zookeeper/config"
+/* A reconfig request: 0 with the SetDataTxn in rec, a ZooKeeper error, or
+ * -2 when it cannot be decoded. */
+int reconfig_prep(const Principal *who, RBuf *body, Arena *a, WBuf *rec, int *txn_type);
+/* The body of a reconfig's reply (GetDataResponse of the configuration). */
+void reconfig_write_result(WBuf *o, const ZStat *stat);
 /* A client's write: write_prepare, txn_commit, reply (MarshallingError
  * without a txn for an undecodable request). */
 void write_request(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start_ms);
@@ -173,8 +199,11 @@ void quota_rescan(void);   /* after loading a snapshot */
 /* snapshot.c */
 void server_request_snapshot(void *ctx);     /* storage env callback, loop thread */
 void server_snapshot_finish(void);           /* joins a running snapshot */
-/* The live state in the snapshot format (loop thread); returns its zxid. */
-int64_t server_serialize_state(WBuf *w);
+/* The state as it is now (a clone of the tree, the sessions), taken on the
+ * loop thread; serialized (snapshot format) and freed on any thread. */
+typedef struct StateCopy StateCopy;
+StateCopy *server_state_copy(int64_t *zxid);
+void server_state_copy_serialize(StateCopy *copy, WBuf *w);
 int server_load_snapshot(int64_t last_zxid, const void *data, size_t len);
 
 /* Watch events and durability gating. */

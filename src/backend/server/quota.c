@@ -177,15 +177,40 @@ void quota_on_set_data(const char *path, size_t len, int32_t old_dlen, int32_t n
         update_count_bytes(path, q, (int64_t)(new_dlen > 0 ? new_dlen : 0) - (old_dlen > 0 ? old_dlen : 0), 0);
 }
 
+typedef struct LimitPaths {
+    char **v;
+    size_t n;
+} LimitPaths;
+
 static int count_limits(void *ctx, const char *path, size_t len, const ZNode *n)
 {
-    if (ends_with(path, len, LIMITS))
+    LimitPaths *l = ctx;
+    if (ends_with(path, len, LIMITS)) {
         limit_nodes++;
+        l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+        l->v[l->n++] = xstrndup(path, len);
+    }
     return 0;
 }
 
+/* After a snapshot is loaded: the limits nodes, and every stats node
+ * counted again from the tree, as ZooKeeper's DataTree.setupQuota does at
+ * every load (a snapshot imported from ZooKeeper is fuzzy: the counts it
+ * carries may be off by the changes made while it was written). */
 void quota_rescan(void)
 {
     limit_nodes = 0;
-    tree_walk(srv.tree, QUOTA_ROOT, sizeof QUOTA_ROOT - 1, count_limits, NULL);
+    LimitPaths l = {NULL, 0};
+    tree_walk(srv.tree, QUOTA_ROOT, sizeof QUOTA_ROOT - 1, count_limits, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        size_t len = strlen(l.v[i]) - strlen(LIMITS);
+        char sp[4096];
+        if (len + sizeof STATS <= sizeof sp) {
+            memcpy(sp, l.v[i], len);
+            memcpy(sp + len, STATS, sizeof STATS);
+            init_stats(sp, len + sizeof STATS - 1);
+        }
+        free(l.v[i]);
+    }
+    free(l.v);
 }

@@ -254,6 +254,18 @@ static ReplClient *find_pending_create(int64_t sid)
 
 int64_t zab_host_applied(void) { return srv.last_zxid; }
 
+/* server.test_diverge_path (test only): this learner corrupts the data of
+ * that znode each time it applies a txn, so that its tree differs from the
+ * leader's and the digest check must notice. */
+static void test_diverge(void)
+{
+    const char *p = rp.cfg->test_diverge_path;
+    if (!p || !tree_lookup(srv.tree, p, strlen(p)))
+        return;
+    tree_set_data(srv.tree, p, strlen(p), "diverged", 8, 0, srv.last_zxid, 0, NULL);
+    digest_note(srv.last_zxid, tree_digest(srv.tree));
+}
+
 void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
 {
     arena_reset(&rp.arena);
@@ -266,10 +278,15 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
     if (h.type == ZOO_OP_CLOSE_SESSION) {
         Session *s = session_find(h.clientId);
         closing = s ? s->client : NULL;
+        if (s && s->last_client[0] && !zab_is_leader())
+            corral_log(CORRAL_LOG_INFO, "session", "Session 0x%llx closed (zxid 0x%llx); its last client here was %s",
+                       (unsigned long long)s->id, (unsigned long long)h.zxid, s->last_client);
     }
     TxnResult res;
     if (txn_apply(txn, len, &rp.arena, &res) < 0)
         goto broken;
+    if (rp.cfg->test_diverge_path)
+        test_diverge();
     if (h.clientId == 0)
         return;
     if (h.type == ZOO_OP_CREATE_SESSION) {
@@ -277,10 +294,8 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
         Session *s = session_find(h.clientId);
         if (rc && s && !rc->cc->conn->closed) {
             ClientConn *cc = rc->cc;
-            s->client = cc;
-            cc->session = s;
-            cc->connected = 1;
-            net_conn_established(cc->conn);
+            session_attach(cc, s);
+            client_log_session(cc, "Established", s->id);
             rc->pending_sid = 0;
             send_connect_response(cc, s);
             complete_head(rc);
@@ -460,6 +475,7 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
     if (server_load_snapshot(zxid, data, len) < 0)
         return -1;
     srv.epoch = zxid >> 32;
+    zab_config_sync_tree();
     if (srv.storage) {
         if (storage_truncate(zxid) < 0)
             corral_log(CORRAL_LOG_WARN, "replication", "storage kept records after 0x%llx", (unsigned long long)zxid);
@@ -485,10 +501,82 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
     return 0;
 }
 
+int zab_host_digest_at(int64_t zxid, uint64_t *digest) { return digest_at(zxid, digest); }
+void zab_host_check_digest(int64_t zxid, uint64_t digest) { digest_check(zxid, digest); }
+
 /* ---- host functions: leader ------------------------------------------------- */
 
-/* The state in snapshot.c's format (doc/storage.md), for SNAP. */
-int64_t zab_host_snapshot(WBuf *w) { return server_serialize_state(w); }
+/* The state in snapshot.c's format (doc/storage.md), for SNAP: cloned on
+ * the loop, serialized on a thread (a million znodes take over a second:
+ * on the loop, the followers would take the leader for dead), handed back
+ * to zab on the loop (zab_snapshot_ready). */
+static struct {
+    pthread_t thread;
+    int running;
+    int efd;
+    StateCopy *copy;
+    int64_t zxid;
+    WBuf w;
+} sersnap = {.efd = -1};
+
+static void *serialize_thread(void *arg)
+{
+    wbuf_reserve(&sersnap.w, ZAB_FRAME_HEADROOM);
+    memset(sersnap.w.data, 0, ZAB_FRAME_HEADROOM);
+    sersnap.w.len = ZAB_FRAME_HEADROOM;
+    server_state_copy_serialize(sersnap.copy, &sersnap.w);
+    sersnap.copy = NULL;
+    uint64_t one = 1;
+    ssize_t w = write(sersnap.efd, &one, sizeof one);
+    (void)w;
+    return NULL;
+}
+
+static void serialize_join(void)
+{
+    if (!sersnap.running)
+        return;
+    pthread_join(sersnap.thread, NULL);
+    sersnap.running = 0;
+    uint64_t v;
+    ssize_t r = read(sersnap.efd, &v, sizeof v);
+    (void)r;
+}
+
+static void serialized_event(int fd, int events, void *arg)
+{
+    if (!sersnap.running) {
+        uint64_t v;
+        ssize_t r = read(fd, &v, sizeof v);
+        (void)r;
+        return;
+    }
+    serialize_join();
+    zab_snapshot_ready(sersnap.zxid, &sersnap.w);
+    wbuf_free(&sersnap.w);
+}
+
+int64_t zab_host_snapshot_start(void)
+{
+    if (sersnap.running)
+        return sersnap.zxid;
+    if (sersnap.efd < 0) {
+        sersnap.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (sersnap.efd < 0 || el_watch(sersnap.efd, CORRAL_EV_READ, serialized_event, NULL) < 0)
+            corral_fatal("replication", "cannot create an eventfd; exiting");
+    }
+    int64_t t0 = el_now_ms();
+    el_update_time();
+    sersnap.copy = server_state_copy(&sersnap.zxid);
+    el_update_time();
+    corral_log(CORRAL_LOG_INFO, "replication", "state at 0x%llx copied for a SNAP in %lld ms",
+               (unsigned long long)sersnap.zxid, (long long)(el_now_ms() - t0));
+    sersnap.w = (WBuf)WBUF_INIT;
+    if (pthread_create(&sersnap.thread, NULL, serialize_thread, NULL) != 0)
+        corral_fatal("replication", "cannot start a thread to serialize a snapshot; exiting");
+    sersnap.running = 1;
+    return sersnap.zxid;
+}
 
 /* Logs and applies a txn made here (leader). */
 static void log_and_apply(WBuf *w, int64_t zxid, int64_t start)
@@ -586,6 +674,43 @@ void zab_host_start_epoch(int64_t epoch, int64_t first_counter)
     arena_reset(&rp.arena);
     txn_apply(w.data, w.len, &rp.arena, &res);
     wbuf_free(&w);
+    /* Everything the new leader had is committed now, configuration txns
+     * included; the first leader records the configuration file's
+     * ensemble as ZooKeeper's does (version: the epoch's first zxid). */
+    zab_config_sync_tree();
+    if (zab_config()->version == 0) {
+        QuorumConfig qc = *zab_config();
+        qc.version = epoch << 32;
+        CorralStrbuf sb = CORRAL_STRBUF_INIT;
+        qc_format(&qc, &sb);
+        zab_host_log_config(sb.data, sb.len);
+        corral_strbuf_free(&sb);
+    }
+}
+
+const char *zab_host_config_text(size_t *len)
+{
+    const char *d = NULL;
+    int32_t dl = 0;
+    ZNode *n = tree_lookup(srv.tree, CONFIG_NODE, strlen(CONFIG_NODE));
+    if (n)
+        tree_data(n, &d, &dl);
+    *len = dl > 0 ? (size_t)dl : 0;
+    return d;
+}
+
+void zab_host_log_config(const char *text, size_t len)
+{
+    TxnHeader h = {0, 0, server_next_zxid(), el_wall_ms(), ZOO_OP_RECONFIG};
+    SetDataTxn t = {zk_bytes_cstr(CONFIG_NODE), {text, (int32_t)len}, -1};
+    WBuf w = WBUF_INIT;
+    jute_write_TxnHeader(&w, &h);
+    jute_write_SetDataTxn(&w, &t);
+    server_log_txn(&w, h.zxid);
+    TxnResult res;
+    arena_reset(&rp.arena);
+    txn_apply(w.data, w.len, &rp.arena, &res);
+    wbuf_free(&w);
 }
 
 static void touch_all(void *ctx, Session *s) { session_touch(s, el_now_ms()); }
@@ -610,11 +735,10 @@ void zab_host_touch(int64_t session, int32_t remaining_ms)
     Session *s = session_find(session);
     if (!s || s->closing || remaining_ms <= 0)
         return;
-    int64_t tick = rp.cfg->tick_ms > 0 ? rp.cfg->tick_ms : 1;
-    int64_t t = el_now_ms() - (s->timeout_ms - remaining_ms);
-    int64_t deadline = ((t + s->timeout_ms) / tick + 1) * tick;
-    if (deadline > s->expire_at)
-        session_touch(s, t);
+    /* remaining_ms is exact (session_remaining on the learner): the
+     * learner saw the client at about now - (timeout - remaining), and the
+     * deadline is rounded up to a tick once, here. */
+    session_extend(s, el_now_ms() - (s->timeout_ms - remaining_ms));
 }
 
 typedef struct TouchCtx {
@@ -626,10 +750,11 @@ typedef struct TouchCtx {
 static void collect_touch(void *ctx, Session *s)
 {
     TouchCtx *t = ctx;
-    if (!s->client || s->closing || s->expire_at <= t->now)
+    int64_t left = session_remaining(s, t->now);
+    if (!s->client || s->closing || left <= 0)
         return;
     wbuf_put_long(t->out, s->id);
-    wbuf_put_int(t->out, (int32_t)(s->expire_at - t->now));
+    wbuf_put_int(t->out, (int32_t)left);
     t->n++;
 }
 
@@ -758,24 +883,19 @@ void replication_local_durable(int64_t zxid)
     zab_local_durable(zxid);
 }
 
-static void expire_one(void *ctx, Session *s)
-{
-    corral_log(CORRAL_LOG_INFO, "session", "Expiring session 0x%llx, timeout of %dms exceeded",
-               (unsigned long long)s->id, s->timeout_ms);
-    ClientConn *cc = s->client;
-    HOOK_SESSION_EXPIRING(s->id);
-    txn_close_session(s->id, el_now_ms());
-    if (cc) {
-        cc->session = NULL;
-        net_conn_close_after_flush(cc->conn);
-    }
-}
-
+/* Only a leader that holds its quorum lease expires sessions: an old
+ * leader resumed after a pause, or cut off, has not heard from its
+ * followers lately and may have been replaced; it steps down instead of
+ * closing sessions the new leader keeps alive. */
 int64_t replication_expiry_tick(void)
 {
-    if (zab_can_write())
-        session_expire_due(el_now_ms(), expire_one, NULL);
-    return rp.cfg->tick_ms;
+    int64_t now = el_now_ms();
+    if (!zab_can_write())
+        return session_next_due_in(now);
+    if (!zab_leader_lease_ok())
+        return 10;
+    session_expire_due(now, server_expire_session, NULL);
+    return session_next_due_in(now);
 }
 
 int replication_may_write(void) { return zab_can_write(); }
@@ -935,6 +1055,8 @@ int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body
         net_conn_close(cc->conn, "this member stopped serving");
         return 1;
     }
+    if (kind == ZAB_REQ_CLOSE_SESSION)
+        client_log_session(cc, "Closing (client's request)", cc->session->id);
     push_out(rc, kind == ZAB_REQ_WRITE ? OUT_WRITE : OUT_CLOSE, h->xid, 0, NULL, 0);
     return 1;
 }
@@ -954,6 +1076,34 @@ static int64_t g_leader(void *a) { return zab_leader_id(); }
 static int64_t g_applied(void *a) { return srv.last_zxid; }
 
 static void zab_hook(void *arg) { zab_before_sleep(); }
+static int64_t g_quorum_size(void *a) { return qc_voters(zab_config()); }
+
+/* QuorumZooKeeperServer.dumpConf's lines after ZooKeeperServer's; the
+ * last, "membership", is the configuration in force (QuorumMaj.toString). */
+void replication_conf(void (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+    const QuorumConfig *qc = zab_config();
+    const EnsembleMember *me = NULL;
+    for (size_t i = 0; i < rp.cfg->n_members; i++)
+        if (rp.cfg->members[i].id == rp.cfg->server_id)
+            me = &rp.cfg->members[i];
+    const EnsembleMember *cur = qc_find(qc, rp.cfg->server_id);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)rp.cfg->init_limit);
+    fn(ctx, "initLimit", buf);
+    snprintf(buf, sizeof buf, "%lld", (long long)rp.cfg->sync_limit);
+    fn(ctx, "syncLimit", buf);
+    fn(ctx, "electionAlg", "3");
+    snprintf(buf, sizeof buf, "%d", me ? me->election.port : 0);
+    fn(ctx, "electionPort", buf);
+    snprintf(buf, sizeof buf, "%d", me ? me->peer.port : 0);
+    fn(ctx, "quorumPort", buf);
+    fn(ctx, "peerType", (cur ? cur->observer : me && me->observer) ? "1" : "0");
+    CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    qc_format(qc, &sb);
+    fn(ctx, "membership", sb.data);
+    corral_strbuf_free(&sb);
+}
 
 int replication_init(const CoreConfig *cfg)
 {
@@ -971,6 +1121,7 @@ int replication_init(const CoreConfig *cfg)
     corral_metric_gauge_fn("zab_leader_id", "Id of the leader (-1 while looking)", g_leader, NULL);
     corral_metric_gauge_fn("tree_digest", "Digest of the whole tree", g_digest, NULL);
     corral_metric_gauge_fn("zab_applied_zxid", "Highest zxid applied to the tree", g_applied, NULL);
+    corral_metric_gauge_fn("quorum_size", "Participants in the ensemble configuration in force", g_quorum_size, NULL);
     el_add_before_sleep(zab_hook, NULL);
     return zab_init(cfg, srv.last_zxid);
 }
@@ -984,6 +1135,13 @@ void replication_shutdown(void)
         el_unwatch(snapjob.efd);
         close(snapjob.efd);
         snapjob.efd = -1;
+    }
+    serialize_join();
+    wbuf_free(&sersnap.w);
+    if (sersnap.efd >= 0) {
+        el_unwatch(sersnap.efd);
+        close(sersnap.efd);
+        sersnap.efd = -1;
     }
     zab_shutdown();
     arena_free(&rp.arena);

@@ -23,6 +23,8 @@
 #include "server/internal.h"
 
 int replication_active(void);
+/* conf: the ensemble's lines (initLimit ... membership). */
+void replication_conf(void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 int replication_init(const CoreConfig *cfg);        /* after storage recovery, before net_init */
 void replication_shutdown(void);
 void replication_logged(const WBuf *txn, int64_t zxid);

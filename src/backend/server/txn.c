@@ -12,6 +12,7 @@
 
 #include "net/eventloop.h"
 #include "server/internal.h"
+#include "zab/zab.h"
 
 #define EPHEMERAL_CONTAINER INT64_MIN
 #define TTL_OWNER(ttl) ((int64_t)(0xFF00000000000000ULL | ((uint64_t)(ttl) & 0xFFFFFFFFFFULL)))
@@ -100,6 +101,26 @@ static void close_session_watches(int64_t sid)
     session_remove(sid);
 }
 
+typedef struct EphList {
+    ZkBytes *v;
+    int32_t n, cap;
+    Arena *a;
+} EphList;
+
+static void collect_eph(void *ctx, const char *path, size_t len)
+{
+    EphList *l = ctx;
+    if (l->n == l->cap) {
+        int32_t ncap = l->cap ? l->cap * 2 : 8;
+        ZkBytes *nv = arena_alloc(l->a, (size_t)ncap * sizeof *nv);
+        if (l->n)
+            memcpy(nv, l->v, (size_t)l->n * sizeof *nv);
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = (ZkBytes){arena_strndup(l->a, path, len), (int32_t)len};
+}
+
 /* Applies one (sub)transaction record of `type` read from r. */
 static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *res)
 {
@@ -113,6 +134,12 @@ static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *
         if (jute_read_CreateTxn(r, a, &t) < 0)
             return -1;
         rc = apply_create(h, t.path, t.data, &t.acl, t.ephemeral ? h->clientId : 0, t.parentCVersion, a, res);
+        /* ZooKeeper's DataTree.processTxn: a create (not create2) that
+         * finds its node is a replay onto a fuzzy snapshot (one imported
+         * from ZooKeeper; Corral's own are exact): the parent still gets
+         * the create's cversion and pzxid. */
+        if (rc == ZERR_NODEEXISTS && type == ZOO_OP_CREATE && t.path.len > 0)
+            tree_set_cversion_pzxid(srv.tree, t.path.data, parent_len(t.path), t.parentCVersion, h->zxid);
         break;
     }
     case ZOO_OP_CREATE_CONTAINER: {
@@ -137,7 +164,8 @@ static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *
         rc = apply_delete(h, t.path, res);
         break;
     }
-    case ZOO_OP_SETDATA: {
+    case ZOO_OP_SETDATA:
+    case ZOO_OP_RECONFIG: {   /* a SetDataTxn of /zookeeper/config */
         SetDataTxn t;
         if (jute_read_SetDataTxn(r, a, &t) < 0)
             return -1;
@@ -153,6 +181,8 @@ static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *
             quota_on_set_data(t.path.data, (size_t)t.path.len, odl, t.data.len);
         if (rc == 0)
             fire(h->zxid, t.path.data, (size_t)t.path.len, ZEV_NODE_DATA_CHANGED);
+        if (rc == 0 && type == ZOO_OP_RECONFIG)
+            zab_config_applied(h->zxid, t.data.data, t.data.len > 0 ? (size_t)t.data.len : 0);
         break;
     }
     case ZOO_OP_SETACL: {
@@ -190,12 +220,24 @@ static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *
         break;
     }
     case ZOO_OP_CLOSE_SESSION: {
-        CloseSessionTxn t;
-        if (jute_read_CloseSessionTxn(r, a, &t) < 0)
+        /* ZooKeeper's killSession: the paths the txn lists, then whatever
+         * ephemerals the session still has (a txn without a body, as
+         * ZooKeeper before 3.6 or with closeSessionTxn disabled logs it, and
+         * a replay onto a fuzzy imported snapshot). */
+        CloseSessionTxn t = {{0, NULL}};
+        if (rbuf_remaining(r) > 0 && jute_read_CloseSessionTxn(r, a, &t) < 0)
             return -1;
         for (int32_t i = 0; i < t.paths2Delete.count; i++) {
             TxnResult sub;
             apply_delete(h, t.paths2Delete.items[i], &sub);
+        }
+        if (tree_session_ephemeral_count(srv.tree, h->clientId) > 0) {
+            EphList l = {NULL, 0, 0, a};
+            tree_session_ephemerals(srv.tree, h->clientId, collect_eph, &l);
+            for (int32_t i = 0; i < l.n; i++) {
+                TxnResult sub;
+                apply_delete(h, l.v[i], &sub);
+            }
         }
         close_session_watches(h->clientId);
         break;
@@ -206,7 +248,30 @@ static int apply_op(const TxnHeader *h, int type, RBuf *r, Arena *a, TxnResult *
             return -1;
         res->nsub = t.txns.count > 0 ? t.txns.count : 0;
         res->sub = arena_zalloc(a, (size_t)(res->nsub ? res->nsub : 1) * sizeof *res->sub);
-        for (int i = 0; i < res->nsub; i++) {
+        /* ZooKeeper's DataTree.processTxn: a multi with an ErrorTxn in it
+         * failed as a whole, whatever ops it logged before the failing one
+         * (ZooKeeper logs those as their own types): none is applied, they
+         * answer OK before the first error, RUNTIMEINCONSISTENCY after. */
+        int failed = 0;
+        for (int i = 0; i < res->nsub; i++)
+            failed |= t.txns.items[i].type == ZOO_OP_ERROR;
+        for (int i = 0; failed && i < res->nsub; i++) {
+            if (t.txns.items[i].type == ZOO_OP_MULTI)
+                return -1;
+            if (t.txns.items[i].type != ZOO_OP_ERROR) {
+                res->sub[i].type = ZOO_OP_ERROR;
+                res->sub[i].err = failed > 1 ? ZERR_RUNTIMEINCONSISTENCY : 0;
+                continue;
+            }
+            failed = 2;
+            RBuf sr;
+            rbuf_init(&sr, t.txns.items[i].data.data, t.txns.items[i].data.len > 0 ? (size_t)t.txns.items[i].data.len : 0);
+            if (apply_op(h, ZOO_OP_ERROR, &sr, a, &res->sub[i]) < 0)
+                return -1;
+            if (res->sub[i].err && !res->err)
+                res->err = res->sub[i].err;
+        }
+        for (int i = 0; !failed && i < res->nsub; i++) {
             /* A multi never holds a multi (the write path, as ZooKeeper's,
              * only puts the ops and ErrorTxns in one).  Nested ones in a
              * WAL record or a PROPOSAL recursed once per level: 100000
@@ -240,28 +305,9 @@ int txn_apply(const uint8_t *data, size_t len, Arena *a, TxnResult *res)
         return -1;
     if (h.zxid > srv.last_zxid)
         srv.last_zxid = h.zxid;
+    digest_note(h.zxid, tree_digest(srv.tree));
     HOOK_TXN_APPLIED(data, len);
     return 0;
-}
-
-typedef struct EphList {
-    ZkBytes *v;
-    int32_t n, cap;
-    Arena *a;
-} EphList;
-
-static void collect_eph(void *ctx, const char *path, size_t len)
-{
-    EphList *l = ctx;
-    if (l->n == l->cap) {
-        int32_t ncap = l->cap ? l->cap * 2 : 8;
-        ZkBytes *nv = arena_alloc(l->a, (size_t)ncap * sizeof *nv);
-        if (l->n)
-            memcpy(nv, l->v, (size_t)l->n * sizeof *nv);
-        l->v = nv;
-        l->cap = ncap;
-    }
-    l->v[l->n++] = (ZkBytes){arena_strndup(l->a, path, len), (int32_t)len};
 }
 
 void txn_commit(const WBuf *txn, int64_t zxid, int64_t start_ms, Arena *a, TxnResult *res)

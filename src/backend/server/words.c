@@ -40,6 +40,11 @@ static const CorralZkWord words[] = {
     W("crst", CORRAL_WORD_CHANGES_STATE, "resets the statistics of every connection", "connection_stat_reset", "crst"),
     W("srst", CORRAL_WORD_CHANGES_STATE, "resets the server statistics (latency, packet counts)", "stat_reset",
       "srst"),
+    /* Corral's own admin command (no four-letter word: a word has no
+     * token to guard it): SIGHUP over HTTP (reload/reload.h). */
+    {(uint32_t)sizeof(CorralZkWord), "rlod", {"reload", "rlod"},
+     CORRAL_WORD_CHANGES_STATE | CORRAL_WORD_ADMIN_ANY_STATE,
+     "re-reads the configuration file and applies what can change at runtime (Corral's, not ZooKeeper's)"},
     /* ZooKeeper 3.9's AdminServer command, not a four-letter word: the
      * state as a snapshot (it reads every znode: token only). */
     {(uint32_t)sizeof(CorralZkWord), "snap", {"snapshot", "snap"}, CORRAL_WORD_CHANGES_STATE,

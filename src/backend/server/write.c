@@ -343,6 +343,8 @@ static int prep_op(View *w, int op, RBuf *body, WBuf *rec, PrepOut *out)
         return prep_set_acl(w, body, rec, out);
     case ZOO_OP_CHECK:
         return prep_check(w, body, rec, out);
+    case ZOO_OP_RECONFIG:
+        return reconfig_prep(w->who, body, w->a, rec, &out->txn_type);
     default:
         return -2;
     }
@@ -387,6 +389,9 @@ static void write_op_result(WBuf *o, int op, const TxnResult *r)
         jute_write_SetACLResponse(o, &sr);
         break;
     }
+    case ZOO_OP_RECONFIG:
+        reconfig_write_result(o, &r->stat);
+        break;
     default:
         break;
     }

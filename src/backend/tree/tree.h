@@ -256,4 +256,24 @@ uint64_t tree_digest_recompute(const Tree *);   /* O(n), the same value */
  * else -1 with a message in err. */
 int tree_verify(const Tree *, char *err, size_t errlen);
 
+/* ---- the core's snapshot payload (tree_snapshot.c) ------------------------
+ * One codec for the server (server/snapshot.c) and the tools that write or
+ * read a data directory without one (corralctl import-zookeeper,
+ * export-zookeeper).  The format is in tree_snapshot.c and doc/storage.md. */
+struct WBuf;
+/* sessions: nsessions (id, timeout) pairs. */
+void tree_snapshot_encode(struct WBuf *w, const Tree *, int64_t zxid, const int64_t *sessions, size_t nsessions);
+typedef struct TreeSnapshot {
+    Tree *tree;
+    int64_t zxid;
+    int64_t *sessions;     /* nsessions (id, timeout) pairs */
+    size_t nsessions;
+} TreeSnapshot;
+/* Decodes a payload that must say expect_zxid, checking every count, the
+ * parent of every node and the digest.  0 with *out filled (free it with
+ * tree_snapshot_free), or -1 with the reason in why and nothing allocated. */
+int tree_snapshot_decode(const void *data, size_t len, int64_t expect_zxid, TreeSnapshot *out, char *why,
+                         size_t whylen);
+void tree_snapshot_free(TreeSnapshot *);
+
 #endif

@@ -7,7 +7,10 @@
 #include "net/eventloop.h"
 #include "zab/zab_int.h"
 
-#define FINALIZE_WAIT_MS 50
+/* As ZooKeeper's finalizeWait: a vote that has a quorum is decided only
+ * when nothing better arrived for this long (restarted from each change of
+ * our proposal), unless every participant already voted for it. */
+#define FINALIZE_WAIT_MS 200
 #define RESEND_MS 250
 #define RECONNECT_MS 200
 
@@ -32,6 +35,8 @@ static struct {
     Notif rec[CORRAL_MAX_ENSEMBLE];
     Out out[CORRAL_MAX_ENSEMBLE];
     uint64_t timer, finalize_timer;
+    Vote finalize_for;      /* the proposal finalize_timer is for */
+    int64_t decided_round;
     int64_t last_send;
     int listen_fd;
 } el = {.listen_fd = -1};
@@ -57,7 +62,7 @@ static int vote_eq(Vote a, Vote b) { return a.leader == b.leader && a.zxid == b.
 
 static Vote self_vote(void)
 {
-    Vote v = {zab.observer ? -1 : zab.my_id, zab_last_logged(), zab.current_epoch};
+    Vote v = {zab_votes() ? zab.my_id : -1, zab_last_logged(), zab.current_epoch};
     return v;
 }
 
@@ -98,6 +103,7 @@ static void decide(Vote v)
         el.finalize_timer = 0;
     }
     el.decided = v;
+    el.decided_round = el.round;
     corral_log(CORRAL_LOG_INFO, "zab", "election round %lld: leader is %lld (epoch %lld, zxid 0x%llx)",
                (long long)el.round, (long long)v.leader, (long long)v.epoch, (unsigned long long)v.zxid);
     ZabState s = v.leader == zab.my_id ? ZAB_LEADING : zab.observer ? ZAB_OBSERVING : ZAB_FOLLOWING;
@@ -105,9 +111,10 @@ static void decide(Vote v)
     broadcast();
 }
 
-static int quorum_for(Vote v)
+/* Participants (us included) whose latest vote of this round is v. */
+static int votes_for(Vote v)
 {
-    int n = zab.observer ? 0 : 1;   /* our own vote is the proposal */
+    int n = zab_votes() ? 1 : 0;   /* our own vote is the proposal */
     for (size_t i = 0; i < zab.cfg->n_members; i++) {
         const EnsembleMember *m = &zab.cfg->members[i];
         if (m->id == zab.my_id || m->observer)
@@ -117,8 +124,10 @@ static int quorum_for(Vote v)
         if (r->valid && !r->observer && r->round == el.round && vote_eq(r->v, v))
             n++;
     }
-    return n >= zab.quorum;
+    return n;
 }
+
+static int quorum_for(Vote v) { return votes_for(v) >= zab.quorum; }
 
 static int64_t finalize(void *arg)
 {
@@ -130,11 +139,19 @@ static int64_t finalize(void *arg)
 
 static void check_quorum(void)
 {
-    if (zab.observer)
+    if (!zab_votes())
         return;
-    if (quorum_for(el.proposal)) {
-        if (!el.finalize_timer)
+    if (votes_for(el.proposal) >= zab.n_voters) {
+        decide(el.proposal);   /* nobody left who could vote otherwise */
+    } else if (quorum_for(el.proposal)) {
+        if (el.finalize_timer && !vote_eq(el.finalize_for, el.proposal)) {
+            el_cancel_timer(el.finalize_timer);
+            el.finalize_timer = 0;
+        }
+        if (!el.finalize_timer) {
+            el.finalize_for = el.proposal;
             el.finalize_timer = el_add_timer(FINALIZE_WAIT_MS, finalize, NULL);
+        }
     } else if (el.finalize_timer) {
         el_cancel_timer(el.finalize_timer);
         el.finalize_timer = 0;
@@ -169,6 +186,25 @@ static void check_join(const Notif *n)
     }
 }
 
+/* A learner whose leader says it is not leading for this decision (it
+ * follows someone else, or it looks for a leader in a later round or for
+ * another one) decided on a stale vote: the leader changed its mind within
+ * the finalize wait, or stepped down.  Looking again at once joins the
+ * real leader (check_join) instead of knocking at a closed door until the
+ * initial limit runs out. */
+static void check_stale_decision(int64_t sid, const Notif *n)
+{
+    if ((zab.state != ZAB_FOLLOWING && zab.state != ZAB_OBSERVING) || sid != zab.leader_id)
+        return;
+    int stale = 0;
+    if (n->state == ZAB_FOLLOWING || n->state == ZAB_OBSERVING)
+        stale = 1;
+    else if (n->state == ZAB_LOOKING)
+        stale = n->v.leader != sid || n->round > el.decided_round;
+    if (stale)
+        zab_go_looking("the member we follow is not leading (stale vote)");
+}
+
 static void on_notification(PeerConn *pc, int type, int64_t zxid, RBuf *r)
 {
     if (type != ZP_NOTIFICATION)
@@ -179,19 +215,29 @@ static void on_notification(PeerConn *pc, int type, int64_t zxid, RBuf *r)
     Notif n = {1, m.state, {m.leader, zxid, m.epoch}, m.round, m.observer, pc};
     int64_t sid = m.sid;
     int i = idx_of(sid);
-    if (i < 0 || sid == zab.my_id)
+    if (zab_removed() || sid == zab.my_id)
         return;
+    if (pc->peer_id != sid && pc_authorize(pc, sid) < 0)
+        return;
+    if (i < 0) {
+        /* A member the configuration does not list yet (a joiner): tell
+         * it who leads, on its own connection. */
+        if (zab.state != ZAB_LOOKING && n.state == ZAB_LOOKING)
+            put_notification(pc);
+        return;
+    }
     pc->peer_id = sid;
     el.rec[i] = n;
     if (zab.state != ZAB_LOOKING) {
         if (n.state == ZAB_LOOKING)
             send_to(i);
+        check_stale_decision(sid, &n);
         return;
     }
     if (n.state == ZAB_LOOKING) {
         if (n.observer || zab.cfg->members[i].observer)
             return;
-        if (zab.observer)
+        if (!zab_votes())
             return;
         if (n.round > el.round) {
             el.round = n.round;
@@ -241,16 +287,20 @@ static void out_connected(PeerConn *pc)
             send_to((int)i);
 }
 
-static void out_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r) { /* outgoing: we only send */ }
+/* Outgoing connections carry only our votes, except the answers of
+ * members that do not know us (we are joining). */
+static void out_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r) { on_notification(pc, type, zxid, r); }
 
 static int64_t election_timer(void *arg)
 {
     int64_t now = el_now_ms();
+    if (zab_removed())
+        return 50;
     for (size_t i = 0; i < zab.cfg->n_members; i++) {
         const EnsembleMember *m = &zab.cfg->members[i];
         if (m->id == zab.my_id || el.out[i].pc || now < el.out[i].next_try)
             continue;
-        el.out[i].pc = pc_connect(zab_host_of_self_election(), &m->election, out_frame, out_closed, out_connected,
+        el.out[i].pc = pc_connect(zab_host_of_self_election(), m->id, &m->election, out_frame, out_closed, out_connected,
                                   NULL);
         el.out[i].next_try = now + RECONNECT_MS;
         if (el.out[i].pc)
@@ -286,6 +336,8 @@ void election_shutdown(void)
 
 void election_start(void)
 {
+    if (zab_removed())
+        return;
     /* What members reported before we started looking is stale (the
      * leader we followed may be gone): only answers to this round count. */
     for (size_t i = 0; i < zab.cfg->n_members; i++)
@@ -306,7 +358,7 @@ void election_start(void)
         Notif *r = &el.rec[i];
         if (!r->valid || zab.cfg->members[i].observer || r->observer)
             continue;
-        if (r->state == ZAB_LOOKING && r->round == el.round && !zab.observer && better(r->v, el.proposal)) {
+        if (r->state == ZAB_LOOKING && r->round == el.round && zab_votes() && better(r->v, el.proposal)) {
             el.proposal = r->v;
             broadcast();
         } else if (r->state != ZAB_LOOKING) {
@@ -315,4 +367,16 @@ void election_start(void)
     }
     if (zab.state == ZAB_LOOKING)
         check_quorum();
+}
+
+/* Positions in el.rec/el.out follow zab.cfg->members, which a new
+ * configuration rewrites: start over with the new members. */
+void election_config_changed(void)
+{
+    for (size_t i = 0; i < CORRAL_MAX_ENSEMBLE; i++) {
+        if (el.out[i].pc)
+            pc_close(el.out[i].pc);
+        el.out[i] = (Out){NULL, 0};
+        el.rec[i].valid = 0;
+    }
 }

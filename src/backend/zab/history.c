@@ -142,16 +142,21 @@ int epochs_load(const char *data_dir, int64_t *accepted, int64_t *current)
 
 int epochs_store(const char *data_dir, int64_t accepted, int64_t current)
 {
+    char buf[128];
+    int n = snprintf(buf, sizeof buf, "accepted %lld current %lld\n", (long long)accepted, (long long)current);
+    return zab_file_store(data_dir, "zab_epochs", buf, (size_t)n);
+}
+
+int zab_file_store(const char *data_dir, const char *name, const void *buf, size_t n)
+{
     char p[4096], tmp[4200];
     mkdir(data_dir, 0700);
-    path_of(p, sizeof p, data_dir, "zab_epochs");
+    path_of(p, sizeof p, data_dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", p);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    char buf[128];
-    int n = snprintf(buf, sizeof buf, "accepted %lld current %lld\n", (long long)accepted, (long long)current);
-    if (write(fd, buf, (size_t)n) != n || fsync(fd) < 0) {
+    if (write(fd, buf, n) != (ssize_t)n || fsync(fd) < 0) {
         close(fd);
         return -1;
     }

@@ -44,7 +44,7 @@ static void try_connect(void)
     ln.next_try = el_now_ms() + 20;
     if (!m)
         return;
-    ln.pc = pc_connect(zab_host_of_self_peer(), &m->peer, on_frame, on_closed, on_connected, NULL);
+    ln.pc = pc_connect(zab_host_of_self_peer(), m->id, &m->peer, on_frame, on_closed, on_connected, NULL);
     if (ln.pc)
         ln.phase = C_CONNECTING;
 }
@@ -239,17 +239,22 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
          * end of this turn, after the batch is logged). */
         break;
     }
-    case ZP_COMMIT:
+    case ZP_COMMIT: {
         if (zxid > zab.commit)
             zab.commit = zxid;
         apply_committed();
+        int64_t digest;
+        if (rbuf_remaining(r) >= 8 && zab_decode_long(r, &digest) == 0 && zab_host_applied() >= zxid)
+            zab_host_check_digest(zxid, (uint64_t)digest);
         break;
+    }
     case ZP_UPTODATE:
         if (zxid > zab.commit)
             zab.commit = zxid;
         ln.phase = C_UPTODATE;
         zab.epoch = ln.new_epoch;
         apply_committed();
+        zab_config_sync_tree();   /* the state is the committed one now */
         zab.serving = 1;
         zab_host_commit_point(zab_host_applied());
         corral_log(CORRAL_LOG_INFO, "zab", "%s: up to date with leader %lld at 0x%llx, serving",
@@ -322,7 +327,7 @@ void learner_tick(void)
         return;
     }
     int64_t limit = ln.phase >= C_UPTODATE ? zab.peer_timeout_ms : zab.init_timeout_ms;
-    if (now - ln.pc->last_rx_ms > limit) {
+    if (now - ln.pc->last_rx_ms > limit && !zab_self_stalled()) {
         zab_go_looking("the leader is silent");
         return;
     }

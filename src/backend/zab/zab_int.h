@@ -40,7 +40,10 @@ enum {
     ZP_NEWEPOCH = 28,
     ZP_ACKNEWEPOCH = 29,
     ZP_INFORM = 30,      /* observer: a committed txn */
-    ZP_REFUSED = 31      /* a forwarded request the leader cannot take now */
+    ZP_REFUSED = 31,     /* a forwarded request the leader cannot take now */
+    /* member authentication with ensemble_secret_file (peerconn.c) */
+    ZP_AUTH_HELLO = 40,
+    ZP_AUTH_PROOF = 41
 };
 
 /* ---- peer connections (peerconn.c) ------------------------------------- */
@@ -50,6 +53,16 @@ typedef void (*PcEventFn)(PeerConn *pc);
 
 struct PeerConn {
     int fd;
+    struct Tls *tls;         /* tls.quorum: mutual TLS (net/tls.h) */
+    int authed;              /* member authentication done (or not configured) */
+    int64_t expect_id;       /* outgoing: the member dialled */
+    int64_t auth_id;         /* ensemble_secret_file: the member the peer proved to be */
+    uint64_t auth_mask;      /* tls.quorum, accepted: indexes of the members its certificate names */
+    int got_hello;
+    int64_t hello_id;
+    uint8_t nonce[32], peer_nonce[32];
+    WBuf aout;               /* authentication frames: written before anything in out */
+    size_t aout_sent;
     int connecting;          /* non-blocking connect in progress */
     int closed;
     uint8_t *in;
@@ -72,15 +85,26 @@ struct PeerConn {
 /* Listens on addr (SO_REUSEADDR); calls fn with each accepted fd. */
 int pc_listen(const CorralAddr *addr, void (*fn)(int fd, void *arg), void *arg);
 void pc_unlisten(int fd);
-/* Non-blocking connect to dst, bound to src_host (port 0). */
-PeerConn *pc_connect(const char *src_host, const CorralAddr *dst, PcFrameFn on_frame, PcEventFn on_close,
-                     PcEventFn on_connect, void *ctx);
+/* Non-blocking connect to member `id` at dst, bound to src_host (port 0).
+ * on_connect runs once the member is authenticated (when configured). */
+PeerConn *pc_connect(const char *src_host, int64_t id, const CorralAddr *dst, PcFrameFn on_frame,
+                     PcEventFn on_close, PcEventFn on_connect, void *ctx);
+/* Member authentication (tls.quorum, or ensemble_secret_file): reads the
+ * secret; -1 + log. */
+int pc_auth_init(const CoreConfig *cfg);
+/* An accepted connection claims to be member `sid` (election notification,
+ * FOLLOWERINFO): 0 when its authentication allows that, else the
+ * connection is logged and closed (on_close runs) and -1 returned. */
+int pc_authorize(PeerConn *pc, int64_t sid);
 PeerConn *pc_wrap(int fd, PcFrameFn on_frame, PcEventFn on_close, void *ctx);
 /* Frames: pc_begin returns the offset to pass to pc_end; write the
  * payload into pc->out in between. */
 size_t pc_begin(PeerConn *pc, int type, int64_t zxid);
 void pc_end(PeerConn *pc, size_t off);
 void pc_send(PeerConn *pc, int type, int64_t zxid, const void *payload, size_t len);
+/* The same for a payload held in w after ZAB_FRAME_HEADROOM bytes; may
+ * take w's buffer (w is then empty). */
+void pc_send_buf(PeerConn *pc, int type, int64_t zxid, WBuf *w);
 void pc_close(PeerConn *pc);          /* quiet; freed at the end of the turn */
 void pc_flush_all(void);              /* before sleep */
 size_t pc_backlog(const PeerConn *pc);
@@ -108,6 +132,8 @@ void hist_trim(int64_t keep_from);
 
 int epochs_load(const char *data_dir, int64_t *accepted, int64_t *current);
 int epochs_store(const char *data_dir, int64_t accepted, int64_t current);
+/* data_dir/name replaced by buf, durably (write, fsync, rename, fsync). */
+int zab_file_store(const char *data_dir, const char *name, const void *buf, size_t n);
 
 /* ---- election (election.c) --------------------------------------------- */
 typedef struct Vote {
@@ -118,6 +144,7 @@ int election_init(void);
 void election_shutdown(void);
 void election_start(void);             /* enter LOOKING: new round */
 void election_announce(void);          /* our state changed: tell everyone */
+void election_config_changed(void);    /* the members changed: forget the old ones */
 
 /* ---- roles (leader.c, learner.c) --------------------------------------- */
 void leader_start(void);
@@ -155,6 +182,9 @@ typedef struct Zab {
     int64_t commit;              /* highest committed zxid known */
     int64_t durable;             /* local storage durable up to */
     int64_t peer_timeout_ms, init_timeout_ms, heartbeat_ms;
+    int64_t check_ms;            /* liveness check period (tens of ms) */
+    int64_t last_check_ms;
+    int64_t grace_until;         /* this process stalled: judge no peer before */
     int peer_listen_fd, election_listen_fd;
     uint64_t tick_timer;
 } Zab;
@@ -165,8 +195,19 @@ const EnsembleMember *zab_member(int64_t id);
 int zab_is_voter(int64_t id);
 void zab_set_state(ZabState s, int64_t leader);   /* transitions + host callback */
 void zab_go_looking(const char *why);
+int zab_self_stalled(void);
 void zab_persist_epochs(int64_t accepted, int64_t current);
 const char *zab_host_of_self_peer(void);
 const char *zab_host_of_self_election(void);
+
+/* ---- configuration (reconfig.c) ----------------------------------------- */
+/* zab.cfg (a copy whose members are the configuration in force), zab.me,
+ * n_voters, quorum, observer: from the recovered tree's /zookeeper/config,
+ * else from the configuration file. */
+int zab_config_init(const CoreConfig *cfg);
+int64_t zab_config_pending_zxid(void);  /* 0: no configuration proposed */
+void zab_config_committed(int64_t commit);   /* leader: the commit point moved */
+void zab_config_reset_pending(void);    /* leader stopped */
+int zab_votes(void);                    /* a participant of the configuration in force */
 
 #endif

@@ -138,3 +138,22 @@ int zab_decode_request(RBuf *r, ZabRequestMsg *m)
     m->body = rbuf_get_bytes(r);
     return done(r);
 }
+
+void zab_encode_auth_hello(WBuf *w, int64_t sid, const uint8_t *nonce)
+{
+    wbuf_put_long(w, sid);
+    wbuf_put_raw(w, nonce, ZAB_NONCE_LEN);
+}
+
+int zab_decode_auth_hello(RBuf *r, ZabAuthHello *h)
+{
+    h->sid = rbuf_get_long(r);
+    h->nonce = rbuf_get_raw(r, ZAB_NONCE_LEN);
+    return done(r) < 0 || !h->nonce ? -1 : 0;
+}
+
+int zab_decode_auth_proof(RBuf *r, const uint8_t **proof)
+{
+    *proof = rbuf_get_raw(r, ZAB_PROOF_LEN);
+    return done(r) < 0 || !*proof ? -1 : 0;
+}

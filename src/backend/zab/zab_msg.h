@@ -120,4 +120,17 @@ void zab_encode_request(WBuf *w, const ZabRequestHead *h, const ZabAuth *ids, si
                         size_t len);
 int zab_decode_request(RBuf *r, ZabRequestMsg *m);
 
+/* ZP_AUTH_HELLO (both ways, first frame with ensemble_secret_file): the
+ * sender's member id and a fresh nonce.  ZP_AUTH_PROOF: an HMAC-SHA256
+ * (peerconn.c says over what). */
+#define ZAB_NONCE_LEN 32
+#define ZAB_PROOF_LEN 32
+typedef struct ZabAuthHello {
+    int64_t sid;
+    const uint8_t *nonce;       /* ZAB_NONCE_LEN bytes, into the frame */
+} ZabAuthHello;
+void zab_encode_auth_hello(WBuf *w, int64_t sid, const uint8_t *nonce);
+int zab_decode_auth_hello(RBuf *r, ZabAuthHello *h);
+int zab_decode_auth_proof(RBuf *r, const uint8_t **proof);
+
 #endif

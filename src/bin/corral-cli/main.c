@@ -20,6 +20,7 @@
 #include <wchar.h>
 
 #include "cli.h"
+#include "utils/version.h"
 
 const char *cli_current_line;     /* raw text of the command being run (multi) */
 
@@ -496,10 +497,23 @@ static void help(void)
 {
     printf("usage: corral-cli [-server|-s host:port[,host:port...][/chroot]] [-timeout ms] [-r]\n"
            "                  [-waitforconnection] [--no-times] [-e] [-f script] [cmd args...]\n"
+           "\n"
            "A ZooKeeper 3.8 command line client (zkCli.sh compatible).  Without a command,\n"
            "reads commands from the script, from the terminal (line editing), or from\n"
-           "standard input (no prompt).  --no-times (or CORRAL_CLI_DETERMINISTIC=1) prints\n"
-           "ctime/mtime as <time> and ephemeral owners as <session>.  See doc/corral-cli.md.\n");
+           "standard input (no prompt).  See doc/corral-cli.md.\n"
+           "\n"
+           "Options:\n"
+           "  -server, -s HOSTS   host:port[,host:port...][/chroot] to connect to\n"
+           "                      (default localhost:2181)\n"
+           "  -timeout MS         session timeout in milliseconds (default 30000)\n"
+           "  -r                  allow a read-only server (ZooKeeper's canBeReadOnly)\n"
+           "  -waitforconnection  wait until connected before running commands\n"
+           "  --no-times          print ctime/mtime as <time> and ephemeral owners as\n"
+           "                      <session> (also CORRAL_CLI_DETERMINISTIC=1)\n"
+           "  -e, --echo          print every input line before running it\n"
+           "  -f FILE             read commands from FILE\n"
+           "  -h, --help          this text\n"
+           "      --version       print the version and the module ABI version, and exit\n");
 }
 
 int main(int argc, char **argv)
@@ -549,7 +563,7 @@ int main(int argc, char **argv)
             help();
             return 0;
         } else if (strcmp(a, "--version") == 0) {
-            printf("corral-cli %s\n", CORRAL_VERSION);
+            corral_print_version("corral-cli");
             return 0;
         } else if (a[0] != '-') {
             cmd_at = i;

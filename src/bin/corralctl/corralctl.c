@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "corralctl.h"
+#include "utils/version.h"
 
 #ifndef CORRAL_VERSION
 #define CORRAL_VERSION "dev"
@@ -31,6 +32,11 @@ static const CtlCommand commands[] = {
      ctl_cmd_snapshot_dump},
     {"verify", "DATA_DIR [--json]", "check every checksum of a data directory and what recovery would do",
      ctl_cmd_verify},
+    {"import-zookeeper", "--from ZK_DIR -D DATA_DIR", "import an Apache ZooKeeper data directory (doc/migration.md)",
+     ctl_cmd_import_zookeeper},
+    {"export-zookeeper", "-D DATA_DIR --to ZK_DIR", "write a data directory as an Apache ZooKeeper one (rollback)",
+     ctl_cmd_export_zookeeper},
+    {"convert-config", "ZOO_CFG [DYNAMIC]", "print a ZooKeeper zoo.cfg as Corral YAML", ctl_cmd_convert_config},
     {"salvage", "-D DATA_DIR [--dry-run]", "rebuild a damaged data directory, reporting what is lost", ctl_cmd_salvage},
     {"snapshot", "-s HOST:ADMIN_PORT [-o FILE]", "a member's state as a snapshot file, through its admin endpoint",
      ctl_cmd_snapshot},
@@ -40,6 +46,11 @@ static const CtlCommand commands[] = {
     {"dump", "-s HOST:PORT [--path /x]", "a subtree as JSON over the client protocol (data, ACLs, kinds)",
      ctl_cmd_dump},
     {"load", "-s HOST:PORT FILE [--update]", "create the nodes of a dump file over the client protocol", ctl_cmd_load},
+    {"compare", "HOST:PORT HOST:PORT...", "compare the members' tree digests at the zxids they all list (hash)",
+     ctl_cmd_compare},
+    {"reconfig", "[--auth S:A] -add|-remove|-members ...", "change the ensemble's members (zkCli's reconfig)",
+     ctl_cmd_reconfig},
+    {"config", "[-c] [-s]", "print the ensemble's configuration (/zookeeper/config)", ctl_cmd_config},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -58,7 +69,12 @@ static void usage(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         char head[64];
         snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
-        fprintf(f, "  %-18s %s\n", head, commands[i].summary);
+        /* A long head gets a line of its own (man pages are made from
+         * this text: src/tools/mkman.pl reads "  HEAD  TEXT" items). */
+        if (strlen(head) > 18)
+            fprintf(f, "  %s\n  %-18s %s\n", head, "", commands[i].summary);
+        else
+            fprintf(f, "  %-18s %s\n", head, commands[i].summary);
     }
     fprintf(f,
             "\n"
@@ -66,7 +82,7 @@ static void usage(FILE *f)
             "  -s, --server HOST:PORT  server to ask (default %s); HOST is an IPv4 or\n"
             "                          IPv6 address ([::1]:2181), localhost, or a host name\n"
             "  -t, --timeout MS        give up after MS milliseconds (default %d)\n"
-            "  -V, --version           print the version and exit\n"
+            "  -V, --version           print the version and the module ABI version, and exit\n"
             "  -h, --help              this text\n"
             "\n"
             "Exit status: 0 success, 1 the server could not be reached or did not answer\n"
@@ -94,6 +110,14 @@ int ctl_fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return CTL_EXIT_FAIL;
+}
+
+void ctl_fmt(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
 }
 
 static int parse_timeout(const char *s, int *out)
@@ -134,7 +158,7 @@ int ctl_parse_options(CtlOptions *o, int argc, char **argv, int permute, int *he
             *help = 1;
             break;
         case 'V':
-            printf("corralctl %s\n", CORRAL_VERSION);
+            corral_print_version("corralctl");
             exit(CTL_EXIT_OK);
         case '?':
         default:

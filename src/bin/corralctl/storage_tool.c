@@ -347,7 +347,8 @@ int render_txn(CorralStrbuf *sb, int json, int type, RBuf *r, Arena *a, int dept
             f_path(sb, json, t.path);
         break;
     }
-    case ZOO_OP_SETDATA: {
+    case ZOO_OP_SETDATA:
+    case ZOO_OP_RECONFIG: {   /* a SetDataTxn of /zookeeper/config */
         SetDataTxn t;
         if ((rc = jute_read_SetDataTxn(r, a, &t)) == 0) {
             f_path(sb, json, t.path);

@@ -28,7 +28,7 @@
 #include "../../modules/storage_file/recovery_plan.h"
 #include "../../modules/storage_file/wal_format.h"
 
-#define SNAP_MAGIC "CRLSNAP1"        /* the core's payload, src/backend/server/snapshot.c */
+#define SNAP_MAGIC "CRLSNAP1"        /* the core's payload, src/backend/tree/tree_snapshot.c */
 #define TEXT_DATA_MAX 64             /* bytes of data shown per value in text output */
 #define MAX_MULTI_DEPTH 4
 #define OWNER_CONTAINER INT64_MIN

@@ -189,6 +189,16 @@ static void cmd_crst(Json *j, const ServerView *v) { corral_server_reset_conn_st
 
 static void cmd_srst(Json *j, const ServerView *v) { corral_server_reset_stats(); }
 
+/* SIGHUP over HTTP: the verdict, and what waits for a restart. */
+static void cmd_reload(Json *j, const ServerView *v)
+{
+    char msg[1200];
+    int rc = corral_server_reload(msg, sizeof msg);
+    json_kstr(j, "result", rc == 0 ? "reloaded" : "refused");
+    json_kstr(j, "message", msg);
+    json_kstr(j, "pending_restart", corral_server_pending_restart());
+}
+
 static void cmd_hash(Json *j, const ServerView *v)
 {
     /* DataTree.getDigestLog: Corral keeps the current digest only. */
@@ -432,6 +442,7 @@ static Cmd cmds[] = {
     {"envi", cmd_envi, NULL}, {"mntr", cmd_mntr, NULL}, {"isro", cmd_isro, NULL}, {"dirs", cmd_dirs, NULL},
     {"cons", cmd_cons, NULL}, {"wchs", cmd_wchs, NULL}, {"wchc", cmd_wchc, NULL}, {"wchp", cmd_wchp, NULL},
     {"dump", cmd_dump, NULL}, {"hash", cmd_hash, NULL}, {"crst", cmd_crst, NULL}, {"srst", cmd_srst, NULL},
+    {"rlod", cmd_reload, NULL},
     {"snap", NULL, NULL},       /* not JSON: snapshot_answer */
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
@@ -470,6 +481,7 @@ typedef struct AdminConf {
     const char *auth_token;
     const char *auth_token_file;
     int64_t max_answer_bytes;
+    int https;              /* TLS with the server's tls: settings */
     int64_t snapshot_interval_ms;
     int64_t snapshot_async_nodes;
 } AdminConf;
@@ -565,6 +577,56 @@ static int token_ok(const char *authorization)
     while (*t == ' ' || *t == '\t')
         t++;
     return httpd_secret_equal(t, strlen(t), adm.token, adm.token_len);
+}
+
+/* A request that changes the server needs the token: 1 when it has it,
+ * else 0 with the refusal answered. */
+static int authorized(const HttpdRequest *req, HttpdResponse *resp, const char *primary, const char *word)
+{
+    if (!adm.token) {
+        error_answer(resp, 403, primary, "Command %s changes the server's state and is refused: no auth_token is configured",
+                     word);
+        return 0;
+    }
+    if (!token_ok(req->authorization)) {
+        corral_strbuf_puts(&resp->headers, "WWW-Authenticate: Bearer realm=\"corral\"\r\n");
+        error_answer(resp, 401, primary, "Command %s needs authentication: send Authorization: Bearer TOKEN", word);
+        corral_log(CORRAL_LOG_WARN, LOG_SUB, "%s: %s refused: %s", req->peer, word,
+                   req->authorization ? "wrong token" : "no Authorization header");
+        return 0;
+    }
+    return 1;
+}
+
+/* POST /tls/reload: Corral's own (ZooKeeper has no such command): what
+ * SIGHUP does to the certificates, for operators without a shell on the
+ * host.  Needs the token. */
+static void tls_reload_answer(const HttpdRequest *req, HttpdResponse *resp)
+{
+    if (strcmp(req->method, "POST") != 0) {
+        corral_strbuf_puts(&resp->headers, "Allow: POST\r\n");
+        error_answer(resp, 405, "tls_reload", "%s is not allowed: use POST", req->method);
+        return;
+    }
+    if (!authorized(req, resp, "tls_reload", "tls_reload"))
+        return;
+    char err[512];
+    int rc = corral_tls_reload(err, sizeof err);
+    corral_log(CORRAL_LOG_INFO, LOG_SUB, "%s: tls_reload%s%s", req->peer, rc < 0 ? " refused: " : "", rc < 0 ? err : "");
+    if (rc < 0) {
+        error_answer(resp, 500, "tls_reload", "%s", err);
+        return;
+    }
+    resp->content_type = JSON_TYPE;
+    Json j;
+    json_init(&j, &resp->body);
+    json_obj_begin(&j);
+    json_kint(&j, "cert_days_left", corral_tls_cert_days_left());
+    json_kstr(&j, "command", "tls_reload");
+    json_key(&j, "error");
+    json_null(&j);
+    json_obj_end(&j);
+    corral_strbuf_puts(&resp->body, "\n");
 }
 
 /* ---- snapshot (ZooKeeper 3.9's SnapshotCommand) ------------------------------
@@ -746,6 +808,10 @@ static void handle(void *arg, const HttpdRequest *req, HttpdResponse *resp)
 {
     const char *path = req->path;
     int is_get = strcmp(req->method, "GET") == 0, is_head = strcmp(req->method, "HEAD") == 0;
+    if (strcmp(path, "/tls/reload") == 0) {
+        tls_reload_answer(req, resp);
+        return;
+    }
     if (strcmp(path, "/commands") == 0 || strcmp(path, "/commands/") == 0) {
         if (!is_get && !is_head) {
             corral_strbuf_puts(&resp->headers, "Allow: GET, HEAD\r\n");
@@ -785,22 +851,8 @@ static void handle(void *arg, const HttpdRequest *req, HttpdResponse *resp)
         error_answer(resp, 405, primary, "%s is not allowed for %s", req->method, c->word);
         return;
     }
-    if (writes(c)) {
-        if (!adm.token) {
-            error_answer(resp, 403, primary,
-                         "Command %s changes the server's state and is refused: no auth_token is configured",
-                         c->word);
-            return;
-        }
-        if (!token_ok(req->authorization)) {
-            corral_strbuf_puts(&resp->headers, "WWW-Authenticate: Bearer realm=\"corral\"\r\n");
-            error_answer(resp, 401, primary, "Command %s needs authentication: send Authorization: Bearer TOKEN",
-                         c->word);
-            corral_log(CORRAL_LOG_WARN, LOG_SUB, "%s: %s refused: %s", req->peer, c->word,
-                       req->authorization ? "wrong token" : "no Authorization header");
-            return;
-        }
-    }
+    if (writes(c) && !authorized(req, resp, primary, c->word))
+        return;
     ServerView v;
     view_server(&v);
     if (needs_server(c) && !v.serving) {
@@ -846,6 +898,7 @@ static int on_start(void *arg)
     httpd_init(&adm.httpd, LOG_SUB);
     snprintf(adm.httpd.host, sizeof adm.httpd.host, "%s", adm.conf.listen.host);
     adm.httpd.port = adm.conf.listen.port;
+    adm.httpd.https = adm.conf.https;
     adm.httpd.handler = handle;
     if (httpd_start(&adm.httpd, err, sizeof err) < 0)
         return corral_module_fail(adm.self, "%s", err);
@@ -878,6 +931,7 @@ static const CorralConfigKey conf_keys[] = {
     {"auth_token", CORRAL_KEY_STRING, offsetof(AdminConf, auth_token), 0, 0, 0},
     {"auth_token_file", CORRAL_KEY_STRING, offsetof(AdminConf, auth_token_file), 0, 0, 0},
     {"max_answer_bytes", CORRAL_KEY_INT, offsetof(AdminConf, max_answer_bytes), 0, 1024, INT64_C(1) << 30},
+    {"https", CORRAL_KEY_BOOL, offsetof(AdminConf, https), 0, 0, 0},
     {"snapshot_interval_ms", CORRAL_KEY_INT, offsetof(AdminConf, snapshot_interval_ms), 0, 0, INT64_C(86400000)},
     {"snapshot_async_nodes", CORRAL_KEY_INT, offsetof(AdminConf, snapshot_async_nodes), 0, 1, INT64_C(1) << 40},
     CORRAL_CONFIG_KEYS_END,
@@ -994,6 +1048,9 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
                                    corral_config_type_name(config));
     if (corral_config_apply(config, conf_keys, &adm.conf) < 0)
         return -1;
+    if (adm.conf.https && !corral_tls_available())
+        return corral_config_error(corral_config_get(config, "https"),
+                                   "\"https: true\" needs the top-level \"tls\" map (cert_file, key_file)");
     if (bind_cmds() < 0)
         return corral_module_fail(self, "the core's table of ZooKeeper's words lacks a command of this module");
     if (!adm.conf.allow_remote && !httpd_is_loopback(adm.conf.listen.host))

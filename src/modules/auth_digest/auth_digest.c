@@ -169,7 +169,8 @@ static void on_stop(void *arg)
     super_digest = NULL;
 }
 
-int corral_module_init(CorralModule *self, const CorralConfig *config)
+/* The super digest of `config`, validated: *out NULL when none is set. */
+static int parse_settings(const CorralConfig *config, const char **out)
 {
     DigestConf conf = {NULL};
     if (corral_config_apply(config, conf_keys, &conf) < 0)
@@ -181,9 +182,36 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
                                        "\"super_digest\" must be \"USER:DIGEST\", the DIGEST being the 28 "
                                        "characters of base64(SHA1(\"USER:PASSWORD\")), as ZooKeeper's "
                                        "DigestAuthenticationProvider prints it");
-        super_digest = corral_xstrdup(conf.super_digest);
     }
-    if (corral_register_auth(self, &digest_scheme) < 0 || corral_on_stop(self, on_stop, NULL) < 0) {
+    *out = conf.super_digest;
+    return 0;
+}
+
+/* Reload: a new super digest is used by the next addauth; connections
+ * already holding ("super", "") keep it, as they keep every identity. */
+static int reload_check(void *arg, const CorralConfig *config)
+{
+    const char *sd;
+    return parse_settings(config, &sd);
+}
+
+static void reload_apply(void *arg, const CorralConfig *config)
+{
+    const char *sd = NULL;
+    if (parse_settings(config, &sd) < 0)
+        return;   /* checked just before: cannot happen */
+    on_stop(NULL);
+    super_digest = sd ? corral_xstrdup(sd) : NULL;
+}
+
+int corral_module_init(CorralModule *self, const CorralConfig *config)
+{
+    const char *sd;
+    if (parse_settings(config, &sd) < 0)
+        return -1;
+    super_digest = sd ? corral_xstrdup(sd) : NULL;
+    if (corral_register_auth(self, &digest_scheme) < 0 || corral_on_stop(self, on_stop, NULL) < 0 ||
+        corral_on_reload(self, reload_check, reload_apply, NULL) < 0) {
         on_stop(NULL);
         return -1;
     }

@@ -171,8 +171,14 @@ static void word_conf(Text *t)
 {
     ViewKvList l = {NULL, 0, 0};
     view_conf(&l, 1);
-    for (size_t i = 0; i < l.n; i++)
-        corral_strbuf_printf(t->out, "%s=%s\n", l.kv[i].key, l.kv[i].value);
+    for (size_t i = 0; i < l.n; i++) {
+        /* An ensemble member ends with its configuration, as ZooKeeper's
+         * (QuorumZooKeeperServer.dumpConf: no newline after "version=..."). */
+        if (strcmp(l.kv[i].key, "membership") == 0)
+            corral_strbuf_printf(t->out, "membership: \n%s", l.kv[i].value);
+        else
+            corral_strbuf_printf(t->out, "%s=%s\n", l.kv[i].key, l.kv[i].value);
+    }
     view_kv_free(&l);
 }
 
@@ -281,16 +287,25 @@ static void word_wchp(Text *t)
 /* ---- hash ----------------------------------------------------------------- */
 
 /* DigestCommand (ZooKeeper 3.7+): one "ZXID_HEX: DIGEST" line per entry of
- * the digest log.  Corral keeps the current digest only, so there is one
- * line: the zxid the tree has applied and the tree's digest, printed as the
- * Java long ZooKeeper prints (signed decimal).  Corral's digest is its own
- * hash of the tree (tree.h), not ZooKeeper's CRC sum: equal between Corral
- * members with the same data, not comparable with a ZooKeeper's. */
+ * the digest log (the digest at every zxid whose counter is a multiple of
+ * 128, oldest first, as ZooKeeper's), then the zxid the tree has applied
+ * and its digest when that is not the last entry.  Digests are printed as
+ * the Java long ZooKeeper prints (signed decimal).  Corral's digest is its
+ * own hash of the tree (tree.h), not ZooKeeper's CRC sum: equal between
+ * Corral members with the same data at the same zxid, not comparable with a
+ * ZooKeeper's.  Two busy members are compared on the zxids both list. */
 static void word_hash(Text *t)
 {
+    enum { MAX = 1024 };
+    static int64_t zxids[MAX];
+    static uint64_t digests[MAX];
+    size_t n = corral_server_digest_log(zxids, digests, MAX);
+    for (size_t i = 0; i < n; i++)
+        corral_strbuf_printf(t->out, "%llx: %lld\n", (ull)zxids[i], (ll)(int64_t)digests[i]);
     int64_t zxid = 0;
     uint64_t digest = corral_server_tree_digest(&zxid);
-    corral_strbuf_printf(t->out, "%llx: %lld\n", (ull)zxid, (ll)(int64_t)digest);
+    if (!n || zxids[n - 1] != zxid)
+        corral_strbuf_printf(t->out, "%llx: %lld\n", (ull)zxid, (ll)(int64_t)digest);
 }
 
 /* ---- dump ----------------------------------------------------------------- */
@@ -416,12 +431,20 @@ static int known_word(const char *w)
     return zw && (zw->flags & CORRAL_WORD_FOURLW) && strcmp(zw->word, w) == 0;
 }
 
-int corral_module_init(CorralModule *self, const CorralConfig *config)
+/* The settings, parsed: init, the reload check and the reload apply all
+ * go through parse_settings. */
+typedef struct Settings {
+    int64_t max_answer_bytes;
+    const char **allowed;       /* malloc'd; the words point into the configuration */
+    size_t n;
+} Settings;
+
+static int parse_settings(const CorralConfig *config, Settings *out)
 {
     FourlwConf conf = {NULL, 1 << 20};
     if (corral_config_apply(config, conf_keys, &conf) < 0)
         return -1;
-    max_answer_bytes = conf.max_answer_bytes;
+    out->max_answer_bytes = conf.max_answer_bytes;
 
     /* ZooKeeper's default whitelist is srvr alone (plus isro when
      * readonlymode.enabled, which a module cannot see: list it). */
@@ -464,6 +487,42 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
         has_srvr |= strcmp(allowed[i], "srvr") == 0;
     if (!has_srvr)
         allowed[n++] = "srvr";
+    out->allowed = allowed;
+    out->n = n;
+    return 0;
+}
+
+static CorralModule *self_module;
+
+/* Reload: the allow list and max_answer_bytes change at once. */
+static int reload_check(void *arg, const CorralConfig *config)
+{
+    Settings s;
+    if (parse_settings(config, &s) < 0)
+        return -1;
+    free(s.allowed);
+    return 0;
+}
+
+static void reload_apply(void *arg, const CorralConfig *config)
+{
+    Settings s;
+    if (parse_settings(config, &s) < 0)
+        return;   /* checked just before: cannot happen */
+    max_answer_bytes = s.max_answer_bytes;
+    corral_fourlw_set_allowed(self_module, s.allowed, s.n);
+    free(s.allowed);
+}
+
+int corral_module_init(CorralModule *self, const CorralConfig *config)
+{
+    Settings set;
+    if (parse_settings(config, &set) < 0)
+        return -1;
+    max_answer_bytes = set.max_answer_bytes;
+    const char **allowed = set.allowed;
+    size_t n = set.n;
+    self_module = self;
 
     /* The descriptions are those of the core's table of ZooKeeper's words. */
     for (size_t i = 0; i < NWORDS; i++) {
@@ -480,7 +539,8 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     free(allowed);
     if (rc < 0)
         return -1;
-    if (corral_on_start(self, on_start, NULL) < 0 || corral_on_stop(self, on_stop, NULL) < 0)
+    if (corral_on_start(self, on_start, NULL) < 0 || corral_on_stop(self, on_stop, NULL) < 0 ||
+        corral_on_reload(self, reload_check, reload_apply, NULL) < 0)
         return -1;
     return 0;
 }

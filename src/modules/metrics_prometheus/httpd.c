@@ -37,12 +37,13 @@
 #define HTTPD_ACCEPTS_PER_EVENT 64
 #define HTTPD_ACCEPT_PAUSE_MS 200
 
-enum { ST_READING, ST_WRITING, ST_DRAINING };
+enum { ST_HANDSHAKE, ST_READING, ST_WRITING, ST_DRAINING };
 
 struct HttpdConn {
     Httpd *h;
     HttpdConn *prev, *next;
     int fd;
+    CorralTls *tls;            /* https */
     int state;
     int64_t deadline;
     char *in;                  /* max_request + 1 bytes */
@@ -118,6 +119,7 @@ static void conn_close(HttpdConn *c)
 {
     Httpd *h = c->h;
     corral_loop_unwatch_fd(c->fd);
+    corral_tls_free(c->tls);
     close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
@@ -184,8 +186,28 @@ static void conn_set_answer(HttpdConn *c, const HttpdResponse *r, int head_only)
     c->out_off = 0;
 }
 
+/* The transport: the socket, or TLS over it. */
+static ssize_t conn_send(HttpdConn *c, const void *buf, size_t len)
+{
+    return c->tls ? corral_tls_write(c->tls, buf, len) : send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t conn_recv(HttpdConn *c, void *buf, size_t len)
+{
+    return c->tls ? corral_tls_read(c->tls, buf, len) : recv(c->fd, buf, len, 0);
+}
+
+/* TLS may wait for the other direction than the state's. */
+static void conn_watch_tls(HttpdConn *c)
+{
+    if (corral_loop_watch_fd(c->fd, corral_tls_wants_write(c->tls) ? CORRAL_EV_WRITE : CORRAL_EV_READ, conn_io, c) < 0)
+        conn_close(c);
+}
+
 static void conn_start_drain(HttpdConn *c)
 {
+    if (c->tls)
+        corral_tls_close_notify(c->tls);
     shutdown(c->fd, SHUT_WR);
     c->state = ST_DRAINING;
     c->deadline = corral_loop_now_ms() + HTTPD_DRAIN_MS;
@@ -197,7 +219,7 @@ static void conn_start_drain(HttpdConn *c)
 static void conn_write(HttpdConn *c)
 {
     while (c->out_off < c->out.len) {
-        ssize_t w = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        ssize_t w = conn_send(c, c->out.data + c->out_off, c->out.len - c->out_off);
         if (w > 0) {
             c->out_off += (size_t)w;
             c->deadline = corral_loop_now_ms() + c->h->timeout_ms;
@@ -205,8 +227,11 @@ static void conn_write(HttpdConn *c)
         }
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (c->tls)
+                conn_watch_tls(c);
             return;   /* watched for WRITE: called again when there is room */
+        }
         conn_close(c);   /* the client went away */
         return;
     }
@@ -389,7 +414,7 @@ static void conn_read(HttpdConn *c)
                        h->max_request);
             { conn_error(c, 431, "the request line and headers are limited in size"); return; }
         }
-        ssize_t r = recv(c->fd, c->in + c->in_len, room, 0);
+        ssize_t r = conn_recv(c, c->in + c->in_len, room);
         if (r > 0) {
             size_t from = c->in_len > 2 ? c->in_len - 2 : 0;
             c->in_len += (size_t)r;
@@ -402,8 +427,11 @@ static void conn_read(HttpdConn *c)
         }
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (c->tls)
+                conn_watch_tls(c);
             return;
+        }
         conn_close(c);   /* closed or reset before a complete request */
         return;
     }
@@ -413,7 +441,7 @@ static void conn_drain(HttpdConn *c)
 {
     char buf[4096];
     for (;;) {
-        ssize_t r = recv(c->fd, buf, sizeof buf, 0);
+        ssize_t r = conn_recv(c, buf, sizeof buf);
         if (r > 0)
             continue;
         if (r < 0 && errno == EINTR)
@@ -429,12 +457,29 @@ static void conn_io(int fd, int events, void *arg)
 {
     HttpdConn *c = arg;
     switch (c->state) {
+    case ST_HANDSHAKE: {
+        int rc = corral_tls_handshake(c->tls);
+        if (rc < 0) {
+            corral_log(CORRAL_LOG_DEBUG, c->h->log_sub, "%s: TLS handshake failed: %s", c->peer,
+                       corral_tls_error(c->tls));
+            conn_close(c);
+        } else if (rc == 0) {
+            conn_watch_tls(c);
+        } else {
+            c->state = ST_READING;
+            if (corral_loop_watch_fd(c->fd, CORRAL_EV_READ, conn_io, c) < 0)
+                conn_close(c);
+            else
+                conn_read(c);
+        }
+        break;
+    }
     case ST_READING:
-        if (events & CORRAL_EV_READ)
+        if (events & CORRAL_EV_READ || c->tls)
             conn_read(c);
         break;
     case ST_WRITING:
-        if (events & CORRAL_EV_WRITE)
+        if (events & CORRAL_EV_WRITE || c->tls)
             conn_write(c);
         break;
     case ST_DRAINING:
@@ -512,18 +557,28 @@ static void on_accept(int fd, int events, void *arg)
             return;
         }
         if (h->nconns >= h->max_conns) {
-            refuse_busy(cfd);
+            if (h->https)
+                close(cfd);   /* no plaintext answer on a TLS port */
+            else
+                refuse_busy(cfd);
+            continue;
+        }
+        CorralTls *tls = NULL;
+        if (h->https && !(tls = corral_tls_server(cfd))) {
+            close(cfd);
             continue;
         }
         HttpdConn *c = corral_xcalloc(1, sizeof *c);
         char *in = corral_xmalloc(h->max_request + 1);
         c->h = h;
         c->fd = cfd;
+        c->tls = tls;
         c->in = in;
-        c->state = ST_READING;
+        c->state = tls ? ST_HANDSHAKE : ST_READING;
         c->deadline = corral_loop_now_ms() + h->timeout_ms;
         format_peer(&ss, c->peer, sizeof c->peer);
         if (corral_loop_watch_fd(cfd, CORRAL_EV_READ, conn_io, c) < 0) {
+            corral_tls_free(tls);
             free(in);
             free(c);
             close(cfd);

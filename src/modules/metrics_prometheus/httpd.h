@@ -11,6 +11,11 @@
  * connection are watched with corral_loop_watch_fd, and a sweep timer closes
  * connections that take longer than `timeout_ms` to send their request.
  *
+ * With `https` set, every connection is TLS (corral/tls.h: the server's
+ * `tls:` certificate, CA and client_auth, reloaded with them): the
+ * handshake runs first (state HANDSHAKE), then the same request cycle
+ * through corral_tls_read/write.
+ *
  * admin_http compiles this file in as well (src/modules/admin_http/httpd.c
  * includes it), so each module's .so has its own copy; every symbol is hidden.
  */
@@ -55,6 +60,7 @@ typedef struct Httpd {
     size_t max_request;          /* bytes of request line + headers; default 8192 */
     int max_conns;               /* open connections; default 64 */
     int64_t timeout_ms;          /* to receive the request / to send the answer; default 10000 */
+    int https;                   /* TLS on every connection (the `tls:` map must exist) */
     HttpdHandler handler;
     void *arg;
     /* state */

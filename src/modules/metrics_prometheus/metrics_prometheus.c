@@ -56,6 +56,7 @@ CORRAL_MODULE_MAGIC(.name = "metrics_prometheus", .version = CORRAL_VERSION);
 typedef struct PromConf {
     CorralAddr listen;
     const char *path;
+    int https;              /* TLS with the server's tls: settings */
 } PromConf;
 
 static struct {
@@ -241,6 +242,7 @@ static int exporter_start(void *arg)
     httpd_init(&prom.httpd, LOG_SUB);
     snprintf(prom.httpd.host, sizeof prom.httpd.host, "%s", prom.conf.listen.host);
     prom.httpd.port = prom.conf.listen.port;
+    prom.httpd.https = prom.conf.https;
     prom.httpd.handler = handle;
     prom.start_time = process_start_time();
     if (httpd_start(&prom.httpd, err, sizeof err) < 0)
@@ -263,6 +265,7 @@ static const CorralMetricsExporter exporter = {
 static const CorralConfigKey conf_keys[] = {
     {"listen", CORRAL_KEY_ADDR, offsetof(PromConf, listen), 0, 0, 0},
     {"path", CORRAL_KEY_STRING, offsetof(PromConf, path), 0, 0, 0},
+    {"https", CORRAL_KEY_BOOL, offsetof(PromConf, https), 0, 0, 0},
     CORRAL_CONFIG_KEYS_END,
 };
 
@@ -286,5 +289,8 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     if (bad)
         return corral_config_error(corral_config_get(config, "path"),
                                    "\"path\" must be an absolute URL path such as \"/metrics\", not \"%s\"", p);
+    if (prom.conf.https && !corral_tls_available())
+        return corral_config_error(corral_config_get(config, "https"),
+                                   "\"https: true\" needs the top-level \"tls\" map (cert_file, key_file)");
     return corral_register_metrics_exporter(self, &exporter);
 }

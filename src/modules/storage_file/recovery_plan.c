@@ -776,3 +776,97 @@ int rp_replay(const RpDir *d, const RpPlan *p, int (*each)(void *ctx, const Walf
     }
     return 0;
 }
+
+/* ---- an Apache ZooKeeper data directory ----------------------------------- */
+
+/* "snapshot.<hex>", "snapshot.<hex>.gz", "snapshot.<hex>.snappy" or
+ * "log.<hex>": the names ZooKeeper's Util.getZxidFromName accepts for the
+ * files FileSnap and FileTxnLog write in version-2/. */
+static int zk_file_name(const char *name)
+{
+    const char *p;
+    if (strncmp(name, "snapshot.", 9) == 0)
+        p = name + 9;
+    else if (strncmp(name, "log.", 4) == 0)
+        p = name + 4;
+    else
+        return 0;
+    size_t n = strspn(p, "0123456789abcdefABCDEF");
+    if (n == 0 || n > 16)
+        return 0;
+    return p[n] == '\0' || strcmp(p + n, ".gz") == 0 || strcmp(p + n, ".snappy") == 0;
+}
+
+/* The first ZooKeeper file of `dir` (a name zk_file_name accepts, or one
+ * of `markers`) into out; 1 if found. */
+static int zk_scan(const char *dir, const char *const *markers, char *out, size_t n)
+{
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return 0;
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(dh)) != NULL) {
+        int hit = zk_file_name(e->d_name);
+        for (const char *const *m = markers; !hit && *m; m++)
+            hit = strcmp(e->d_name, *m) == 0;
+        if (hit) {
+            rp_fmt(out, n, "%s/%s", dir, e->d_name);
+            found = 1;
+        }
+    }
+    closedir(dh);
+    return found;
+}
+
+int rp_zookeeper_dir(const char *dir, char *found, size_t n)
+{
+    static const char *const top[] = {"myid", "acceptedEpoch", "currentEpoch", NULL};
+    static const char *const v2[] = {"acceptedEpoch", "currentEpoch", NULL};
+    char p[PATH_MAX];
+    if (zk_scan(dir, top, found, n))
+        return 1;
+    rp_fmt(p, sizeof p, "%s/version-2", dir);
+    if (zk_scan(p, v2, found, n))
+        return 1;
+    /* One level down: data_dir set to the parent of ZooKeeper's dataDir. */
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return 0;
+    struct dirent *e;
+    int hit = 0;
+    while (!hit && (e = readdir(dh)) != NULL) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "wal") == 0)
+            continue;
+        rp_fmt(p, sizeof p, "%s/%s/version-2", dir, e->d_name);
+        hit = zk_scan(p, v2, found, n);
+    }
+    closedir(dh);
+    return hit;
+}
+
+int rp_zookeeper_refusal(const char *dir, char *msg, size_t n)
+{
+    char found[PATH_MAX];
+    if (!rp_zookeeper_dir(dir, found, sizeof found))
+        return 0;
+    /* Corral data beside it (a directory already imported into, or shared
+     * on purpose) is started on as usual. */
+    RpSnap *snaps = NULL;
+    RpSeg *segs = NULL;
+    size_t nsnaps = 0, nsegs = 0;
+    char waldir[PATH_MAX], err[RP_MSG_MAX];
+    rp_fmt(waldir, sizeof waldir, "%s/wal", dir);
+    rp_list_snapshots(dir, &snaps, &nsnaps, NULL, NULL, err, sizeof err);
+    rp_list_segments(waldir, &segs, &nsegs, NULL, NULL, err, sizeof err);
+    free(snaps);
+    free(segs);
+    if (nsnaps || nsegs)
+        return 0;
+    rp_fmt(msg, n,
+           "%s holds Apache ZooKeeper data (%s) and no Corral data: refusing to start on it, which would "
+           "start with an empty tree; import it into a new directory with `corralctl import-zookeeper --from "
+           "ZOOKEEPER_DATA_DIR -D NEW_DATA_DIR` (doc/migration.md), then point data_dir there",
+           dir, found);
+    return 1;
+}

@@ -265,4 +265,14 @@ int rp_skip_msg(char *buf, size_t n, const char *path, const WalfStop *st, int64
 /* Bytes after the stop that are not zeros: what a cut drops. */
 uint64_t rp_stop_bytes(const WalfStop *st);
 
+/* An Apache ZooKeeper data directory in or under dir (version-2/snapshot.*,
+ * version-2/log.*, myid, acceptedEpoch, currentEpoch; dir itself, its
+ * version-2/, or one subdirectory's version-2/): 1 with the first file
+ * found in `found`, else 0.  Reads directory listings only. */
+int rp_zookeeper_dir(const char *dir, char *found, size_t n);
+/* The refusal both the server (sf_open, before it creates anything) and
+ * corralctl verify give: 1 with the message when dir holds ZooKeeper data
+ * and no Corral data (no snapshot, no WAL segment), else 0. */
+int rp_zookeeper_refusal(const char *dir, char *msg, size_t n);
+
 #endif

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "storage_file.h"
+#include "recovery_plan.h"
 #include "wal_format.h"
 
 CORRAL_MODULE_MAGIC(.name = "storage_file", .version = "0.1");
@@ -173,6 +174,10 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
         sfmt(err, errlen, "the core gave no durable callback");
         return NULL;
     }
+    /* Before anything is created in it: a ZooKeeper dataDir given as is
+     * would otherwise start empty beside the data (issue #12). */
+    if (rp_zookeeper_refusal(dir, err, errlen))
+        return NULL;
     Store *s = calloc(1, sizeof *s);
     if (!s) {
         sfmt(err, errlen, "out of memory");

@@ -104,11 +104,14 @@ sub node      { my ($s, $id) = @_; return $s->{nodes}[ $id - 1 ]; }
 sub voters    { return grep { !$_->{zab_observer} } @{ $_[0]{nodes} }; }
 sub observers { return grep { $_->{zab_observer} } @{ $_[0]{nodes} }; }
 
-=item $e->init(server => {...}, server_for => { ID => {...} }, modules => {...}, modules_for => { ID => {...} }, module_path => [...], storage => NAME)
+=item $e->init(server => {...}, server_for => { ID => {...} }, modules => {...}, modules_for => { ID => {...} }, extra => {...}, extra_for => { ID => {...} }, module_path => [...], storage => NAME, members => [IDS], members_for => { ID => [IDS] })
 
 Writes every member's configuration (C<server_for>, C<modules_for>:
-settings or modules of one member only; C<module_path>: where to find
-modules, default the build's).  Server defaults: C<tick_ms: 100>,
+settings or modules of one member only; C<extra>, C<extra_for>: more
+top-level keys, such as C<tls>, for every member or one; C<module_path>: where to find
+modules, default the build's; C<members>: the ids of the initial
+ensemble, the others join with reconfig and list it and themselves;
+C<members_for>: the list of one member).  Server defaults: C<tick_ms: 100>,
 C<init_limit: 10>, C<sync_limit: 5>, session timeouts 1..30 s.
 
 =cut
@@ -123,12 +126,17 @@ sub init
 		my @ens;
 		for my $m (@{ $self->{nodes} })
 		{
+			# members => [ids]: the initial ensemble; a member not in it
+			# (a joiner, for reconfig) lists it and itself.
+			my $list = ($args{members_for} // {})->{ $node->{zab_id} } // $args{members};
+			next if $list && $m != $node && !grep { $_ == $m->{zab_id} } @{$list};
 			my $self_entry = $m == $node || !$self->{proxy};
 			my $pp = $self_entry ? $m->{peer_port} : $m->{proxy_peer_port};
 			my $ep = $self_entry ? $m->{election_port} : $m->{proxy_election_port};
 			my %e = (id => $m->{zab_id}, peer => "$m->{host}:$pp", election => "$m->{host}:$ep");
 			$e{role} = 'observer' if $m->{zab_observer};
-			push @ens, Corral::Test::Utils::ordered(map { ($_ => $e{$_}) } grep { exists $e{$_} } qw(id peer election role));
+			$e{client} = $m->address;
+			push @ens, Corral::Test::Utils::ordered(map { ($_ => $e{$_}) } grep { exists $e{$_} } qw(id peer election role client));
 		}
 		my %server = (
 			id                     => $node->{zab_id},
@@ -141,10 +149,12 @@ sub init
 			%{ ($args{server_for} // {})->{ $node->{zab_id} } // {} });
 		my %modules = (%{ $args{modules} // {} }, %{ ($args{modules_for} // {})->{ $node->{zab_id} } // {} });
 		$modules{$storage} //= {} if $storage;
+		my %extra = (%{ $args{extra} // {} }, %{ ($args{extra_for} // {})->{ $node->{zab_id} } // {} });
 		$node->init(
 			server   => \%server,
 			ensemble => \@ens,
 			modules  => \%modules,
+			(%extra ? (extra => \%extra) : ()),
 			($args{module_path} ? (module_path => $args{module_path}) : ()));
 	}
 	return;
