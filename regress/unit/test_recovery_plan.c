@@ -452,6 +452,50 @@ static void test_damage(void)
        "without accept_truncation the hole refuses first, before loading");
 }
 
+/* Damage the snapshot covers (issue #13): the first intact record after it
+ * is at most the snapshot's zxid + 1, so replay goes on past it; damage that
+ * reaches beyond still refuses, naming the zxid accept_truncation keeps. */
+static void covered_dir(int64_t snap, int64_t after, int64_t first_after)
+{
+    dir_reset();
+    add_snap(snap, RP_OK, NULL);
+    RpSeg *g = add_seg(1, 0, 1, 200);
+    stop_after(g, after, WALF_STOP_CORRUPT, "CRC mismatch", 100, (uint64_t)(201 - first_after), first_after, 200);
+    WalfStop *rest = &g->resumed[g->nresumed++];
+    rest->kind = WALF_STOP_CLEAN;
+    rest->offset = rest->nonzero_end = rec_off(1, 201);
+    rest->last_zxid = 200;
+    rest->nrecords = (uint64_t)(200 - (first_after - after - 1));
+}
+
+static void test_covered_damage(void)
+{
+    covered_dir(0x96, 0x4f, 0x51);
+    rp_plan(&D, NULL, 0, &P);
+    ok(P.verdict == RP_RECOVER && P.nskipped == 1 && P.skipped[0].seg == 0 && P.skipped[0].st.last_zxid == 0x4f,
+       "damage at 0x50 under a snapshot at 0x96: recovers, the damage replayed across");
+    ok(P.last_zxid == 200 && P.wal_last == 200 && P.stop.kind == WALF_STOP_CLEAN && !P.cut,
+       "every record to the end is kept, nothing cut");
+    ok(!P.reopen && P.next_seq == 2 && P.last_logged == 200, "new records go to a new segment");
+
+    covered_dir(0x96, 0x93, 0x97);
+    rp_plan(&D, NULL, 0, &P);
+    ok(P.verdict == RP_RECOVER && P.nskipped == 1, "the first intact record is the snapshot's zxid + 1: covered");
+
+    covered_dir(0x96, 0x93, 0x99);
+    rp_plan(&D, NULL, 0, &P);
+    ok(P.verdict == RP_REFUSE_LATE && !P.nskipped && strstr(P.message, "recover up to zxid 0x96 and drop the rest"),
+       "damage reaching past the snapshot: refused, naming the snapshot's zxid as what is kept");
+    rp_plan(&D, NULL, 1, &P);
+    ok(P.verdict == RP_RECOVER && P.last_zxid == 0x96 && strstr(P.accepted[0].log, "after zxid 0x96 are LOST"),
+       "accept_truncation keeps up to the snapshot, and says so");
+
+    covered_dir(0x40, 0x4f, 0x51);
+    rp_plan(&D, NULL, 0, &P);
+    ok(P.verdict == RP_REFUSE_LATE && strstr(P.message, "recover up to zxid 0x4f"),
+       "a snapshot below the damage: refused as before");
+}
+
 static void test_gap_after_snapshot(void)
 {
     char want[RP_MSG_MAX];
@@ -635,6 +679,7 @@ int main(void)
     test_missing_segment();
     test_torn_tail();
     test_damage();
+    test_covered_damage();
     test_gap_after_snapshot();
     test_refused_by_core();
     test_files();
