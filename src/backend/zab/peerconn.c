@@ -161,7 +161,10 @@ static void auth_send(PeerConn *pc, int type, const void *payload, size_t len, i
     mark_dirty(pc);
 }
 
-static int is_member(int64_t id) { return id != zab.my_id && zab_member(id) != NULL; }
+/* Any id but ours: a joiner (reconfig) is not in the configuration in
+ * force yet, and the shared secret is what authenticates it; the leader
+ * counts a learner only if the configuration makes it a participant. */
+static int is_member(int64_t id) { return id > 0 && id != zab.my_id; }
 
 /* The connection is authenticated: what waited in out may go, and an
  * outgoing connection's owner hears that it is up. */
@@ -185,7 +188,7 @@ static void auth_frame(PeerConn *pc, const ZabFrame *f)
             return;
         }
         if (!is_member(h.sid)) {
-            auth_refuse(pc, "it claims id %lld, not another member of the ensemble", (long long)h.sid);
+            auth_refuse(pc, "it claims id %lld, not another member's", (long long)h.sid);
             return;
         }
         if (connector && h.sid != pc->expect_id) {
