@@ -36,6 +36,7 @@
  * - client_authenticated: addauth or a SASL exchange succeeded and gave the
  *   connection an identity it did not hold yet; once per new identity
  *   (`auth_digest` gives one, a super user gets "super").
+ * - client_auth_failed: addauth or a SASL step was refused.
  * - request_completed: a request (every opcode but the handshake) was
  *   answered and its reply released to the connection: after the write it
  *   waited for is durable, so `latency_ms` is what the client waited, fsync
@@ -80,6 +81,13 @@ typedef struct CorralClientEvent {
     const char *id;             /* client_authenticated: the identity ("bob:<digest>"); else NULL */
 } CorralClientEvent;
 
+/* One op of a multi request (request_completed). */
+typedef struct CorralRequestOp {
+    int32_t opcode;             /* 1 create, 2 delete, 5 setData, 13 check, ... */
+    const char *path;
+    int32_t create_flags;       /* create ops: ZooKeeper's CreateMode flag; else -1 */
+} CorralRequestOp;
+
 /* request_completed. */
 typedef struct CorralRequestEvent {
     uint32_t size;
@@ -90,6 +98,19 @@ typedef struct CorralRequestEvent {
     int32_t err;                /* ZooKeeper's error code, 0 = ok (corral_err_name) */
     int64_t zxid;               /* the zxid of the reply header */
     int64_t latency_ms;         /* from the request's arrival to the release of its reply */
+    /* What an audit log needs (ZooKeeper's audit.enable), filled for the
+     * requests that change the tree (create*, delete, setData, setACL,
+     * multi) and closeSession (peer_ip and users only); NULL / -1 / 0 for
+     * the others. */
+    const char *peer_ip;        /* the client's address, numeric */
+    const char *users;          /* the ids of the identities the connection held ("127.0.0.1,bob") */
+    const char *path;           /* the znode the request names */
+    int32_t create_flags;       /* create*: CreateMode flag (0 persistent, 1 ephemeral, 2 persistent
+                                 * sequential, 3 ephemeral sequential, 4 container, 5 ttl, 6 sequential
+                                 * ttl); else -1 */
+    const char *acl;            /* create* and setACL: "scheme:id:perms,..." (perms as "cdrwa"); else NULL */
+    size_t nops;                /* multi: its ops */
+    const CorralRequestOp *ops;
 } CorralRequestEvent;
 
 /* One op of a transaction (a multi has one per sub-transaction). */
@@ -135,7 +156,10 @@ typedef struct CorralHooks {
     void (*session_closed)(void *arg, const CorralSessionEvent *ev);
     void (*session_expired)(void *arg, const CorralSessionEvent *ev);
     void *arg;
-    void *reserved[8];          /* NULL */
+    /* addauth or a SASL step failed (the connection is closed after the
+     * reply): scheme set, id NULL.  After `arg` (it took a reserved slot). */
+    void (*client_auth_failed)(void *arg, const CorralClientEvent *ev);
+    void *reserved[7];          /* NULL */
 } CorralHooks;
 
 /* Only during the module's init.  A module may register several tables.

@@ -38,8 +38,9 @@ ok($j, '--json prints one JSON object') or diag($out);
 my ($newest) = sort { hex(($b =~ /\.([0-9a-f]+)$/)[0]) <=> hex(($a =~ /\.([0-9a-f]+)$/)[0]) } @snaps;
 is($j->{snapshot}, $newest, 'it starts from the newest snapshot');
 cmp_ok($j->{txns}, '>', 0, "and replays the log tail after it ($j->{txns} transactions)");
-is($j->{digest}, 'match', "the snapshot's nodes give the tree digest ZooKeeper recorded");
-is($j->{sessions} >= 1, 1, 'the snapshot has sessions');
+# "match", or, when writes went on while ZooKeeper wrote it, "not checked
+# (fuzzy ...)"; never MISMATCH.  (804 has ZooKeeper check Corral's.)
+like($j->{digest}, qr/^(match$|not checked \(fuzzy)/, "the snapshot's digest agrees with its nodes ($j->{digest})");
 is_deeply($j->{skipped_snapshots}, [], 'no snapshot skipped');
 is(dir_fingerprint($zkdir), $zk_print, "ZooKeeper's directory is unchanged");
 
@@ -51,21 +52,7 @@ like($vout, qr/last zxid $j->{last_zxid}\b/, "verify reaches the import's last z
 my $node = corral_on('c', "$tmp/c");
 my $after = zk_dump($node->address);
 is_deeply([ sort keys %$after ], [ sort keys %$before ], 'the same znodes (' . scalar(keys %$before) . ')');
-my @diff;
-for my $p (sort keys %$before)
-{
-	next unless $after->{$p};
-	for my $k (qw(data acl))
-	{
-		push @diff, "$p $k" if JSON::PP->new->canonical->encode([ $before->{$p}{$k} ])
-		  ne JSON::PP->new->canonical->encode([ $after->{$p}{$k} ]);
-	}
-	for my $f (sort keys %{ $before->{$p}{stat} })
-	{
-		push @diff, "$p $f: ZooKeeper $before->{$p}{stat}{$f}, Corral $after->{$p}{stat}{$f}"
-		  if $before->{$p}{stat}{$f} != $after->{$p}{stat}{$f};
-	}
-}
+my @diff = tree_diff($before, $after, 'ZooKeeper', 'Corral');
 is_deeply(\@diff, [], 'every znode has the same data, every Stat field and the same ACL') or diag(join("\n", @diff));
 
 # ---- sequential numbering continues --------------------------------------
@@ -83,6 +70,21 @@ is_deeply([ sort keys %{ $r->{ephemerals} } ], [ grep { s{^/live/}{} } map { $_ 
 	'its ephemerals are there');
 is_deeply([ grep { $_ != $sid } values %{ $r->{ephemerals} } ], [], 'and still belong to it');
 $node->stop;
+
+# ---- the WAL on a directory of its own (storage_file wal_dir: dataLogDir) ----
+($rc, $j, $err) = ctl_json('import-zookeeper', '--from', $zkdir, '-D', "$tmp/w", '--wal-dir', "$tmp/wlog", '--json');
+is($rc, 0, 'import with --wal-dir') or diag($err);
+ok(!-e "$tmp/w/wal" && glob("$tmp/wlog/*.wal"), '... the WAL segment is in the WAL directory');
+{
+	my $n = Corral::Test::Cluster->new('w');
+	my %d = Corral::Test::ZooKeeper::corrald_defaults(data_dir => "$tmp/w");
+	$n->init(%d, modules => { %{ $d{modules} }, storage_file => { wal_dir => "$tmp/wlog" } });
+	$n->start;
+	my $got = zk_dump($n->address);
+	$n->stop;
+	is_deeply([ sort grep { !m{^/live|^/app/n-} } keys %$got ], [ sort grep { !m{^/live} } keys %$before ],
+		'corrald with wal_dir serves the imported tree');
+}
 
 # ---- refusals of the command -----------------------------------------------
 ($rc, undef, $err) = ctl('import-zookeeper', '--from', $zkdir, '-D', "$tmp/c");

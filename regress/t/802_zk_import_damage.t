@@ -139,4 +139,31 @@ my @logs  = sort { hexname($a) <=> hexname($b) } glob("$dir/version-2/log.*");
 	like($t, qr/WARNING: stopped at damage/, '... and warns in the text summary');
 }
 
+# ---- random damage: a clear answer, never a crash ---------------------------
+{
+	srand(802);
+	my @bad;
+	for my $i (1 .. 40)
+	{
+		my $copy = "$tmp/rnd";
+		system('rm', '-rf', $copy, "$tmp/rnd-c");
+		system('cp', '-a', $dir, $copy) == 0 or die;
+		my @f = glob("$copy/version-2/*");
+		my $f = $f[ int(rand(@f)) ];
+		my $data = slurp_file($f);
+		for (1 .. 1 + int(rand(8)))
+		{
+			my $lim = length($data) < 20000 ? length($data) : 20000;
+			next unless $lim;
+			if (rand() < 0.2) { substr($data, int(rand($lim))) = ''; }
+			else { substr($data, int(rand($lim)), 1) = chr(int(rand(256))); }
+		}
+		write_file($f, $data);
+		my ($rc, $out, $err) = ctl('import-zookeeper', '--from', $copy, '-D', "$tmp/rnd-c", '--json');
+		push @bad, "$f: exit $rc: $err" if ($rc != 0 && $rc != 1) || ($rc == 1 && $err !~ /^corralctl: \S/);
+		push @bad, "$f: nothing imported but the directory exists" if $rc == 1 && -e "$tmp/rnd-c";
+	}
+	is_deeply(\@bad, [], '40 randomly damaged copies: each imported or refused with a message, never a crash');
+}
+
 done_testing();

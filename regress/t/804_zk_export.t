@@ -66,22 +66,7 @@ $zk2->stop;
 
 $zk->start;
 my $served = zk_dump($zk->address);
-my @diff;
-for my $p (sort keys %$before)
-{
-	if (!$served->{$p}) { push @diff, "$p missing"; next; }
-	for my $k (qw(data acl))
-	{
-		push @diff, "$p $k" if JSON::PP->new->canonical->encode([ $before->{$p}{$k} ])
-		  ne JSON::PP->new->canonical->encode([ $served->{$p}{$k} ]);
-	}
-	for my $f (sort keys %{ $before->{$p}{stat} })
-	{
-		push @diff, "$p $f: Corral $before->{$p}{stat}{$f}, ZooKeeper $served->{$p}{stat}{$f}"
-		  if $before->{$p}{stat}{$f} != $served->{$p}{stat}{$f};
-	}
-}
-push @diff, map { "$_ only on ZooKeeper" } grep { !$before->{$_} } sort keys %$served;
+my @diff = tree_diff($before, $served, 'Corral', 'ZooKeeper');
 is_deeply(\@diff, [], 'ZooKeeper 3.8 serves every znode with the data, Stat and ACL corrald served')
   or diag(join("\n", @diff));
 is(mismatches($zk->address), 0, "ZooKeeper's digest check at load finds no mismatch");

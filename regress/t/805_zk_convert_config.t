@@ -103,11 +103,12 @@ like($yaml, qr/^    keep_snapshots: 4\b/m, 'autopurge.snapRetainCount');
 like($yaml, qr/super_digest: "super:D\/InIHSb7yEEbrWz8b9l71RjZJU="/, 'superDigest (a zoo.cfg system property)');
 like($yaml, qr/admin_http:.*\n    listen: "127\.0\.0\.12:8181"/, 'admin.serverAddress:serverPort -> admin_http.listen');
 like($yaml, qr/metrics_prometheus:.*\n    listen: "127\.0\.0\.12:7012"/, 'the Prometheus provider -> metrics_prometheus');
-for my $k (qw(autopurge.purgeInterval reconfigEnabled standaloneEnabled localSessionsEnabled))
+like($yaml, qr/^  reconfig_enabled: true\b/m, 'reconfigEnabled -> server.reconfig_enabled');
+like($yaml, qr/^    wal_dir: "\Q$tmp\E\/zk3log-corral"/m, 'dataLogDir -> modules.storage_file.wal_dir (a new directory)');
+for my $k (qw(autopurge.purgeInterval standaloneEnabled localSessionsEnabled))
 {
 	like($yaml, qr/^#.*\Q$k\E=\S+: \S/m, "$k: a comment saying why it is not mapped");
 }
-like($yaml, qr/dataLogDir=\S+: the WAL goes to data_dir\/wal/, 'dataLogDir: a comment');
 write_file("$tmp/corral3.yaml", $yaml);
 ($crc, $cout, $cerr) = run_command([ $corrald, '-c', "$tmp/corral3.yaml", '--check-config' ], timeout => 30);
 is($crc, 0, 'corrald --check-config accepts it') or diag("$cerr\n$yaml");

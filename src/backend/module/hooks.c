@@ -38,6 +38,7 @@ typedef struct Begun {
     int64_t session;
     int32_t xid, op;
     int64_t start_ms;
+    CorralRequestEvent audit;   /* the audit fields only (owned strings) */
 } Begun;
 
 enum { W_REQUEST = 1, W_TXN };
@@ -82,10 +83,25 @@ void hooks_subscribe(const CorralHooks *h)
         hk.subscribed |= HOOK_EV_TXN;
     if (h->session_created || h->session_closed || h->session_expired)
         hk.subscribed |= HOOK_EV_SESSION;
+    if (h->size >= offsetof(CorralHooks, client_auth_failed) + sizeof h->client_auth_failed && h->client_auth_failed)
+        hk.subscribed |= HOOK_EV_AUTH_FAILED;
+}
+
+static void audit_free(CorralRequestEvent *ev)
+{
+    free((char *)ev->peer_ip);
+    free((char *)ev->users);
+    free((char *)ev->path);
+    free((char *)ev->acl);
+    for (size_t i = 0; i < ev->nops; i++)
+        free((char *)ev->ops[i].path);
+    free((CorralRequestOp *)ev->ops);
 }
 
 static void waiting_free(Waiting *w)
 {
+    if (w->kind == W_REQUEST)
+        audit_free(&w->req);
     if (w->kind != W_TXN)
         return;
     free((char *)w->txn.path);
@@ -112,6 +128,8 @@ void hooks_disarm(void)
 {
     hook_mask = 0;
     drop_waiting();
+    for (size_t i = 0; i < begun.n; i++)
+        audit_free(&begun.v[i].audit);
     free(begun.v);
     memset(&begun, 0, sizeof begun);
     free(hk.subs);
@@ -135,6 +153,15 @@ void hook_fire_authenticated(uint64_t conn_id, int64_t session, const char *ip, 
     for (size_t i = 0; i < hk.nsubs; i++)
         if (hk.subs[i]->client_authenticated)
             hk.subs[i]->client_authenticated(hk.subs[i]->arg, &ev);
+}
+
+void hook_fire_auth_failed(uint64_t conn_id, int64_t session, const char *ip, int port, const char *scheme)
+{
+    CorralClientEvent ev = {sizeof ev, conn_id, ip, port, session, scheme, NULL};
+    for (size_t i = 0; i < hk.nsubs; i++)
+        if (hk.subs[i]->size >= offsetof(CorralHooks, client_auth_failed) + sizeof hk.subs[i]->client_auth_failed &&
+            hk.subs[i]->client_auth_failed)
+            hk.subs[i]->client_auth_failed(hk.subs[i]->arg, &ev);
 }
 
 /* ---- the waiting queue ---------------------------------------------------- */
@@ -217,7 +244,141 @@ void hook_truncated(int64_t zxid)
 
 static int32_t be32(const uint8_t *p) { return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]); }
 
-void hook_request_begin(uint64_t conn_id, int64_t session, const uint8_t *frame, size_t len, int64_t now_ms)
+static char *dup_bytes(ZkBytes b) { return b.data && b.len >= 0 ? xstrndup(b.data, (size_t)b.len) : NULL; }
+
+/* ZooKeeper's ZKUtil.aclToString: "scheme:id:perms" joined by ",". */
+static char *acl_string(const JuteVec_ACL *v)
+{
+    CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    for (int32_t i = 0; i < v->count; i++) {
+        const ACL *a = &v->items[i];
+        int32_t p = a->perms;
+        corral_strbuf_printf(&sb, "%s%.*s:%.*s:%s%s%s%s%s", i ? "," : "", a->id.scheme.len > 0 ? a->id.scheme.len : 0,
+                             a->id.scheme.data ? a->id.scheme.data : "", a->id.id.len > 0 ? a->id.id.len : 0,
+                             a->id.id.data ? a->id.id.data : "", p & 4 ? "c" : "", p & 8 ? "d" : "", p & 1 ? "r" : "",
+                             p & 2 ? "w" : "", p & 16 ? "a" : "");
+    }
+    char *s = xstrndup(sb.data ? sb.data : "", sb.len);
+    corral_strbuf_free(&sb);
+    return s;
+}
+
+/* The path (and create flags, ACL) of one request record of `op`; 0, or
+ * -1 when op is not one the audit fields describe or the record is bad. */
+static int audit_record(int32_t op, RBuf *r, Arena *a, char **path, int32_t *flags, char **acl)
+{
+    *flags = -1;
+    switch (op) {
+    case ZOO_OP_CREATE:
+    case ZOO_OP_CREATE2:
+    case ZOO_OP_CREATE_CONTAINER: {
+        CreateRequest q;
+        if (jute_read_CreateRequest(r, a, &q) < 0)
+            return -1;
+        *path = dup_bytes(q.path);
+        *flags = op == ZOO_OP_CREATE_CONTAINER ? 4 : q.flags;
+        if (acl)
+            *acl = acl_string(&q.acl);
+        return 0;
+    }
+    case ZOO_OP_CREATE_TTL: {
+        CreateTTLRequest q;
+        if (jute_read_CreateTTLRequest(r, a, &q) < 0)
+            return -1;
+        *path = dup_bytes(q.path);
+        *flags = q.flags;
+        if (acl)
+            *acl = acl_string(&q.acl);
+        return 0;
+    }
+    case ZOO_OP_DELETE:
+    case ZOO_OP_DELETE_CONTAINER: {
+        DeleteRequest q;
+        if (jute_read_DeleteRequest(r, a, &q) < 0)
+            return -1;
+        *path = dup_bytes(q.path);
+        return 0;
+    }
+    case ZOO_OP_SETDATA: {
+        SetDataRequest q;
+        if (jute_read_SetDataRequest(r, a, &q) < 0)
+            return -1;
+        *path = dup_bytes(q.path);
+        return 0;
+    }
+    case ZOO_OP_SETACL: {
+        SetACLRequest q;
+        if (jute_read_SetACLRequest(r, a, &q) < 0)
+            return -1;
+        *path = dup_bytes(q.path);
+        if (acl)
+            *acl = acl_string(&q.acl);
+        return 0;
+    }
+    case ZOO_OP_CHECK: {
+        CheckVersionRequest q;
+        if (jute_read_CheckVersionRequest(r, a, &q) < 0)
+            return -1;
+        *path = dup_bytes(q.path);
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+/* The audit fields of a request that changes the tree (else nothing). */
+static void audit_fields(CorralRequestEvent *ev, int32_t op, const uint8_t *body, size_t len, const char *ip,
+                         HookUsersFn users_fn, void *users_arg)
+{
+    switch (op) {
+    case ZOO_OP_CREATE: case ZOO_OP_CREATE2: case ZOO_OP_CREATE_CONTAINER: case ZOO_OP_CREATE_TTL:
+    case ZOO_OP_DELETE: case ZOO_OP_DELETE_CONTAINER: case ZOO_OP_SETDATA: case ZOO_OP_SETACL: case ZOO_OP_MULTI:
+    case ZOO_OP_CLOSE_SESSION:
+        break;
+    default:
+        return;
+    }
+    char users[1024];
+    ev->peer_ip = ip ? xstrdup(ip) : NULL;
+    ev->users = users_fn ? xstrdup(users_fn(users_arg, users, sizeof users)) : NULL;
+    if (op == ZOO_OP_CLOSE_SESSION)
+        return;
+    Arena a;
+    arena_init(&a, 1024);
+    RBuf r;
+    rbuf_init(&r, body, len);
+    char *path = NULL, *acl = NULL;
+    int32_t flags = -1;
+    if (op == ZOO_OP_MULTI) {
+        CorralRequestOp *ops = NULL;
+        size_t n = 0;
+        for (;;) {
+            MultiHeader mh;
+            if (jute_read_MultiHeader(&r, &a, &mh) < 0 || mh.done || n >= 1000)
+                break;
+            CorralRequestOp o = {mh.type, NULL, -1};
+            char *p = NULL;
+            if (audit_record(mh.type, &r, &a, &p, &o.create_flags, NULL) < 0)
+                break;
+            o.path = p;
+            ops = xreallocarray(ops, n + 1, sizeof *ops);
+            ops[n++] = o;
+        }
+        ev->ops = ops;
+        ev->nops = n;
+    } else if (audit_record(op, &r, &a, &path, &flags, &acl) < 0) {
+        arena_free(&a);
+        return;
+    }
+    arena_free(&a);
+    ev->path = path;
+    ev->create_flags = flags;
+    ev->acl = acl;
+}
+
+void hook_request_begin(uint64_t conn_id, int64_t session, const uint8_t *frame, size_t len, int64_t now_ms,
+                        const char *ip, HookUsersFn users_fn, void *users_arg)
 {
     if (session == 0 || len < 8)
         return;
@@ -231,7 +392,10 @@ void hook_request_begin(uint64_t conn_id, int64_t session, const uint8_t *frame,
         begun.cap = begun.cap ? begun.cap * 2 : 64;
         begun.v = xreallocarray(begun.v, begun.cap, sizeof *begun.v);
     }
-    begun.v[begun.n++] = (Begun){conn_id, session, xid, op, now_ms};
+    Begun *b = &begun.v[begun.n++];
+    *b = (Begun){conn_id, session, xid, op, now_ms, {0}};
+    b->audit.create_flags = -1;
+    audit_fields(&b->audit, op, frame + 8, len - 8, ip, users_fn, users_arg);
 }
 
 void hook_request_reply(uint64_t conn_id, int32_t xid, int32_t err, int64_t zxid)
@@ -244,9 +408,18 @@ void hook_request_reply(uint64_t conn_id, int32_t xid, int32_t err, int64_t zxid
     Begun b = begun.v[i];
     memmove(begun.v + i, begun.v + i + 1, (begun.n - i - 1) * sizeof *begun.v);
     begun.n--;
-    CorralRequestEvent ev = {sizeof ev, b.conn, b.session, b.xid, b.op, err, zxid, b.start_ms};
+    CorralRequestEvent ev = b.audit;
+    ev.size = sizeof ev;
+    ev.conn_id = b.conn;
+    ev.session_id = b.session;
+    ev.xid = b.xid;
+    ev.opcode = b.op;
+    ev.err = err;
+    ev.zxid = zxid;
+    ev.latency_ms = b.start_ms;
     if (zxid <= net_durable_zxid()) {
         deliver_request(&ev);   /* released at once: it shows only committed state */
+        audit_free(&ev);
         return;
     }
     /* Behind a hold: delivered when the reply is released. */
@@ -265,6 +438,8 @@ void hook_conn_closed(uint64_t conn_id)
     for (size_t i = 0; i < begun.n; i++)
         if (begun.v[i].conn != conn_id)
             begun.v[k++] = begun.v[i];
+        else
+            audit_free(&begun.v[i].audit);
     begun.n = k;
 }
 

@@ -29,6 +29,7 @@
 #define HOOK_EV_REQUEST       0x04u
 #define HOOK_EV_TXN           0x08u
 #define HOOK_EV_SESSION       0x10u   /* created, closed or expired */
+#define HOOK_EV_AUTH_FAILED   0x20u
 extern unsigned hook_mask;
 
 /* A connection was accepted (net.c). */
@@ -39,8 +40,8 @@ extern unsigned hook_mask;
     do { if (hook_mask & HOOK_EV_AUTHENTICATED) hook_fire_authenticated(conn_id, session, ip, port, scheme, id); } while (0)
 /* A frame of an established session arrived (request.c, before any
  * dispatch, replays included: the first arrival counts). */
-#define HOOK_REQUEST_BEGIN(conn_id, session, frame, len, now_ms) \
-    do { if (hook_mask & HOOK_EV_REQUEST) hook_request_begin(conn_id, session, frame, len, now_ms); } while (0)
+#define HOOK_REQUEST_BEGIN(conn_id, session, frame, len, now_ms, ip, users_fn, users_arg) \
+    do { if (hook_mask & HOOK_EV_REQUEST) hook_request_begin(conn_id, session, frame, len, now_ms, ip, users_fn, users_arg); } while (0)
 /* The reply of xid was written, behind a hold at zxid (every place that
  * writes a ReplyHeader for a request). */
 #define HOOK_REQUEST_REPLY(conn_id, xid, err, zxid) \
@@ -71,7 +72,15 @@ extern unsigned hook_mask;
 void hook_fire_connected(uint64_t conn_id, const char *ip, int port);
 void hook_fire_authenticated(uint64_t conn_id, int64_t session, const char *ip, int port, const char *scheme,
                              const char *id);
-void hook_request_begin(uint64_t conn_id, int64_t session, const uint8_t *frame, size_t len, int64_t now_ms);
+/* The connection's identities as the audit's user field, into buf; called
+ * only for the requests that change the tree. */
+typedef const char *(*HookUsersFn)(void *arg, char *buf, size_t n);
+void hook_request_begin(uint64_t conn_id, int64_t session, const uint8_t *frame, size_t len, int64_t now_ms,
+                        const char *ip, HookUsersFn users_fn, void *users_arg);
+/* addauth or a SASL step failed. */
+#define HOOK_CLIENT_AUTH_FAILED(conn_id, session, ip, port, scheme) \
+    do { if (hook_mask & HOOK_EV_AUTH_FAILED) hook_fire_auth_failed(conn_id, session, ip, port, scheme); } while (0)
+void hook_fire_auth_failed(uint64_t conn_id, int64_t session, const char *ip, int port, const char *scheme);
 void hook_request_reply(uint64_t conn_id, int32_t xid, int32_t err, int64_t zxid);
 void hook_request_reply_frame(uint64_t conn_id, const uint8_t *frame, int64_t zxid);
 void hook_conn_closed(uint64_t conn_id);

@@ -54,6 +54,20 @@ typedef struct ClientConn {
     int64_t rate_ms, rate_tokens;   /* admission.c: request bytes per second */
 } ClientConn;
 
+/* digest.c: the tree's digest at recent zxids (digest log, digest check). */
+void digest_register_metrics(void);
+void digest_reset(void);
+void digest_note(int64_t zxid, uint64_t digest);      /* after each applied txn */
+int digest_at(int64_t zxid, uint64_t *digest);        /* 0, or -1 when not kept */
+void digest_check(int64_t zxid, uint64_t leader_digest);   /* learner: applied up to zxid */
+
+/* request.c: a session takes a client connection; the identities a
+ * connection holds as "scheme:id,..." (for logs); session events logged at
+ * INFO with the client's address and identities, as ZooKeeper does. */
+void session_attach(ClientConn *cc, Session *s);
+const char *client_ids_desc(const ClientConn *cc, char *buf, size_t n);
+void client_log_session(const ClientConn *cc, const char *what, int64_t sid);
+
 /* A write waiting for durability, for latency accounting. */
 typedef struct PendingWrite {
     int64_t zxid;
@@ -95,6 +109,9 @@ void server_pending_write(int64_t zxid, int64_t start_ms);
 void server_commit_point(int64_t zxid);
 /* Empties the tree, watches and sessions (startup, a state rebuilt). */
 void server_reset_state(void);
+/* Expires one due session (session_expire_due callback): logs it, hooks,
+ * closeSession txn, drops its client. */
+void server_expire_session(void *ctx, Session *s);
 /* Closes and reopens storage, recovering the state from it (ensemble TRUNC). */
 int server_reopen_storage(void);
 
@@ -182,7 +199,14 @@ void quota_rescan(void);   /* after loading a snapshot */
 /* snapshot.c */
 void server_request_snapshot(void *ctx);     /* storage env callback, loop thread */
 void server_snapshot_finish(void);           /* joins a running snapshot */
-/* The live state in the snapshot format (loop thread); returns its zxid. */
+/* The state as it is now (a clone of the tree, the sessions), taken on the
+ * loop thread; serialized (snapshot format) and freed on any thread. */
+typedef struct StateCopy StateCopy;
+StateCopy *server_state_copy(int64_t *zxid);
+void server_state_copy_serialize(StateCopy *copy, WBuf *w);   /* frees copy */
+void server_state_copy_free(StateCopy *copy);
+/* The live state in the snapshot format at once (tools, fuzzing); returns
+ * its zxid. */
 int64_t server_serialize_state(WBuf *w);
 int server_load_snapshot(int64_t last_zxid, const void *data, size_t len);
 

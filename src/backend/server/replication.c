@@ -28,7 +28,9 @@
 
 /* OUT_REFUSED: a request refused here (admission) behind forwarded ones;
  * its error (in token) is answered when it reaches the head. */
-enum { OUT_WRITE = 1, OUT_CREATE, OUT_CLOSE, OUT_SYNC, OUT_REVALIDATE, OUT_REFUSED };
+/* OUT_READINDEX: a sync round before reads (server.linearizable_reads); its
+ * token's `covers`: the reads received before it was sent. */
+enum { OUT_WRITE = 1, OUT_CREATE, OUT_CLOSE, OUT_SYNC, OUT_REVALIDATE, OUT_REFUSED, OUT_READINDEX };
 
 typedef struct Outstanding {
     int kind;
@@ -36,11 +38,13 @@ typedef struct Outstanding {
     uint64_t token;
     int64_t start_ms;
     char *path;               /* sync */
+    uint64_t covers;          /* OUT_READINDEX: frames with seq < covers */
 } Outstanding;
 
 typedef struct QFrame {
     uint8_t *data;
     size_t len;
+    uint64_t seq;             /* arrival order on the connection */
 } QFrame;
 
 typedef struct ReplClient {
@@ -52,6 +56,8 @@ typedef struct ReplClient {
     size_t qhead, nq, capq;
     int64_t pending_sid;      /* createSession forwarded */
     int revalidated;          /* an unknown session id was checked once */
+    uint64_t next_seq;        /* the next frame's arrival number */
+    uint64_t read_fence;      /* reads with seq below it follow a completed sync round */
     struct ReplClient *prev, *next;
 } ReplClient;
 
@@ -60,6 +66,7 @@ static struct {
     const CoreConfig *cfg;
     uint64_t next_token;
     int replaying;
+    uint64_t cur_seq;         /* arrival number of the frame being handled */
     ReplClient *clients;
     Arena arena;
 } rp;
@@ -124,7 +131,7 @@ static void push_out(ReplClient *rc, int kind, int32_t xid, uint64_t token, cons
         rc->capout = rc->capout ? rc->capout * 2 : 4;
         rc->out = xrealloc(rc->out, rc->capout * sizeof *rc->out);
     }
-    rc->out[rc->nout++] = (Outstanding){kind, xid, token, el_now_ms(), path ? xstrndup(path, plen) : NULL};
+    rc->out[rc->nout++] = (Outstanding){kind, xid, token, el_now_ms(), path ? xstrndup(path, plen) : NULL, 0};
 }
 
 static void pop_out(ReplClient *rc)
@@ -159,8 +166,25 @@ static int enqueue(ReplClient *rc, const uint8_t *frame, size_t len)
     }
     uint8_t *d = xmalloc(len ? len : 1);
     memcpy(d, frame, len);
-    rc->q[rc->qhead + rc->nq++] = (QFrame){d, len};
+    rc->q[rc->qhead + rc->nq++] = (QFrame){d, len, rp.cur_seq};
     return 1;
+}
+
+/* The frame being replayed goes back to the head of the queue (it waits
+ * for a sync round of its own; the frames behind it keep their place). */
+static void requeue_front(ReplClient *rc, const uint8_t *frame, size_t len)
+{
+    if (rc->qhead == 0) {
+        enqueue(rc, frame, len);   /* makes room at the end, then rotate it to the front */
+        QFrame f = rc->q[rc->nq - 1];
+        memmove(rc->q + 1, rc->q, (rc->nq - 1) * sizeof *rc->q);
+        rc->q[0] = f;
+        return;
+    }
+    uint8_t *d = xmalloc(len ? len : 1);
+    memcpy(d, frame, len);
+    rc->q[--rc->qhead] = (QFrame){d, len, rp.cur_seq};
+    rc->nq++;
 }
 
 /* A request that becomes a transaction (forwarded to the leader). */
@@ -190,6 +214,7 @@ static void drain(ReplClient *rc)
         rc->qhead++;
         rc->nq--;
         rp.replaying = 1;
+        rp.cur_seq = f.seq;
         request_on_frame(c, f.data, f.len);
         rp.replaying = 0;
         free(f.data);
@@ -254,6 +279,18 @@ static ReplClient *find_pending_create(int64_t sid)
 
 int64_t zab_host_applied(void) { return srv.last_zxid; }
 
+/* server.test_diverge_path (test only): this learner corrupts the data of
+ * that znode each time it applies a txn, so that its tree differs from the
+ * leader's and the digest check must notice. */
+static void test_diverge(void)
+{
+    const char *p = rp.cfg->test_diverge_path;
+    if (!p || !tree_lookup(srv.tree, p, strlen(p)))
+        return;
+    tree_set_data(srv.tree, p, strlen(p), "diverged", 8, 0, srv.last_zxid, 0, NULL);
+    digest_note(srv.last_zxid, tree_digest(srv.tree));
+}
+
 void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
 {
     arena_reset(&rp.arena);
@@ -266,10 +303,15 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
     if (h.type == ZOO_OP_CLOSE_SESSION) {
         Session *s = session_find(h.clientId);
         closing = s ? s->client : NULL;
+        if (s && s->last_client[0] && !zab_is_leader())
+            corral_log(CORRAL_LOG_INFO, "session", "Session 0x%llx closed (zxid 0x%llx); its last client here was %s",
+                       (unsigned long long)s->id, (unsigned long long)h.zxid, s->last_client);
     }
     TxnResult res;
     if (txn_apply(txn, len, &rp.arena, &res) < 0)
         goto broken;
+    if (rp.cfg->test_diverge_path)
+        test_diverge();
     if (h.clientId == 0)
         return;
     if (h.type == ZOO_OP_CREATE_SESSION) {
@@ -277,10 +319,8 @@ void zab_host_apply(int64_t zxid, const uint8_t *txn, size_t len)
         Session *s = session_find(h.clientId);
         if (rc && s && !rc->cc->conn->closed) {
             ClientConn *cc = rc->cc;
-            s->client = cc;
-            cc->session = s;
-            cc->connected = 1;
-            net_conn_established(cc->conn);
+            session_attach(cc, s);
+            client_log_session(cc, "Established", s->id);
             rc->pending_sid = 0;
             send_connect_response(cc, s);
             complete_head(rc);
@@ -486,10 +526,82 @@ int zab_host_install_snapshot(int64_t zxid, const void *data, size_t len)
     return 0;
 }
 
+int zab_host_digest_at(int64_t zxid, uint64_t *digest) { return digest_at(zxid, digest); }
+void zab_host_check_digest(int64_t zxid, uint64_t digest) { digest_check(zxid, digest); }
+
 /* ---- host functions: leader ------------------------------------------------- */
 
-/* The state in snapshot.c's format (doc/storage.md), for SNAP. */
-int64_t zab_host_snapshot(WBuf *w) { return server_serialize_state(w); }
+/* The state in snapshot.c's format (doc/storage.md), for SNAP: cloned on
+ * the loop, serialized on a thread (a million znodes take over a second:
+ * on the loop, the followers would take the leader for dead), handed back
+ * to zab on the loop (zab_snapshot_ready). */
+static struct {
+    pthread_t thread;
+    int running;
+    int efd;
+    StateCopy *copy;
+    int64_t zxid;
+    WBuf w;
+} sersnap = {.efd = -1};
+
+static void *serialize_thread(void *arg)
+{
+    wbuf_reserve(&sersnap.w, ZAB_FRAME_HEADROOM);
+    memset(sersnap.w.data, 0, ZAB_FRAME_HEADROOM);
+    sersnap.w.len = ZAB_FRAME_HEADROOM;
+    server_state_copy_serialize(sersnap.copy, &sersnap.w);
+    sersnap.copy = NULL;
+    uint64_t one = 1;
+    ssize_t w = write(sersnap.efd, &one, sizeof one);
+    (void)w;
+    return NULL;
+}
+
+static void serialize_join(void)
+{
+    if (!sersnap.running)
+        return;
+    pthread_join(sersnap.thread, NULL);
+    sersnap.running = 0;
+    uint64_t v;
+    ssize_t r = read(sersnap.efd, &v, sizeof v);
+    (void)r;
+}
+
+static void serialized_event(int fd, int events, void *arg)
+{
+    if (!sersnap.running) {
+        uint64_t v;
+        ssize_t r = read(fd, &v, sizeof v);
+        (void)r;
+        return;
+    }
+    serialize_join();
+    zab_snapshot_ready(sersnap.zxid, &sersnap.w);
+    wbuf_free(&sersnap.w);
+}
+
+int64_t zab_host_snapshot_start(void)
+{
+    if (sersnap.running)
+        return sersnap.zxid;
+    if (sersnap.efd < 0) {
+        sersnap.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (sersnap.efd < 0 || el_watch(sersnap.efd, CORRAL_EV_READ, serialized_event, NULL) < 0)
+            corral_fatal("replication", "cannot create an eventfd; exiting");
+    }
+    int64_t t0 = el_now_ms();
+    el_update_time();
+    sersnap.copy = server_state_copy(&sersnap.zxid);
+    el_update_time();
+    corral_log(CORRAL_LOG_INFO, "replication", "state at 0x%llx copied for a SNAP in %lld ms",
+               (unsigned long long)sersnap.zxid, (long long)(el_now_ms() - t0));
+    sersnap.w = (WBuf)WBUF_INIT;
+    if (pthread_create(&sersnap.thread, NULL, serialize_thread, NULL) != 0)
+        corral_fatal("replication", "cannot start a thread to serialize a snapshot; exiting");
+    sersnap.running = 1;
+    return sersnap.zxid;
+}
 
 /* Logs and applies a txn made here (leader). */
 static void log_and_apply(WBuf *w, int64_t zxid, int64_t start)
@@ -648,11 +760,10 @@ void zab_host_touch(int64_t session, int32_t remaining_ms)
     Session *s = session_find(session);
     if (!s || s->closing || remaining_ms <= 0)
         return;
-    int64_t tick = rp.cfg->tick_ms > 0 ? rp.cfg->tick_ms : 1;
-    int64_t t = el_now_ms() - (s->timeout_ms - remaining_ms);
-    int64_t deadline = ((t + s->timeout_ms) / tick + 1) * tick;
-    if (deadline > s->expire_at)
-        session_touch(s, t);
+    /* remaining_ms is exact (session_remaining on the learner): the
+     * learner saw the client at about now - (timeout - remaining), and the
+     * deadline is rounded up to a tick once, here. */
+    session_extend(s, el_now_ms() - (s->timeout_ms - remaining_ms));
 }
 
 typedef struct TouchCtx {
@@ -664,10 +775,11 @@ typedef struct TouchCtx {
 static void collect_touch(void *ctx, Session *s)
 {
     TouchCtx *t = ctx;
-    if (!s->client || s->closing || s->expire_at <= t->now)
+    int64_t left = session_remaining(s, t->now);
+    if (!s->client || s->closing || left <= 0)
         return;
     wbuf_put_long(t->out, s->id);
-    wbuf_put_int(t->out, (int32_t)(s->expire_at - t->now));
+    wbuf_put_int(t->out, (int32_t)left);
     t->n++;
 }
 
@@ -705,7 +817,10 @@ static void try_complete_syncs(void)
         PendingSync p = psyncs[i];
         if (p.done && srv.last_zxid >= p.zxid && p.cc) {
             ReplClient *rc = p.cc->repl;
-            if (rc && rc->nout && rc->out[0].kind == OUT_REVALIDATE && rc->out[0].token == p.token) {
+            if (rc && rc->nout && (rc->out[0].kind == OUT_REVALIDATE || rc->out[0].kind == OUT_READINDEX) &&
+                rc->out[0].token == p.token) {
+                if (rc->out[0].kind == OUT_READINDEX && rc->out[0].covers > rc->read_fence)
+                    rc->read_fence = rc->out[0].covers;
                 /* Up to date with the leader now: the connect request
                  * queued behind it runs again and finds the session, or
                  * not (then it did expire). */
@@ -796,24 +911,19 @@ void replication_local_durable(int64_t zxid)
     zab_local_durable(zxid);
 }
 
-static void expire_one(void *ctx, Session *s)
-{
-    corral_log(CORRAL_LOG_INFO, "session", "Expiring session 0x%llx, timeout of %dms exceeded",
-               (unsigned long long)s->id, s->timeout_ms);
-    ClientConn *cc = s->client;
-    HOOK_SESSION_EXPIRING(s->id);
-    txn_close_session(s->id, el_now_ms());
-    if (cc) {
-        cc->session = NULL;
-        net_conn_close_after_flush(cc->conn);
-    }
-}
-
+/* Only a leader that holds its quorum lease expires sessions: an old
+ * leader resumed after a pause, or cut off, has not heard from its
+ * followers lately and may have been replaced; it steps down instead of
+ * closing sessions the new leader keeps alive. */
 int64_t replication_expiry_tick(void)
 {
-    if (zab_can_write())
-        session_expire_due(el_now_ms(), expire_one, NULL);
-    return rp.cfg->tick_ms;
+    int64_t now = el_now_ms();
+    if (!zab_can_write())
+        return session_next_due_in(now);
+    if (!zab_leader_lease_ok())
+        return 10;
+    session_expire_due(now, server_expire_session, NULL);
+    return session_next_due_in(now);
 }
 
 int replication_may_write(void) { return zab_can_write(); }
@@ -890,6 +1000,8 @@ int replication_defer(ClientConn *cc, const uint8_t *frame, size_t len)
         net_conn_close(cc->conn, "this member serves read-write again");
         return 1;
     }
+    if (!rp.replaying)
+        rp.cur_seq = rc->next_seq++;
     if ((!rp.replaying && rc->nq) || !may_run(rc, frame, len))
         return enqueue(rc, frame, len);
     return 0;
@@ -945,6 +1057,52 @@ int replication_route_connect(ClientConn *cc, const ConnectRequest *req, int ro,
     return 1;
 }
 
+/* A request answered from the tree (what server.linearizable_reads
+ * fences). */
+static int op_reads_tree(int32_t type)
+{
+    switch (type) {
+    case ZOO_OP_EXISTS: case ZOO_OP_GETDATA: case ZOO_OP_GETACL: case ZOO_OP_GETCHILDREN: case ZOO_OP_GETCHILDREN2:
+    case ZOO_OP_MULTI_READ: case ZOO_OP_GET_EPHEMERALS: case ZOO_OP_GET_ALL_CHILDREN_NUMBER:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* server.linearizable_reads: a read is answered only once this member has
+ * applied everything committed when it arrived.  A leader holding its
+ * quorum lease has (it applies before it acknowledges, and no other leader
+ * can exist); otherwise the read waits for a sync round (ReadIndex: a
+ * quorum answers a heartbeat sent after the read arrived, the leader's
+ * commit point then is applied here).  One round covers every read of the
+ * connection received before it was sent, so a burst of reads costs one
+ * round per connection, not one per read.  1: the read waits. */
+static int fence_read(ClientConn *cc, ReplClient *rc, const uint8_t *frame, size_t len)
+{
+    if (rp.cur_seq < rc->read_fence)
+        return 0;
+    if (zab_is_leader() && zab_leader_lease_ok())
+        return 0;
+    uint64_t token = ++rp.next_token;
+    if (zab_sync(token) < 0) {
+        net_conn_close(cc->conn, "this member stopped serving");
+        return 1;
+    }
+    push_out(rc, OUT_READINDEX, 0, token, NULL, 0);
+    rc->out[rc->nout - 1].covers = rc->next_seq;
+    if (npsyncs == cappsyncs) {
+        cappsyncs = cappsyncs ? cappsyncs * 2 : 16;
+        psyncs = xrealloc(psyncs, cappsyncs * sizeof *psyncs);
+    }
+    psyncs[npsyncs++] = (PendingSync){token, cc, 0, 0};
+    if (rp.replaying)
+        requeue_front(rc, frame, len);
+    else
+        enqueue(rc, frame, len);
+    return 1;
+}
+
 int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body, const uint8_t *frame, size_t len)
 {
     if (!zab_serving())
@@ -954,6 +1112,8 @@ int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body
         start_sync(cc, rc, h, body);
         return 1;
     }
+    if (rp.cfg->linearizable_reads && op_reads_tree(h->type) && fence_read(cc, rc, frame, len))
+        return 1;
     int kind = op_is_write(h->type) ? ZAB_REQ_WRITE : h->type == ZOO_OP_CLOSE_SESSION ? ZAB_REQ_CLOSE_SESSION : 0;
     if (zab_is_leader()) {
         if (kind && !zab_can_write()) {
@@ -973,6 +1133,8 @@ int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body
         net_conn_close(cc->conn, "this member stopped serving");
         return 1;
     }
+    if (kind == ZAB_REQ_CLOSE_SESSION)
+        client_log_session(cc, "Closing (client's request)", cc->session->id);
     push_out(rc, kind == ZAB_REQ_WRITE ? OUT_WRITE : OUT_CLOSE, h->xid, 0, NULL, 0);
     return 1;
 }
@@ -1051,6 +1213,13 @@ void replication_shutdown(void)
         el_unwatch(snapjob.efd);
         close(snapjob.efd);
         snapjob.efd = -1;
+    }
+    serialize_join();
+    wbuf_free(&sersnap.w);
+    if (sersnap.efd >= 0) {
+        el_unwatch(sersnap.efd);
+        close(sersnap.efd);
+        sersnap.efd = -1;
     }
     zab_shutdown();
     arena_free(&rp.arena);

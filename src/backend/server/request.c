@@ -25,7 +25,38 @@ void request_register_metrics(void)
     m_auth_failed = corral_metric_counter("auth_failed_count", "Failed authentications (addauth and SASL)");
 }
 
-static void count_auth_failure(void) { corral_metric_inc(m_auth_failed); }
+static void count_auth_failure(ClientConn *cc, const char *scheme)
+{
+    corral_metric_inc(m_auth_failed);
+    HOOK_CLIENT_AUTH_FAILED(cc->conn->id, cc->session ? cc->session->id : 0, cc->conn->peer_ip, cc->conn->peer_port,
+                            scheme);
+}
+
+/* The user an identity stands for, as its scheme's user_name says
+ * (ZooKeeper's AuthenticationProvider.getUserName: "bob" for digest
+ * "bob:<hash>"); the id itself when the scheme has none. */
+static const char *id_user_name(const AuthId *id, char *buf, size_t n)
+{
+    const CorralAuthScheme *s = module_find_auth(id->scheme);
+    return s && s->user_name ? s->user_name(s->arg, id->id, buf, n) : id->id;
+}
+
+/* The audit's user field: the users of the connection's identities, as
+ * ZooKeeper's Request.getUsersForAudit ("127.0.0.1,bob"). */
+static const char *audit_users(void *arg, char *buf, size_t n)
+{
+    const ClientConn *cc = arg;
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < cc->nids && o + 1 < n; i++) {
+        char ubuf[256];
+        int w = snprintf(buf + o, n - o, "%s%s", i ? "," : "", id_user_name(&cc->ids[i], ubuf, sizeof ubuf));
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+    return buf;
+}
 
 /* ---- replies ------------------------------------------------------------ */
 
@@ -92,6 +123,26 @@ static void send_connect_response(ClientConn *cc, int32_t timeout, int64_t sid, 
     net_conn_flush_later(c);
 }
 
+const char *client_ids_desc(const ClientConn *cc, char *buf, size_t n)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < cc->nids && o + 1 < n; i++) {
+        int w = snprintf(buf + o, n - o, "%s%s:%s", i ? "," : "", cc->ids[i].scheme, cc->ids[i].id);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+    return buf;
+}
+
+void client_log_session(const ClientConn *cc, const char *what, int64_t sid)
+{
+    char ids[512];
+    corral_log(CORRAL_LOG_INFO, "session", "%s session 0x%llx for client %s, identities %s", what,
+               (unsigned long long)sid, cc->conn->peer_desc, client_ids_desc(cc, ids, sizeof ids));
+}
+
 static void attach(ClientConn *cc, Session *s)
 {
     if (s->client && s->client != cc) {
@@ -100,9 +151,15 @@ static void attach(ClientConn *cc, Session *s)
         old->session = NULL;
         net_conn_close(old->conn, "session moved to a new connection");
     }
+    session_attach(cc, s);
+}
+
+void session_attach(ClientConn *cc, Session *s)
+{
     s->client = cc;
     cc->session = s;
     cc->connected = 1;
+    snprintf(s->last_client, sizeof s->last_client, "%s", cc->conn->peer_desc);
     net_conn_established(cc->conn);
 }
 
@@ -152,8 +209,7 @@ static void handle_connect(ClientConn *cc, const ConnectRequest *rq, int ro)
         wbuf_free(&w);
         Session *s = session_find(sid);
         attach(cc, s);
-        corral_log(CORRAL_LOG_DEBUG, "session", "Established session 0x%llx with negotiated timeout %d for client %s",
-                   (unsigned long long)sid, timeout, cc->conn->peer_desc);
+        client_log_session(cc, "Established", sid);
         send_connect_response(cc, timeout, sid, s->passwd);
         return;
     }
@@ -489,12 +545,7 @@ static void handle_whoami(ClientConn *cc, const RequestHeader *h, RBuf *body, in
     qsort(cc->ids, cc->nids, sizeof *cc->ids, cmp_auth_id);
     for (size_t i = 0; i < cc->nids; i++) {
         resp.clientInfo.items[i].authScheme = zk_bytes_cstr(cc->ids[i].scheme);
-        const char *user = cc->ids[i].id;
-        const CorralAuthScheme *s = module_find_auth(cc->ids[i].scheme);
-        if (s && s->user_name) {
-            char *buf = arena_alloc(&srv.req_arena, 256);
-            user = s->user_name(s->arg, cc->ids[i].id, buf, 256);
-        }
+        const char *user = id_user_name(&cc->ids[i], arena_alloc(&srv.req_arena, 256), 256);
         resp.clientInfo.items[i].user = zk_bytes_cstr(user);
     }
     REPLY_WITH(WhoAmIResponse, resp);
@@ -644,7 +695,7 @@ static void handle_auth(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
     }
     if (rc != 0) {
         corral_log(CORRAL_LOG_WARN, "auth", "Authentication failed for scheme: %s from %s", scheme, cc->conn->peer_desc);
-        count_auth_failure();
+        count_auth_failure(cc, scheme);
         reply_error(cc, XID_AUTH, ZERR_AUTHFAILED);
         net_conn_close_after_flush(cc->conn);
         return;
@@ -690,7 +741,7 @@ static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
                           &outlen, add_id_cb, cc);
     if (rc < 0) {
         corral_log(CORRAL_LOG_WARN, "auth", "SASL authentication failed for client %s", cc->conn->peer_desc);
-        count_auth_failure();
+        count_auth_failure(cc, "sasl");
         /* With an (empty) SetSASLResponse body, as ZooKeeper: the Java
          * client reads it whatever the error code. */
         SetSASLResponse none = {ZK_BYTES_NULL};
@@ -711,6 +762,7 @@ static void handle_sasl(ClientConn *cc, const RequestHeader *h, RBuf *body, int6
 static void handle_close_session(ClientConn *cc, const RequestHeader *h, RBuf *body, int64_t start)
 {
     Session *s = cc->session;
+    client_log_session(cc, "Closing (client's request)", s->id);
     int64_t zxid = txn_close_session(s->id, start);
     cc->session = NULL;   /* txn removed it */
     net_conn_hold(cc->conn, zxid);
@@ -787,7 +839,8 @@ static ClientConn *client_new(Conn *c)
 void request_on_frame(Conn *c, const uint8_t *frame, size_t len)
 {
     ClientConn *cc = c->proto ? c->proto : client_new(c);
-    HOOK_REQUEST_BEGIN(c->id, cc->session ? cc->session->id : 0, frame, len, el_now_ms());
+    HOOK_REQUEST_BEGIN(c->id, cc->session ? cc->session->id : 0, frame, len, el_now_ms(), c->peer_ip, audit_users,
+                       cc);
     int repl = replication_active();
     arena_reset(&srv.req_arena);
     if (repl && replication_defer(cc, frame, len))

@@ -156,11 +156,18 @@ static void commit_turn(void *arg)
 
 /* ---- expiry and reaping ------------------------------------------------- */
 
-static void expire_one(void *ctx, Session *s)
+void server_expire_session(void *ctx, Session *s)
 {
-    corral_log(CORRAL_LOG_INFO, "session", "Expiring session 0x%llx, timeout of %dms exceeded",
-               (unsigned long long)s->id, s->timeout_ms);
     ClientConn *cc = s->client;
+    if (cc) {
+        char ids[512];
+        corral_log(CORRAL_LOG_INFO, "session",
+                   "Expiring session 0x%llx, timeout of %dms exceeded; client %s, identities %s",
+                   (unsigned long long)s->id, s->timeout_ms, cc->conn->peer_desc, client_ids_desc(cc, ids, sizeof ids));
+    } else {
+        corral_log(CORRAL_LOG_INFO, "session", "Expiring session 0x%llx, timeout of %dms exceeded; last client %s",
+                   (unsigned long long)s->id, s->timeout_ms, s->last_client[0] ? s->last_client : "on another member");
+    }
     int64_t id = s->id;
     HOOK_SESSION_EXPIRING(id);
     txn_close_session(id, el_now_ms());
@@ -174,8 +181,9 @@ static int64_t expiry_tick(void *arg)
 {
     if (replication_active())
         return replication_expiry_tick();
-    session_expire_due(el_now_ms(), expire_one, NULL);
-    return srv.cfg->tick_ms;
+    int64_t now = el_now_ms();
+    session_expire_due(now, server_expire_session, NULL);
+    return session_next_due_in(now);
 }
 
 typedef struct PathList {
@@ -322,6 +330,7 @@ void server_register_metrics(void)
     m_fsync_batch = corral_metric_histogram("commit_batch_txns", "Transactions handed to storage per loop turn",
                                             batch_bounds, (int)(sizeof batch_bounds / sizeof *batch_bounds));
     request_register_metrics();
+    digest_register_metrics();
     corral_metric_gauge_fn("outstanding_requests", "Writes waiting for durability", g_outstanding, NULL);
     corral_metric_gauge_fn("znode_count", "Number of znodes", g_znodes, NULL);
     corral_metric_gauge_fn("watch_count", "Number of watches", g_watches, NULL);
@@ -349,6 +358,7 @@ void server_reset_state(void)
     srv.tree = tree_new();
     srv.last_zxid = 0;
     srv.epoch = 0;
+    digest_reset();
 }
 
 /* The GNUmakefile sets it (from SOURCE_DATE_EPOCH when set, so that a

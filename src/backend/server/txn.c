@@ -305,6 +305,7 @@ int txn_apply(const uint8_t *data, size_t len, Arena *a, TxnResult *res)
         return -1;
     if (h.zxid > srv.last_zxid)
         srv.last_zxid = h.zxid;
+    digest_note(h.zxid, tree_digest(srv.tree));
     HOOK_TXN_APPLIED(data, len);
     return 0;
 }

@@ -88,6 +88,7 @@ void session_touch(Session *s, int64_t now_ms)
 {
     if (s->closing)
         return;
+    s->last_seen = now_ms;
     /* Round up to the next tick, as ExpiryQueue.roundToNextInterval. */
     int64_t deadline = ((now_ms + s->timeout_ms) / st.tick + 1) * st.tick;
     if (deadline == s->expire_at && s->bucket >= 0)
@@ -100,6 +101,22 @@ void session_touch(Session *s, int64_t now_ms)
     if (s->enext)
         s->enext->eprev = s;
     st.ring[s->bucket] = s;
+}
+
+void session_extend(Session *s, int64_t seen_ms)
+{
+    if (seen_ms > s->last_seen)
+        session_touch(s, seen_ms);
+}
+
+int64_t session_remaining(const Session *s, int64_t now_ms) { return s->last_seen + s->timeout_ms - now_ms; }
+
+int64_t session_next_due_in(int64_t now_ms)
+{
+    /* ring_base may lag far behind on a member that did not expire (a
+     * learner): the next boundary after now_ms then. */
+    int64_t next = st.ring_base > now_ms ? st.ring_base : (now_ms / st.tick + 1) * st.tick;
+    return next - now_ms;
 }
 
 static void grow(void)

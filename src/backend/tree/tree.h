@@ -275,5 +275,10 @@ typedef struct TreeSnapshot {
 int tree_snapshot_decode(const void *data, size_t len, int64_t expect_zxid, TreeSnapshot *out, char *why,
                          size_t whylen);
 void tree_snapshot_free(TreeSnapshot *);
+/* ZooKeeper's StatPersisted record, jute (big endian), field by field: the
+ * payload's and ZooKeeper's own snapshots' encoding of a node's stat. */
+struct RBuf;
+void tree_stat_persisted_put(struct WBuf *w, const ZStatPersisted *st);
+void tree_stat_persisted_get(struct RBuf *r, ZStatPersisted *st);
 
 #endif

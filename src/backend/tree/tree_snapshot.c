@@ -48,16 +48,34 @@ static int put_node(void *ctx, const char *path, size_t len, const ZNode *n)
     wbuf_put_bytes(w, (ZkBytes){path, (int32_t)len});
     wbuf_put_bytes(w, (ZkBytes){d, dl});
     wbuf_put_int(w, (int32_t)tree_node_acl(n));
-    wbuf_put_long(w, st.czxid);
-    wbuf_put_long(w, st.mzxid);
-    wbuf_put_long(w, st.ctime);
-    wbuf_put_long(w, st.mtime);
-    wbuf_put_int(w, st.version);
-    wbuf_put_int(w, st.cversion);
-    wbuf_put_int(w, st.aversion);
-    wbuf_put_long(w, st.ephemeral_owner);
-    wbuf_put_long(w, st.pzxid);
+    tree_stat_persisted_put(w, &st);
     return 0;
+}
+
+void tree_stat_persisted_put(WBuf *w, const ZStatPersisted *st)
+{
+    wbuf_put_long(w, st->czxid);
+    wbuf_put_long(w, st->mzxid);
+    wbuf_put_long(w, st->ctime);
+    wbuf_put_long(w, st->mtime);
+    wbuf_put_int(w, st->version);
+    wbuf_put_int(w, st->cversion);
+    wbuf_put_int(w, st->aversion);
+    wbuf_put_long(w, st->ephemeral_owner);
+    wbuf_put_long(w, st->pzxid);
+}
+
+void tree_stat_persisted_get(RBuf *r, ZStatPersisted *st)
+{
+    st->czxid = rbuf_get_long(r);
+    st->mzxid = rbuf_get_long(r);
+    st->ctime = rbuf_get_long(r);
+    st->mtime = rbuf_get_long(r);
+    st->version = rbuf_get_int(r);
+    st->cversion = rbuf_get_int(r);
+    st->aversion = rbuf_get_int(r);
+    st->ephemeral_owner = rbuf_get_long(r);
+    st->pzxid = rbuf_get_long(r);
 }
 
 void tree_snapshot_encode(WBuf *w, const Tree *t, int64_t zxid, const int64_t *sessions, size_t nsessions)
@@ -134,15 +152,7 @@ int tree_snapshot_decode(const void *data, size_t len, int64_t expect_zxid, Tree
         ZkBytes d = rbuf_get_bytes(&r);
         int32_t ref = rbuf_get_int(&r);
         ZStatPersisted st;
-        st.czxid = rbuf_get_long(&r);
-        st.mzxid = rbuf_get_long(&r);
-        st.ctime = rbuf_get_long(&r);
-        st.mtime = rbuf_get_long(&r);
-        st.version = rbuf_get_int(&r);
-        st.cversion = rbuf_get_int(&r);
-        st.aversion = rbuf_get_int(&r);
-        st.ephemeral_owner = rbuf_get_long(&r);
-        st.pzxid = rbuf_get_long(&r);
+        tree_stat_persisted_get(&r, &st);
         if (r.err)
             break;
         uint32_t acl = TREE_ACL_NONE;

@@ -7,7 +7,10 @@
 #include "net/eventloop.h"
 #include "zab/zab_int.h"
 
-#define FINALIZE_WAIT_MS 50
+/* As ZooKeeper's finalizeWait: a vote that has a quorum is decided only
+ * when nothing better arrived for this long (restarted from each change of
+ * our proposal), unless every participant already voted for it. */
+#define FINALIZE_WAIT_MS 200
 #define RESEND_MS 250
 #define RECONNECT_MS 200
 
@@ -32,6 +35,8 @@ static struct {
     Notif rec[CORRAL_MAX_ENSEMBLE];
     Out out[CORRAL_MAX_ENSEMBLE];
     uint64_t timer, finalize_timer;
+    Vote finalize_for;      /* the proposal finalize_timer is for */
+    int64_t decided_round;
     int64_t last_send;
     int listen_fd;
 } el = {.listen_fd = -1};
@@ -98,6 +103,7 @@ static void decide(Vote v)
         el.finalize_timer = 0;
     }
     el.decided = v;
+    el.decided_round = el.round;
     corral_log(CORRAL_LOG_INFO, "zab", "election round %lld: leader is %lld (epoch %lld, zxid 0x%llx)",
                (long long)el.round, (long long)v.leader, (long long)v.epoch, (unsigned long long)v.zxid);
     ZabState s = v.leader == zab.my_id ? ZAB_LEADING : zab.observer ? ZAB_OBSERVING : ZAB_FOLLOWING;
@@ -105,7 +111,8 @@ static void decide(Vote v)
     broadcast();
 }
 
-static int quorum_for(Vote v)
+/* Participants (us included) whose latest vote of this round is v. */
+static int votes_for(Vote v)
 {
     int n = zab_votes() ? 1 : 0;   /* our own vote is the proposal */
     for (size_t i = 0; i < zab.cfg->n_members; i++) {
@@ -117,8 +124,10 @@ static int quorum_for(Vote v)
         if (r->valid && !r->observer && r->round == el.round && vote_eq(r->v, v))
             n++;
     }
-    return n >= zab.quorum;
+    return n;
 }
+
+static int quorum_for(Vote v) { return votes_for(v) >= zab.quorum; }
 
 static int64_t finalize(void *arg)
 {
@@ -132,9 +141,17 @@ static void check_quorum(void)
 {
     if (!zab_votes())
         return;
-    if (quorum_for(el.proposal)) {
-        if (!el.finalize_timer)
+    if (votes_for(el.proposal) >= zab.n_voters) {
+        decide(el.proposal);   /* nobody left who could vote otherwise */
+    } else if (quorum_for(el.proposal)) {
+        if (el.finalize_timer && !vote_eq(el.finalize_for, el.proposal)) {
+            el_cancel_timer(el.finalize_timer);
+            el.finalize_timer = 0;
+        }
+        if (!el.finalize_timer) {
+            el.finalize_for = el.proposal;
             el.finalize_timer = el_add_timer(FINALIZE_WAIT_MS, finalize, NULL);
+        }
     } else if (el.finalize_timer) {
         el_cancel_timer(el.finalize_timer);
         el.finalize_timer = 0;
@@ -169,6 +186,25 @@ static void check_join(const Notif *n)
     }
 }
 
+/* A learner whose leader says it is not leading for this decision (it
+ * follows someone else, or it looks for a leader in a later round or for
+ * another one) decided on a stale vote: the leader changed its mind within
+ * the finalize wait, or stepped down.  Looking again at once joins the
+ * real leader (check_join) instead of knocking at a closed door until the
+ * initial limit runs out. */
+static void check_stale_decision(int64_t sid, const Notif *n)
+{
+    if ((zab.state != ZAB_FOLLOWING && zab.state != ZAB_OBSERVING) || sid != zab.leader_id)
+        return;
+    int stale = 0;
+    if (n->state == ZAB_FOLLOWING || n->state == ZAB_OBSERVING)
+        stale = 1;
+    else if (n->state == ZAB_LOOKING)
+        stale = n->v.leader != sid || n->round > el.decided_round;
+    if (stale)
+        zab_go_looking("the member we follow is not leading (stale vote)");
+}
+
 static void on_notification(PeerConn *pc, int type, int64_t zxid, RBuf *r)
 {
     if (type != ZP_NOTIFICATION)
@@ -195,6 +231,7 @@ static void on_notification(PeerConn *pc, int type, int64_t zxid, RBuf *r)
     if (zab.state != ZAB_LOOKING) {
         if (n.state == ZAB_LOOKING)
             send_to(i);
+        check_stale_decision(sid, &n);
         return;
     }
     if (n.state == ZAB_LOOKING) {

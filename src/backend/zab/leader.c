@@ -11,7 +11,8 @@
 #include "net/eventloop.h"
 #include "zab/zab_int.h"
 
-enum { L_NEW = 0, L_INFO, L_EPOCH, L_SYNC, L_ACTIVE, L_UPTODATE };
+/* L_SNAPWAIT: waiting for the snapshot being written (no proposals yet). */
+enum { L_NEW = 0, L_INFO, L_EPOCH, L_SNAPWAIT, L_SYNC, L_ACTIVE, L_UPTODATE };
 enum { LD_DISCOVERY = 0, LD_EPOCHACK, LD_SYNC, LD_ESTABLISHED };
 
 #define ROLLOVER_START 0xFFFF0000LL
@@ -51,6 +52,9 @@ static struct {
     size_t nsyncs, capsyncs;
     int64_t rollover_epoch;
     int active;
+    int64_t last_ping_ms;
+    int64_t round_sent_ms[64];   /* when ping round r went out: [r % 64] */
+    int64_t snap_zxid;           /* a SNAP being written: its zxid, else -1 */
 } ld;
 
 static int is_voter_learner(const Learner *l) { return !l->observer && zab_is_voter(l->sid); }
@@ -96,6 +100,20 @@ static void drop_learner(Learner *l)
     free(l);
 }
 
+/* COMMIT(zxid), with the leader's tree digest at zxid when it still has
+ * it: the learner checks its own against it once it applied that far. */
+static void send_commit(Learner *l, int64_t zxid)
+{
+    uint64_t d;
+    if (zab_host_digest_at(zxid, &d) < 0) {
+        pc_send(l->pc, ZP_COMMIT, zxid, NULL, 0);
+        return;
+    }
+    size_t off = pc_begin(l->pc, ZP_COMMIT, zxid);
+    zab_encode_long(&l->pc->out, (int64_t)d);
+    pc_end(l->pc, off);
+}
+
 static void send_leaderinfo(Learner *l)
 {
     int64_t e = ld.phase == LD_ESTABLISHED ? zab.epoch : ld.new_epoch;
@@ -106,7 +124,7 @@ static void send_leaderinfo(Learner *l)
 static void maybe_uptodate(Learner *l)
 {
     if (ld.phase == LD_ESTABLISHED && l->phase == L_ACTIVE && zab.commit >= l->sync_zxid) {
-        pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
+        send_commit(l, zab.commit);
         pc_send(l->pc, ZP_UPTODATE, zab.commit, NULL, 0);
         l->phase = L_UPTODATE;
         corral_log(CORRAL_LOG_INFO, "zab", "%s %lld is up to date at 0x%llx", l->observer ? "observer" : "follower",
@@ -134,6 +152,39 @@ static int64_t trunc_point(int64_t f)
     return t;
 }
 
+static void finish_sync(Learner *l, const char *how)
+{
+    int64_t e = ld.phase == LD_ESTABLISHED ? zab.epoch : ld.new_epoch;
+    pc_send(l->pc, ZP_NEWLEADER, e << 32, NULL, 0);
+    l->sync_zxid = hist_last();
+    l->informed = hist_last();
+    l->phase = L_SYNC;
+    if (ld.phase == LD_ESTABLISHED)
+        send_commit(l, zab.commit);
+    corral_log(CORRAL_LOG_INFO, "zab", "syncing %s %lld (at 0x%llx) by %s to 0x%llx",
+               l->observer ? "observer" : "follower", (long long)l->sid, (unsigned long long)l->last_zxid, how,
+               (unsigned long long)l->sync_zxid);
+}
+
+void zab_snapshot_ready(int64_t zxid, WBuf *w)
+{
+    if (zab.state != ZAB_LEADING || zxid != ld.snap_zxid)
+        return;   /* stepped down meanwhile */
+    ld.snap_zxid = -1;
+    int n = 0;
+    for (Learner *l = ld.list; l; l = l->next)
+        n += l->phase == L_SNAPWAIT;
+    for (Learner *l = ld.list; l; l = l->next)
+        if (l->phase == L_SNAPWAIT) {
+            if (--n > 0)   /* copies for all but the last one */
+                pc_send(l->pc, ZP_SNAP, zxid, w->data + ZAB_FRAME_HEADROOM, w->len - ZAB_FRAME_HEADROOM);
+            else
+                pc_send_buf(l->pc, ZP_SNAP, zxid, w);
+            send_proposals_after(l, zxid);
+            finish_sync(l, "SNAP");
+        }
+}
+
 /* DIFF, TRUNC or SNAP, the proposals, then NEWLEADER. */
 static void sync_learner(Learner *l)
 {
@@ -154,23 +205,17 @@ static void sync_learner(Learner *l)
         pc_send(l->pc, ZP_TRUNC, t, NULL, 0);
         send_proposals_after(l, t);
     } else {
-        how = "SNAP";
-        WBuf w = WBUF_INIT;
-        int64_t s = zab_host_snapshot(&w);
-        pc_send(l->pc, ZP_SNAP, s, w.data, w.len);
-        wbuf_free(&w);
-        send_proposals_after(l, s);
+        /* Written off the loop (zab_snapshot_ready); the history after
+         * its zxid is kept until then (leader_before_sleep). */
+        if (ld.snap_zxid < 0)
+            ld.snap_zxid = zab_host_snapshot_start();
+        l->phase = L_SNAPWAIT;
+        corral_log(CORRAL_LOG_INFO, "zab", "%s %lld (at 0x%llx) needs a SNAP: writing the state at 0x%llx",
+                   l->observer ? "observer" : "follower", (long long)l->sid, (unsigned long long)f,
+                   (unsigned long long)ld.snap_zxid);
+        return;
     }
-    int64_t e = ld.phase == LD_ESTABLISHED ? zab.epoch : ld.new_epoch;
-    pc_send(l->pc, ZP_NEWLEADER, e << 32, NULL, 0);
-    l->sync_zxid = hist_last();
-    l->informed = hist_last();
-    l->phase = L_SYNC;
-    if (ld.phase == LD_ESTABLISHED)
-        pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
-    corral_log(CORRAL_LOG_INFO, "zab", "syncing %s %lld (at 0x%llx) by %s to 0x%llx",
-               l->observer ? "observer" : "follower", (long long)l->sid, (unsigned long long)f, how,
-               (unsigned long long)l->sync_zxid);
+    finish_sync(l, how);
 }
 
 static void establish(void)
@@ -186,7 +231,7 @@ static void establish(void)
     zab_host_start_epoch(zab.epoch, zab.cfg->zab_start_counter);
     for (Learner *l = ld.list; l; l = l->next)
         if (l->phase >= L_SYNC) {
-            pc_send(l->pc, ZP_COMMIT, zab.commit, NULL, 0);
+            send_commit(l, zab.commit);
             maybe_uptodate(l);
         }
     zab_host_leader_ready();
@@ -321,7 +366,7 @@ static void recompute_commit(void)
             if (l->observer)
                 inform(l);
             else
-                pc_send(l->pc, ZP_COMMIT, c, NULL, 0);
+                send_commit(l, c);
             maybe_uptodate(l);
         }
     zab_host_commit_point(c);
@@ -368,6 +413,7 @@ static void check_syncs(void)
 static void send_pings(void)
 {
     ld.ping_round++;
+    ld.round_sent_ms[ld.ping_round % 64] = el_now_ms();
     for (Learner *l = ld.list; l; l = l->next)
         if (l->phase >= L_EPOCH) {
             size_t off = pc_begin(l->pc, ZP_PING, zab.commit);
@@ -619,6 +665,7 @@ void leader_start(void)
     free(ld.syncs);
     memset(&ld, 0, sizeof ld);
     ld.active = 1;
+    ld.snap_zxid = -1;
     ld.phase = LD_DISCOVERY;
     ld.started_ms = el_now_ms();
     /* Our own logged proposals are part of the history we will commit:
@@ -640,6 +687,37 @@ void leader_stop(void)
     zab_config_reset_pending();
 }
 
+/* The leader's quorum lease: a follower that answered ping round r heard
+ * this leader after r was sent, so it will not give up on it (nor vote for
+ * anyone else) before r's send time + the peer timeout.  While a quorum
+ * answered a round sent less than (peer timeout - one heartbeat) ago, no
+ * other leader can have been elected: expiring sessions is safe then, and
+ * a paused or cut-off old leader never expires anything. */
+int zab_leader_lease_ok(void)
+{
+    if (zab.state != ZAB_LEADING || ld.phase != LD_ESTABLISHED)
+        return 0;
+    int64_t rounds[CORRAL_MAX_ENSEMBLE + 1];
+    int n = 0;
+    rounds[n++] = ld.ping_round;
+    for (Learner *l = ld.list; l && n <= CORRAL_MAX_ENSEMBLE; l = l->next)
+        if (l->phase >= L_ACTIVE && is_voter_learner(l))
+            rounds[n++] = l->pong_round;
+    if (n < zab.quorum)
+        return 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (rounds[j] > rounds[i]) {
+                int64_t t = rounds[i];
+                rounds[i] = rounds[j];
+                rounds[j] = t;
+            }
+    int64_t r = rounds[zab.quorum - 1];
+    if (r <= 0 || ld.ping_round - r >= 64)
+        return 0;
+    return el_now_ms() < ld.round_sent_ms[r % 64] + zab.peer_timeout_ms - zab.heartbeat_ms;
+}
+
 void leader_tick(void)
 {
     int64_t now = el_now_ms();
@@ -649,7 +727,7 @@ void leader_tick(void)
             return;
         }
     }
-    for (Learner *l = ld.list, *next; l; l = next) {
+    for (Learner *l = ld.list, *next; l && !zab_self_stalled(); l = next) {
         next = l->next;
         int64_t limit = l->phase >= L_ACTIVE ? zab.peer_timeout_ms : zab.init_timeout_ms;
         if (l->pc && now - l->pc->last_rx_ms > limit) {
@@ -672,8 +750,11 @@ void leader_tick(void)
                 if (l->phase >= L_SYNC && l->newepoch_acked < ld.rollover_epoch)
                     pc_send(l->pc, ZP_NEWEPOCH, ld.rollover_epoch, NULL, 0);
     }
-    send_pings();
-    sync_round_pending = 0;
+    if (now - ld.last_ping_ms >= zab.heartbeat_ms) {
+        ld.last_ping_ms = now;
+        send_pings();
+        sync_round_pending = 0;
+    }
 }
 
 void leader_before_sleep(void)
@@ -685,5 +766,5 @@ void leader_before_sleep(void)
     if (ld.nsyncs && zab.quorum == 1)
         check_syncs();
     if (ld.phase == LD_ESTABLISHED)
-        hist_trim(zab.commit);
+        hist_trim(ld.snap_zxid >= 0 && ld.snap_zxid < zab.commit ? ld.snap_zxid : zab.commit);
 }

@@ -239,11 +239,15 @@ static void on_frame(PeerConn *pc, int type, int64_t zxid, RBuf *r)
          * end of this turn, after the batch is logged). */
         break;
     }
-    case ZP_COMMIT:
+    case ZP_COMMIT: {
         if (zxid > zab.commit)
             zab.commit = zxid;
         apply_committed();
+        int64_t digest;
+        if (rbuf_remaining(r) >= 8 && zab_decode_long(r, &digest) == 0 && zab_host_applied() >= zxid)
+            zab_host_check_digest(zxid, (uint64_t)digest);
         break;
+    }
     case ZP_UPTODATE:
         if (zxid > zab.commit)
             zab.commit = zxid;
@@ -323,7 +327,7 @@ void learner_tick(void)
         return;
     }
     int64_t limit = ln.phase >= C_UPTODATE ? zab.peer_timeout_ms : zab.init_timeout_ms;
-    if (now - ln.pc->last_rx_ms > limit) {
+    if (now - ln.pc->last_rx_ms > limit && !zab_self_stalled()) {
         zab_go_looking("the leader is silent");
         return;
     }

@@ -91,6 +91,19 @@ void zab_go_looking(const char *why)
     zab_set_state(ZAB_LOOKING, -1);
 }
 
+/* The failure detector's timeout: server.peer_timeout_ms, else
+ * sync_limit * tick_ms capped at ZAB_DEFAULT_PEER_TIMEOUT_MS (see
+ * doc/ensemble.md, "Failure detection": ZooKeeper waits the full
+ * syncLimit; five ticks of 1 s or 2 s are far more than a heartbeat every
+ * tenth of the timeout needs). */
+int64_t zab_default_peer_timeout(const CoreConfig *cfg)
+{
+    if (cfg->peer_timeout_ms > 0)
+        return cfg->peer_timeout_ms;
+    int64_t t = cfg->sync_limit * cfg->tick_ms;
+    return t < ZAB_DEFAULT_PEER_TIMEOUT_MS ? t : ZAB_DEFAULT_PEER_TIMEOUT_MS;
+}
+
 static void accept_peer(int fd, void *arg)
 {
     if (zab.state == ZAB_LEADING)
@@ -99,13 +112,31 @@ static void accept_peer(int fd, void *arg)
         close(fd);
 }
 
+/* True while the peers' silence must not be judged: this process itself
+ * did not run for a while (SIGSTOP, a long loop turn, swapped out), so the
+ * frames they sent meanwhile may still sit unread in the sockets.  The
+ * next turns read them; one heartbeat later the check resumes. */
+int zab_self_stalled(void) { return el_now_ms() < zab.grace_until; }
+
+/* The liveness check: every check_ms (tens of ms), not every heartbeat, so
+ * that a silent peer is noticed within a few ms of the timeout and the
+ * members of an ensemble notice it at about the same moment. */
 static int64_t zab_tick(void *arg)
 {
+    int64_t now = el_now_ms();
+    int64_t gap = zab.last_check_ms ? now - zab.last_check_ms : 0;
+    if (gap > zab.check_ms + zab.heartbeat_ms) {
+        zab.grace_until = now + 2 * zab.heartbeat_ms;
+        if (gap > zab.peer_timeout_ms / 2)   /* only the stalls that matter: no noise from busy turns */
+            corral_log(CORRAL_LOG_WARN, "zab", "this process did not run for %lld ms (paused, or a long loop turn): "
+                       "peers are not judged before they were heard again", (long long)gap);
+    }
+    zab.last_check_ms = now;
     if (zab.state == ZAB_LEADING)
         leader_tick();
     else if (zab.state == ZAB_FOLLOWING || zab.state == ZAB_OBSERVING)
         learner_tick();
-    return zab.heartbeat_ms;
+    return zab.check_ms;
 }
 
 int zab_init(const CoreConfig *cfg, int64_t last_logged)
@@ -138,15 +169,20 @@ int zab_init(const CoreConfig *cfg, int64_t last_logged)
     zab.commit = 0;
     zab.leader_id = -1;
     int64_t tick = cfg->tick_ms;
-    zab.peer_timeout_ms = cfg->peer_timeout_ms > 0 ? cfg->peer_timeout_ms : cfg->sync_limit * tick;
+    zab.peer_timeout_ms = zab_default_peer_timeout(cfg);
     zab.init_timeout_ms = cfg->init_limit * tick;
     if (zab.init_timeout_ms < zab.peer_timeout_ms)
         zab.init_timeout_ms = zab.peer_timeout_ms;
-    zab.heartbeat_ms = zab.peer_timeout_ms / 4;
+    /* Ten heartbeats per timeout: one or two lost or late pings (a busy
+     * loop turn, a retransmission) never look like a dead peer. */
+    zab.heartbeat_ms = zab.peer_timeout_ms / 10;
     if (zab.heartbeat_ms < 5)
         zab.heartbeat_ms = 5;
     if (pc_auth_init(cfg) < 0)
         return -1;
+    zab.check_ms = zab.heartbeat_ms / 2 < 25 ? zab.heartbeat_ms / 2 : 25;
+    if (zab.check_ms < 2)
+        zab.check_ms = 2;
     zab.peer_listen_fd = pc_listen(&zab.me->peer, accept_peer, NULL);
     if (zab.peer_listen_fd < 0)
         return -1;
@@ -160,7 +196,7 @@ int zab_init(const CoreConfig *cfg, int64_t last_logged)
                (long long)zab.accepted_epoch, (long long)zab.current_epoch, (unsigned long long)last_logged,
                (long long)zab.peer_timeout_ms);
     zab.state = ZAB_LOOKING;
-    zab.tick_timer = el_add_timer(zab.heartbeat_ms, zab_tick, NULL);
+    zab.tick_timer = el_add_timer(zab.check_ms, zab_tick, NULL);
     election_start();
     return 0;
 }

@@ -66,6 +66,10 @@ typedef enum ZabState {
 
 /* ---- called by the server glue ------------------------------------------ */
 
+/* Default cap of the failure detector's timeout (doc/ensemble.md). */
+#define ZAB_DEFAULT_PEER_TIMEOUT_MS 1000
+int64_t zab_default_peer_timeout(const CoreConfig *cfg);
+
 /* Starts election.  last_logged: last zxid in local storage (recovered). */
 int zab_init(const CoreConfig *cfg, int64_t last_logged);
 void zab_shutdown(void);
@@ -86,6 +90,9 @@ int zab_synced_count(void);              /* leader: synced followers (voting) */
 int zab_synced_observers(void);
 int64_t zab_last_logged(void);
 
+/* Established leader that heard from a quorum recently enough that no
+ * other leader can exist (see leader.c): may expire sessions. */
+int zab_leader_lease_ok(void);
 /* Leader: a txn the core just logged (server_log_txn): broadcast it.
  * Returns -1 when it must not be (not an established leader). */
 int zab_propose(int64_t zxid, const void *data, size_t len);
@@ -110,6 +117,9 @@ int zab_forward(int kind, int64_t session, int32_t cxid, int32_t type, int32_t t
                 size_t nids, const void *body, size_t len);
 /* The snapshot zab_host_install_snapshot() was storing is durable. */
 void zab_snapshot_stored(void);
+/* Leader: the snapshot zab_host_snapshot_start() began, in w as said
+ * there; zab may take w's buffer (w is then empty; the host frees w). */
+void zab_snapshot_ready(int64_t zxid, WBuf *w);
 
 /* ---- the ensemble configuration (quorum_config.c, reconfig.c) ----------- */
 
@@ -189,8 +199,13 @@ int zab_host_truncate(int64_t zxid);
  * the state from it; 0 when the state is then exactly at zxid, -1 when it
  * cannot (the learner then asks for a SNAP). */
 int zab_host_reload(int64_t zxid);
-/* Leader: the whole state as a snapshot stream; returns its zxid. */
-int64_t zab_host_snapshot(WBuf *out);
+/* Leader: start writing the whole state as a snapshot stream, off the
+ * loop, after ZAB_FRAME_HEADROOM unused bytes (room for the frame header:
+ * the buffer is sent as it is); returns its zxid.  zab_snapshot_ready()
+ * follows, on the loop thread.  While one is being written, a second call
+ * returns its zxid. */
+#define ZAB_FRAME_HEADROOM 16
+int64_t zab_host_snapshot_start(void);
 /* Learner: replace the state by a snapshot (SNAP) and make it durable:
  * 0 when it is, 1 when it is being stored (zab_snapshot_stored() follows,
  * on the loop thread), -1 on failure. */
@@ -204,6 +219,11 @@ void zab_host_start_epoch(int64_t epoch, int64_t first_counter);
 /* A sync round finished: `zxid` is the leader's commit point when it
  * started; a learner answers once it applied it. */
 void zab_host_sync_done(uint64_t token, int64_t zxid);
+/* Leader: the tree's digest right after zxid was applied (0), or -1 when
+ * it is not kept any more.  Learner: it applied up to zxid, where the
+ * leader's digest was `digest`: compare (ZooKeeper 3.6's digest check). */
+int zab_host_digest_at(int64_t zxid, uint64_t *digest);
+void zab_host_check_digest(int64_t zxid, uint64_t digest);
 /* Leader: a learner says a session is alive for `remaining_ms` more. */
 void zab_host_touch(int64_t session, int32_t remaining_ms);
 /* Learner: sessions its clients keep alive, as (long id, int remaining)

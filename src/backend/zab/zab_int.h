@@ -57,7 +57,6 @@ struct PeerConn {
     int authed;              /* member authentication done (or not configured) */
     int64_t expect_id;       /* outgoing: the member dialled */
     int64_t auth_id;         /* ensemble_secret_file: the member the peer proved to be */
-    uint64_t auth_mask;      /* tls.quorum, accepted: indexes of the members its certificate names */
     int got_hello;
     int64_t hello_id;
     uint8_t nonce[32], peer_nonce[32];
@@ -102,6 +101,9 @@ PeerConn *pc_wrap(int fd, PcFrameFn on_frame, PcEventFn on_close, void *ctx);
 size_t pc_begin(PeerConn *pc, int type, int64_t zxid);
 void pc_end(PeerConn *pc, size_t off);
 void pc_send(PeerConn *pc, int type, int64_t zxid, const void *payload, size_t len);
+/* The same for a payload held in w after ZAB_FRAME_HEADROOM bytes; may
+ * take w's buffer (w is then empty). */
+void pc_send_buf(PeerConn *pc, int type, int64_t zxid, WBuf *w);
 void pc_close(PeerConn *pc);          /* quiet; freed at the end of the turn */
 void pc_flush_all(void);              /* before sleep */
 size_t pc_backlog(const PeerConn *pc);
@@ -179,6 +181,9 @@ typedef struct Zab {
     int64_t commit;              /* highest committed zxid known */
     int64_t durable;             /* local storage durable up to */
     int64_t peer_timeout_ms, init_timeout_ms, heartbeat_ms;
+    int64_t check_ms;            /* liveness check period (tens of ms) */
+    int64_t last_check_ms;
+    int64_t grace_until;         /* this process stalled: judge no peer before */
     int peer_listen_fd, election_listen_fd;
     uint64_t tick_timer;
 } Zab;
@@ -189,6 +194,7 @@ const EnsembleMember *zab_member(int64_t id);
 int zab_is_voter(int64_t id);
 void zab_set_state(ZabState s, int64_t leader);   /* transitions + host callback */
 void zab_go_looking(const char *why);
+int zab_self_stalled(void);
 void zab_persist_epochs(int64_t accepted, int64_t current);
 const char *zab_host_of_self_peer(void);
 const char *zab_host_of_self_election(void);

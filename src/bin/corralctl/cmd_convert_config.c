@@ -201,16 +201,11 @@ static int parse_member(const char *key, const char *v, Member *m)
 static const struct {
     const char *key, *why;
 } unmapped[] = {
-    {"dataLogDir", "Corral keeps its WAL in DATA_DIR/wal (modules.storage_file.dir moves both); give it to "
-                   "`corralctl import-zookeeper --log-dir`"},
-    {"secureClientPort", "this Corral has no TLS client port (see doc/configuration.md when it does)"},
-    {"secureClientPortAddress", "this Corral has no TLS client port"},
     {"autopurge.purgeInterval", "Corral purges after every snapshot, keeping modules.storage_file.keep_snapshots"},
     {"electionAlg", "Corral has one leader election (ZooKeeper's FastLeaderElection, 3)"},
     {"electionPortBindRetry", "Corral retries binding the election port itself"},
     {"quorumListenOnAllIPs", "Corral listens on the peer/election addresses of the ensemble list"},
     {"standaloneEnabled", "Corral runs standalone exactly when there is no ensemble list"},
-    {"reconfigEnabled", "dynamic reconfiguration is not in this Corral; edit the ensemble list"},
     {"dynamicConfigFile", "its server.N lines are read (give it as the second argument if it is elsewhere)"},
     {"localSessionsEnabled", "Corral has no local sessions: every session is global"},
     {"localSessionsUpgradingEnabled", "Corral has no local sessions"},
@@ -220,9 +215,9 @@ static const struct {
     {"clientPortListenBacklog", "Corral uses the system's listen backlog"},
     {"connectToLearnerMasterLimit", "Corral has no learner masters"},
     {"serverCnxnFactory", "Corral has one event loop, no Netty/NIO choice"},
-    {"sslQuorum", "Corral has no TLS between members in this version"},
-    {"portUnification", "this Corral has no TLS"},
-    {"audit.enable", "Corral's audit log is a module hook (doc/modules.md), not a setting"},
+    {"sslQuorum", "members use TLS with tls.quorum (PEM files, doc/security.md), or ensemble_secret_file"},
+    {"portUnification", "Corral serves TLS on its own port (secure_client_listen), not on the plain one"},
+    {"skipACL", "ZooKeeper's skipACL turns every ACL off; Corral only has reconfig_skip_acl (for reconfig)"},
     {"initialConfig", "Corral has no dynamic configuration"},
     {"metricsProvider.exportJvmInfo", "Corral has no JVM"},
     {"fsync.warningthresholdms", "Corral reports fsync latency in its metrics"},
@@ -302,6 +297,18 @@ static int convert(Cfg *c, Cfg *dyn, const char *dynpath, CorralStrbuf *sb)
     int_key(sb, c, "jute.maxbuffer", "  ", "max_request_bytes", 1);
     int_key(sb, c, "znode.container.checkIntervalMs", "  ", "container_check_ms", 1);
     const char *v;
+    const char *sport = val(c, "secureClientPort"), *saddr = val(c, "secureClientPortAddress");
+    if (sport) {
+        char a[400];
+        addr(a, sizeof a, saddr ? saddr : "0.0.0.0", sport);
+        corral_strbuf_puts(sb, "  secure_client_listen: ");
+        yq(sb, a);
+        corral_strbuf_puts(sb, "   # secureClientPortAddress:secureClientPort; needs the top-level tls: map with PEM "
+                               "files (ZooKeeper's ssl.keyStore/trustStore are JKS/PKCS12: convert them; "
+                               "doc/security.md)\n");
+    }
+    if ((v = val(c, "reconfigEnabled")))
+        corral_strbuf_printf(sb, "  reconfig_enabled: %s   # reconfigEnabled\n", truthy(v) ? "true" : "false");
     if ((v = val(c, "readonlymode.enabled")))
         corral_strbuf_printf(sb, "  read_only: %s   # readonlymode.enabled\n", truthy(v) ? "true" : "false");
     if ((v = val(c, "extendedTypesEnabled")) || (v = val(c, "zookeeper.extendedTypesEnabled")))
@@ -354,9 +361,16 @@ static int convert(Cfg *c, Cfg *dyn, const char *dynpath, CorralStrbuf *sb)
     }
     if ((v = val(c, "forceSync")))
         corral_strbuf_printf(sb, "    fsync: %s   # forceSync\n", strcasecmp(v, "no") == 0 ? "false" : "true");
-    if ((v = val(c, "dataLogDir")))
-        corral_strbuf_printf(sb, "    # dataLogDir=%s: the WAL goes to data_dir/wal (import with --log-dir %s)\n", v,
-                             v);
+    if ((v = val(c, "dataLogDir"))) {
+        char wd[4200];
+        ctl_fmt(wd, sizeof wd, "%s-corral", v);
+        corral_strbuf_puts(sb, "    wal_dir: ");
+        yq(sb, wd);
+        corral_strbuf_printf(sb, "   # dataLogDir (a new directory; import with --log-dir %s)\n", v);
+    }
+    if (truthy(val(c, "audit.enable")))
+        corral_strbuf_puts(sb, "  audit_log:   # audit.enable (ZooKeeper logs it with log4j: give a file or syslog)\n"
+                               "    syslog: true\n");
     /* authentication providers */
     int digest = 0, ip = 0, sasl = 0;
     for (size_t i = 0; i < c->n; i++) {

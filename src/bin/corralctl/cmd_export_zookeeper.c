@@ -29,7 +29,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: corralctl export-zookeeper -D DATA_DIR --to ZK_DATA_DIR [--json]\n"
+            "Usage: corralctl export-zookeeper -D DATA_DIR [--wal-dir DIR] --to ZK_DATA_DIR [--json]\n"
             "\n"
             "Writes the state of a Corral data directory (corrald stopped) as an Apache\n"
             "ZooKeeper 3.8 data directory: ZK_DATA_DIR/version-2/snapshot.<zxid> (with its\n"
@@ -72,17 +72,19 @@ int ctl_cmd_export_zookeeper(CtlOptions *opts, int argc, char **argv)
     static const struct option longopts[] = {
         {"data-dir", required_argument, NULL, 'D'}, {"to", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
+        {"wal-dir", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
-    const char *dir = NULL, *to = NULL;
+    const char *dir = NULL, *to = NULL, *waldir = NULL;
     int json = 0, c;
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "D:t:jh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "D:t:jhW:", longopts, NULL)) != -1) {
         switch (c) {
         case 'D': dir = optarg; break;
         case 't': to = optarg; break;
         case 'j': json = 1; break;
+        case 'W': waldir = optarg; break;
         case 'h': usage(stdout); return CTL_EXIT_OK;
         default: return ctl_usage_error("export-zookeeper: unknown option or missing argument \"%s\"", argv[optind - 1]);
         }
@@ -121,7 +123,7 @@ int ctl_cmd_export_zookeeper(CtlOptions *opts, int argc, char **argv)
     static RpDir d;
     static RpPlan p;
     RpFiles files = {NULL, 0};
-    rp_dir_list(&d, dir, NULL);
+    rp_dir_list(&d, dir, waldir);
     RpReader reader = rp_file_reader(&files);
     rp_plan(&d, &reader, 0, &p);
     int rc = CTL_EXIT_FAIL, made = 0, made_v2 = 0;

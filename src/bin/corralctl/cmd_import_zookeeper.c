@@ -35,7 +35,7 @@
 #include "zk_format.h"
 
 typedef struct ImportOpts {
-    const char *from, *logdir, *datadir;
+    const char *from, *logdir, *datadir, *waldir;
     int json, cont;
 } ImportOpts;
 
@@ -77,7 +77,7 @@ static void progress_done(Progress *p)
 /* ---- the WAL segment being written ------------------------------------------------ */
 
 typedef struct SegOut {
-    char dir[PATH_MAX];
+    char dir[PATH_MAX];          /* the WAL directory */
     uint64_t seq;
     int64_t prev_zxid;
     FILE *f;
@@ -91,7 +91,7 @@ static int seg_add(SegOut *s, int64_t zxid, const unsigned char *body, size_t le
     if (!s->f) {
         char base[64];
         walf_seg_name(base, sizeof base, s->seq, zxid);
-        ctl_fmt(s->name, sizeof s->name, "%s/wal/%s", s->dir, base);
+        ctl_fmt(s->name, sizeof s->name, "%s/%s", s->dir, base);
         ctl_fmt(s->tmp, sizeof s->tmp, "%s.tmp", s->name);
         s->f = fopen(s->tmp, "wbxe");
         if (!s->f) {
@@ -143,9 +143,7 @@ static int seg_finish(SegOut *s, char *err, size_t errlen)
         unlink(s->tmp);
         return -1;
     }
-    char wd[PATH_MAX + 8];
-    ctl_fmt(wd, sizeof wd, "%s/wal", s->dir);
-    sync_dir(wd);
+    sync_dir(s->dir);
     return 0;
 }
 
@@ -170,6 +168,7 @@ typedef struct LogResult {
     uint64_t gaps;               /* zxids missing inside an epoch */
     char gap[200];
     int digests, digest_versions_other;
+    uint64_t reconfigs;          /* reconfig txns, imported as no-ops */
 } LogResult;
 
 /* ZooKeeper's FileTxnLog.getLogFiles: the newest log starting at or before
@@ -220,18 +219,22 @@ static int copy_logs(const ZkDir *d, int64_t base, SegOut *seg, Progress *pg, Lo
                 if (t.digest_version != ZK_DIGEST_VERSION)
                     lr->digest_versions_other++;
             }
-            /* reconfig is logged as a SetDataTxn on /zookeeper/config and
-             * applied as one (DataTree.processTxn): Corral logs it as that. */
+            /* reconfig (a SetDataTxn of the quorum's server list on
+             * /zookeeper/config) becomes a no-op ErrorTxn: Corral's members
+             * come from its ensemble list, and /zookeeper/config is not
+             * carried over (reset_config_node, zk_snapshot.c). */
             const unsigned char *body = t.data;
-            unsigned char *copy = NULL;
+            size_t blen = t.len;
+            unsigned char noop[36];
             if (t.type == ZOO_OP_RECONFIG) {
-                copy = xmalloc(t.len);
-                memcpy(copy, t.data, t.len);
-                copy[28] = 0, copy[29] = 0, copy[30] = 0, copy[31] = ZOO_OP_SETDATA;
-                body = copy;
+                memcpy(noop, t.data, 32);
+                noop[28] = 0xFF, noop[29] = 0xFF, noop[30] = 0xFF, noop[31] = 0xFF;   /* type -1: error */
+                memset(noop + 32, 0, 4);                                             /* ErrorTxn{0} */
+                body = noop;
+                blen = sizeof noop;
+                lr->reconfigs++;
             }
-            int rc = seg_add(seg, t.zxid, body, t.len, err, errlen);
-            free(copy);
+            int rc = seg_add(seg, t.zxid, body, blen, err, errlen);
             if (rc < 0) {
                 zk_log_close(&l);
                 return -1;
@@ -327,22 +330,20 @@ static int write_epochs(const char *dir, const ZkDir *d, int64_t last_zxid, int6
 
 /* The last zxid a Corral directory holds, as its recovery would reach it,
  * and the number of the next WAL segment.  0, or -1 with err. */
-static int corral_end(const char *dir, int64_t *last, int64_t *last_logged, uint64_t *next_seq, char *err,
-                      size_t errlen)
+static int corral_end(const char *dir, const char *waldir, int64_t *last, int64_t *last_logged, uint64_t *next_seq,
+                      char *err, size_t errlen)
 {
     static RpDir d;
     static RpPlan p;
     RpFiles files = {NULL, 0};
-    rp_dir_list(&d, dir, NULL);
+    rp_dir_list(&d, dir, waldir);
     RpReader reader = rp_file_reader(&files);
     rp_plan(&d, &reader, 0, &p);
     rp_files_free(&files);
     rp_dir_free(&d);
-    char snap0[PATH_MAX];
     RpSnap *snaps = NULL;
     size_t nsnaps = 0;
-    ctl_fmt(snap0, sizeof snap0, "%s/wal", dir);
-    if (rp_list_snapshots(dir, &snaps, &nsnaps, NULL, NULL, err, errlen) == 0 && nsnaps == 0 && !is_dir(snap0)) {
+    if (rp_list_snapshots(dir, &snaps, &nsnaps, NULL, NULL, err, errlen) == 0 && nsnaps == 0 && !is_dir(waldir)) {
         free(snaps);
         ctl_fmt(err, errlen, "%s holds no Corral data to continue (no snapshot, no wal/)", dir);
         return -1;
@@ -375,7 +376,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: corralctl import-zookeeper --from ZK_DATA_DIR [--log-dir ZK_DATALOG_DIR] -D DATA_DIR\n"
-            "                                  [--continue] [--json]\n"
+            "                                  [--wal-dir DIR] [--continue] [--json]\n"
             "\n"
             "Imports an Apache ZooKeeper (3.4 to 3.9) data directory into a Corral one: the\n"
             "newest valid snapshot (plain, .gz or .snappy; older ones if it fails its\n"
@@ -388,6 +389,8 @@ static void usage(FILE *f)
             "  --log-dir DIR    ZooKeeper's dataLogDir, when it is not dataDir\n"
             "  -D, --data-dir   the Corral data directory: new or empty, or with --continue\n"
             "                   one imported before\n"
+            "  --wal-dir DIR    the WAL segments' directory (storage_file wal_dir), default\n"
+            "                   DATA_DIR/wal: new or empty\n"
             "  --continue       add only the transactions after the last one DATA_DIR holds\n"
             "                   (import while ZooKeeper serves, stop it, continue: seconds of\n"
             "                   downtime)\n"
@@ -402,19 +405,21 @@ static int parse_opts(int argc, char **argv, ImportOpts *o)
         {"from", required_argument, NULL, 'f'},      {"log-dir", required_argument, NULL, 'l'},
         {"data-dir", required_argument, NULL, 'D'},  {"json", no_argument, NULL, 'j'},
         {"continue", no_argument, NULL, 'c'},        {"help", no_argument, NULL, 'h'},
+        {"wal-dir", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     optind = 0;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "f:l:D:jch", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:l:D:jchW:", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': o->from = optarg; break;
         case 'l': o->logdir = optarg; break;
         case 'D': o->datadir = optarg; break;
         case 'j': o->json = 1; break;
         case 'c': o->cont = 1; break;
+        case 'W': o->waldir = optarg; break;
         case 'h': usage(stdout); return 1;
         default:
             ctl_usage_error("import-zookeeper: unknown option or missing argument \"%s\"", argv[optind - 1]);
@@ -465,6 +470,9 @@ static void print_summary(const ImportOpts *o, const ZkDir *d, const ZkSnapshot 
             json_kint(&sb, "sessions", (int64_t)s->nsessions);
         }
         json_kstr(&sb, "digest", digest_state);
+        if (s)
+            json_kbool(&sb, "zookeeper_config_reset", s->config_reset);
+        json_kint(&sb, "reconfigs", (int64_t)lr->reconfigs);
         json_kint(&sb, "log_files", (int64_t)lr->files);
         json_kint(&sb, "txns", (int64_t)lr->txns);
         json_kint(&sb, "txn_digests", lr->digests);
@@ -497,6 +505,12 @@ static void print_summary(const ImportOpts *o, const ZkDir *d, const ZkSnapshot 
             corral_strbuf_printf(&sb, "no snapshot: every transaction from the first log\n");
         corral_strbuf_printf(&sb, "transaction logs: %" PRIu64 " files, %" PRIu64 " transactions after 0x%" PRIx64 "\n",
                              lr->files, lr->txns, (uint64_t)base);
+        if (s && s->config_reset)
+            corral_strbuf_printf(&sb, "/zookeeper/config held the ZooKeeper ensemble's server list: emptied, as in "
+                                      "a new Corral tree\n");
+        if (lr->reconfigs)
+            corral_strbuf_printf(&sb, "%" PRIu64 " reconfig transactions imported as no-ops (Corral's members come "
+                                 "from its ensemble list)\n", lr->reconfigs);
         if (lr->torn[0])
             corral_strbuf_printf(&sb, "torn last write (ignored, as ZooKeeper does): %s\n", lr->torn);
         if (lr->damaged)
@@ -546,7 +560,13 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
     size_t nskipped = 0;
     SegOut seg;
     memset(&seg, 0, sizeof seg);
-    ctl_fmt(seg.dir, sizeof seg.dir, "%s", o.datadir);
+    char waldir[PATH_MAX + 8];
+    if (o.waldir)
+        ctl_fmt(waldir, sizeof waldir, "%s", o.waldir);
+    else
+        ctl_fmt(waldir, sizeof waldir, "%s/wal", o.datadir);
+    ctl_fmt(seg.dir, sizeof seg.dir, "%s", waldir);
+    int made_wal = 0;
     LogResult lr;
     memset(&lr, 0, sizeof lr);
     int64_t base = 0, acc = 0, cur = 0;
@@ -596,12 +616,16 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
             }
             made_dir = 1;
         }
-        char wal[PATH_MAX + 8];
-        ctl_fmt(wal, sizeof wal, "%s/wal", o.datadir);
-        if (mkdir(wal, 0755) < 0) {
-            ctl_fmt(err, sizeof err, "cannot create %s: %s", wal, strerror(errno));
+        int wexists = 0;
+        if (!dir_is_empty(waldir, &wexists)) {
+            ctl_fmt(err, sizeof err, "%s is not empty: give a new WAL directory", waldir);
             goto fail;
         }
+        if (!wexists && mkdir(waldir, 0755) < 0) {
+            ctl_fmt(err, sizeof err, "cannot create %s: %s", waldir, strerror(errno));
+            goto fail;
+        }
+        made_wal = !wexists;
         seg.seq = 1;
         seg.prev_zxid = base;
     } else {
@@ -615,7 +639,7 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
             goto fail;
         }
         int64_t last_logged;
-        if (corral_end(o.datadir, &base, &last_logged, &seg.seq, err, sizeof err) < 0)
+        if (corral_end(o.datadir, waldir, &base, &last_logged, &seg.seq, err, sizeof err) < 0)
             goto fail;
         seg.prev_zxid = last_logged;
     }
@@ -662,8 +686,8 @@ fail:
         }
         if (seg.name[0])
             unlink(seg.name);
-        ctl_fmt(p, sizeof p, "%s/wal", o.datadir);
-        rmdir(p);
+        if (made_wal)
+            rmdir(waldir);
         if (made_dir)
             rmdir(o.datadir);
     }

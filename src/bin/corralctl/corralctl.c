@@ -43,9 +43,14 @@ static const CtlCommand commands[] = {
     {"backup", "-s HOST:ADMIN_PORT -o DIR", "an online backup of a running member, with a manifest", ctl_cmd_backup},
     {"restore", "BACKUP -D DATA_DIR [--archive DIR] [--to-zxid Z|--to-time T]",
      "a data directory from a backup and archived WAL (point in time)", ctl_cmd_restore},
+    {"compare", "HOST:PORT HOST:PORT...", "compare the members' tree digests at the zxids they all list (hash)",
+     ctl_cmd_compare},
     {"reconfig", "[--auth S:A] -add|-remove|-members ...", "change the ensemble's members (zkCli's reconfig)",
      ctl_cmd_reconfig},
     {"config", "[-c] [-s]", "print the ensemble's configuration (/zookeeper/config)", ctl_cmd_config},
+    {"dump", "-s HOST:PORT [--path /x]", "a subtree as JSON over the client protocol (data, ACLs, kinds)",
+     ctl_cmd_dump},
+    {"load", "-s HOST:PORT FILE [--update]", "create the nodes of a dump file over the client protocol", ctl_cmd_load},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -57,7 +62,8 @@ static void usage(FILE *f)
             "\n"
             "Administers a Corral (or ZooKeeper) server.  WORD is a four-letter word\n"
             "(ruok srvr stat conf envi mntr isro dirs cons crst srst wchs wchc wchp dump):\n"
-            "it is sent to the server and the answer is printed as it comes.\n"
+            "it is sent to the server and the answer is printed as it comes.  `dump` is\n"
+            "the command below: the word is `corralctl word dump`.\n"
             "\n"
             "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {

@@ -93,9 +93,21 @@ void ctl_http_free(CtlHttp *h);
  * when none (*err set when the file cannot be read).  The caller frees it. */
 char *ctl_admin_token(const char *file, int *err);
 
+/* A growing, NUL-terminated text buffer (free data when done). */
+typedef struct CtlBuf {
+    char *data;
+    size_t len, cap;
+} CtlBuf;
+
+/* Sends WORD and collects the answer until the server closes (status.c).
+ * 0, or -1 with the reason in err. */
+int ctl_fetch_word(const CtlServer *srv, const char *word, long long deadline, int timeout_ms, CtlBuf *out,
+                   char *err, size_t errlen);
+
 /* ---- commands ---------------------------------------------------------- */
 
 int ctl_cmd_word(CtlOptions *opts, int argc, char **argv);
+int ctl_cmd_compare(CtlOptions *opts, int argc, char **argv);   /* compare.c */
 int ctl_is_word(const char *s);
 
 /* storage_file's files, read without a server (cmd_wal_dump.c, cmd_snapshot_dump.c, cmd_verify.c; shared code in storage_tool.c) */
@@ -108,6 +120,8 @@ int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_snapshot(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_backup(CtlOptions *opts, int argc, char **argv);     /* cmd_backup.c */
 int ctl_cmd_restore(CtlOptions *opts, int argc, char **argv);    /* cmd_restore.c */
+int ctl_cmd_dump(CtlOptions *opts, int argc, char **argv);       /* cmd_dump.c */
+int ctl_cmd_load(CtlOptions *opts, int argc, char **argv);
 
 /* Migration from and to Apache ZooKeeper (doc/migration.md) */
 int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv);

@@ -33,10 +33,7 @@ int ctl_cmd_status(CtlOptions *o, int argc, char **argv);
 #define NOT_SERVING "This ZooKeeper instance is not currently serving requests"
 #define MAX_ANSWER (16u << 20)
 
-typedef struct Buf {
-    char *data;
-    size_t len, cap;
-} Buf;
+typedef CtlBuf Buf;
 
 static void buf_add(Buf *b, const char *p, size_t n)
 {
@@ -57,10 +54,8 @@ static void buf_add(Buf *b, const char *p, size_t n)
     b->data[b->len] = '\0';
 }
 
-/* Sends WORD and collects the answer until the server closes.  0, or -1
- * with the reason in err. */
-static int fetch_word(const CtlServer *srv, const char *word, long long deadline, int timeout_ms, Buf *out,
-                      char *err, size_t errlen)
+int ctl_fetch_word(const CtlServer *srv, const char *word, long long deadline, int timeout_ms, CtlBuf *out,
+                   char *err, size_t errlen)
 {
     int fd = ctl_connect(srv, deadline, timeout_ms);
     if (fd < 0) {
@@ -427,7 +422,7 @@ int ctl_cmd_status(CtlOptions *o, int argc, char **argv)
     long long deadline = ctl_now_ms() + o->timeout_ms;
     Buf srvr = {NULL, 0, 0}, mntr = {NULL, 0, 0};
     int rc = CTL_EXIT_OK;
-    if (fetch_word(&srv, "srvr", deadline, o->timeout_ms, &srvr, err, sizeof err) < 0) {
+    if (ctl_fetch_word(&srv, "srvr", deadline, o->timeout_ms, &srvr, err, sizeof err) < 0) {
         rc = CTL_EXIT_FAIL;
     } else {
         parse_srvr(srvr.data, &s);
@@ -442,7 +437,7 @@ int ctl_cmd_status(CtlOptions *o, int argc, char **argv)
             rc = CTL_EXIT_FAIL;
         } else {
             char merr[400];
-            if (fetch_word(&srv, "mntr", deadline, o->timeout_ms, &mntr, merr, sizeof merr) == 0)
+            if (ctl_fetch_word(&srv, "mntr", deadline, o->timeout_ms, &mntr, merr, sizeof merr) == 0)
                 parse_mntr(mntr.data, &s);
             else
                 fprintf(stderr, "corralctl: %s; showing what srvr said\n", merr);

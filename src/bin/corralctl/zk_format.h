@@ -92,6 +92,7 @@ typedef struct ZkSnapshot {
     int32_t digest_version;
     int64_t digest;
     uint64_t zk_digest;      /* ZooKeeper's tree digest of the nodes as read */
+    int config_reset;        /* /zookeeper/config held a quorum's server list: emptied */
 } ZkSnapshot;
 
 /* Reads, checks (magic, structure, every Adler32 seal, nothing after the

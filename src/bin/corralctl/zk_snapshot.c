@@ -320,6 +320,30 @@ static int check_seal(RBuf *r, const unsigned char *data, char *why, size_t whyl
     return 0;
 }
 
+/* A quorum member keeps its dynamic configuration (the server.N lines of
+ * the ZooKeeper ensemble) in /zookeeper/config, written locally at startup.
+ * Carried over, it would point clients that follow it (Curator's
+ * EnsembleTracker) at the old servers: the node is given back the state
+ * Corral's tree starts with (that of a standalone ZooKeeper). */
+static void reset_config_node(ZkSnapshot *s)
+{
+    static const char cfg[] = "/zookeeper/config";
+    ZNode *n = tree_lookup(s->tree, cfg, sizeof cfg - 1);
+    const char *d;
+    int32_t dl;
+    if (!n)
+        return;
+    tree_data(n, &d, &dl);
+    if (dl <= 0)
+        return;
+    Tree *fresh = tree_new();
+    ZStatPersisted st;
+    tree_stat_persisted(tree_lookup(fresh, cfg, sizeof cfg - 1), &st);
+    tree_free(fresh);
+    tree_restore_node(s->tree, cfg, sizeof cfg - 1, "", 0, tree_node_acl(n), &st);
+    s->config_reset = 1;
+}
+
 static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgressFn progress, void *pctx, char *why,
                  size_t whylen)
 {
@@ -395,15 +419,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         ZkBytes d = rbuf_get_bytes(&r);
         int64_t ref = rbuf_get_long(&r);
         ZStatPersisted st;
-        st.czxid = rbuf_get_long(&r);
-        st.mzxid = rbuf_get_long(&r);
-        st.ctime = rbuf_get_long(&r);
-        st.mtime = rbuf_get_long(&r);
-        st.version = rbuf_get_int(&r);
-        st.cversion = rbuf_get_int(&r);
-        st.aversion = rbuf_get_int(&r);
-        st.ephemeral_owner = rbuf_get_long(&r);
-        st.pzxid = rbuf_get_long(&r);
+        tree_stat_persisted_get(&r, &st);
         if (r.err) {
             ctl_fmt(why, whylen, "node %.*s truncated at byte %zu", path.len > 200 ? 200 : path.len, path.data, at);
             goto out;
@@ -450,6 +466,7 @@ static int parse(const unsigned char *data, size_t len, ZkSnapshot *s, ZkProgres
         if (check_seal(&r, data, why, whylen) < 0)
             goto out;
     }
+    reset_config_node(s);
     if (rbuf_remaining(&r) > 0) {
         ctl_fmt(why, whylen, "%zu unexpected bytes after the end", rbuf_remaining(&r));
         goto out;
@@ -575,15 +592,7 @@ static int put_zk_node(void *ctx, const char *path, size_t len, const ZNode *n)
     wbuf_put_bytes(w, (ZkBytes){d, dl});
     uint32_t acl = tree_node_acl(n);
     wbuf_put_long(w, acl == TREE_ACL_OPEN_UNSAFE ? -1 : (int64_t)acl);
-    wbuf_put_long(w, st.czxid);
-    wbuf_put_long(w, st.mzxid);
-    wbuf_put_long(w, st.ctime);
-    wbuf_put_long(w, st.mtime);
-    wbuf_put_int(w, st.version);
-    wbuf_put_int(w, st.cversion);
-    wbuf_put_int(w, st.aversion);
-    wbuf_put_long(w, st.ephemeral_owner);
-    wbuf_put_long(w, st.pzxid);
+    tree_stat_persisted_put(w, &st);
     no->digest += zk_node_digest(path, len, d, dl, &st);
     out_flush(no->o, 0);
     return 0;

@@ -287,16 +287,25 @@ static void word_wchp(Text *t)
 /* ---- hash ----------------------------------------------------------------- */
 
 /* DigestCommand (ZooKeeper 3.7+): one "ZXID_HEX: DIGEST" line per entry of
- * the digest log.  Corral keeps the current digest only, so there is one
- * line: the zxid the tree has applied and the tree's digest, printed as the
- * Java long ZooKeeper prints (signed decimal).  Corral's digest is its own
- * hash of the tree (tree.h), not ZooKeeper's CRC sum: equal between Corral
- * members with the same data, not comparable with a ZooKeeper's. */
+ * the digest log (the digest at every zxid whose counter is a multiple of
+ * 128, oldest first, as ZooKeeper's), then the zxid the tree has applied
+ * and its digest when that is not the last entry.  Digests are printed as
+ * the Java long ZooKeeper prints (signed decimal).  Corral's digest is its
+ * own hash of the tree (tree.h), not ZooKeeper's CRC sum: equal between
+ * Corral members with the same data at the same zxid, not comparable with a
+ * ZooKeeper's.  Two busy members are compared on the zxids both list. */
 static void word_hash(Text *t)
 {
+    enum { MAX = 1024 };
+    static int64_t zxids[MAX];
+    static uint64_t digests[MAX];
+    size_t n = corral_server_digest_log(zxids, digests, MAX);
+    for (size_t i = 0; i < n; i++)
+        corral_strbuf_printf(t->out, "%llx: %lld\n", (ull)zxids[i], (ll)(int64_t)digests[i]);
     int64_t zxid = 0;
     uint64_t digest = corral_server_tree_digest(&zxid);
-    corral_strbuf_printf(t->out, "%llx: %lld\n", (ull)zxid, (ll)(int64_t)digest);
+    if (!n || zxids[n - 1] != zxid)
+        corral_strbuf_printf(t->out, "%llx: %lld\n", (ull)zxid, (ll)(int64_t)digest);
 }
 
 /* ---- dump ----------------------------------------------------------------- */

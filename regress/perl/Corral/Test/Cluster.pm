@@ -362,7 +362,10 @@ Dies with the log's tail when the server exits or is not ready within the
 timeout, unless C<< fail_ok => 1 >>: then returns 0 (the exit code is in
 C<< $node->exit_code >>, or the process is still running after a
 timeout).  Returns 1 when ready.  Options: C<< timeout => SECONDS >>,
-C<< args => [EXTRA ARGUMENTS] >>, C<< env => { NAME => VALUE } >>.
+C<< args => [EXTRA ARGUMENTS] >>, C<< env => { NAME => VALUE } >>,
+C<< wait => 0 >> (return as soon as the process is started, without
+waiting until it is ready: to start several members at nearly the same
+moment).
 
 =cut
 
@@ -383,6 +386,7 @@ sub start
 		my $pid = Corral::Test::Utils::spawn_logged($self->{basedir}, $self->{logfile}, \@argv, $opts{env},
 			$self->{name});
 		$self->{pid} = $pid;
+		return 1 if defined $opts{wait} && !$opts{wait};
 
 		my $use_ruok = $self->_allows_ruok;
 		my $deadline = time() + $timeout;

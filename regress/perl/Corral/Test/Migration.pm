@@ -42,7 +42,7 @@ use Corral::Test::Utils;
 use Corral::Test::ZooKeeper qw(python3 run_python have_kazoo corrald_defaults);
 
 our @EXPORT_OK = qw(zk_server zk_client zk_dump ctl ctl_json corral_on dir_fingerprint need_zookeeper
-  log_entries);
+  log_entries tree_diff);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 my $json = JSON::PP->new->utf8->canonical;
@@ -69,17 +69,20 @@ sub need_zookeeper
 
 A standalone ZooKeeper 3.8 (not started) whose zoo.cfg has C<%cfg> too
 (default C<snapCount=20>, C<preAllocSize=64>: several snapshots, small
-logs).  C<< jvm => [ARGS] >> passes JVM flags.
+logs).  C<< jvm => [ARGS] >> passes JVM flags; C<< myid => N >> makes it a
+quorum member (give the C<server.N> lines in C<%cfg>).
 
 =cut
 
 sub zk_server
 {
 	my ($name, %cfg) = @_;
-	my $jvm = delete $cfg{jvm} // [];
+	my $jvm  = delete $cfg{jvm} // [];
+	my $myid = delete $cfg{myid};
 	return Corral::Test::ZooKeeper->new($name,
-		cfg => { snapCount => 20, preAllocSize => 64, %cfg },
-		jvm => $jvm);
+		cfg  => { snapCount => 20, preAllocSize => 64, %cfg },
+		jvm  => $jvm,
+		myid => $myid);
 }
 
 =item zk_client($cmd, @args)
@@ -103,6 +106,36 @@ Every znode the server serves: { path => { data, stat, acl } }.
 =cut
 
 sub zk_dump { return $json->decode(zk_client('dump', $_[0])); }
+
+=item tree_diff($want, $got, $want_name, $got_name)
+
+The differences between two dumps, one line each: a znode missing on one
+side, data or ACL that differ, each Stat field that differs (with both
+values).
+
+=cut
+
+sub tree_diff
+{
+	my ($want, $got, $wn, $gn) = @_;
+	my @diff;
+	for my $p (sort keys %$want)
+	{
+		if (!$got->{$p}) { push @diff, "$p missing on $gn"; next; }
+		for my $k (qw(data acl))
+		{
+			push @diff, "$p $k differs"
+			  if $json->encode([ $want->{$p}{$k} ]) ne $json->encode([ $got->{$p}{$k} ]);
+		}
+		for my $f (sort keys %{ $want->{$p}{stat} })
+		{
+			push @diff, "$p $f: $wn $want->{$p}{stat}{$f}, $gn $got->{$p}{stat}{$f}"
+			  if $want->{$p}{stat}{$f} != $got->{$p}{stat}{$f};
+		}
+	}
+	push @diff, map { "$_ only on $gn" } grep { !$want->{$_} } sort keys %$got;
+	return @diff;
+}
 
 =item ctl(@args), ctl_json(@args)
 

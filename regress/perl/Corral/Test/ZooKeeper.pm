@@ -106,7 +106,10 @@ sub available
 A server (not started yet), or undef when L</available> is false.
 Options: C<tick_ms> (default 2000), C<container_check_ms> (default 100),
 C<< cfg => { KEY => VALUE } >> (more zoo.cfg lines),
-C<< jvm => [ARGS] >> (more JVM arguments).
+C<< jvm => [ARGS] >> (more JVM arguments),
+C<< myid => N >> (a quorum member: QuorumPeerMain instead of
+ZooKeeperServerMain, F<dataDir/myid> written; the C<server.N> lines go in
+C<cfg>).
 
 =cut
 
@@ -128,6 +131,7 @@ sub new
 		container_check_ms => $opts{container_check_ms} // 100,
 		cfg                => $opts{cfg} // {},
 		jvm                => $opts{jvm} // [],
+		myid               => $opts{myid},
 		ports              => [],
 	}, $class;
 	return $self;
@@ -151,6 +155,7 @@ sub _write_cfg
 		%{ $self->{cfg} });
 	my $text = join('', map { "$_=$cfg{$_}\n" } sort keys %cfg);
 	make_path($self->{data_dir});
+	write_file("$self->{data_dir}/myid", "$self->{myid}\n") if defined $self->{myid};
 	write_file("$self->{basedir}/zoo.cfg", $text);
 	return $text;
 }
@@ -160,7 +165,9 @@ sub _write_cfg
 Starts the server and waits (bounded) until C<srvr> shows a C<Mode:>
 line (C<ruok> answers C<imok> before the server accepts sessions).
 Retries with another port when the port was taken.  Dies with the log's
-tail on failure.  C<< timeout => SECONDS >>.
+tail on failure.  C<< timeout => SECONDS >>; C<< wait => 0 >> returns once
+the process runs (a quorum member serves only once a quorum is up: see
+L</wait_serving>).
 
 =cut
 
@@ -181,11 +188,15 @@ sub start
 			'-Dzookeeper.admin.enableServer=false',
 			@{ $self->{jvm} },
 			'-cp', join(':', @CLASSPATH),
-			'org.apache.zookeeper.server.ZooKeeperServerMain', "$self->{basedir}/zoo.cfg");
+			defined $self->{myid}
+			? 'org.apache.zookeeper.server.quorum.QuorumPeerMain'
+			: 'org.apache.zookeeper.server.ZooKeeperServerMain',
+			"$self->{basedir}/zoo.cfg");
 		$tb->note("starting ZooKeeper $self->{name} on $self->{host}:$self->{port}");
 		my $pid = Corral::Test::Utils::spawn_logged($self->{basedir}, $self->{logfile}, \@argv, undef,
 			"ZooKeeper $self->{name}");
 		$self->{pid} = $pid;
+		return 1 if defined $opts{wait} && !$opts{wait};
 		my $deadline = time() + $timeout;
 		while (1)
 		{
@@ -211,6 +222,26 @@ sub start
 		}
 	}
 	croak "zookeeper $self->{name}: no free port after 5 attempts";
+}
+
+=item $zk->wait_serving(%opts)
+
+Waits (bounded, C<< timeout => SECONDS >>) until C<srvr> shows a C<Mode:>
+line; dies with the log's tail if it does not.
+
+=cut
+
+sub wait_serving
+{
+	my ($self, %opts) = @_;
+	my $deadline = time() + ($opts{timeout} // timeout_default());
+	while (time() < $deadline)
+	{
+		return 1 if (($self->fourlw('srvr', timeout => 2) // '') =~ /^Mode: /m);
+		$self->_fail("exited with code $self->{exit_code}") if !$self->is_running;
+		usleep(100_000);
+	}
+	$self->_fail('was not serving in time');
 }
 
 sub _fail
