@@ -28,7 +28,7 @@ static const char *format(const QuorumConfig *qc)
 
 int main(void)
 {
-    plan(31);
+    plan(33);
     EnsembleMember m;
     ok(parse("10.0.0.1:2888:3888", &m) == 0, "host:port:port");
     is_str(m.peer.host, "10.0.0.1", "peer host");
@@ -69,6 +69,15 @@ int main(void)
     is_str(format(&qc),
            "server.1=a:1:2:participant\nserver.17=q:1:2:participant\nserver.2=b:1:2:participant\nversion=0",
            "17 shares bucket 1 with 1, as in java.util.HashMap");
+    /* Incremental reconfig: ZooKeeper copies the 3-member map (a table of
+     * 8), so 9 lands in bucket 1, after 1. */
+    const char *t3 = "server.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2\nserver.9=d:1:2";
+    ok(qc_parse(t3, strlen(t3), '\n', &qc, err, sizeof err) == 0, "4 members");
+    qc.java_table = qc_java_copy_table(3);
+    is_str(format(&qc),
+           "server.1=a:1:2:participant\nserver.9=d:1:2:participant\nserver.2=b:1:2:participant\n"
+           "server.3=c:1:2:participant\nversion=0",
+           "a copy of a 3-member map has 8 buckets: 9 follows 1");
     ok(qc_parse("foo=bar", 7, '\n', &qc, err, sizeof err) < 0, "refused: an unknown key");
     ok(qc_parse("group.1=1:2:3", 13, '\n', &qc, err, sizeof err) < 0, "refused: hierarchical groups");
 

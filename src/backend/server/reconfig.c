@@ -134,6 +134,9 @@ static int next_config(const ReconfigRequest *q, QuorumConfig *next)
         return 0;
     }
     *next = *zab_config();
+    /* PrepRequestProcessor: new HashMap<>(lastSeenQV.getAllMembers()), so
+     * the text lists the members in that map's order. */
+    next->java_table = qc_java_copy_table(next->n);
     int rc = each_item(q->leavingServers, leave_one, next);
     if (!rc)
         rc = each_item(q->joiningServers, join_one, next);

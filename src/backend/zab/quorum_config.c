@@ -303,27 +303,38 @@ void qc_format_server(const EnsembleMember *m, CorralStrbuf *sb)
 
 /* The order of QuorumMaj.toString: a java.util.HashMap<Long, ...>
  * iterated by bucket (the id, for ids below 65536, masked by the table
- * size: 16 up to 12 entries, doubling at a load of 3/4), then by id. */
-static size_t java_bucket(int64_t id, size_t n)
+ * size), then by id.  The table: qc->java_table (the reconfig path's copy
+ * of the last map, qc_java_copy_table) or 16, doubled whenever the entries
+ * pass 3/4 of it. */
+static size_t java_bucket(int64_t id, size_t cap)
 {
     uint64_t u = (uint64_t)id;
     uint32_t h = (uint32_t)(u ^ (u >> 32));
     h ^= h >> 16;
-    size_t cap = 16;
-    while (n * 4 > cap * 3)
-        cap *= 2;
     return h & (cap - 1);
+}
+
+size_t qc_java_copy_table(size_t n)
+{
+    /* HashMap(Map m): tableSizeFor(n / 0.75 + 1). */
+    size_t t = (size_t)((float)n / 0.75f + 1.0f), cap = 1;
+    while (cap < t)
+        cap *= 2;
+    return cap;
 }
 
 void qc_format(const QuorumConfig *qc, CorralStrbuf *sb)
 {
     size_t idx[CORRAL_MAX_ENSEMBLE];
+    size_t cap = qc->java_table ? qc->java_table : 16;
+    while (qc->n * 4 > cap * 3)
+        cap *= 2;
     for (size_t i = 0; i < qc->n; i++)
         idx[i] = i;
     for (size_t i = 1; i < qc->n; i++)
         for (size_t j = i; j > 0; j--) {
             const EnsembleMember *a = &qc->m[idx[j - 1]], *b = &qc->m[idx[j]];
-            size_t ba = java_bucket(a->id, qc->n), bb = java_bucket(b->id, qc->n);
+            size_t ba = java_bucket(a->id, cap), bb = java_bucket(b->id, cap);
             if (ba < bb || (ba == bb && a->id < b->id))
                 break;
             size_t t = idx[j];

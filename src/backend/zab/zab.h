@@ -130,6 +130,7 @@ typedef struct QuorumConfig {
     int64_t version;
     size_t n;
     EnsembleMember m[CORRAL_MAX_ENSEMBLE];
+    size_t java_table;   /* the HashMap table size the text's order follows; 0: 16 */
 } QuorumConfig;
 
 /* "host:port:port[:participant|observer][;[host:]port]" (QuorumServer).
@@ -142,6 +143,8 @@ int qc_parse(const char *text, size_t len, char sep, QuorumConfig *qc, char *err
 /* The text of /zookeeper/config (QuorumMaj.toString; no final newline). */
 void qc_format(const QuorumConfig *qc, CorralStrbuf *sb);
 void qc_format_server(const EnsembleMember *m, CorralStrbuf *sb);
+/* The table of ZooKeeper's copy of an n-member map (incremental reconfig). */
+size_t qc_java_copy_table(size_t n);
 const EnsembleMember *qc_find(const QuorumConfig *qc, int64_t id);
 int qc_put(QuorumConfig *qc, const EnsembleMember *m);   /* replaces the same id */
 void qc_remove(QuorumConfig *qc, int64_t id);
