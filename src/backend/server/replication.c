@@ -577,8 +577,11 @@ static void serialized_event(int fd, int events, void *arg)
         return;
     }
     serialize_join();
-    zab_snapshot_ready(sersnap.zxid, &sersnap.w);
-    wbuf_free(&sersnap.w);
+    /* Handed over from a local: zab may start the next one from here. */
+    WBuf w = sersnap.w;
+    sersnap.w = (WBuf)WBUF_INIT;
+    zab_snapshot_ready(sersnap.zxid, &w);
+    wbuf_free(&w);
 }
 
 int64_t zab_host_snapshot_start(void)

@@ -9,7 +9,8 @@
 
 /* As ZooKeeper's finalizeWait: a vote that has a quorum is decided only
  * when nothing better arrived for this long (restarted from each change of
- * our proposal), unless every participant already voted for it. */
+ * our proposal), unless every participant that is not down already voted
+ * for it (nobody_else). */
 #define FINALIZE_WAIT_MS 200
 #define RESEND_MS 250
 #define RECONNECT_MS 200
@@ -129,6 +130,25 @@ static int votes_for(Vote v)
 
 static int quorum_for(Vote v) { return votes_for(v) >= zab.quorum; }
 
+/* Every participant that could still vote otherwise has voted for v: the
+ * others are down (our election connection to them is closed or was
+ * refused: a killed member, one not started yet).  Then the finalize wait
+ * has nothing to wait for. */
+static int nobody_else(Vote v)
+{
+    for (size_t i = 0; i < zab.cfg->n_members; i++) {
+        const EnsembleMember *m = &zab.cfg->members[i];
+        if (m->id == zab.my_id || m->observer)
+            continue;
+        const Notif *r = &el.rec[i];
+        if (r->valid && !r->observer && r->round == el.round && vote_eq(r->v, v))
+            continue;
+        if (el.out[i].pc)
+            return 0;
+    }
+    return 1;
+}
+
 static int64_t finalize(void *arg)
 {
     el.finalize_timer = 0;
@@ -141,8 +161,8 @@ static void check_quorum(void)
 {
     if (!zab_votes())
         return;
-    if (votes_for(el.proposal) >= zab.n_voters) {
-        decide(el.proposal);   /* nobody left who could vote otherwise */
+    if (quorum_for(el.proposal) && nobody_else(el.proposal)) {
+        decide(el.proposal);
     } else if (quorum_for(el.proposal)) {
         if (el.finalize_timer && !vote_eq(el.finalize_for, el.proposal)) {
             el_cancel_timer(el.finalize_timer);
@@ -192,8 +212,39 @@ static void check_join(const Notif *n)
  * the finalize wait, or stepped down.  Looking again at once joins the
  * real leader (check_join) instead of knocking at a closed door until the
  * initial limit runs out. */
+/* Members (not us) that report following or leading `leader`. */
+static int backers_of(int64_t leader)
+{
+    int cnt = 0;
+    for (size_t i = 0; i < zab.cfg->n_members; i++) {
+        const EnsembleMember *m = &zab.cfg->members[i];
+        const Notif *r = &el.rec[i];
+        if (m->observer || m->id == zab.my_id || !r->valid)
+            continue;
+        if ((r->state == ZAB_FOLLOWING || r->state == ZAB_LEADING) && r->v.leader == leader)
+            cnt++;
+    }
+    return cnt;
+}
+
+/* The same for a leader that is not established yet: another member
+ * leads with a better vote, or a quorum follows another leader.  It could
+ * otherwise wait the whole initial limit for followers that went
+ * elsewhere. */
+static void check_rival_leader(int64_t sid, const Notif *n)
+{
+    if (zab.state != ZAB_LEADING || zab.serving || n->v.leader == zab.my_id)
+        return;
+    if (n->state != ZAB_LEADING && n->state != ZAB_FOLLOWING)
+        return;
+    if ((n->state == ZAB_LEADING && n->v.leader == sid && better(n->v, el.decided)) ||
+        backers_of(n->v.leader) >= zab.quorum)
+        zab_go_looking("another member leads (stale vote)");
+}
+
 static void check_stale_decision(int64_t sid, const Notif *n)
 {
+    check_rival_leader(sid, n);
     if ((zab.state != ZAB_FOLLOWING && zab.state != ZAB_OBSERVING) || sid != zab.leader_id)
         return;
     int stale = 0;
@@ -278,6 +329,8 @@ static void out_closed(PeerConn *pc)
             el.out[i].pc = NULL;
             el.out[i].next_try = el_now_ms() + RECONNECT_MS;
         }
+    if (zab.state == ZAB_LOOKING)
+        check_quorum();   /* one fewer member to wait for */
 }
 
 static void out_connected(PeerConn *pc)

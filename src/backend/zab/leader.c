@@ -166,10 +166,28 @@ static void finish_sync(Learner *l, const char *how)
                (unsigned long long)l->sync_zxid);
 }
 
+/* A snapshot written for an earlier term may still be running when a
+ * learner needs one: its zxid is used only if it is in our history (then
+ * its state is a prefix of ours and the proposals after it are kept);
+ * otherwise SNAP_AGAIN: a new one starts once it is done. */
+#define SNAP_AGAIN (-2)
+
+static void start_snapshot(void)
+{
+    int64_t z = zab_host_snapshot_start();
+    ld.snap_zxid = hist_contains(z) ? z : SNAP_AGAIN;
+}
+
 void zab_snapshot_ready(int64_t zxid, WBuf *w)
 {
-    if (zab.state != ZAB_LEADING || zxid != ld.snap_zxid)
+    if (zab.state != ZAB_LEADING)
         return;   /* stepped down meanwhile */
+    if (ld.snap_zxid == SNAP_AGAIN) {
+        start_snapshot();
+        return;
+    }
+    if (zxid != ld.snap_zxid)
+        return;
     ld.snap_zxid = -1;
     int n = 0;
     for (Learner *l = ld.list; l; l = l->next)
@@ -207,8 +225,8 @@ static void sync_learner(Learner *l)
     } else {
         /* Written off the loop (zab_snapshot_ready); the history after
          * its zxid is kept until then (leader_before_sleep). */
-        if (ld.snap_zxid < 0)
-            ld.snap_zxid = zab_host_snapshot_start();
+        if (ld.snap_zxid < 0 && ld.snap_zxid != SNAP_AGAIN)
+            start_snapshot();
         l->phase = L_SNAPWAIT;
         corral_log(CORRAL_LOG_INFO, "zab", "%s %lld (at 0x%llx) needs a SNAP: writing the state at 0x%llx",
                    l->observer ? "observer" : "follower", (long long)l->sid, (unsigned long long)f,

@@ -199,17 +199,31 @@ static void cmd_reload(Json *j, const ServerView *v)
     json_kstr(j, "pending_restart", corral_server_pending_restart());
 }
 
-static void cmd_hash(Json *j, const ServerView *v)
+static void digest_entry(Json *j, int64_t zxid, uint64_t digest)
 {
-    /* DataTree.getDigestLog: Corral keeps the current digest only. */
-    int64_t zxid = 0;
-    uint64_t digest = corral_server_tree_digest(&zxid);
-    json_key(j, "digests");
-    json_arr_begin(j);
     json_obj_begin(j);
     json_kint(j, "zxid", zxid);
     json_kint(j, "digest", (int64_t)digest);   /* a Java long */
     json_obj_end(j);
+}
+
+static void cmd_hash(Json *j, const ServerView *v)
+{
+    /* DataTree.getDigestLog: the digest log (every 128th zxid, oldest
+     * first), then the applied zxid's digest when it is not the last
+     * entry: the same entries as the hash word. */
+    enum { MAX = 1024 };
+    static int64_t zxids[MAX];
+    static uint64_t digests[MAX];
+    size_t n = corral_server_digest_log(zxids, digests, MAX);
+    json_key(j, "digests");
+    json_arr_begin(j);
+    for (size_t i = 0; i < n; i++)
+        digest_entry(j, zxids[i], digests[i]);
+    int64_t zxid = 0;
+    uint64_t digest = corral_server_tree_digest(&zxid);
+    if (!n || zxids[n - 1] != zxid)
+        digest_entry(j, zxid, digest);
     json_arr_end(j);
 }
 
