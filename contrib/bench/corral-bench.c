@@ -70,6 +70,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "jute_records.h"
 #include "utils/alloc.h"
 #include "wire/wire.h"
@@ -204,6 +207,8 @@ static struct {
     const char *probe;
     long expect_children;
     double probe_timeout;
+    const char *tls_ca;      /* --tls CA: the server's secure_client_listen */
+    const char *tls_cert, *tls_key;
 } opt = {
     .server = "127.0.0.1:2181",
     .conns = 32,
@@ -256,7 +261,70 @@ typedef struct Conn {
     Pending *ring;
     unsigned head, count, cap;        /* FIFO of outstanding requests */
     int64_t last_send_ns;
+    SSL *ssl;                         /* --tls */
 } Conn;
+
+/* ---- the transport: plain sockets, or TLS with --tls ------------------------------ */
+static SSL_CTX *g_tls;
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void tls_setup(void)
+{
+    g_tls = SSL_CTX_new(TLS_client_method());
+    if (!g_tls || SSL_CTX_load_verify_locations(g_tls, opt.tls_ca, NULL) != 1)
+        die("--tls %s: cannot load the CA file", opt.tls_ca);
+    SSL_CTX_set_verify(g_tls, SSL_VERIFY_PEER, NULL);
+    if (opt.tls_cert && (SSL_CTX_use_certificate_chain_file(g_tls, opt.tls_cert) != 1 ||
+                         SSL_CTX_use_PrivateKey_file(g_tls, opt.tls_key ? opt.tls_key : opt.tls_cert,
+                                                     SSL_FILETYPE_PEM) != 1))
+        die("--tls-cert %s: cannot load the certificate or its key", opt.tls_cert);
+    SSL_CTX_set_mode(g_tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+}
+
+/* send()/recv() semantics: -1 with EAGAIN when TLS must wait. */
+static ssize_t tls_result(Conn *c, int ok, size_t n)
+{
+    if (ok)
+        return (ssize_t)n;
+    int e = SSL_get_error(c->ssl, 0);
+    ERR_clear_error();
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    errno = EIO;
+    return -1;
+}
+
+static ssize_t c_send(Conn *c, const void *p, size_t n)
+{
+    if (!c->ssl)
+        return send(c->fd, p, n, MSG_NOSIGNAL);
+    size_t k = 0;
+    int ok = SSL_write_ex(c->ssl, p, n, &k);
+    return tls_result(c, ok, k);
+}
+
+static ssize_t c_recv(Conn *c, void *p, size_t n)
+{
+    if (!c->ssl)
+        return recv(c->fd, p, n, 0);
+    size_t k = 0;
+    int ok = SSL_read_ex(c->ssl, p, n, &k);
+    return tls_result(c, ok, k);
+}
+
+static void c_close(Conn *c)
+{
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    close(c->fd);
+    c->fd = -1;
+}
 
 typedef struct Thread {
     int idx;
@@ -370,11 +438,12 @@ static int tcp_connect(int timeout_ms)
     return fd;
 }
 
-static int send_all_blocking(int fd, const uint8_t *p, size_t n, int timeout_ms)
+static int send_all_blocking(Conn *c, const uint8_t *p, size_t n, int timeout_ms)
 {
+    int fd = c->fd;
     int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
     while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t k = c_send(c, p, n);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -382,7 +451,7 @@ static int send_all_blocking(int fd, const uint8_t *p, size_t n, int timeout_ms)
                 int64_t left = (deadline - now_ns()) / 1000000;
                 if (left <= 0)
                     return -1;
-                struct pollfd pfd = {fd, POLLOUT, 0};
+                struct pollfd pfd = {fd, POLLOUT | POLLIN, 0};
                 poll(&pfd, 1, (int)left);
                 continue;
             }
@@ -406,7 +475,7 @@ static int read_frame_blocking(Conn *c, int timeout_ms, const uint8_t **f, size_
             c->in_cap = c->in_cap ? c->in_cap * 2 : 65536;
             c->in = xrealloc(c->in, c->in_cap);
         }
-        ssize_t k = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        ssize_t k = c_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
         if (k > 0) {
             c->in_len += (size_t)k;
             continue;
@@ -439,6 +508,26 @@ static int conn_open(Conn *c, int timeout_ms, char *err, size_t errlen)
         snprintf(err, errlen, "connect: %s", strerror(errno));
         return -1;
     }
+    if (g_tls) {
+        c->ssl = SSL_new(g_tls);
+        SSL_set_fd(c->ssl, c->fd);
+        int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+        int rc;
+        while ((rc = SSL_connect(c->ssl)) != 1) {
+            int e = SSL_get_error(c->ssl, rc);
+            int64_t left = (deadline - now_ns()) / 1000000;
+            if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) || left <= 0) {
+                char buf[160];
+                ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+                snprintf(err, errlen, "TLS handshake: %s", buf);
+                ERR_clear_error();
+                c_close(c);
+                return -1;
+            }
+            struct pollfd pfd = {c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 0};
+            poll(&pfd, 1, (int)left);
+        }
+    }
     c->in_len = 0;
     WBuf w = WBUF_INIT;
     size_t off = wbuf_begin_frame(&w);
@@ -446,14 +535,13 @@ static int conn_open(Conn *c, int timeout_ms, char *err, size_t errlen)
     ConnectRequest req = {0, 0, opt.session_timeout_ms, 0, zk_bytes_make(zero_pw, 16)};
     wire_write_connect_request(&w, &req, 0);
     wbuf_end_frame(&w, off);
-    int sr = send_all_blocking(c->fd, w.data, w.len, timeout_ms);
+    int sr = send_all_blocking(c, w.data, w.len, timeout_ms);
     wbuf_free(&w);
     const uint8_t *f;
     size_t flen, used;
     if (sr < 0 || read_frame_blocking(c, timeout_ms, &f, &flen, &used) < 0) {
         snprintf(err, errlen, "no ConnectResponse");
-        close(c->fd);
-        c->fd = -1;
+        c_close(c);
         return -1;
     }
     RBuf r;
@@ -466,8 +554,7 @@ static int conn_open(Conn *c, int timeout_ms, char *err, size_t errlen)
     arena_free(&a);
     if (pr < 0 || resp.timeOut <= 0) {
         snprintf(err, errlen, pr < 0 ? "malformed ConnectResponse" : "session refused");
-        close(c->fd);
-        c->fd = -1;
+        c_close(c);
         return -1;
     }
     c->session_id = resp.sessionId;
@@ -574,8 +661,7 @@ static void conn_kill(Thread *t, Conn *c)
     t->lost += c->count;
     c->count = 0;
     epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
-    c->fd = -1;
+    c_close(c);
     if (!opt.quiet)
         fprintf(stderr, "corral-bench: session %d (0x%" PRIx64 ") lost\n", c->id, (uint64_t)c->session_id);
 }
@@ -583,7 +669,7 @@ static void conn_kill(Thread *t, Conn *c)
 static void flush_out(Thread *t, Conn *c)
 {
     while (c->out_off < c->out.len) {
-        ssize_t k = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        ssize_t k = c_send(c, c->out.data + c->out_off, c->out.len - c->out_off);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -672,19 +758,20 @@ static void on_readable(Thread *t, Conn *c)
             c->in_cap = c->in_cap ? c->in_cap * 2 : 65536;
             c->in = xrealloc(c->in, c->in_cap);
         }
-        ssize_t k = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        ssize_t k = c_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
         if (k > 0) {
             c->in_len += (size_t)k;
-            if (c->in_len < c->in_cap)
-                break;                 /* socket drained (short read) */
+            /* A short read drains a socket; TLS returns one record a call
+             * and may hold more (read until it says EAGAIN). */
+            if (c->in_len < c->in_cap && !c->ssl)
+                break;
             continue;
         }
         if (k == 0) {
             if (c->close_xid) {
                 c->closed = true;
                 epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd, NULL);
-                close(c->fd);
-                c->fd = -1;
+                c_close(c);
                 c->dead = true;
             } else {
                 conn_kill(t, c);
@@ -866,10 +953,8 @@ static void close_sessions(void)
                 if (poll(&pfd, 1, 100) > 0)
                     on_readable(t, c);
             }
-            if (c->fd >= 0) {
-                close(c->fd);
-                c->fd = -1;
-            }
+            if (c->fd >= 0)
+                c_close(c);
         }
     }
 }
@@ -909,7 +994,7 @@ static int probe(void)
             const uint8_t *f;
             size_t flen, used;
             int done = 0;
-            if (send_all_blocking(c.fd, w.data, w.len, 1000) == 0 &&
+            if (send_all_blocking(&c, w.data, w.len, 1000) == 0 &&
                 read_frame_blocking(&c, 5000, &f, &flen, &used) == 0) {
                 RBuf r;
                 rbuf_init(&r, f, flen);
@@ -942,7 +1027,7 @@ static int probe(void)
                 read_frame_blocking(&c, 1000, &f, &flen, &used);  /* closeSession reply */
             }
             wbuf_free(&w);
-            close(c.fd);
+            c_close(&c);
             free(c.in);
             if (done) {
                 fflush(stdout);
@@ -993,7 +1078,10 @@ static void usage(FILE *out)
             "  -q, --quiet                 no progress on stderr\n"
             "      --probe PATH            wait until PATH exists (restart timing) and exit\n"
             "      --expect-children N     with --probe: and has at least N children\n"
-            "      --probe-timeout SECONDS with --probe (default 600)\n");
+            "      --probe-timeout SECONDS with --probe (default 600)\n"
+            "      --tls CA_FILE           TLS (the server's secure_client_listen), verifying it with CA_FILE\n"
+            "      --tls-cert FILE         with --tls: a client certificate (PEM; its key in it or --tls-key)\n"
+            "      --tls-key FILE          with --tls-cert: its private key\n");
 }
 
 static int parse_op(const char *s)
@@ -1050,6 +1138,9 @@ int main(int argc, char **argv)
         {"probe", required_argument, 0, 'R'},
         {"expect-children", required_argument, 0, 'E'},
         {"probe-timeout", required_argument, 0, 'Z'},
+        {"tls", required_argument, 0, 1001},
+        {"tls-cert", required_argument, 0, 1002},
+        {"tls-key", required_argument, 0, 1003},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -1057,6 +1148,9 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "s:c:d:w:p:n:t:qh", lopts, NULL)) != -1) {
         switch (ch) {
         case 's': opt.server = optarg; break;
+        case 1001: opt.tls_ca = optarg; break;
+        case 1002: opt.tls_cert = optarg; break;
+        case 1003: opt.tls_key = optarg; break;
         case 'c': opt.conns = atoi(optarg); break;
         case 'd': opt.duration = atof(optarg); break;
         case 'w': opt.warmup = atof(optarg); break;
@@ -1096,6 +1190,8 @@ int main(int argc, char **argv)
         opt.threads = opt.conns;
     signal(SIGPIPE, SIG_IGN);
     resolve(opt.server);
+    if (opt.tls_ca)
+        tls_setup();
     if (opt.probe)
         return probe();
 
@@ -1165,7 +1261,7 @@ int main(int argc, char **argv)
         wbuf_end_frame(&w, off);
         const uint8_t *f;
         size_t flen, used;
-        if (send_all_blocking(c0->fd, w.data, w.len, 10000) < 0 ||
+        if (send_all_blocking(c0, w.data, w.len, 10000) < 0 ||
             read_frame_blocking(c0, 30000, &f, &flen, &used) < 0)
             die("create %s: no reply", opt.prefix);
         RBuf r;

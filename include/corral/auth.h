@@ -22,10 +22,12 @@ typedef struct CorralAuthClient {
     /* ABI 3: the client certificate of a TLS connection (secure_client_listen),
      * already verified against tls.ca_file by the handshake; NULL / 0 when
      * the connection is plaintext or the client sent no certificate.
-     * tls_subject is the subject DN in RFC 2253 form, most significant RDN
-     * last ("CN=alice,OU=apps,O=Example"), as OpenSSL's XN_FLAG_RFC2253
-     * prints it; tls_cert_der is the whole certificate (DER), for schemes
-     * that look at more than the subject. */
+     * tls_subject is the subject DN exactly as Java's
+     * X500Principal.getName() prints it (RFC 2253, most significant RDN
+     * last: "CN=alice,OU=apps,O=Example"; UTF-8 values; attributes Java
+     * has no keyword for as OID=#hex), which is what ZooKeeper's
+     * X509AuthenticationProvider names a client; tls_cert_der is the whole
+     * certificate (DER), for schemes that look at more than the subject. */
     const char *tls_subject;
     const unsigned char *tls_cert_der;
     size_t tls_cert_der_len;

@@ -213,6 +213,11 @@ int corral_on_stop(CorralModule *m, CorralStopFn fn, void *arg);
 typedef int (*CorralReloadCheckFn)(void *arg, const CorralConfig *config);
 typedef void (*CorralReloadApplyFn)(void *arg, const CorralConfig *config);
 int corral_on_reload(CorralModule *m, CorralReloadCheckFn check, CorralReloadApplyFn apply, void *arg);
+/* From a reload check: the setting `key` of this module changed but only
+ * takes effect at a restart (a listening address); the reload reports
+ * modules.<name>.<key> as pending_restart.  The apply must then keep the
+ * running value of that setting. */
+void corral_reload_pending_restart(CorralModule *m, const char *key);
 
 /* ---- four-letter words ---------------------------------------------------
  * A word is answered when a fresh client connection starts with its four

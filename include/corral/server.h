@@ -121,6 +121,19 @@ size_t corral_server_digest_log(int64_t *zxids, uint64_t *digests, size_t max);
 int corral_server_snapshot(void **data, size_t *len, int64_t *zxid, int64_t *durable_zxid, int store);
 /* The zxid up to which this member acknowledges (see above). */
 int64_t corral_server_durable_zxid(void);
+/* The same state, serialised off the loop thread: the loop only clones the
+ * tree (a copy of a few big blocks) and the sessions at *zxid, a thread of
+ * its own writes the payload.  Returns a handle (NULL: no state, or no
+ * thread); corral_server_snapshot_poll then gives 0 while it runs, 1 with
+ * *data (malloc'd, the caller frees) and *len once done (the handle is
+ * freed), and corral_server_snapshot_cancel drops it.  With store, storage
+ * is also asked to store a snapshot.  Loop thread. */
+typedef struct CorralSnapshotJob CorralSnapshotJob;
+CorralSnapshotJob *corral_server_snapshot_start(int64_t *zxid, int store);
+int corral_server_snapshot_poll(CorralSnapshotJob *job, void **data, size_t *len);
+void corral_server_snapshot_cancel(CorralSnapshotJob *job);
+/* Znodes in the tree now (to choose between the two). */
+int64_t corral_server_node_count(void);
 
 /* ---- ZooKeeper's words: one table ----------------------------------------
  * Every four-letter word of ZooKeeper 3.8 (FourLetterCommands) with the

@@ -107,6 +107,29 @@ static void one_long(RBuf *r)
     wbuf_free(&w);
 }
 
+/* ZP_AUTH_HELLO / ZP_AUTH_PROOF (ensemble_secret_file): whole when the
+ * payload holds the fields, the nonce and proof pointing into it. */
+static void auth(RBuf *r, int hello)
+{
+    if (hello) {
+        ZabAuthHello h;
+        int rc = zab_decode_auth_hello(r, &h);
+        FUZZ_CHECK((rc == 0) == (r->len >= 8 + ZAB_NONCE_LEN));
+        if (rc == 0) {
+            FUZZ_CHECK(h.nonce == r->p + 8);
+            WBuf w = WBUF_INIT;
+            zab_encode_auth_hello(&w, h.sid, h.nonce);
+            same_prefix(r, &w);
+            wbuf_free(&w);
+        }
+    } else {
+        const uint8_t *proof;
+        int rc = zab_decode_auth_proof(r, &proof);
+        FUZZ_CHECK((rc == 0) == (r->len >= ZAB_PROOF_LEN));
+        FUZZ_CHECK(rc < 0 || proof == r->p);
+    }
+}
+
 static void pong(RBuf *r)
 {
     ZabPongIter it;
@@ -212,6 +235,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case ZP_REQUEST:
             request(&f.payload);
+            break;
+        case ZP_AUTH_HELLO:
+        case ZP_AUTH_PROOF:
+            auth(&f.payload, f.type == ZP_AUTH_HELLO);
             break;
         default:
             break;   /* zxid-only frames, and whole payloads handed on */

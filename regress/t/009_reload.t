@@ -7,6 +7,8 @@
 # - a key that needs a restart (server.tick_ms), a module added, changed
 #   settings of a module without reload callbacks are logged and shown as
 #   pending_restart by conf, until the file no longer differs;
+# - admin_http's reload command does the same, behind its token;
+# - auth_sasl takes new users: a kazoo SASL login works after the reload;
 # - the key table and doc/configuration.md agree on which keys reload.
 use strict;
 use warnings;
@@ -15,6 +17,7 @@ use IO::Socket::INET;
 use Test::More;
 use Corral::Test::Cluster;
 use Corral::Test::Utils;
+use Corral::Test::ZooKeeper qw(have_kazoo run_python);
 
 my $node = Corral::Test::Cluster->new('reload');
 my %server = (log_level => 'info', tick_ms => 200);
@@ -138,7 +141,37 @@ is(conf_of()->{pending_restart}, '', 'conf: nothing pending');
 	$r = $http->('POST', "Authorization: Bearer $token");
 	like($r, qr/"result" : "refused"/, 'a broken file over HTTP: refused');
 	like($r, qr/"message" : "[^"]*:\d+:\d+: \\"log_level\\" must be/, '... with the position');
+
+	# admin_http's own settings: a new token at once, a new address at the next start.
+	my $token2 = 'rotated-token-0123456789abcdef';
+	my $aport2 = Corral::Test::Utils::allocate_port('127.0.0.1');
+	configure(admin_http => { listen => "127.0.0.1:$aport2", commands => [qw(ruok reload)], auth_token => $token2 });
+	$r = $http->('POST', "Authorization: Bearer $token");
+	like($r, qr/"result" : "reloaded"/, 'reload with the old token: the new file is read');
+	like($r, qr/"pending_restart" : "modules\.admin_http\.listen"/, 'a new listen address is pending');
+	like($http->('POST', "Authorization: Bearer $token"), qr{^HTTP/1\.1 401 }, 'the old token is refused now');
+	like($http->('POST', "Authorization: Bearer $token2"), qr{^HTTP/1\.1 200 }, 'the new token works, on the old port');
 	configure();
+}
+
+# ---- auth_sasl: new users for the next login (kazoo, DIGEST-MD5) ---------------------
+SKIP:
+{
+	skip 'python3-kazoo is not installed', 5 unless have_kazoo();
+	configure(auth_sasl => { users => { alice => 'wonderland' } });
+	is($node->stop, 0, 'stopped to load auth_sasl');
+	$node->start;
+	my ($rc, $out, $err) = run_python('acl_sasl.py', $node->address, 'good');
+	is($out, "good -> refused\n", 'bob is not a SASL user yet') or diag($err);
+	configure(auth_sasl => { users => { alice => 'wonderland', bob => 'secret' } });
+	$log = hup();
+	like($log, qr/INFO \[auth_sasl\] reloaded: 2 users, realm zk-sasl-md5/, 'auth_sasl takes the new users');
+	like($log, qr/pending restart: none/, 'nothing pending');
+	($rc, $out, $err) = run_python('acl_sasl.py', $node->address, 'good');
+	like($out, qr/^good -> in .*'sasl', 'bob'/, 'bob logs in after the reload, without a restart') or diag($err);
+	configure();
+	is($node->stop, 0, 'stopped');
+	$node->start;
 }
 
 # ---- the table and the documentation agree ------------------------------------------
@@ -149,7 +182,10 @@ is(conf_of()->{pending_restart}, '', 'conf: nothing pending');
 	ok(scalar(keys %table) > 20, 'the key table has the server keys');
 	my $doc = slurp_file(repo_root() . '/doc/configuration.md');
 	my %doc;
-	for (split /\n/, $doc)
+	# The rows of the `server` section only (other sections, such as
+	# `tls`, have their own tables).
+	my ($server_section) = $doc =~ /^## `server`\n(.*?)^## /ms;
+	for (split /\n/, $server_section)
 	{
 		next unless /^\| `([a-z_]+)` \| (?:integer|string|address|bool) \|/;
 		my $key = $1;

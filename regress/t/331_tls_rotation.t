@@ -137,5 +137,22 @@ is(mntr_value('tls_reloads'), 2, 'mntr: tls_reloads 2');
 like(client("127.0.0.1:$prom", '--ca', $ca2->{cert}, 'https:GET:/metrics'), qr/^https 200 .*tls_cert_days_left (199|200)/,
 	'metrics_prometheus serves the new certificate');
 
+# ---- new file names and settings in the configuration, then SIGHUP -------------------
+my $third = make_cert($tmp, $ca2, 'third', cn => 'localhost', san => 'IP:127.0.0.1', days => 100);
+$node->init(server => { secure_client_listen => $taddr },
+	modules => {
+		metrics_prometheus => { listen => "127.0.0.1:$prom", https => 'true' },
+		admin_http => { listen => "127.0.0.1:$admin", https => 'true', auth_token => $token },
+	},
+	extra => { tls => { %$tls, cert_file => $third->{cert}, key_file => $third->{key}, min_protocol => 'TLSv1.3' } });
+$pos = $node->log_position;
+$node->signal('HUP');
+ok($node->wait_for_log(qr/\[tls\] reloaded \S+third\.pem \((99|100) days left\)/, $pos, 10),
+	'a reloaded configuration naming other files: they are loaded');
+like(mntr_value('tls_cert_days_left'), qr/^(99|100)$/, 'mntr: the third certificate\'s days');
+like(client($taddr, '--ca', $ca2->{cert}, '--maxver', '1.2', 'version'), qr/^version error: /,
+	'and its min_protocol: TLSv1.3 refuses a TLS 1.2 client');
+is(client($taddr, '--ca', $ca2->{cert}, 'kazoo'), "kazoo ok\n", 'a TLS 1.3 client connects');
+
 $node->stop;
 done_testing();

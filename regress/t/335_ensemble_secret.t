@@ -123,6 +123,13 @@ $e->stop_all;
 	chmod 0600, "$tmp/short";
 	$try->('a short secret', qr/the secret must be at least 16 bytes/, ensemble_secret_file => "$tmp/short");
 	$try->('a missing file', qr/ensemble_secret_file \S+missing: No such file/, ensemble_secret_file => "$tmp/missing");
+	# With tls.quorum: a configuration error (mutual TLS already authenticates).
+	$n->init(server => { ensemble_secret_file => "$tmp/secret" },
+		extra => { tls => { cert_file => '/nonexistent.pem', key_file => '/nonexistent.key', ca_file => '/ca.pem',
+			quorum => 'true' } });
+	my ($rc, undef, $err) = $node->run_corrald('-c', $node->config_file, '--check-config');
+	is($rc, 2, 'ensemble_secret_file with tls.quorum: exit code 2');
+	like($err, qr/corrald\.yaml:\d+:\d+: "ensemble_secret_file" and tls\.quorum exclude each other/, '... and why');
 }
 
 done_testing();

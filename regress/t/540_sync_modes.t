@@ -88,13 +88,20 @@ my $t = Corral::Test::Ensemble->new('t', n => 5, proxy => 1);
 # Frequent storage snapshots: the old leader stores one that holds its
 # uncommitted (speculatively applied) write, which must not survive.
 $t->init(server => { peer_timeout_ms => 400 }, modules => { storage_file => { snapshot_every_txns => 1 } });
-ok($t->start, '5 members: leader elected');
-ok(wait_until(sub { $t->mode($t->node(5)) eq 'leader' }, 10), 'member 5 (highest id) leads');
+my $tl = $t->start;
+ok($tl, '5 members: leader elected');
+# Which member leads depends on when each one started (a member that
+# decided on a vote its leader then abandoned looks again, so the first
+# vote a quorum keeps wins): L is the leader, P the lowest other id, R the
+# remaining three.
+my $L = $tl ? $tl->{zab_id} : 5;
+my ($P, @R) = grep { $_ != $L } 1 .. 5;
+note("leader $L, partner $P, others @R");
 ($rc, $out) = $t->kazoo($writes, args => [ 'base', 10 ]);
 $t->kazoo("from kazoo.client import KazooClient\nimport os\nc=KazooClient(hosts=os.environ['HOSTS']);c.start(30);c.ensure_path('/t');c.stop()\n");
 
 # A client on the leader writes once the "go" file exists.
-my $go = $t->node(1)->basedir . '/go';
+my $go = $t->node($P)->basedir . '/go';
 my $late = <<PY;
 import os, time, logging
 logging.disable(logging.CRITICAL)
@@ -109,34 +116,34 @@ try:
 except Exception as ex:
     print('FAILED', type(ex).__name__)
 PY
-my $h = $t->kazoo_bg($late, hosts => $t->node(5)->address);
+my $h = $t->kazoo_bg($late, hosts => $t->node($L)->address);
 ok(wait_until(sub { Corral::Test::Utils::slurp_file($h->{out}) =~ /CONNECTED/ }, 20), 'client connected to the leader');
-# Leader 5 keeps only member 1; member 1 keeps only the leader.
-for my $a (1, 5) { $t->block($a, $_) for 2 .. 4; }
+# Leader L keeps only member P; member P keeps only the leader.
+for my $a ($P, $L) { $t->block($a, $_) for @R; }
 Corral::Test::Utils::write_file($go, '');
-my $l1 = $t->node(1);
-ok(wait_until(sub { $t->mode($t->node(5)) ne 'leader' }, 10), 'the leader lost its quorum and stepped down');
-my $new = $t->wait_for_leader(exclude => [ 1, 5 ]);
-ok($new, "members 2-4 elected member " . ($new ? $new->{zab_id} : '?'));
+my $l1 = $t->node($P);
+ok(wait_until(sub { $t->mode($t->node($L)) ne 'leader' }, 10), 'the leader lost its quorum and stepped down');
+my $new = $t->wait_for_leader(exclude => [ $P, $L ]);
+ok($new, "members @R elected member " . ($new ? $new->{zab_id} : '?'));
 ($rc, $out) = $t->kazoo_wait($h, 30);
 unlike($out, qr/ACKED/, "the write on the old leader was not acknowledged ($out)");
-ok($t->node(5)->log_contains(qr/./), 'old leader log');
-($rc, $out) = $t->kazoo($writes, hosts => $t->hosts(map { $t->node($_) } 2 .. 4), args => [ 'after', 10 ]);
+ok($t->node($L)->log_contains(qr/./), 'old leader log');
+($rc, $out) = $t->kazoo($writes, hosts => $t->hosts(map { $t->node($_) } @R), args => [ 'after', 10 ]);
 is($out, "WROTE\n", 'the new leader takes writes');
 
 my $pos = $new->log_position;
 my $pos1 = $l1->log_position;
-$t->unblock(1, $_) for 2 .. 4;
-ok($new->wait_for_log(qr/syncing follower 1 \(at 0x[0-9a-f]+\) by TRUNC to/, $pos, 15),
-	'member 1 (logged the uncommitted proposal) is synchronised by TRUNC');
-ok($l1->wait_for_log(qr/TRUNC: dropped every txn after/, $pos1, 5), 'member 1 dropped it');
-my $pos5 = $t->node(5)->log_position;
+$t->unblock($P, $_) for @R;
+ok($new->wait_for_log(qr/syncing follower $P \(at 0x[0-9a-f]+\) by TRUNC to/, $pos, 15),
+	"member $P (logged the uncommitted proposal) is synchronised by TRUNC");
+ok($l1->wait_for_log(qr/TRUNC: dropped every txn after/, $pos1, 5), "member $P dropped it");
+my $pos5 = $t->node($L)->log_position;
 $t->heal;
 ok($t->wait_for_leader, 'healed: one leader');
-ok($t->node(5)->wait_for_log(qr/state rebuilt from storage up to (0x[0-9a-f]+) \(TRUNC to \1\)/, $pos5, 15),
+ok($t->node($L)->wait_for_log(qr/state rebuilt from storage up to (0x[0-9a-f]+) \(TRUNC to \1\)/, $pos5, 15),
 	'the old leader (it had applied the uncommitted write) truncated its storage and rebuilt its state');
 ok($t->wait_converged, 'every member converged');
-for my $id (1, 5)
+for my $id ($P, $L)
 {
 	($rc, $out) = $t->kazoo($count, hosts => $t->node($id)->address);
 	is($out, "20 no\n", "member $id: the uncommitted write is gone, the committed ones are there");

@@ -39,18 +39,6 @@ plan skip_all => 'the storage_file module is not built'
 
 my $json = JSON::PP->new->utf8;
 
-# Expected listing of /c from the records that created nodes up to zxid Z.
-sub expected_listing
-{
-	my ($max_zxid, @recs) = @_;
-	my @l;
-	for my $r (@recs)
-	{
-		next unless $r->{type} eq 'create' && $r->{path} =~ m{^/c/(.+)$} && hex($r->{zxid}) <= $max_zxid;
-		push @l, "$1 $r->{data_len}\n";
-	}
-	return join '', sort @l;
-}
 
 # ---- 1. a flipped byte in the middle of a segment ----------------------------
 {

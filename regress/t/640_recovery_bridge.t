@@ -22,18 +22,6 @@ plan skip_all => 'python3-kazoo is not installed' unless have_kazoo();
 plan skip_all => 'the storage_file module is not built'
   unless -e Corral::Test::Cluster->new('probe')->modules_dir . '/storage_file.so';
 
-# Expected listing of /c from the records that created nodes up to zxid Z.
-sub expected_listing
-{
-	my ($max_zxid, @recs) = @_;
-	my @l;
-	for my $r (@recs)
-	{
-		next unless $r->{type} eq 'create' && $r->{path} =~ m{^/c/(.+)$} && hex($r->{zxid}) <= $max_zxid;
-		push @l, "$1 $r->{data_len}\n";
-	}
-	return join '', sort @l;
-}
 
 # A data directory as in the issue: 185 nodes written one by one, a
 # snapshot after 150 transactions (zxid 0x96), records up to 0xbc.
@@ -50,12 +38,6 @@ sub bridge_node
 	return ($n, $listing);
 }
 
-sub rec_at
-{
-	my ($z, @recs) = @_;
-	my ($r) = grep { hex($_->{zxid}) == $z } @recs;
-	return $r;
-}
 
 # ---- 1. damage the snapshot covers ---------------------------------------------
 {

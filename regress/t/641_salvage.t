@@ -17,24 +17,7 @@ plan skip_all => 'python3-kazoo is not installed' unless have_kazoo();
 plan skip_all => 'the storage_file module is not built'
   unless -e Corral::Test::Cluster->new('probe')->modules_dir . '/storage_file.so';
 
-sub expected_listing
-{
-	my ($max_zxid, @recs) = @_;
-	my @l;
-	for my $r (@recs)
-	{
-		next unless $r->{type} eq 'create' && $r->{path} =~ m{^/c/(.+)$} && hex($r->{zxid}) <= $max_zxid;
-		push @l, "$1 $r->{data_len}\n";
-	}
-	return join '', sort @l;
-}
 
-sub rec_at
-{
-	my ($z, @recs) = @_;
-	my ($r) = grep { hex($_->{zxid}) == $z } @recs;
-	return $r;
-}
 
 # ---- 1. damage straddling the snapshot ----------------------------------------
 {

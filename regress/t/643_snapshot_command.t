@@ -32,12 +32,13 @@ my $json = JSON::PP->new->utf8;
 sub admin_node
 {
 	my ($name, $interval, %storage) = @_;
+	my $async = delete $storage{async} // 50000;
 	my $n     = storage_node($name);      # (sets up ctl)
 	my $aport = $n->allocate_port;
 	$n->init(modules => {
 		storage_file => {%storage},
 		admin_http   => { listen => "127.0.0.1:$aport", auth_token => $TOKEN, commands => ['*'],
-			snapshot_interval_ms => $interval } });
+			snapshot_interval_ms => $interval, snapshot_async_nodes => $async } });
 	return ($n, "127.0.0.1:$aport");
 }
 
@@ -79,6 +80,22 @@ sub admin_node
 	waitpid $pid, 0;
 	is_deeply(\@got, [ 1, 1, 1 ], 'under writes: every snapshot holds acknowledged state only');
 	is($n->stop, 0, 'clean stop');
+}
+
+# A tree at or above snapshot_async_nodes: cloned, written by a thread,
+# answered by token (202 then 200); the result is the same.
+{
+	my ($n, $admin) = admin_node('async', 0, async => 1);
+	$n->start;
+	kazoo_c($n, 'create', 'z', 30, 100);
+	my $pos = $n->log_position;
+	my ($rc, $out, $err) = ctl('snapshot', '-s', $admin, '--token-file', "$tmp/token", '-o', "$tmp/async.zst");
+	is($rc, 0, 'async: exit 0') or diag($err);
+	ok($n->log_contains(qr/\[admin_http\] 127\.0\.0\.1:\d+: snapshot at zxid 0x[0-9a-f]+, being written \(token \d+\)/, $pos),
+		'async: written off the loop, answered by token');
+	my ($drc, $dump) = ctl('snapshot-dump', '--json', "$tmp/async.zst");
+	is(scalar(grep { /"path":"\/c\/z\d{4}"/ } split /\n/, $dump), 30, 'async: every node is in it');
+	$n->stop;
 }
 
 {

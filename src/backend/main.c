@@ -62,14 +62,14 @@ static void notify_state(const char *state)
 /* SIGHUP: re-read the configuration at the next loop turn (reload.h). */
 static void on_hup(int sig) { reload_request(); }
 
-/* TLS certificates, keys and CAs are reread on every reload (rotation):
- * new connections get the new contexts, established ones keep theirs.  A
- * file that no longer loads keeps the running contexts and is logged. */
+/* TLS certificates, keys and CAs are reread on every reload (rotation),
+ * with the new file names and TLS settings if they changed: new
+ * connections get the new contexts, established ones keep theirs.  Files
+ * that no longer load keep the running contexts and are logged. */
 static void tls_reload_apply(void *arg, const CoreConfig *new_cfg)
 {
     (void)arg;
-    (void)new_cfg;
-    if (tls_configured() && tls_reload() < 0)
+    if (tls_reload_config(new_cfg) < 0)
         corral_log(CORRAL_LOG_WARN, "main", "reload: TLS files kept as they were: %s", tls_last_error());
 }
 

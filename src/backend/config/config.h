@@ -77,6 +77,7 @@ typedef struct CoreConfig {
     int64_t container_check_ms;       /* znode.container.checkIntervalMs */
     int64_t peer_timeout_ms;          /* ensemble failure detection; 0 = sync_limit * tick_ms */
     int64_t zab_start_counter;        /* test knob: first zxid counter of a new epoch */
+    int linearizable_reads;           /* every read as if the client had called sync first */
     int digest_mismatch_exit;         /* a learner whose digest differs from the leader's exits */
     const char *test_diverge_path;    /* test knob: a learner corrupts this znode's data as it applies it */
     int reconfig_enabled;             /* reconfigEnabled: the reconfig request is allowed */

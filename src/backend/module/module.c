@@ -53,6 +53,9 @@ static struct {
     size_t nmods;
     CorralModule *loading;          /* the module whose init runs now */
     CorralModule *reloading;        /* the module whose reload apply runs now */
+    CorralModule *checking;         /* the module whose reload check runs now */
+    void (*pending)(void *ctx, const char *what);
+    void *pending_ctx;
     char error[1024];
     int error_is_config;
     const char **path;
@@ -238,6 +241,18 @@ static int add_hook(CorralModule *m, CorralStartFn start, CorralStopFn stop, voi
 }
 
 int corral_on_start(CorralModule *m, CorralStartFn fn, void *arg) { return add_hook(m, fn, NULL, arg); }
+
+void corral_reload_pending_restart(CorralModule *m, const char *key)
+{
+    if (!m || m != reg.checking || !reg.pending || !key) {
+        corral_log(CORRAL_LOG_ERROR, "module", "module %s: corral_reload_pending_restart outside its reload check",
+                   m ? m->name : "?");
+        return;
+    }
+    char what[200];
+    snprintf(what, sizeof what, "modules.%s.%s", m->name, key);
+    reg.pending(reg.pending_ctx, what);
+}
 
 int corral_on_reload(CorralModule *m, CorralReloadCheckFn check, CorralReloadApplyFn apply, void *arg)
 {
@@ -680,7 +695,13 @@ int module_reload_check(const CoreConfig *cfg, void (*pending)(void *ctx, const 
         if (m->reload_check) {
             config_clear_error();
             m->error[0] = '\0';
-            if (m->reload_check(m->reload_arg, effective(node)) != 0) {
+            reg.checking = m;
+            reg.pending = pending;
+            reg.pending_ctx = ctx;
+            int rc = m->reload_check(m->reload_arg, effective(node));
+            reg.checking = NULL;
+            reg.pending = NULL;
+            if (rc != 0) {
                 if (config_last_error())
                     return set_error("%s", config_last_error());
                 return set_error("module \"%s\" (%s): refused the new settings: %s", m->name, m->file,

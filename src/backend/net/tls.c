@@ -20,6 +20,7 @@
 
 #include "corral/log.h"
 #include "corral/metrics.h"
+#include "corral/strbuf.h"
 #include "corral/tls.h"
 #include "net/tls.h"
 #include "utils/alloc.h"
@@ -39,6 +40,7 @@ struct Tls {
 
 static struct {
     const CoreConfig *cfg;
+    TlsConfig cur;              /* the settings in use (a reload may change the files, ciphers...) */
     SSL_CTX *client_ctx;        /* secure_client_listen */
     SSL_CTX *member_ctx;        /* tls.quorum: both directions */
     int64_t cert_days, ca_days; /* days to the earliest expiry */
@@ -49,7 +51,7 @@ static struct {
 
 const char *tls_last_error(void) { return tls.error; }
 int tls_quorum(void) { return tls.member_ctx != NULL; }
-int tls_configured(void) { return tls.cfg && tls.cfg->tls.present; }
+int tls_configured(void) { return tls.cur.present; }
 
 /* The first queued OpenSSL error as text (the queue is then emptied). */
 static const char *ssl_err_text(char *buf, size_t len)
@@ -161,15 +163,14 @@ bad:
     return NULL;
 }
 
-static int build(const CoreConfig *cfg)
+static int build(const TlsConfig *t)
 {
-    const TlsConfig *t = &cfg->tls;
     int64_t cd = 0, ad = 0;
     SSL_CTX *cc = NULL, *mc = NULL;
     /* The client context also serves the HTTPS of modules (corral/tls.h). */
     if (!(cc = make_ctx(t, t->client_auth_mode, &cd, &ad)))
         return -1;
-    if (t->quorum && cfg->n_members > 1 && !(mc = make_ctx(t, 2, &cd, &ad))) {
+    if (t->quorum && tls.cfg->n_members > 1 && !(mc = make_ctx(t, 2, &cd, &ad))) {
         SSL_CTX_free(cc);
         return -1;
     }
@@ -190,10 +191,11 @@ static int64_t g_reload_failures(void *arg) { return tls.reload_failures; }
 int tls_init(const CoreConfig *cfg)
 {
     tls.cfg = cfg;
+    tls.cur = cfg->tls;
     tls.error[0] = '\0';
     if (!cfg->tls.present)
         return 0;
-    if (build(cfg) < 0)
+    if (build(&tls.cur) < 0)
         return -1;
     if (!tls.metrics_done) {
         tls.metrics_done = 1;
@@ -209,19 +211,59 @@ int tls_init(const CoreConfig *cfg)
     return 0;
 }
 
-int tls_reload(void)
+/* Builds contexts from t; on success t becomes the settings in use. */
+static int reload_from(const TlsConfig *t)
 {
-    if (!tls.cfg || !tls.cfg->tls.present)
-        return 0;
-    if (build(tls.cfg) < 0) {
+    if (build(t) < 0) {
         tls.reload_failures++;
         corral_log(CORRAL_LOG_ERROR, "tls", "reload refused, the previous certificates stay in use: %s", tls.error);
         return -1;
     }
+    tls.cur = *t;
     tls.reloads++;
-    corral_log(CORRAL_LOG_INFO, "tls", "reloaded %s (%lld days left), %s; new connections use them",
-               tls.cfg->tls.cert_file, (long long)tls.cert_days, tls.cfg->tls.ca_file ? tls.cfg->tls.ca_file : "no CA");
+    corral_log(CORRAL_LOG_INFO, "tls", "reloaded %s (%lld days left), %s; new connections use them", tls.cur.cert_file,
+               (long long)tls.cert_days, tls.cur.ca_file ? tls.cur.ca_file : "no CA");
     return 0;
+}
+
+int tls_reload(void)
+{
+    return tls.cur.present ? reload_from(&tls.cur) : 0;
+}
+
+static int same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* Two tls.member_names maps say the same (in the same order). */
+static int names_equal(const CorralConfig *a, const CorralConfig *b)
+{
+    size_t n = corral_config_len(a);
+    if (n != corral_config_len(b))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!same_str(corral_config_scalar(corral_config_key_at(a, i)), corral_config_scalar(corral_config_key_at(b, i))) ||
+            !same_str(corral_config_scalar(corral_config_at(a, i)), corral_config_scalar(corral_config_at(b, i))))
+            return 0;
+    return 1;
+}
+
+int tls_reload_config(const CoreConfig *nc)
+{
+    const TlsConfig *n = &nc->tls;
+    if (n->present != tls.cur.present) {
+        corral_log(CORRAL_LOG_WARN, "tls", "the tls: map was %s: that takes a restart (pending)",
+                   n->present ? "added" : "removed");
+        return tls_reload();
+    }
+    if (!n->present)
+        return 0;
+    TlsConfig t = *n;
+    if (t.quorum != tls.cur.quorum || !names_equal(t.member_names, tls.cur.member_names)) {
+        /* How members authenticate is fixed for the life of the process. */
+        corral_log(CORRAL_LOG_WARN, "tls", "tls.quorum and tls.member_names take a restart (pending)");
+        t.quorum = tls.cur.quorum;
+        t.member_names = tls.cur.member_names;
+    }
+    return reload_from(&t);
 }
 
 void tls_shutdown(void)
@@ -310,20 +352,98 @@ static int io_result(Tls *t, int rc)
     }
 }
 
+/* ---- the subject as ZooKeeper sees it -------------------------------------- */
+
+/* The keywords Java's X500Principal.getName() (RFC 2253 form) prints; any
+ * other attribute is printed as its OID and the hex of its DER value. */
+static const char *java_keyword(int nid)
+{
+    switch (nid) {
+    case NID_commonName: return "CN";
+    case NID_countryName: return "C";
+    case NID_localityName: return "L";
+    case NID_stateOrProvinceName: return "ST";
+    case NID_organizationName: return "O";
+    case NID_organizationalUnitName: return "OU";
+    case NID_streetAddress: return "STREET";
+    case NID_domainComponent: return "DC";
+    case NID_userId: return "UID";
+    default: return NULL;
+    }
+}
+
+static void put_java_value(CorralStrbuf *sb, const ASN1_STRING *v)
+{
+    unsigned char *u = NULL;
+    int n = ASN1_STRING_to_UTF8(&u, v);
+    for (int i = 0; i < n; i++) {
+        unsigned char c = u[i];
+        /* AVA.toRFC2253String: these anywhere, a space at either end. */
+        if (strchr(",=+<>#;\"\\", c) || (c == ' ' && (i == 0 || i == n - 1)))
+            corral_strbuf_append(sb, "\\", 1);
+        corral_strbuf_append(sb, &c, 1);
+    }
+    OPENSSL_free(u);
+}
+
+static void put_java_hex(CorralStrbuf *sb, const ASN1_STRING *v)
+{
+    ASN1_TYPE *at = ASN1_TYPE_new();
+    unsigned char *der = NULL;
+    int n = at && ASN1_TYPE_set1(at, ASN1_STRING_type(v), v) ? i2d_ASN1_TYPE(at, &der) : -1;
+    corral_strbuf_puts(sb, "#");
+    for (int i = 0; i < n; i++)
+        corral_strbuf_printf(sb, "%02x", der[i]);
+    OPENSSL_free(der);
+    ASN1_TYPE_free(at);
+}
+
+/* The subject exactly as ZooKeeper's X509AuthenticationProvider names a
+ * client (X500Principal.getName()): RDNs most significant last, the
+ * attributes of a multi-valued RDN in their encoded order, values in
+ * UTF-8 with Java's escapes, unknown attributes as OID=#hex.  OpenSSL's
+ * XN_FLAG_RFC2253 differs on all four points. */
+static char *java_subject(const X509_NAME *name)
+{
+    CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    int n = X509_NAME_entry_count(name);
+    for (int i = n - 1; i >= 0;) {
+        int set = X509_NAME_ENTRY_set(X509_NAME_get_entry(name, i));
+        int first = i;
+        while (first > 0 && X509_NAME_ENTRY_set(X509_NAME_get_entry(name, first - 1)) == set)
+            first--;
+        if (sb.len)
+            corral_strbuf_puts(&sb, ",");
+        for (int k = first; k <= i; k++) {
+            const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, k);
+            const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
+            const ASN1_STRING *v = X509_NAME_ENTRY_get_data(e);
+            const char *kw = java_keyword(OBJ_obj2nid(obj));
+            if (k > first)
+                corral_strbuf_puts(&sb, "+");
+            if (kw) {
+                corral_strbuf_printf(&sb, "%s=", kw);
+                put_java_value(&sb, v);
+            } else {
+                char oid[128];
+                OBJ_obj2txt(oid, sizeof oid, obj, 1);
+                corral_strbuf_printf(&sb, "%s=", oid);
+                put_java_hex(&sb, v);
+            }
+        }
+        i = first - 1;
+    }
+    if (!sb.data)
+        corral_strbuf_puts(&sb, "");   /* the empty DN */
+    return sb.data;   /* malloc'd: freed with the Tls */
+}
+
 static void keep_peer_cert(Tls *t)
 {
     X509 *x = SSL_get1_peer_certificate(t->ssl);
     if (!x)
         return;
-    BIO *b = BIO_new(BIO_s_mem());
-    if (b && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
-        char *p;
-        long n = BIO_get_mem_data(b, &p);
-        t->subject = xmalloc((size_t)n + 1);
-        memcpy(t->subject, p, (size_t)n);
-        t->subject[n] = '\0';
-    }
-    BIO_free(b);
+    t->subject = java_subject(X509_get_subject_name(x));
     int n = i2d_X509(x, NULL);
     if (n > 0) {
         t->der = xmalloc((size_t)n);
@@ -430,7 +550,7 @@ void corral_tls_free(CorralTls *t) { tls_free((Tls *)t); }
 
 int corral_tls_reload(char *err, size_t errlen)
 {
-    if (!tls.cfg || !tls.cfg->tls.present) {
+    if (!tls.cur.present) {
         snprintf(err, errlen, "no tls: map in the configuration");
         return -1;
     }

@@ -48,6 +48,11 @@ void tls_shutdown(void);
  * ones stay in use by established connections.  0, or -1 with
  * tls_last_error() (the running contexts are kept). */
 int tls_reload(void);
+/* The same with the `tls:` map of a reloaded configuration: new file
+ * names, protocols, ciphers and client_auth apply to new connections;
+ * quorum and member_names, and adding or removing the map, take a restart
+ * (logged). */
+int tls_reload_config(const CoreConfig *new_cfg);
 const char *tls_last_error(void);
 int tls_quorum(void);          /* members talk mutual TLS */
 int tls_configured(void);

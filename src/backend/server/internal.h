@@ -203,7 +203,11 @@ void server_snapshot_finish(void);           /* joins a running snapshot */
  * loop thread; serialized (snapshot format) and freed on any thread. */
 typedef struct StateCopy StateCopy;
 StateCopy *server_state_copy(int64_t *zxid);
-void server_state_copy_serialize(StateCopy *copy, WBuf *w);
+void server_state_copy_serialize(StateCopy *copy, WBuf *w);   /* frees copy */
+void server_state_copy_free(StateCopy *copy);
+/* The live state in the snapshot format at once (tools, fuzzing); returns
+ * its zxid. */
+int64_t server_serialize_state(WBuf *w);
 int server_load_snapshot(int64_t last_zxid, const void *data, size_t len);
 
 /* Watch events and durability gating. */

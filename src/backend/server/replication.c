@@ -28,7 +28,9 @@
 
 /* OUT_REFUSED: a request refused here (admission) behind forwarded ones;
  * its error (in token) is answered when it reaches the head. */
-enum { OUT_WRITE = 1, OUT_CREATE, OUT_CLOSE, OUT_SYNC, OUT_REVALIDATE, OUT_REFUSED };
+/* OUT_READINDEX: a sync round before reads (server.linearizable_reads); its
+ * token's `covers`: the reads received before it was sent. */
+enum { OUT_WRITE = 1, OUT_CREATE, OUT_CLOSE, OUT_SYNC, OUT_REVALIDATE, OUT_REFUSED, OUT_READINDEX };
 
 typedef struct Outstanding {
     int kind;
@@ -36,11 +38,13 @@ typedef struct Outstanding {
     uint64_t token;
     int64_t start_ms;
     char *path;               /* sync */
+    uint64_t covers;          /* OUT_READINDEX: frames with seq < covers */
 } Outstanding;
 
 typedef struct QFrame {
     uint8_t *data;
     size_t len;
+    uint64_t seq;             /* arrival order on the connection */
 } QFrame;
 
 typedef struct ReplClient {
@@ -52,6 +56,8 @@ typedef struct ReplClient {
     size_t qhead, nq, capq;
     int64_t pending_sid;      /* createSession forwarded */
     int revalidated;          /* an unknown session id was checked once */
+    uint64_t next_seq;        /* the next frame's arrival number */
+    uint64_t read_fence;      /* reads with seq below it follow a completed sync round */
     struct ReplClient *prev, *next;
 } ReplClient;
 
@@ -60,6 +66,7 @@ static struct {
     const CoreConfig *cfg;
     uint64_t next_token;
     int replaying;
+    uint64_t cur_seq;         /* arrival number of the frame being handled */
     ReplClient *clients;
     Arena arena;
 } rp;
@@ -124,7 +131,7 @@ static void push_out(ReplClient *rc, int kind, int32_t xid, uint64_t token, cons
         rc->capout = rc->capout ? rc->capout * 2 : 4;
         rc->out = xrealloc(rc->out, rc->capout * sizeof *rc->out);
     }
-    rc->out[rc->nout++] = (Outstanding){kind, xid, token, el_now_ms(), path ? xstrndup(path, plen) : NULL};
+    rc->out[rc->nout++] = (Outstanding){kind, xid, token, el_now_ms(), path ? xstrndup(path, plen) : NULL, 0};
 }
 
 static void pop_out(ReplClient *rc)
@@ -159,8 +166,25 @@ static int enqueue(ReplClient *rc, const uint8_t *frame, size_t len)
     }
     uint8_t *d = xmalloc(len ? len : 1);
     memcpy(d, frame, len);
-    rc->q[rc->qhead + rc->nq++] = (QFrame){d, len};
+    rc->q[rc->qhead + rc->nq++] = (QFrame){d, len, rp.cur_seq};
     return 1;
+}
+
+/* The frame being replayed goes back to the head of the queue (it waits
+ * for a sync round of its own; the frames behind it keep their place). */
+static void requeue_front(ReplClient *rc, const uint8_t *frame, size_t len)
+{
+    if (rc->qhead == 0) {
+        enqueue(rc, frame, len);   /* makes room at the end, then rotate it to the front */
+        QFrame f = rc->q[rc->nq - 1];
+        memmove(rc->q + 1, rc->q, (rc->nq - 1) * sizeof *rc->q);
+        rc->q[0] = f;
+        return;
+    }
+    uint8_t *d = xmalloc(len ? len : 1);
+    memcpy(d, frame, len);
+    rc->q[--rc->qhead] = (QFrame){d, len, rp.cur_seq};
+    rc->nq++;
 }
 
 /* A request that becomes a transaction (forwarded to the leader). */
@@ -190,6 +214,7 @@ static void drain(ReplClient *rc)
         rc->qhead++;
         rc->nq--;
         rp.replaying = 1;
+        rp.cur_seq = f.seq;
         request_on_frame(c, f.data, f.len);
         rp.replaying = 0;
         free(f.data);
@@ -792,7 +817,10 @@ static void try_complete_syncs(void)
         PendingSync p = psyncs[i];
         if (p.done && srv.last_zxid >= p.zxid && p.cc) {
             ReplClient *rc = p.cc->repl;
-            if (rc && rc->nout && rc->out[0].kind == OUT_REVALIDATE && rc->out[0].token == p.token) {
+            if (rc && rc->nout && (rc->out[0].kind == OUT_REVALIDATE || rc->out[0].kind == OUT_READINDEX) &&
+                rc->out[0].token == p.token) {
+                if (rc->out[0].kind == OUT_READINDEX && rc->out[0].covers > rc->read_fence)
+                    rc->read_fence = rc->out[0].covers;
                 /* Up to date with the leader now: the connect request
                  * queued behind it runs again and finds the session, or
                  * not (then it did expire). */
@@ -972,6 +1000,8 @@ int replication_defer(ClientConn *cc, const uint8_t *frame, size_t len)
         net_conn_close(cc->conn, "this member serves read-write again");
         return 1;
     }
+    if (!rp.replaying)
+        rp.cur_seq = rc->next_seq++;
     if ((!rp.replaying && rc->nq) || !may_run(rc, frame, len))
         return enqueue(rc, frame, len);
     return 0;
@@ -1027,6 +1057,52 @@ int replication_route_connect(ClientConn *cc, const ConnectRequest *req, int ro,
     return 1;
 }
 
+/* A request answered from the tree (what server.linearizable_reads
+ * fences). */
+static int op_reads_tree(int32_t type)
+{
+    switch (type) {
+    case ZOO_OP_EXISTS: case ZOO_OP_GETDATA: case ZOO_OP_GETACL: case ZOO_OP_GETCHILDREN: case ZOO_OP_GETCHILDREN2:
+    case ZOO_OP_MULTI_READ: case ZOO_OP_GET_EPHEMERALS: case ZOO_OP_GET_ALL_CHILDREN_NUMBER:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* server.linearizable_reads: a read is answered only once this member has
+ * applied everything committed when it arrived.  A leader holding its
+ * quorum lease has (it applies before it acknowledges, and no other leader
+ * can exist); otherwise the read waits for a sync round (ReadIndex: a
+ * quorum answers a heartbeat sent after the read arrived, the leader's
+ * commit point then is applied here).  One round covers every read of the
+ * connection received before it was sent, so a burst of reads costs one
+ * round per connection, not one per read.  1: the read waits. */
+static int fence_read(ClientConn *cc, ReplClient *rc, const uint8_t *frame, size_t len)
+{
+    if (rp.cur_seq < rc->read_fence)
+        return 0;
+    if (zab_is_leader() && zab_leader_lease_ok())
+        return 0;
+    uint64_t token = ++rp.next_token;
+    if (zab_sync(token) < 0) {
+        net_conn_close(cc->conn, "this member stopped serving");
+        return 1;
+    }
+    push_out(rc, OUT_READINDEX, 0, token, NULL, 0);
+    rc->out[rc->nout - 1].covers = rc->next_seq;
+    if (npsyncs == cappsyncs) {
+        cappsyncs = cappsyncs ? cappsyncs * 2 : 16;
+        psyncs = xrealloc(psyncs, cappsyncs * sizeof *psyncs);
+    }
+    psyncs[npsyncs++] = (PendingSync){token, cc, 0, 0};
+    if (rp.replaying)
+        requeue_front(rc, frame, len);
+    else
+        enqueue(rc, frame, len);
+    return 1;
+}
+
 int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body, const uint8_t *frame, size_t len)
 {
     if (!zab_serving())
@@ -1036,6 +1112,8 @@ int replication_route_request(ClientConn *cc, const RequestHeader *h, RBuf *body
         start_sync(cc, rc, h, body);
         return 1;
     }
+    if (rp.cfg->linearizable_reads && op_reads_tree(h->type) && fence_read(cc, rc, frame, len))
+        return 1;
     int kind = op_is_write(h->type) ? ZAB_REQ_WRITE : h->type == ZOO_OP_CLOSE_SESSION ? ZAB_REQ_CLOSE_SESSION : 0;
     if (zab_is_leader()) {
         if (kind && !zab_can_write()) {

@@ -90,9 +90,7 @@ void server_request_snapshot(void *ctx)
     if (pthread_create(&snap.thread, NULL, snapshot_thread, job) != 0) {
         corral_log(CORRAL_LOG_ERROR, "snapshot", "cannot start the snapshot thread; snapshot skipped");
         atomic_store(&snap.running, 0);
-        tree_free(job->tree);
-        free(job->sessions);
-        free(job);
+        server_state_copy_free((StateCopy *)job);
         return;
     }
     snap.thread_started = 1;
@@ -111,17 +109,23 @@ StateCopy *server_state_copy(int64_t *zxid)
     return (StateCopy *)job;
 }
 
-void server_state_copy_serialize(StateCopy *copy, WBuf *w)
+void server_state_copy_free(StateCopy *copy)
 {
     SnapJob *job = (SnapJob *)copy;
-    tree_snapshot_encode(w, job->tree, job->zxid, job->sessions, job->nsessions);
     tree_free(job->tree);
     free(job->sessions);
     free(job);
 }
 
+void server_state_copy_serialize(StateCopy *copy, WBuf *w)
+{
+    SnapJob *job = (SnapJob *)copy;
+    tree_snapshot_encode(w, job->tree, job->zxid, job->sessions, job->nsessions);
+    server_state_copy_free(copy);
+}
+
 /* The state at this instant, encoded on the loop thread (no clone). */
-static int64_t serialize_state_now(WBuf *w)
+int64_t server_serialize_state(WBuf *w)
 {
     SessCollect sc = {0};
     session_foreach(collect_session, &sc);
@@ -135,7 +139,7 @@ int corral_server_snapshot(void **data, size_t *len, int64_t *zxid, int64_t *dur
     if (!srv.tree)
         return -1;
     WBuf w = WBUF_INIT;
-    *zxid = serialize_state_now(&w);
+    *zxid = server_serialize_state(&w);
     *data = w.data;     /* handed over: the caller frees it */
     *len = w.len;
     *durable_zxid = net_durable_zxid();
@@ -145,6 +149,60 @@ int corral_server_snapshot(void **data, size_t *len, int64_t *zxid, int64_t *dur
 }
 
 int64_t corral_server_durable_zxid(void) { return net_durable_zxid(); }
+
+int64_t corral_server_node_count(void) { return srv.tree ? tree_node_count(srv.tree) : 0; }
+
+struct CorralSnapshotJob {
+    StateCopy *copy;        /* consumed by the thread */
+    pthread_t thread;
+    atomic_int done;
+    WBuf w;
+};
+
+static void *admin_snapshot_thread(void *arg)
+{
+    CorralSnapshotJob *j = arg;
+    server_state_copy_serialize(j->copy, &j->w);
+    j->copy = NULL;
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+CorralSnapshotJob *corral_server_snapshot_start(int64_t *zxid, int store)
+{
+    if (!srv.tree)
+        return NULL;
+    CorralSnapshotJob *j = xcalloc(1, sizeof *j);
+    j->copy = server_state_copy(zxid);
+    if (pthread_create(&j->thread, NULL, admin_snapshot_thread, j) != 0) {
+        server_state_copy_free(j->copy);
+        free(j);
+        return NULL;
+    }
+    if (store)
+        server_request_snapshot(NULL);
+    return j;
+}
+
+int corral_server_snapshot_poll(CorralSnapshotJob *j, void **data, size_t *len)
+{
+    if (!atomic_load(&j->done))
+        return 0;
+    pthread_join(j->thread, NULL);
+    *data = j->w.data;
+    *len = j->w.len;
+    free(j);
+    return 1;
+}
+
+void corral_server_snapshot_cancel(CorralSnapshotJob *j)
+{
+    if (!j)
+        return;
+    pthread_join(j->thread, NULL);
+    wbuf_free(&j->w);
+    free(j);
+}
 
 void server_snapshot_finish(void)
 {

@@ -52,7 +52,6 @@ static int64_t last_emfile_log_ms;
 enum { AUTH_NONE, AUTH_SECRET, AUTH_TLS };
 static struct {
     int mode;
-    const CoreConfig *cfg;
     uint8_t secret[1024];
     size_t secret_len;
     CorralMetric *m_refused;
@@ -88,7 +87,6 @@ static void auth_refuse(PeerConn *pc, const char *fmt, ...)
 
 int pc_auth_init(const CoreConfig *cfg)
 {
-    auth.cfg = cfg;
     auth.mode = tls_quorum() ? AUTH_TLS : cfg->ensemble_secret_file ? AUTH_SECRET : AUTH_NONE;
     if (auth.mode != AUTH_NONE)
         auth.m_refused = corral_metric_counter("member_connections_refused",
@@ -161,7 +159,10 @@ static void auth_send(PeerConn *pc, int type, const void *payload, size_t len, i
     mark_dirty(pc);
 }
 
-static int is_member(int64_t id) { return id != zab.my_id && zab_member(id) != NULL; }
+/* Any other id may say hello: knowing the secret is what admits a member,
+ * and a joiner (reconfig) is not in the configuration yet.  The proof
+ * binds the id it claims. */
+static int is_member(int64_t id) { return id != zab.my_id && id >= 1 && id <= 255; }
 
 /* The connection is authenticated: what waited in out may go, and an
  * outgoing connection's owner hears that it is up. */
@@ -185,7 +186,7 @@ static void auth_frame(PeerConn *pc, const ZabFrame *f)
             return;
         }
         if (!is_member(h.sid)) {
-            auth_refuse(pc, "it claims id %lld, not another member of the ensemble", (long long)h.sid);
+            auth_refuse(pc, "it claims id %lld, not another member's id (1..255)", (long long)h.sid);
             return;
         }
         if (connector && h.sid != pc->expect_id) {
@@ -220,27 +221,39 @@ static void auth_frame(PeerConn *pc, const ZabFrame *f)
     auth_refuse(pc, "frame type %lld before member authentication (ensemble_secret_file)", (long long)f->type);
 }
 
+/* tls.quorum: whether the peer's certificate names some member other than
+ * this one: a member of the configuration in force (zab.cfg, which a
+ * reconfig changes) or an id of tls.member_names (a joiner to come). */
+static int names_a_member(const PeerConn *pc)
+{
+    for (size_t i = 0; i < zab.cfg->n_members; i++)
+        if (zab.cfg->members[i].id != zab.my_id &&
+            tls_peer_is(pc->tls, config_member_tls_name(zab.cfg, zab.cfg->members[i].id)))
+            return 1;
+    const CorralConfig *names = zab.cfg->tls.member_names;
+    for (size_t i = 0; i < corral_config_len(names); i++) {
+        const char *k = corral_config_scalar(corral_config_key_at(names, i));
+        if (k && strtoll(k, NULL, 10) != zab.my_id && tls_peer_is(pc->tls, corral_config_scalar(corral_config_at(names, i))))
+            return 1;
+    }
+    return 0;
+}
+
 /* tls.quorum: the handshake finished; the certificate must name the member
  * dialled, or (accepted) at least one member. */
 static void tls_check_member(PeerConn *pc)
 {
     const char *subject = tls_peer_subject(pc->tls);
     if (!pc->accepted_ms) {
-        const char *name = config_member_tls_name(auth.cfg, pc->expect_id);
+        const char *name = config_member_tls_name(zab.cfg, pc->expect_id);
         if (!tls_peer_is(pc->tls, name)) {
             auth_refuse(pc, "member %lld's certificate (%s) does not name %s", (long long)pc->expect_id,
                         subject ? subject : "?", name ? name : "?");
             return;
         }
-    } else {
-        for (size_t i = 0; i < auth.cfg->n_members && i < 64; i++)
-            if (auth.cfg->members[i].id != zab.my_id &&
-                tls_peer_is(pc->tls, config_member_tls_name(auth.cfg, auth.cfg->members[i].id)))
-                pc->auth_mask |= UINT64_C(1) << i;
-        if (!pc->auth_mask) {
-            auth_refuse(pc, "its certificate (%s) names no member of the ensemble", subject ? subject : "?");
-            return;
-        }
+    } else if (!names_a_member(pc)) {
+        auth_refuse(pc, "its certificate (%s) names no member of the ensemble", subject ? subject : "?");
+        return;
     }
     auth_done(pc);
 }
@@ -251,10 +264,8 @@ int pc_authorize(PeerConn *pc, int64_t sid)
         return 0;
     if (auth.mode == AUTH_SECRET && pc->auth_id == sid)
         return 0;
-    if (auth.mode == AUTH_TLS)
-        for (size_t i = 0; i < auth.cfg->n_members && i < 64; i++)
-            if (auth.cfg->members[i].id == sid && (pc->auth_mask & (UINT64_C(1) << i)))
-                return 0;
+    if (auth.mode == AUTH_TLS && tls_peer_is(pc->tls, config_member_tls_name(zab.cfg, sid)))
+        return 0;
     auth_refuse(pc, "it authenticated as another member than the %lld it claims to be", (long long)sid);
     return -1;
 }

@@ -19,6 +19,10 @@
  * which apply only committed txns; recovery; a leader establishing) it
  * takes effect when applied.
  *
+ * Without data_dir/zab_config (a restored or seeded data directory) the
+ * configuration in the recovered state is another ensemble's: the YAML
+ * list is used and configurations up to that version are ignored.
+ *
  * The configuration in force is also kept in data_dir/zab_config (written
  * when one takes effect): the tree a member recovers may end with
  * proposals that were never committed (a leader applies at once, a learner
@@ -51,6 +55,7 @@ static struct {
     QuorumConfig active;
     QuorumConfig pending;
     int64_t pending_zxid;        /* 0: none */
+    int64_t stale_version;       /* configurations up to this one are another ensemble's */
     int removed;
     uint64_t effect_timer;
 } rc;
@@ -129,23 +134,30 @@ int zab_config_init(const CoreConfig *cfg)
     rc.active = rc.yaml;
     size_t len = 0;
     char *file = load_file(cfg->data_dir, &len);
-    const char *text = file;
-    const char *from = "the data directory's zab_config";
-    if (!file) {
-        text = zab_host_config_text(&len);
-        from = "the data directory's state";
-    }
-    if (text && len) {
-        QuorumConfig qc;
-        char err[160];
-        if (qc_parse(text, len, '\n', &qc, err, sizeof err) < 0)
-            corral_log(CORRAL_LOG_WARN, "zab", "the configuration in %s is unusable (%s); using the configuration "
-                       "file's ensemble", from, err);
+    QuorumConfig qc;
+    char err[160];
+    if (file && len) {
+        if (qc_parse(file, len, '\n', &qc, err, sizeof err) < 0)
+            corral_log(CORRAL_LOG_WARN, "zab", "%s/%s is unusable (%s); using the configuration file's ensemble",
+                       cfg->data_dir, CONFIG_FILE, err);
         else {
             rc.active = qc;
-            corral_log(CORRAL_LOG_INFO, "zab", "using the ensemble configuration of version %llx from %s (%zu "
-                       "members; the configuration file's list is only the initial one)",
-                       (unsigned long long)qc.version, from, qc.n);
+            corral_log(CORRAL_LOG_INFO, "zab", "using the ensemble configuration of version %llx from the data "
+                       "directory's %s (%zu members; the configuration file's list is only the initial one)",
+                       (unsigned long long)qc.version, CONFIG_FILE, qc.n);
+        }
+    } else {
+        /* No zab_config: the data directory was restored, seeded or
+         * imported (or this member never ran with a recorded configuration).
+         * A configuration in its state is another ensemble's: the file's
+         * list is the initial one, as ZooKeeper takes its members from its
+         * own files; configurations up to that version are ignored. */
+        const char *text = zab_host_config_text(&len);
+        if (text && len && qc_parse(text, len, '\n', &qc, err, sizeof err) == 0) {
+            rc.stale_version = qc.version;
+            corral_log(CORRAL_LOG_INFO, "zab", "the recovered state holds an ensemble configuration (version %llx) "
+                       "but the data directory has no %s: using the configuration file's ensemble",
+                       (unsigned long long)qc.version, CONFIG_FILE);
         }
     }
     free(file);
@@ -220,6 +232,8 @@ void zab_config_applied(int64_t zxid, const char *text, size_t len)
                    (unsigned long long)zxid, err);
         return;
     }
+    if (qc.version <= rc.stale_version)
+        return;   /* replayed from another ensemble's history */
     if (zab.state == ZAB_LEADING && zab.serving && zxid > zab.commit) {
         rc.pending = qc;
         rc.pending_zxid = zxid;
@@ -238,7 +252,7 @@ void zab_config_sync_tree(void)
     const char *text = zab_host_config_text(&len);
     QuorumConfig qc;
     char err[160];
-    if (!text || !len || qc_parse(text, len, '\n', &qc, err, sizeof err) < 0)
+    if (!text || !len || qc_parse(text, len, '\n', &qc, err, sizeof err) < 0 || qc.version <= rc.stale_version)
         return;
     if (qc.version != rc.active.version || !qc_same_members(&qc, &rc.active))
         activate(&qc, qc.version, 0);

@@ -57,7 +57,6 @@ struct PeerConn {
     int authed;              /* member authentication done (or not configured) */
     int64_t expect_id;       /* outgoing: the member dialled */
     int64_t auth_id;         /* ensemble_secret_file: the member the peer proved to be */
-    uint64_t auth_mask;      /* tls.quorum, accepted: indexes of the members its certificate names */
     int got_hello;
     int64_t hello_id;
     uint8_t nonce[32], peer_nonce[32];

@@ -87,20 +87,6 @@ static void backup_usage(FILE *f)
             "Exit status: 0 done, 1 failed (nothing usable is left in DIR), 2 bad usage.\n");
 }
 
-static int dir_empty(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 1 : 0;
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    closedir(d);
-    return empty;
-}
-
 int ctl_cmd_backup(CtlOptions *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -135,7 +121,7 @@ int ctl_cmd_backup(CtlOptions *o, int argc, char **argv)
     char err[2 * PATH_MAX];
     if (ctl_parse_server(o->server, &srv, err, sizeof err) < 0)
         return ctl_usage_error("%s", err);
-    if (!dir_empty(out))
+    if (!dd_dir_empty(out))
         return ctl_fail("%s exists and is not empty: a backup goes to a new directory", out);
     int terr;
     char *token = ctl_admin_token(token_file, &terr);
@@ -154,7 +140,7 @@ int ctl_cmd_backup(CtlOptions *o, int argc, char **argv)
     if (progress)
         fprintf(stderr, "backup of %s (%s): taking the snapshot...\n", srv.label, mode[0] ? mode : "?");
     CtlSnapshot sn;
-    int rc = ctl_fetch_snapshot(&srv, token, o->timeout_ms, 1, &sn);
+    int rc = ctl_fetch_snapshot(&srv, token, o->timeout_ms, 3, &sn);
     free(token);
     if (rc < 0)
         return CTL_EXIT_FAIL;

@@ -206,20 +206,6 @@ static int put_until(void *ctx, const WalfRecord *rec, const char *path)
     return 0;
 }
 
-static int dir_is_empty(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT;
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    closedir(d);
-    return empty;
-}
-
 int ctl_cmd_restore(CtlOptions *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -268,9 +254,9 @@ int ctl_cmd_restore(CtlOptions *o, int argc, char **argv)
     if ((to_zxid != INT64_MAX || to_time != INT64_MAX) && !archive)
         return ctl_usage_error("--to-zxid and --to-time need --archive (the backup alone holds one point in time)");
     const char *backup = argv[optind];
-    if (!dir_is_empty(data))
+    if (!dd_dir_empty(data))
         return ctl_fail("%s exists and is not empty: restore writes a new data directory", data);
-    if (wal_dir && !dir_is_empty(wal_dir))
+    if (wal_dir && !dd_dir_empty(wal_dir))
         return ctl_fail("%s exists and is not empty: restore writes a new WAL directory", wal_dir);
 
     char snap[64];

@@ -15,9 +15,10 @@ int ctl_fetch_snapshot(const CtlServer *s, const char *token, int timeout_ms, in
 {
     memset(out, 0, sizeof *out);
     CtlHttp h;
-    const char *target = stream == 2 ? "/commands/snapshot?wait=false"
-                         : stream    ? "/commands/snapshot"
-                                     : "/commands/snapshot?streaming=false";
+    const char *target = stream == 3   ? "/commands/snapshot?store=false"
+                         : stream == 2 ? "/commands/snapshot?wait=false"
+                         : stream      ? "/commands/snapshot"
+                                       : "/commands/snapshot?streaming=false";
     if (ctl_http_get(s, target, token, timeout_ms, &h) < 0)
         return -1;
     long long deadline = ctl_now_ms() + timeout_ms;

@@ -48,6 +48,9 @@ static const CtlCommand commands[] = {
     {"reconfig", "[--auth S:A] -add|-remove|-members ...", "change the ensemble's members (zkCli's reconfig)",
      ctl_cmd_reconfig},
     {"config", "[-c] [-s]", "print the ensemble's configuration (/zookeeper/config)", ctl_cmd_config},
+    {"dump", "-s HOST:PORT [--path /x]", "a subtree as JSON over the client protocol (data, ACLs, kinds)",
+     ctl_cmd_dump},
+    {"load", "-s HOST:PORT FILE [--update]", "create the nodes of a dump file over the client protocol", ctl_cmd_load},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -59,7 +62,8 @@ static void usage(FILE *f)
             "\n"
             "Administers a Corral (or ZooKeeper) server.  WORD is a four-letter word\n"
             "(ruok srvr stat conf envi mntr isro dirs cons crst srst wchs wchc wchp dump):\n"
-            "it is sent to the server and the answer is printed as it comes.\n"
+            "it is sent to the server and the answer is printed as it comes.  `dump` is\n"
+            "the command below: the word is `corralctl word dump`.\n"
             "\n"
             "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {

@@ -120,6 +120,8 @@ int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_snapshot(CtlOptions *opts, int argc, char **argv);
 int ctl_cmd_backup(CtlOptions *opts, int argc, char **argv);     /* cmd_backup.c */
 int ctl_cmd_restore(CtlOptions *opts, int argc, char **argv);    /* cmd_restore.c */
+int ctl_cmd_dump(CtlOptions *opts, int argc, char **argv);       /* cmd_dump.c */
+int ctl_cmd_load(CtlOptions *opts, int argc, char **argv);
 
 /* Migration from and to Apache ZooKeeper (doc/migration.md) */
 int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv);

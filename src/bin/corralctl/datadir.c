@@ -193,3 +193,17 @@ int dd_lock(const char *dir, int *fd, char *err, size_t n)
     }
     return 0;
 }
+
+int dd_dir_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT;
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    return empty;
+}

@@ -119,7 +119,8 @@ typedef struct CtlSnapshot {
 } CtlSnapshot;
 
 /* GET /commands/snapshot (waiting while the member acknowledges what it
- * holds; stream 0: ?streaming=false, 2: ?wait=false), the payload checked.
+ * holds; stream 0: ?streaming=false, 2: ?wait=false, 3: ?store=false), the
+ * payload checked.
  * 0, or -1 after printing the error. */
 int ctl_fetch_snapshot(const CtlServer *s, const char *token, int timeout_ms, int stream, CtlSnapshot *out);
 /* Writes sn as a storage_file snapshot file at path (through path.tmp, fsynced). */
@@ -155,5 +156,7 @@ void dd_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(pri
 /* Takes DIR/LOCK as the server does (0; *fd -1 when there is none), or -1
  * with "DIR is in use by a running server ..." */
 int dd_lock(const char *dir, int *fd, char *err, size_t n);
+/* 1 when dir does not exist or holds nothing (a new directory may go there). */
+int dd_dir_empty(const char *dir);
 
 #endif

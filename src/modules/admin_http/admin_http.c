@@ -483,6 +483,7 @@ typedef struct AdminConf {
     int64_t max_answer_bytes;
     int https;              /* TLS with the server's tls: settings */
     int64_t snapshot_interval_ms;
+    int64_t snapshot_async_nodes;
 } AdminConf;
 
 #define MAX_ANSWER_SETTING "modules.admin_http.max_answer_bytes"
@@ -497,6 +498,7 @@ static struct {
     /* snapshot: the last one taken, and the one waiting to become durable */
     int64_t snap_last_ms;
     struct {
+        CorralSnapshotJob *job;  /* being serialised off the loop */
         void *data;
         size_t len;
         int64_t zxid;
@@ -638,15 +640,34 @@ static void tls_reload_answer(const HttpdRequest *req, HttpdResponse *resp)
  * /commands/snapshot?token=T answers it once that zxid is acknowledged
  * (202 again before; 404 once replaced by a newer one or after 60 s);
  * ?wait=false streams it at once all the same (X-Corral-Durable-Zxid
- * tells how much of it is acknowledged).
+ * tells how much of it is acknowledged); ?store=false leaves the data
+ * directory alone (a backup needs only the stream).
+ * A tree of snapshot_async_nodes znodes or more is cloned on the loop and
+ * serialised on a thread: that answer is always 202 with the token.
  * ZooKeeper's rate limit: one snapshot per snapshot_interval_ms (429). */
 
 #define SNAP_KEEP_MS 60000
+/* From snapshot_async_nodes znodes on (default 50000), the state is
+ * serialised on a thread of its own (the loop only clones the tree): at
+ * 1,000,000 znodes serialising on the loop stalled writes for seconds
+ * (doc/benchmarks.md). */
 
 static void pend_free(void)
 {
+    corral_server_snapshot_cancel(adm.pend.job);
     free(adm.pend.data);
     memset(&adm.pend, 0, sizeof adm.pend);
+}
+
+static void pend_keep(CorralSnapshotJob *job, void *data, size_t len, int64_t zxid, int64_t now)
+{
+    pend_free();
+    adm.pend.job = job;
+    adm.pend.data = data;
+    adm.pend.len = len;
+    adm.pend.zxid = zxid;
+    adm.pend.id = ++adm.pend_seq;
+    adm.pend.taken_ms = now;
 }
 
 /* The value of `key` in a query string ("a=1&b=2"), into buf. */
@@ -702,18 +723,20 @@ static void snapshot_answer(const HttpdRequest *req, HttpdResponse *resp, const 
 {
     char v[32];
     int64_t now = corral_loop_now_ms();
-    if (adm.pend.data && now - adm.pend.taken_ms > SNAP_KEEP_MS)
+    if ((adm.pend.data || adm.pend.job) && now - adm.pend.taken_ms > SNAP_KEEP_MS)
         pend_free();
     if (query_get(req->query, "token", v, sizeof v)) {
         uint64_t id = strtoull(v, NULL, 10);
-        if (!adm.pend.data || adm.pend.id != id) {
+        if ((!adm.pend.data && !adm.pend.job) || adm.pend.id != id) {
             error_answer(resp, 404, primary, "no snapshot is waiting under token %s (replaced, or older than %d s)", v,
                          SNAP_KEEP_MS / 1000);
             return;
         }
+        if (adm.pend.job && corral_server_snapshot_poll(adm.pend.job, &adm.pend.data, &adm.pend.len))
+            adm.pend.job = NULL;
         int64_t durable = corral_server_durable_zxid();
         snapshot_headers(resp, adm.pend.zxid, adm.pend.len, durable);
-        if (durable < adm.pend.zxid) {
+        if (adm.pend.job || durable < adm.pend.zxid) {
             resp->status = 202;
             corral_strbuf_printf(&resp->headers, "X-Corral-Snapshot-Token: %llu\r\n", (unsigned long long)id);
             snapshot_json(resp, primary, adm.pend.zxid, adm.pend.len, id);
@@ -735,7 +758,27 @@ static void snapshot_answer(const HttpdRequest *req, HttpdResponse *resp, const 
     void *data = NULL;
     size_t len = 0;
     int64_t zxid = 0, durable = 0;
-    if (corral_server_snapshot(&data, &len, &zxid, &durable, 1) < 0) {
+    int wait = !(query_get(req->query, "wait", v, sizeof v) && strcasecmp(v, "false") == 0);
+    /* store=false: only the stream (a backup), no snapshot in the data dir. */
+    int store = !(query_get(req->query, "store", v, sizeof v) && strcasecmp(v, "false") == 0);
+    if (wait && corral_server_node_count() >= adm.conf.snapshot_async_nodes) {
+        /* A big tree: cloned now, written by a thread, answered by token. */
+        CorralSnapshotJob *job = corral_server_snapshot_start(&zxid, store);
+        if (!job) {
+            error_answer(resp, 503, primary, "the server holds no state yet, or cannot start a thread");
+            return;
+        }
+        adm.snap_last_ms = now;
+        pend_keep(job, NULL, 0, zxid, now);
+        corral_log(CORRAL_LOG_INFO, LOG_SUB, "%s: snapshot at zxid 0x%llx, being written (token %llu)", req->peer,
+                   (unsigned long long)zxid, (unsigned long long)adm.pend.id);
+        snapshot_headers(resp, zxid, 0, corral_server_durable_zxid());
+        resp->status = streaming ? 202 : 200;
+        corral_strbuf_printf(&resp->headers, "X-Corral-Snapshot-Token: %llu\r\n", (unsigned long long)adm.pend.id);
+        snapshot_json(resp, primary, zxid, 0, adm.pend.id);
+        return;
+    }
+    if (corral_server_snapshot(&data, &len, &zxid, &durable, store) < 0) {
         error_answer(resp, 503, primary, "the server holds no state yet");
         return;
     }
@@ -750,17 +793,12 @@ static void snapshot_answer(const HttpdRequest *req, HttpdResponse *resp, const 
     }
     /* wait=false: the state as it is (rescuing a member whose storage is
      * gone: what it holds will never be acknowledged). */
-    if (durable >= zxid || (query_get(req->query, "wait", v, sizeof v) && strcasecmp(v, "false") == 0)) {
+    if (durable >= zxid || !wait) {
         snapshot_stream(resp, data, len);
         free(data);
         return;
     }
-    pend_free();
-    adm.pend.data = data;
-    adm.pend.len = len;
-    adm.pend.zxid = zxid;
-    adm.pend.id = ++adm.pend_seq;
-    adm.pend.taken_ms = now;
+    pend_keep(NULL, data, len, zxid, now);
     resp->status = 202;
     corral_strbuf_printf(&resp->headers, "X-Corral-Snapshot-Token: %llu\r\n", (unsigned long long)adm.pend.id);
     snapshot_json(resp, primary, zxid, len, adm.pend.id);
@@ -895,6 +933,7 @@ static const CorralConfigKey conf_keys[] = {
     {"max_answer_bytes", CORRAL_KEY_INT, offsetof(AdminConf, max_answer_bytes), 0, 1024, INT64_C(1) << 30},
     {"https", CORRAL_KEY_BOOL, offsetof(AdminConf, https), 0, 0, 0},
     {"snapshot_interval_ms", CORRAL_KEY_INT, offsetof(AdminConf, snapshot_interval_ms), 0, 0, INT64_C(86400000)},
+    {"snapshot_async_nodes", CORRAL_KEY_INT, offsetof(AdminConf, snapshot_async_nodes), 0, 1, INT64_C(1) << 40},
     CORRAL_CONFIG_KEYS_END,
 };
 
@@ -993,15 +1032,20 @@ static int load_commands(void)
     return 0;
 }
 
-int corral_module_init(CorralModule *self, const CorralConfig *config)
+/* Reads `config` into adm.conf, adm.allowed and adm.token (the settings;
+ * the server in adm.httpd is left alone): init, the reload check and the
+ * reload apply all go through here. */
+static int parse_settings(const CorralConfig *config)
 {
-    memset(&adm, 0, sizeof adm);
-    adm.self = self;
-    adm.httpd.fd = -1;
+    memset(&adm.conf, 0, sizeof adm.conf);
+    memset(adm.allowed, 0, sizeof adm.allowed);
+    adm.token = NULL;
+    adm.token_len = 0;
     snprintf(adm.conf.listen.host, sizeof adm.conf.listen.host, "127.0.0.1");
     adm.conf.listen.port = 8080;   /* ZooKeeper's admin.serverPort */
     adm.conf.max_answer_bytes = 1 << 20;
     adm.conf.snapshot_interval_ms = 10000;
+    adm.conf.snapshot_async_nodes = 50000;
     if (corral_config_type(config) != CORRAL_CFG_NULL && corral_config_type(config) != CORRAL_CFG_MAP)
         return corral_config_error(config, "expected a map of settings (listen, commands, allow_remote, auth_token), "
                                            "not %s",
@@ -1011,8 +1055,6 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     if (adm.conf.https && !corral_tls_available())
         return corral_config_error(corral_config_get(config, "https"),
                                    "\"https: true\" needs the top-level \"tls\" map (cert_file, key_file)");
-    if (bind_cmds() < 0)
-        return corral_module_fail(self, "the core's table of ZooKeeper's words lacks a command of this module");
     if (!adm.conf.allow_remote && !httpd_is_loopback(adm.conf.listen.host))
         return corral_config_error(corral_config_get(config, "listen"),
                                    "\"listen\": %s is not a loopback address; the admin endpoint shows sessions, "
@@ -1024,7 +1066,62 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
         adm.token = NULL;
         return -1;
     }
-    if (corral_on_start(self, on_start, NULL) < 0 || corral_on_stop(self, on_stop, NULL) < 0)
+    return 0;
+}
+
+static void drop_token(char *token, size_t len)
+{
+    if (token) {
+        memset(token, 0, len);
+        free(token);
+    }
+}
+
+/* Reload: commands, the token (auth_token_file is read again: a rotated
+ * token takes effect) and max_answer_bytes change at once; listen and
+ * allow_remote need a restart (the socket is bound) and are reported as
+ * pending.  The check parses into adm and puts the running settings back. */
+static int reload_check(void *arg, const CorralConfig *config)
+{
+    __typeof__(adm) running = adm;
+    int rc = parse_settings(config);
+    if (rc == 0) {
+        if (memcmp(&adm.conf.listen, &running.conf.listen, sizeof adm.conf.listen) != 0)
+            corral_reload_pending_restart(adm.self, "listen");
+        if (adm.conf.allow_remote != running.conf.allow_remote)
+            corral_reload_pending_restart(adm.self, "allow_remote");
+        if (adm.conf.https != running.conf.https)
+            corral_reload_pending_restart(adm.self, "https");
+        drop_token(adm.token, adm.token_len);
+    }
+    adm = running;
+    return rc;
+}
+
+static void reload_apply(void *arg, const CorralConfig *config)
+{
+    __typeof__(adm) running = adm;
+    if (parse_settings(config) < 0) {
+        adm = running;   /* checked just before: cannot happen */
+        return;
+    }
+    adm.conf.listen = running.conf.listen;
+    adm.conf.allow_remote = running.conf.allow_remote;
+    adm.conf.https = running.conf.https;
+    drop_token(running.token, running.token_len);
+}
+
+int corral_module_init(CorralModule *self, const CorralConfig *config)
+{
+    memset(&adm, 0, sizeof adm);
+    adm.self = self;
+    adm.httpd.fd = -1;
+    if (bind_cmds() < 0)
+        return corral_module_fail(self, "the core's table of ZooKeeper's words lacks a command of this module");
+    if (parse_settings(config) < 0)
+        return -1;
+    if (corral_on_start(self, on_start, NULL) < 0 || corral_on_stop(self, on_stop, NULL) < 0 ||
+        corral_on_reload(self, reload_check, reload_apply, NULL) < 0)
         return -1;
     return 0;
 }

@@ -426,7 +426,16 @@ static void on_stop(void *arg)
     G.nusers = 0;
 }
 
-int corral_module_init(CorralModule *self, const CorralConfig *config)
+/* The settings of `config`, validated: users (malloc'd; names and
+ * passwords point into the configuration), realm, super user. */
+typedef struct Settings {
+    SaslUser *users;
+    size_t nusers;
+    const char *realm;
+    const char *super_user;
+} Settings;
+
+static int parse_settings(const CorralConfig *config, Settings *out)
 {
     SaslConf conf = {NULL, SERVER_NAME, {0, NULL}, NULL};
     if (corral_config_apply(config, conf_keys, &conf) < 0)
@@ -435,25 +444,8 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     if (corral_config_type(users) != CORRAL_CFG_MAP)
         return corral_config_error(users, "\"users\" must be a map of user names to passwords, not %s",
                                    corral_config_type_name(users));
-    size_t n = corral_config_len(users);
-    G.users = corral_xcalloc(n, sizeof *G.users);
-    for (size_t i = 0; i < n; i++) {
-        const CorralConfig *k = corral_config_key_at(users, i);
-        const CorralConfig *v = corral_config_at(users, i);
-        const char *name = corral_config_scalar(k);
-        const char *pw = corral_config_scalar(v);
-        if (!name || !name[0] || strchr(name, '@'))
-            return corral_config_error(k, "SASL user names must be non-empty and hold no '@'");
-        if (!pw)
-            return corral_config_error(v, "the password of SASL user \"%s\" must be a string, not %s", name,
-                                       corral_config_type_name(v));
-        G.users[G.nusers].name = name;
-        G.users[G.nusers].password = pw;
-        G.nusers++;
-    }
     if (!conf.realm[0])
         return corral_config_error(corral_config_get(config, "realm"), "\"realm\" must not be empty");
-    G.realm = conf.realm;
     for (size_t i = 0; i < conf.mechanisms.n; i++)
         if (strcmp(conf.mechanisms.v[i], "DIGEST-MD5") != 0)
             return corral_config_error(corral_config_at(corral_config_get(config, "mechanisms"), i),
@@ -463,7 +455,60 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
     if (conf.mechanisms.v && conf.mechanisms.n == 0)
         return corral_config_error(corral_config_get(config, "mechanisms"),
                                    "\"mechanisms\" must list DIGEST-MD5");
-    G.super_user = conf.super_user;
+    size_t n = corral_config_len(users);
+    SaslUser *v = corral_xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        const CorralConfig *k = corral_config_key_at(users, i);
+        const CorralConfig *pv = corral_config_at(users, i);
+        const char *name = corral_config_scalar(k);
+        const char *pw = corral_config_scalar(pv);
+        if (!name || !name[0] || strchr(name, '@') || !pw) {
+            free(v);
+            if (!pw && name && name[0] && !strchr(name, '@'))
+                return corral_config_error(pv, "the password of SASL user \"%s\" must be a string, not %s", name,
+                                           corral_config_type_name(pv));
+            return corral_config_error(k, "SASL user names must be non-empty and hold no '@'");
+        }
+        v[i] = (SaslUser){name, pw};
+    }
+    *out = (Settings){v, n, conf.realm, conf.super_user};
+    return 0;
+}
+
+/* Reload: users, passwords, realm and super user change for the next
+ * SASL exchange; identities already held stay. */
+static int reload_check(void *arg, const CorralConfig *config)
+{
+    Settings s;
+    if (parse_settings(config, &s) < 0)
+        return -1;
+    free(s.users);
+    return 0;
+}
+
+static void reload_apply(void *arg, const CorralConfig *config)
+{
+    Settings s;
+    if (parse_settings(config, &s) < 0)
+        return;   /* checked just before: cannot happen */
+    free(G.users);
+    G.users = s.users;
+    G.nusers = s.nusers;
+    G.realm = s.realm;
+    G.super_user = s.super_user;
+    corral_log(CORRAL_LOG_INFO, LOG_SUB, "reloaded: %zu user%s, realm %s", G.nusers, G.nusers == 1 ? "" : "s",
+               G.realm);
+}
+
+int corral_module_init(CorralModule *self, const CorralConfig *config)
+{
+    Settings set;
+    if (parse_settings(config, &set) < 0)
+        return -1;
+    G.users = set.users;
+    G.nusers = set.nusers;
+    G.realm = set.realm;
+    G.super_user = set.super_user;
 
     /* The password unknown users are checked against: random, so that no
      * password works for them. */
@@ -474,7 +519,7 @@ int corral_module_init(CorralModule *self, const CorralConfig *config)
         snprintf(G.dummy_password + 2 * i, 3, "%02x", rnd[i]);
 
     if (corral_register_auth(self, &sasl_scheme) < 0 || corral_on_start(self, on_start, NULL) < 0 ||
-        corral_on_stop(self, on_stop, NULL) < 0)
+        corral_on_stop(self, on_stop, NULL) < 0 || corral_on_reload(self, reload_check, reload_apply, NULL) < 0)
         return -1;
     return 0;
 }

@@ -11,9 +11,10 @@
  * The handshake has already verified the certificate against tls.ca_file,
  * which is what ZooKeeper's trust manager check does again.
  *
- * - the DN is RFC 2253 text, most significant RDN last: "CN=alice,OU=apps,
- *   O=Example", Java's X500Principal.getName() for the usual attributes
- *   (doc/auth.md lists where OpenSSL and Java print differently);
+ * - the DN is what Java's X500Principal.getName() prints, which the core
+ *   reproduces (net/tls.c): RFC 2253, most significant RDN last,
+ *   "CN=alice,OU=apps,O=Example", UTF-8 values, Java's escapes, OID=#hex
+ *   for attributes without a Java keyword (333 checks it against Java);
  * - matches: the held DN equals the ACL id, byte for byte; or the held DN
  *   is super_user (zookeeper.X509AuthenticationProvider.superUser), which
  *   also holds ("super", DN): every ACL check passes;

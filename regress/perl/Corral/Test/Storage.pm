@@ -22,7 +22,7 @@ use Corral::Test::Cluster;
 use Corral::Test::Utils qw(run_command write_file tmp_check_dir test_name);
 use Corral::Test::ZooKeeper qw(python3);
 
-our @EXPORT = qw(storage_node kazoo_c listing ctl wal_records verify_json patch flip_byte md5_of);
+our @EXPORT = qw(storage_node kazoo_c listing ctl wal_records verify_json patch flip_byte md5_of expected_listing rec_at);
 
 my $json = JSON::PP->new->utf8;
 my ($tmp, $ctl);
@@ -114,6 +114,28 @@ sub flip_byte
 	sysread($fh, my $b, 1);
 	close $fh;
 	patch($file, $off, chr(ord($b) ^ 0xff));
+}
+
+# The listing (as `listing` prints it) that the create records of /c up to
+# zxid $max_zxid make, from wal_records.
+sub expected_listing
+{
+	my ($max_zxid, @recs) = @_;
+	my @l;
+	for my $r (@recs)
+	{
+		next unless $r->{type} eq 'create' && $r->{path} =~ m{^/c/(.+)$} && hex($r->{zxid}) <= $max_zxid;
+		push @l, "$1 $r->{data_len}\n";
+	}
+	return join '', sort @l;
+}
+
+# The record with zxid $z among wal_records.
+sub rec_at
+{
+	my ($z, @recs) = @_;
+	my ($r) = grep { hex($_->{zxid}) == $z } @recs;
+	return $r;
 }
 
 sub md5_of

@@ -54,18 +54,22 @@ sub make_ca
 }
 
 # make_cert($dir, $ca, $name, cn => CN, subject => '/O=../CN=..', san => 'IP:..,DNS:..', days => N)
+# The subject is UTF-8; '+' joins the attributes of one RDN (-multivalue-rdn).
+# $c->{both}: the key then the certificate in one file (Java's PEM keystore).
 sub make_cert
 {
 	my ($dir, $ca, $name, %o) = @_;
 	my %c = (cert => "$dir/$name.pem", key => "$dir/$name.key", name => $name);
 	my $subject = $o{subject} // '/O=Corral test/CN=' . ($o{cn} // $name);
-	_openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+	_openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-utf8', '-multivalue-rdn',
 		'-keyout', $c{key}, '-out', "$dir/$name.csr", '-subj', $subject);
 	my $ext = "basicConstraints=CA:FALSE\n";
 	$ext .= "subjectAltName=$o{san}\n" if $o{san};
 	write_file("$dir/$name.ext", $ext);
 	_openssl('x509', '-req', '-in', "$dir/$name.csr", '-CA', $ca->{cert}, '-CAkey', $ca->{key},
 		'-CAcreateserial', '-out', $c{cert}, '-days', $o{days} // 365, '-extfile', "$dir/$name.ext");
+	$c{both} = "$dir/$name-both.pem";
+	write_file($c{both}, Corral::Test::Utils::slurp_file($c{key}) . Corral::Test::Utils::slurp_file($c{cert}));
 	return \%c;
 }
 
