@@ -44,6 +44,22 @@ for my $case ([ 'the dataDir', $zkdir ], [ 'its version-2/', "$zkdir/version-2" 
 	is(dir_fingerprint($parent), $print, "... and $what is byte-identical (nothing written, nothing created)");
 }
 
+# ZooKeeper's dataLogDir given as storage_file's wal_dir.
+{
+	my $print = dir_fingerprint($parent);
+	my $node = Corral::Test::Cluster->new('cw');
+	$node->init(server => { data_dir => "$parent/fresh" },
+		modules => { storage_file => { wal_dir => "$zkdir/version-2" } });
+	is($node->start(fail_ok => 1), 0, 'corrald does not start with ZooKeeper\'s log directory as wal_dir');
+	like(slurp_file($node->logfile), qr/holds Apache ZooKeeper data .*corralctl import-zookeeper/, '... naming the import');
+	is(dir_fingerprint($parent), $print, '... writing nothing, creating nothing');
+	mkdir "$parent/fresh2";
+	my ($rc, undef, $err) = ctl('verify', "$parent/fresh2", '--wal-dir', "$zkdir/version-2");
+	is($rc, 1, 'corralctl verify of a new directory with --wal-dir on it exits 1');
+	like($err, qr/holds Apache ZooKeeper data/, '... saying why');
+	rmdir "$parent/fresh2";
+}
+
 # Corral data beside ZooKeeper's: started on as usual.
 my ($rc, undef, $err) = ctl('import-zookeeper', '--from', $zkdir, '-D', "$parent/corral");
 is($rc, 0, 'import into a new directory') or diag($err);

@@ -200,7 +200,7 @@ int ctl_cmd_verify(CtlOptions *o, int argc, char **argv)
     if (!is_dir(dir))
         return ctl_fail("%s is not a directory", dir);
     char zkmsg[2 * PATH_MAX + 400];
-    if (rp_zookeeper_refusal(dir, zkmsg, sizeof zkmsg))
+    if (rp_zookeeper_refusal(dir, a.wal_dir, zkmsg, sizeof zkmsg))
         return ctl_fail("%s", zkmsg);
     static RpDir d;
     static RpPlan plan;

@@ -845,20 +845,27 @@ int rp_zookeeper_dir(const char *dir, char *found, size_t n)
     return hit;
 }
 
-int rp_zookeeper_refusal(const char *dir, char *msg, size_t n)
+int rp_zookeeper_refusal(const char *dir, const char *waldir, char *msg, size_t n)
 {
-    char found[PATH_MAX];
-    if (!rp_zookeeper_dir(dir, found, sizeof found))
-        return 0;
+    char found[PATH_MAX], wd[PATH_MAX], err[RP_MSG_MAX];
+    const char *where = dir;
+    if (waldir)
+        rp_fmt(wd, sizeof wd, "%s", waldir);
+    else
+        rp_fmt(wd, sizeof wd, "%s/wal", dir);
+    /* dataLogDir given as wal_dir counts too. */
+    if (!rp_zookeeper_dir(dir, found, sizeof found)) {
+        if (!waldir || !rp_zookeeper_dir(waldir, found, sizeof found))
+            return 0;
+        where = waldir;
+    }
     /* Corral data beside it (a directory already imported into, or shared
      * on purpose) is started on as usual. */
     RpSnap *snaps = NULL;
     RpSeg *segs = NULL;
     size_t nsnaps = 0, nsegs = 0;
-    char waldir[PATH_MAX], err[RP_MSG_MAX];
-    rp_fmt(waldir, sizeof waldir, "%s/wal", dir);
     rp_list_snapshots(dir, &snaps, &nsnaps, NULL, NULL, err, sizeof err);
-    rp_list_segments(waldir, &segs, &nsegs, NULL, NULL, err, sizeof err);
+    rp_list_segments(wd, &segs, &nsegs, NULL, NULL, err, sizeof err);
     free(snaps);
     free(segs);
     if (nsnaps || nsegs)
@@ -867,6 +874,6 @@ int rp_zookeeper_refusal(const char *dir, char *msg, size_t n)
            "%s holds Apache ZooKeeper data (%s) and no Corral data: refusing to start on it, which would "
            "start with an empty tree; import it into a new directory with `corralctl import-zookeeper --from "
            "ZOOKEEPER_DATA_DIR -D NEW_DATA_DIR` (doc/migration.md), then point data_dir there",
-           dir, found);
+           where, found);
     return 1;
 }

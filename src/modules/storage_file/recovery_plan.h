@@ -271,8 +271,10 @@ uint64_t rp_stop_bytes(const WalfStop *st);
  * found in `found`, else 0.  Reads directory listings only. */
 int rp_zookeeper_dir(const char *dir, char *found, size_t n);
 /* The refusal both the server (sf_open, before it creates anything) and
- * corralctl verify give: 1 with the message when dir holds ZooKeeper data
- * and no Corral data (no snapshot, no WAL segment), else 0. */
-int rp_zookeeper_refusal(const char *dir, char *msg, size_t n);
+ * corralctl verify give: 1 with the message when dir (or waldir, the
+ * storage_file wal_dir when set, else NULL for DIR/wal) holds ZooKeeper
+ * data and there is no Corral data (no snapshot in dir, no WAL segment in
+ * the WAL directory), else 0. */
+int rp_zookeeper_refusal(const char *dir, const char *waldir, char *msg, size_t n);
 
 #endif

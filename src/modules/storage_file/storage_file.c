@@ -176,7 +176,7 @@ static void *sf_open(void *arg, const CorralStorageEnv *env, char *err, size_t e
     }
     /* Before anything is created in it: a ZooKeeper dataDir given as is
      * would otherwise start empty beside the data (issue #12). */
-    if (rp_zookeeper_refusal(dir, err, errlen))
+    if (rp_zookeeper_refusal(dir, g_set.wal_dir, err, errlen))
         return NULL;
     Store *s = calloc(1, sizeof *s);
     if (!s) {
