@@ -52,7 +52,7 @@ $fourlw{allow} = [qw(ruok srvr conf mntr)];
 $server{log_level} = 'debug';
 configure();
 my $log = hup();
-like($log, qr/INFO \[reload\] reloaded \Q${\ $node->config_file}\E; changed: server\.log_level; pending restart: none/,
+like($log, qr/INFO \[reload\] reloaded \Q${\ $node->config_file}\E; changed: server\.log_level,modules\.fourlw; pending restart: none/,
 	'the reload says what changed');
 like($node->fourlw('mntr'), qr/^zk_version\t/m, 'SIGHUP: mntr is allowed now');
 my $pos = $node->log_position;

@@ -679,7 +679,8 @@ static const CorralConfig *new_settings(const CorralModule *m, const CoreConfig 
     return node;
 }
 
-int module_reload_check(const CoreConfig *cfg, void (*pending)(void *ctx, const char *what), void *ctx)
+int module_reload_check(const CoreConfig *cfg, void (*pending)(void *ctx, const char *what),
+                        void (*applied)(void *ctx, const char *what), void *ctx)
 {
     char what[160];
     reg.error[0] = '\0';
@@ -706,6 +707,10 @@ int module_reload_check(const CoreConfig *cfg, void (*pending)(void *ctx, const 
                     return set_error("%s", config_last_error());
                 return set_error("module \"%s\" (%s): refused the new settings: %s", m->name, m->file,
                                  m->error[0] ? m->error : "(the module gave no reason)");
+            }
+            if (!config_node_equal(effective(m->conf), effective(node))) {
+                snprintf(what, sizeof what, "modules.%s", m->name);
+                applied(ctx, what);
             }
         } else if (!config_node_equal(effective(m->conf), effective(node))) {
             snprintf(what, sizeof what, "modules.%s", m->name);

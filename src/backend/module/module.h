@@ -40,9 +40,11 @@ void module_unload_all(void);          /* at exit, for leak checkers */
 /* Reload (src/backend/reload): check calls every module's reload check
  * with its settings in `cfg` and tells `pending` what needs a restart
  * (a module added or removed, changed settings of a module without reload
- * callbacks); -1 with module_last_error() when a module refuses.  apply
- * then switches every module that has callbacks. */
-int module_reload_check(const CoreConfig *cfg, void (*pending)(void *ctx, const char *what), void *ctx);
+ * callbacks) and `applied` the modules whose changed settings they take
+ * now; -1 with module_last_error() when a module refuses.  apply then
+ * switches every module that has callbacks. */
+int module_reload_check(const CoreConfig *cfg, void (*pending)(void *ctx, const char *what),
+                        void (*applied)(void *ctx, const char *what), void *ctx);
 void module_reload_apply(const CoreConfig *cfg);
 
 /* The search path actually used, for logs and `conf`. */

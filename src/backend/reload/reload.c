@@ -58,6 +58,7 @@ static void append(char *buf, size_t len, const char *what)
 }
 
 static void add_pending(void *ctx, const char *what) { append(((Report *)ctx)->pending, sizeof ((Report *)ctx)->pending, what); }
+static void add_applied(void *ctx, const char *what) { append(((Report *)ctx)->applied, sizeof ((Report *)ctx)->applied, what); }
 
 void reload_add_hook(const char *name, ReloadCheckFn check, ReloadApplyFn apply, void *arg)
 {
@@ -152,7 +153,7 @@ int reload_run(char *out, size_t outlen)
                       "running tick_ms (%lld)", nc.file, (long long)nc.min_session_timeout_ms,
                       (long long)nc.max_session_timeout_ms, (long long)rl.live->tick_ms);
     compare_core(&nc, &r);
-    if (module_reload_check(&nc, add_pending, &r) < 0)
+    if (module_reload_check(&nc, add_pending, add_applied, &r) < 0)
         return refuse(out, outlen, "%s", module_last_error());
     for (size_t i = 0; i < rl.nhooks; i++) {
         char err[512] = "";
