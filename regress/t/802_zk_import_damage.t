@@ -58,7 +58,7 @@ for my $method (qw(gz snappy))
 	cmp_ok(scalar @snaps, '>=', 2, "ZooKeeper wrote .$method snapshots (" . scalar(@snaps) . ')');
 	my $j = import_and_compare($dir, "$tmp/$method", $dump, ".$method");
 	like($j->{snapshot} // '', qr/\.$method$/, ".$method: the snapshot read is a .$method one");
-	unlike($j->{digest}, qr/MISMATCH/, ".$method: its digest does not disagree ($j->{digest})");
+	like($j->{digest}, qr/^(match$|not (checked|confirmed) \(fuzzy)/, ".$method: its digest was read and compared ($j->{digest})");
 }
 
 my ($dir, $dump) = zk_tree('zk');

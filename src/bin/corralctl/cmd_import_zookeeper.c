@@ -535,7 +535,16 @@ static const char *check_digest(const ZkSnapshot *s)
      * changed while it was written carries a later one. */
     if (s->digest_zxid != s->zxid)
         return "not checked (fuzzy snapshot: its digest is of a later zxid)";
-    return (uint64_t)s->digest == s->zk_digest ? "match" : "MISMATCH";
+    /* Equal zxids do not prove the snapshot is exact: DataTree.processTxn
+     * changes the tree before logZxidDigest records the txn's zxid, so a
+     * txn applied while the tree was written can be in the nodes and not
+     * yet in the digest (seen in 801 under load).  ZooKeeper never compares
+     * this case (its replay starts after the snapshot's zxid); a
+     * difference here is reported, not taken as damage (the Adler32 seal
+     * is the integrity check). */
+    if ((uint64_t)s->digest == s->zk_digest)
+        return "match";
+    return "not confirmed (fuzzy snapshot: a transaction after its zxid may be in its nodes and not in its digest)";
 }
 
 int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
@@ -667,9 +676,6 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
     sync_dir(o.datadir);
     print_summary(&o, &d, have_snap ? &snap : NULL, snap_path, skipped, nskipped, &lr, &seg, base, last, acc, cur,
                   check_digest(have_snap ? &snap : NULL), (double)(now_ms() - t0) / 1000.0);
-    if (have_snap && strcmp(check_digest(&snap), "MISMATCH") == 0) {
-        fprintf(stderr, "corralctl: WARNING: the snapshot's nodes do not give the tree digest it records\n");
-    }
     rc = CTL_EXIT_OK;
     goto out;
 fail:
