@@ -123,9 +123,7 @@ int ctl_cmd_export_zookeeper(CtlOptions *opts, int argc, char **argv)
     static RpDir d;
     static RpPlan p;
     RpFiles files = {NULL, 0};
-    rp_dir_list(&d, dir, waldir);
-    RpReader reader = rp_file_reader(&files);
-    rp_plan(&d, &reader, 0, &p);
+    rp_plan_dir(&d, dir, waldir, 0, &files, &p);
     int rc = CTL_EXIT_FAIL, made = 0, made_v2 = 0;
     TreeSnapshot ts;
     memset(&ts, 0, sizeof ts);

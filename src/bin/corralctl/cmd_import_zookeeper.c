@@ -46,19 +46,12 @@ typedef struct Progress {
     long long t0, last;
 } Progress;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void progress(void *ctx, const char *what, uint64_t count, uint64_t bytes)
 {
     Progress *p = ctx;
     if (!p->on)
         return;
-    long long t = now_ms();
+    long long t = ctl_now_ms();
     if (t - p->last < 200)
         return;
     p->last = t;
@@ -336,9 +329,7 @@ static int corral_end(const char *dir, const char *waldir, int64_t *last, int64_
     static RpDir d;
     static RpPlan p;
     RpFiles files = {NULL, 0};
-    rp_dir_list(&d, dir, waldir);
-    RpReader reader = rp_file_reader(&files);
-    rp_plan(&d, &reader, 0, &p);
+    rp_plan_dir(&d, dir, waldir, 0, &files, &p);
     rp_files_free(&files);
     rp_dir_free(&d);
     RpSnap *snaps = NULL;
@@ -554,7 +545,7 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
     int pr = parse_opts(argc, argv, &o);
     if (pr)
         return pr > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-    long long t0 = now_ms();
+    long long t0 = ctl_now_ms();
     Progress pg = {isatty(STDERR_FILENO) && !o.json, t0, 0};
     char err[2 * PATH_MAX + 600];
     ZkDir d;
@@ -675,7 +666,7 @@ int ctl_cmd_import_zookeeper(CtlOptions *opts, int argc, char **argv)
         goto fail;
     sync_dir(o.datadir);
     print_summary(&o, &d, have_snap ? &snap : NULL, snap_path, skipped, nskipped, &lr, &seg, base, last, acc, cur,
-                  check_digest(have_snap ? &snap : NULL), (double)(now_ms() - t0) / 1000.0);
+                  check_digest(have_snap ? &snap : NULL), (double)(ctl_now_ms() - t0) / 1000.0);
     rc = CTL_EXIT_OK;
     goto out;
 fail:

@@ -207,9 +207,7 @@ int ctl_cmd_salvage(CtlOptions *opts, int argc, char **argv)
         ctl_fail("out of memory");
         goto out;
     }
-    rp_dir_list(d, dir, wal_dir);
-    RpReader reader = rp_file_reader(&files);
-    rp_plan(d, &reader, 1, p);
+    rp_plan_dir(d, dir, wal_dir, 1, &files, p);
     rp_files_free(&files);
     if (p->verdict != RP_RECOVER) {
         ctl_fail("cannot salvage %s: %s", dir, p->message);

@@ -139,9 +139,7 @@ int sf_recover(void *store, const CorralRecoverySink *sink, char *err, size_t er
     }
     remove_tmp_files(s->dir, s->dirfd, "snapshot.", NULL);
     remove_tmp_files(s->waldir, s->waldirfd, "", WAL_SPARE);
-    rp_dir_list(d, s->dir, s->waldir);
-    RpReader reader = rp_file_reader(&files);
-    rp_plan(d, &reader, s->set.accept_truncation, p);
+    rp_plan_dir(d, s->dir, s->waldir, s->set.accept_truncation, &files, p);
 
     for (size_t i = 0; i < d->nsnaps; i++) {
         if (!d->snaps[i].set_aside)

@@ -674,6 +674,13 @@ static void plan_replay(RpDir *d, const RpReader *r, RpPlan *p, int *empty_tail)
     }
 }
 
+void rp_plan_dir(RpDir *d, const char *dir, const char *waldir, int accept_truncation, RpFiles *files, RpPlan *p)
+{
+    rp_dir_list(d, dir, waldir);
+    RpReader reader = rp_file_reader(files);
+    rp_plan(d, &reader, accept_truncation, p);
+}
+
 void rp_plan(RpDir *d, const RpReader *r, int accept_truncation, RpPlan *p)
 {
     memset(p, 0, sizeof *p);

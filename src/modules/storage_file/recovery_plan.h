@@ -236,6 +236,11 @@ typedef struct RpPlan {
 /* Plans recovery of d (listed by rp_dir_list; facts read through r, which
  * may be NULL when d is filled).  Always returns a plan (p->verdict). */
 void rp_plan(RpDir *d, const RpReader *r, int accept_truncation, RpPlan *p);
+/* What recovery and every tool do to plan a data directory: rp_dir_list
+ * (WALDIR NULL: DIR/wal), then rp_plan reading through rp_file_reader
+ * into files (the caller frees them with rp_files_free, after using the
+ * snapshot they hold). */
+void rp_plan_dir(RpDir *d, const char *dir, const char *waldir, int accept_truncation, RpFiles *files, RpPlan *p);
 
 /* Calls `each` for every record the plan replays, in order: the records
  * after the snapshot's zxid in segments [start, end), before stop_off in
