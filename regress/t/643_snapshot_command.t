@@ -64,6 +64,14 @@ sub admin_node
 	ok($n->log_contains(qr/\[admin_http\] 127\.0\.0\.1:\d+: snapshot at zxid $zxid, \d+ bytes, streamed/, $pos),
 		'the admin command is logged');
 
+	($rc, $out, $err) = ctl('snapshot', '-s', $admin, '--token-file', "$tmp/token", '-o', "$tmp/s2.zst", '--json');
+	is($rc, 0, 'snapshot --json: exit 0') or diag($err);
+	my $sj = eval { $json->decode($out) } // {};
+	is($sj->{file}, "$tmp/s2.zst", 'snapshot --json: the file written');
+	is($sj->{file_bytes}, -s "$tmp/s2.zst", 'snapshot --json: its size');
+	cmp_ok($sj->{znodes} // 0, '>=', 50, "snapshot --json: the znodes ($sj->{znodes})");
+	like($sj->{zxid} // '', qr/^0x[0-9a-f]+$/, 'snapshot --json: the zxid');
+
 	($rc, $out) = ctl('snapshot', '-s', $admin, '--token-file', "$tmp/token", '--no-stream');
 	is($rc, 0, '--no-stream: exit 0');
 	like($out, qr/stored a snapshot at zxid 0x[0-9a-f]+/, '--no-stream: says the zxid');

@@ -6,6 +6,7 @@
  * ctl_fetch_snapshot, which `backup` uses.
  */
 #include <getopt.h>
+#include <unistd.h>
 
 #include "storage_tool.h"
 
@@ -117,7 +118,7 @@ int ctl_write_snapshot_file(const char *path, const CtlSnapshot *sn, uint64_t *s
 static void snapshot_usage(FILE *f)
 {
     fprintf(f,
-            "Usage: corralctl snapshot -s HOST:ADMIN_PORT [-o FILE] [--token-file FILE] [--no-stream]\n"
+            "Usage: corralctl snapshot -s HOST:ADMIN_PORT [-o FILE] [--token-file FILE] [--no-stream] [--json] [-P]\n"
             "\n"
             "Asks a running member for its state through the admin endpoint's snapshot\n"
             "command (modules.admin_http; it needs the admin token) and writes it as a\n"
@@ -130,8 +131,31 @@ static void snapshot_usage(FILE *f)
             "  --no-stream           only make the member store a snapshot; print its zxid\n"
             "  --unacknowledged      the state as it is, with writes not yet acknowledged\n"
             "                        (to rescue a member whose storage is gone: they never will be)\n"
+            "  -j, --json            a JSON summary on stdout\n"
+            "  -P, --progress        progress on stderr (the default when it is a terminal)\n"
             "\n"
             "Exit status: 0 written, 1 the member refused or could not be reached, 2 bad usage.\n");
+}
+
+/* --json: what was taken and where it went (file NULL: --no-stream). */
+static void summary_json(const CtlServer *srv, const CtlSnapshot *sn, const char *file, uint64_t size, long long ms)
+{
+    CorralStrbuf sb = CORRAL_STRBUF_INIT;
+    corral_strbuf_puts(&sb, "{");
+    json_kstr(&sb, "server", srv->label);
+    json_khex(&sb, "zxid", sn->zxid);
+    json_kint(&sb, "payload_bytes", (int64_t)sn->len);
+    if (file) {
+        json_khex(&sb, "durable_zxid", sn->durable_zxid);
+        json_kint(&sb, "znodes", (int64_t)sn->nnodes);
+        json_kint(&sb, "sessions", (int64_t)sn->nsessions);
+        json_kstr(&sb, "file", file);
+        json_kint(&sb, "file_bytes", (int64_t)size);
+    }
+    json_kint(&sb, "elapsed_ms", ms);
+    corral_strbuf_puts(&sb, "}");
+    emit(&sb);
+    corral_strbuf_free(&sb);
 }
 
 int ctl_cmd_snapshot(CtlOptions *o, int argc, char **argv)
@@ -143,14 +167,16 @@ int ctl_cmd_snapshot(CtlOptions *o, int argc, char **argv)
         {"token-file", required_argument, NULL, 'T'},
         {"no-stream", no_argument, NULL, 'N'},
         {"unacknowledged", no_argument, NULL, 'U'},
+        {"json", no_argument, NULL, 'j'},
+        {"progress", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *output = NULL, *token_file = NULL;
-    int stream = 1, c;
+    int stream = 1, json = 0, progress = isatty(2), c;
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "s:t:o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:t:o:jPh", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
             o->server = optarg;
@@ -172,6 +198,12 @@ int ctl_cmd_snapshot(CtlOptions *o, int argc, char **argv)
         case 'U':
             stream = 2;
             break;
+        case 'j':
+            json = 1;
+            break;
+        case 'P':
+            progress = 1;
+            break;
         case 'h':
             snapshot_usage(stdout);
             return CTL_EXIT_OK;
@@ -189,16 +221,25 @@ int ctl_cmd_snapshot(CtlOptions *o, int argc, char **argv)
     char *token = ctl_admin_token(token_file, &terr);
     if (terr)
         return CTL_EXIT_FAIL;
+    long long t0 = ctl_now_ms();
+    if (progress)
+        fprintf(stderr, "snapshot of %s: taking it...\n", srv.label);
     CtlSnapshot sn;
     int rc = ctl_fetch_snapshot(&srv, token, o->timeout_ms, stream, &sn);
     free(token);
     if (rc < 0)
         return CTL_EXIT_FAIL;
     if (!stream) {
-        printf("%s stored a snapshot at zxid 0x%" PRIx64 " (%zu bytes before compression)\n", srv.label,
-               (uint64_t)sn.zxid, sn.len);
+        if (json)
+            summary_json(&srv, &sn, NULL, 0, ctl_now_ms() - t0);
+        else
+            printf("%s stored a snapshot at zxid 0x%" PRIx64 " (%zu bytes before compression)\n", srv.label,
+                   (uint64_t)sn.zxid, sn.len);
         return CTL_EXIT_OK;
     }
+    if (progress)
+        fprintf(stderr, "snapshot of %s: zxid 0x%" PRIx64 ", %zu bytes, %" PRIu64 " znodes received; writing...\n",
+                srv.label, (uint64_t)sn.zxid, sn.len, sn.nnodes);
     char path[PATH_MAX];
     if (output)
         snprintf(path, sizeof path, "%s", output);
@@ -209,6 +250,10 @@ int ctl_cmd_snapshot(CtlOptions *o, int argc, char **argv)
     free(sn.data);
     if (rc < 0)
         return ctl_fail("%s", err);
+    if (json) {
+        summary_json(&srv, &sn, path, size, ctl_now_ms() - t0);
+        return CTL_EXIT_OK;
+    }
     printf("snapshot at zxid 0x%" PRIx64 " from %s: %" PRIu64 " znodes, %" PRIu64 " sessions, %zu bytes, written to "
            "%s (%" PRIu64 " bytes)\n",
            (uint64_t)sn.zxid, srv.label, sn.nnodes, sn.nsessions, sn.len, path, size);
